@@ -1,0 +1,47 @@
+# evalkit — two commands do all set-up: `make review` and `make test`.
+# Only python3 (>= 3.11) and make are needed; everything else comes from the package registries.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+KERNEL := evalkit
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: help setup review test test-slow lab bench clean-reports
+
+help:
+	@echo "make review     set up .venv, then run every phase review on the bundled default data"
+	@echo "make test       set up .venv, then run the test suite"
+	@echo "make lab        open JupyterLab on the project"
+	@echo "make bench      run the benchmarks and write bench/results.md"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "evalkit needs Python >= 3.11; found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	@echo "evalkit: installing into $(VENV) (about two minutes the first time) ..."
+	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (evalkit)" > /dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+review: setup
+	$(VENV)/bin/evalkit review --all --jobs $(JOBS)
+
+test: setup
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=.
+
+bench: setup
+	$(PY) bench/run.py
+
+clean-reports:
+	rm -rf reports

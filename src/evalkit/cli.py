@@ -1,0 +1,151 @@
+"""Command line: ``evalkit validate | synth | template | metrics | review | batch``.
+
+Exit codes: 0 success; 1 a review or batch item failed; 2 bad input (every problem is
+printed, with what to do next, and no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_DATA = Path("data/zhuzhou_synthetic")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .dataset import validate
+
+    report = validate(args.path)
+    print(report.format())
+    return 0 if report.ok else 2
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from . import synth
+
+    if args.consortia:
+        manifest = synth.write_many(args.out, n=args.consortia, seed=args.seed)
+        print(f"wrote {args.consortia} synthetic consortia and their manifest: {manifest}")
+        return 0
+    out = synth.write_synthetic(args.out, seed=args.seed)
+    print(f"wrote the synthetic consortium (seed {args.seed}) to {out}")
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from .template import write_template
+
+    path = write_template(args.out)
+    print(f"wrote the data-collection template: {path}")
+    return 0
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from . import metrics, registry
+
+    reg = registry.load_registry(args.registry)
+    if args.list or not args.path:
+        print(reg.describe(lang=args.lang))
+        return 0
+    from .dataset import load
+
+    table = metrics.compute(load(args.path), reg)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False, encoding="utf-8-sig")
+        print(f"wrote {len(table)} indicator values to {args.out}")
+    else:
+        print(table.to_string(max_rows=40))
+    return 0
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from .review import run_from_cli
+
+    return run_from_cli(args)
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_from_cli
+
+    return run_from_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="evalkit", description="Evaluate a city-level industry–education "
+                                "consortium (市域产教联合体评价工具).")
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("validate", help="check a data folder and list every problem")
+    s.add_argument("path", type=Path)
+    s.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("synth", help="write the seed-calibrated synthetic consortium (with its truth file)")
+    s.add_argument("--out", type=Path, default=DEFAULT_DATA)
+    s.add_argument("--seed", type=int, default=20231205)
+    s.add_argument("--consortia", type=int, default=0, metavar="N",
+                   help="write N differently-seeded consortia of varying size and a batch manifest")
+    s.set_defaults(func=_cmd_synth)
+
+    s = sub.add_parser("template", help="write the Excel data-collection template")
+    s.add_argument("out", type=Path)
+    s.set_defaults(func=_cmd_template)
+
+    s = sub.add_parser("metrics", help="list the indicator registry, or compute indicators for a data folder")
+    s.add_argument("path", type=Path, nargs="?")
+    s.add_argument("--list", action="store_true", help="print the registry")
+    s.add_argument("--registry", type=Path, default=None, help="your own registry YAML")
+    s.add_argument("--out", type=Path, default=None, help="write the indicator table as CSV")
+    s.add_argument("--lang", choices=["zh", "en"], default="zh")
+    s.set_defaults(func=_cmd_metrics)
+
+    s = sub.add_parser("review", help="run phase reviews (papermill) and render them to HTML")
+    s.add_argument("phases", nargs="*", help="phase ids (params/<id>.yaml); default: all")
+    s.add_argument("--all", action="store_true", help="every params file in --params")
+    s.add_argument("--params", type=Path, default=Path("params"))
+    s.add_argument("--data", type=Path, default=None, help="override the data folder of every params file")
+    s.add_argument("--out", type=Path, default=Path("reports"))
+    s.add_argument("--jobs", type=int, default=2)
+    s.add_argument("--timeout", type=int, default=900, help="seconds per notebook cell")
+    s.add_argument("--no-html", action="store_true")
+    s.add_argument("--pdf", action="store_true", help="also print each review to PDF with headless Chromium")
+    s.set_defaults(func=_cmd_review)
+
+    s = sub.add_parser("batch", help="run every phase review of every consortium in a manifest")
+    s.add_argument("manifest", type=Path)
+    s.add_argument("--jobs", type=int, default=2)
+    s.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    s.add_argument("--out", type=Path, default=Path("reports/batch"))
+    s.add_argument("--timeout", type=int, default=900)
+    s.add_argument("--no-html", action="store_true")
+    s.set_defaults(func=_cmd_batch)
+    return p
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"evalkit {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import EvalkitError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except EvalkitError as exc:
+        print(f"evalkit: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except FileNotFoundError as exc:
+        print(f"evalkit: file not found: {exc.filename or exc}\nWhat to do: check the path and run again.",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evalkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
