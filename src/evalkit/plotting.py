@@ -1,0 +1,68 @@
+"""Figure helpers and the CJK font.
+
+matplotlib draws Chinese as empty boxes unless a CJK font is registered. evalkit depends on a
+pip package that ships Noto Sans SC (SIL Open Font License), so a fresh machine gets the font
+with ``make`` and without root. The font file is registered explicitly (``addfont``): the
+font cache is never trusted, because it hides fonts installed after it was built.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Literal
+
+Lang = Literal["zh", "en", "bilingual"]
+CJK_FAMILY = "Noto Sans SC"
+# Colours that stay apart in grey print and for red-green colour blindness (Okabe–Ito).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+MEMBER_COLOUR, COMPARISON_COLOUR = PALETTE[0], PALETTE[1]
+
+
+def cjk_font_path() -> Path:
+    """Path of the bundled Noto Sans SC file; a clear error when the font package is missing."""
+    try:
+        import pylopdf_fonts_zh_cn as fonts
+    except ImportError as exc:  # pragma: no cover - the dependency is declared
+        raise RuntimeError(
+            "The Chinese font package is missing. Run `make setup` (or "
+            "`pip install pylopdf-fonts-zh-cn`) so figures can show Chinese text."
+        ) from exc
+    path = Path(os.path.dirname(fonts.__file__)) / "NotoSansSC-Regular.otf"
+    if not path.exists():  # pragma: no cover
+        raise RuntimeError(f"Chinese font file not found at {path}; reinstall with `make setup`.")
+    return path
+
+
+@functools.cache
+def setup_fonts() -> str:
+    """Register the CJK font with matplotlib and make it the default sans-serif. Idempotent."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    path = cjk_font_path()
+    font_manager.fontManager.addfont(str(path))
+    name = font_manager.FontProperties(fname=str(path)).get_name()
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    sans = [f for f in matplotlib.rcParams["font.sans-serif"] if f != name]
+    matplotlib.rcParams["font.sans-serif"] = [name, *sans]
+    matplotlib.rcParams["axes.unicode_minus"] = False  # the CJK font lacks U+2212
+    return name
+
+
+def new_figure(width: float = 7.0, height: float = 4.0, **kwargs):
+    """A Figure (not pyplot state) with the CJK font registered, sized for a report page."""
+    setup_fonts()
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=110, layout="constrained", **kwargs)
+    return fig
+
+
+def label(zh: str, en: str, lang: Lang = "zh") -> str:
+    """Pick a label in the report's language (bilingual: "中文 / English")."""
+    if lang == "en":
+        return en
+    if lang == "bilingual":
+        return f"{zh} / {en}" if en and en != zh else zh
+    return zh
