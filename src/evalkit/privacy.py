@@ -1,0 +1,59 @@
+"""Privacy: small-cell suppression and a scan for graduate identifiers in rendered outputs.
+
+Graduate-level records never appear in a report row by row. Any table computed from graduate
+records shows a value only when it rests on at least ``min_cell`` graduates (default 5); smaller
+cells are blanked and marked, so a reader sees that a value exists but not what it is.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+SUPPRESSED_MARK = "<5"  # replaced by f"<{min_cell}" at run time
+
+
+def suppress_small_cells(
+    table: pd.DataFrame,
+    *,
+    n_col: str = "n",
+    value_cols: Sequence[str] | None = None,
+    min_cell: int = 5,
+) -> pd.DataFrame:
+    """Blank ``value_cols`` (default: every numeric column except ``n_col``) where ``n_col`` < ``min_cell``.
+
+    Returns a copy with a boolean column ``suppressed``; the count itself is replaced by the
+    text ``"<min_cell"`` so neither the value nor the exact small count can be read off.
+    """
+    if min_cell < 1:
+        raise ValueError("min_cell must be ≥ 1")
+    if n_col not in table.columns:
+        raise KeyError(f"suppress_small_cells needs the count column {n_col!r}")
+    out = table.copy()
+    small = out[n_col].fillna(0) < min_cell
+    if value_cols is None:
+        value_cols = [c for c in out.columns if c != n_col and pd.api.types.is_numeric_dtype(out[c])]
+    for col in value_cols:
+        out[col] = out[col].astype("float64").mask(small)
+    out[n_col] = out[n_col].astype("object").mask(small, f"<{min_cell}")
+    out["suppressed"] = small.to_numpy()
+    return out
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def scan_for_identifiers(paths: Iterable[str | Path], identifiers: Iterable[object]) -> list[tuple[str, str]]:
+    """Every (file, identifier) where an identifier occurs as a whole token in a file's text.
+
+    Used on every rendered report against the graduate ids of the data: the result must be empty.
+    """
+    ids = {str(i) for i in identifiers if str(i)}
+    hits: list[tuple[str, str]] = []
+    for path in paths:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        for token in set(_TOKEN.findall(text)) & ids:
+            hits.append((str(path), token))
+    return sorted(hits)
