@@ -181,7 +181,7 @@ def execute_phase(job: dict[str, Any]) -> dict[str, Any]:
     logger.setLevel(logging.INFO)
     t0 = time.perf_counter()
     nb_path = staging / "review.ipynb"
-    status, failed_cell, message = "ok", None, ""
+    status, failed_cell, message, exc_name = "ok", None, "", ""
     try:
         ensure_kernel()
         pm.execute_notebook(
@@ -191,7 +191,8 @@ def execute_phase(job: dict[str, Any]) -> dict[str, Any]:
             log_output=True, cwd=str(project_root()), report_mode=False,
         )
     except Exception as exc:  # the notebook's own failure; inspected below
-        message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        exc_name = type(exc).__name__
+        message = f"{exc_name}: {str(exc).splitlines()[0] if str(exc) else ''}"
     finally:
         logger.removeHandler(handler)
         handler.close()
@@ -199,6 +200,9 @@ def execute_phase(job: dict[str, Any]) -> dict[str, Any]:
     if nb_path.exists():
         nb = nbformat.read(str(nb_path), as_version=4)
         status, failed_cell, found = inspect_executed(nb)
+        if exc_name == "CellTimeoutError":  # the cell shows only a KeyboardInterrupt from the interrupt
+            status = "timeout"
+            found = f"cell timed out after {job.get('timeout', 900)} s (--timeout)"
         message = found or message
     elif not message:
         message = "papermill wrote no notebook"

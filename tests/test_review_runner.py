@@ -1,0 +1,107 @@
+"""The review runner: failure isolation, timeout detection, atomic outputs, self-contained HTML.
+
+These run tiny notebooks through the same `execute_phase` the phase reviews use, so they test the
+machinery without the cost of a full review (tests/test_review_e2e.py runs the real one)."""
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from evalkit.review import inspect_executed, render_html, run_jobs, write_index
+
+
+def _notebook(path: Path, body: str, tags=("hide-input",)) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('params_file: str = ""\ndata_dir: str = ""')
+    params.metadata["tags"] = ["parameters"]
+    cell = nbformat.v4.new_code_cell(body)
+    cell.metadata["tags"] = list(tags)
+    md = nbformat.v4.new_markdown_cell("# 标题 Title\n\n中文段落。")
+    nb.cells = [params, md, cell]
+    nb.metadata["kernelspec"] = {"name": "evalkit", "display_name": "Python (evalkit)", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _job(tmp_path, name, notebook, timeout=60):
+    return {"phase_id": name, "params_file": "p.yaml", "data_dir": "d", "out": str(tmp_path / "reports" / name),
+            "notebook": str(notebook), "timeout": timeout, "html": True, "pdf": False, "title": f"评估 {name}",
+            "language": "zh"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("runner")
+    ok = _notebook(tmp / "ok.ipynb", "import matplotlib\nprint('结果 result', 1 + 1)")
+    bad = _notebook(tmp / "bad.ipynb", "raise ValueError('boom in the notebook')")
+    slow = _notebook(tmp / "slow.ipynb", "import time\ntime.sleep(30)")
+    jobs = [_job(tmp, "good", ok), _job(tmp, "raises", bad), _job(tmp, "slow", slow, timeout=3)]
+    results = {r["phase_id"]: r for r in run_jobs(jobs, workers=2, progress=False)}
+    return tmp, results, (ok, bad, slow)
+
+
+def test_one_failure_does_not_stop_the_others(runs):
+    _, results, _ = runs
+    assert set(results) == {"good", "raises", "slow"}
+    assert results["good"]["status"] == "ok"
+    assert results["raises"]["status"] == "failed"
+    assert "boom in the notebook" in results["raises"]["error"]
+    assert results["raises"]["failed_cell"] is not None
+    assert Path(results["raises"]["notebook"]).exists()  # the saved notebook is kept for inspection
+
+
+def test_timeout_is_detected_although_papermill_says_completed(runs):
+    _, results, _ = runs
+    assert results["slow"]["status"] == "timeout"
+    nb = nbformat.read(results["slow"]["notebook"], as_version=4)
+    # papermill's own metadata claims every cell completed; our inspection must not believe it
+    assert all(c.metadata.get("papermill", {}).get("status") == "completed" for c in nb.cells if c.cell_type == "code")
+
+
+def test_failed_run_keeps_previous_good_report(runs, tmp_path):
+    tmp, results, (ok, bad, _) = runs
+    out = tmp / "reports" / "good"
+    before = (out / "review.html").read_bytes()
+    again = run_jobs([_job(tmp, "good", bad)], workers=1, progress=False)[0]
+    assert again["status"] == "failed"
+    assert (out / "review.html").read_bytes() == before  # the good report is untouched
+    assert again["html"] == str(out / "review.html")
+    assert (out / "failed" / "review.ipynb").exists()
+    # a later success replaces it and clears the failed notebook
+    third = run_jobs([_job(tmp, "good", ok)], workers=1, progress=False)[0]
+    assert third["status"] == "ok" and not (out / "failed").exists()
+
+
+def test_html_is_self_contained_and_hides_code(runs):
+    tmp, results, _ = runs
+    page = Path(results["good"]["html"]).read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page
+    assert "<title>评估 good</title>" in page
+    assert "结果 result 2" in page and "中文段落" in page
+    assert "print(" not in page and "params_file" not in page  # code and parameter cells hidden
+    assert not re.search(r"<script[^>]+src=\"https?://", page)
+    assert not re.search(r"<link[^>]+href=\"https?://", page)
+    assert "Noto Sans SC" in page
+
+
+def test_index_lists_every_review_with_status(runs):
+    tmp, results, _ = runs
+    index = write_index(tmp / "reports", list(results.values()))
+    page = index.read_text(encoding="utf-8")
+    for name in ("good", "raises", "slow"):
+        assert name in page
+    assert "超时" in page and "失败" in page and "成功" in page
+
+
+def test_inspect_executed_cases():
+    nb = nbformat.v4.new_notebook()
+    a = nbformat.v4.new_code_cell("x = 1"); a.execution_count = 1
+    b = nbformat.v4.new_code_cell("y = 2"); b.execution_count = None
+    nb.cells = [a, b]
+    assert inspect_executed(nb)[0] == "timeout"
+    b.execution_count = 2
+    assert inspect_executed(nb) == ("ok", None, "")
+    b.outputs = [nbformat.v4.new_output("error", ename="KeyError", evalue="'x'", traceback=[])]
+    assert inspect_executed(nb)[:2] == ("failed", 1)
