@@ -96,8 +96,8 @@ def _problem(source: str, key: str, value: Any, rule: str) -> Problem:
 
 
 def _date(source: str, key: str, value: Any, problems: list[Problem]) -> date | None:
-    if not isinstance(value, (str, date)):
-        problems.append(_problem(source, key, value, "a date must be a quoted string 'YYYY-MM-DD'"))
+    if not isinstance(value, str):  # YAML turns an unquoted date into a date object: refuse it
+        problems.append(_problem(source, key, str(value), "a date must be quoted: \"YYYY-MM-DD\""))
         return None
     try:
         return to_date(value)
