@@ -1,0 +1,72 @@
+"""Input checks shared by the estimators: each failure is a ``ModelInputError`` that names the
+column and says what to do, raised before any library sees the data."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import ModelInputError
+
+
+def choice(name: str, value, allowed: Iterable) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not allowed; choose one of {', '.join(map(repr, allowed))}.")
+
+
+def require_columns(data: pd.DataFrame, columns: Iterable[str], what: str = "the data") -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise ModelInputError(f"Expected a pandas DataFrame for {what}, got {type(data).__name__}.")
+    missing = [c for c in dict.fromkeys(columns) if c not in data.columns]
+    if missing:
+        raise ModelInputError(
+            f"Column(s) {', '.join(map(repr, missing))} not found in {what}. Available columns: "
+            f"{', '.join(map(str, data.columns[:30]))}{' …' if data.shape[1] > 30 else ''}.")
+
+
+def numeric(data: pd.DataFrame, columns: Iterable[str], role: str) -> None:
+    for c in columns:
+        s = data[c]
+        if pd.api.types.is_bool_dtype(s):
+            continue
+        if not pd.api.types.is_numeric_dtype(s):
+            raise ModelInputError(
+                f"The {role} column {c!r} is not numeric (dtype {s.dtype}). Convert it (e.g. "
+                f"pd.to_numeric) or, for a categorical regressor, use C({c}) in a formula.")
+
+
+def not_constant(data: pd.DataFrame, columns: Iterable[str]) -> None:
+    for c in columns:
+        s = pd.to_numeric(data[c], errors="coerce").dropna()
+        if len(s) and s.nunique() <= 1:
+            raise ModelInputError(
+                f"Regressor {c!r} is constant ({s.iloc[0]!r}) in the estimation sample, so its "
+                f"effect cannot be estimated. Drop it from the model.")
+
+
+def unique_key(data: pd.DataFrame, keys: list[str]) -> None:
+    dup = data.duplicated(keys, keep=False)
+    if dup.any():
+        example = data.loc[dup, keys].drop_duplicates().head(3).to_dict("records")
+        raise ModelInputError(
+            f"{int(dup.sum())} rows share a ({', '.join(keys)}) key, e.g. {example}. Each unit must "
+            f"appear once per period: remove or merge the duplicates first (they are never merged "
+            f"silently).")
+
+
+def n_clusters(data: pd.DataFrame, column: str) -> int:
+    g = int(data[column].nunique(dropna=True))
+    if g < 2:
+        raise ModelInputError(
+            f"Only {g} cluster in {column!r}: cluster-robust standard errors need at least 2 (and "
+            f"about 30 or more for CRV1 to be reliable). Cluster on a coarser-grained column or use "
+            f"vcov='HC1'.")
+    return g
+
+
+def period_index(values: pd.Series) -> pd.Series:
+    """Integer index of each period in the sorted set of periods present (1-based)."""
+    uniq = np.sort(pd.unique(values.dropna()))
+    return pd.Series(np.searchsorted(uniq, values.to_numpy()) + 1, index=values.index)

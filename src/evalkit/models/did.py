@@ -1,0 +1,317 @@
+"""Staggered adoption: Callaway–Sant'Anna ATT(g,t) (csdid, parity with R ``did`` 2.x) and event
+studies (Sun–Abraham interaction-weighted and plain TWFE, on pyfixest).
+
+Conventions (R ``did`` defaults unless named): doubly-robust 2×2 estimator
+(``est_method="dr"``), ``base_period="varying"``, no anticipation, analytic standard errors
+from the influence function (``bootstrap=False``) or a multiplier bootstrap with Mammen-free
+Rademacher weights (R's ``mboot``; ``biters`` draws, seeded by ``seed``, pointwise intervals).
+The pre-trend test is R's Wald test of all pre-treatment ATT(g,t) = 0 with the analytic
+covariance (χ² with as many degrees of freedom as pre-treatment cells).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import ModelInputError
+from evalkit.models import _checks as ck
+from evalkit.models.results import Results, Summary, coef_table, event_plot
+from evalkit.plotting import Lang, label
+
+AGG_KINDS = ("simple", "group", "dynamic", "calendar")
+
+
+class Pretest(NamedTuple):
+    statistic: float | None
+    p_value: float | None
+    df: int
+
+
+@contextlib.contextmanager
+def _quiet_seeded(seed: int | None):
+    """csdid prints tables and draws from the global numpy RNG: silence it, seed it, and give the
+    caller's global RNG state back afterwards."""
+    state = np.random.get_state()
+    if seed is not None:
+        np.random.seed(seed)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield caught
+    finally:
+        np.random.set_state(state)
+
+
+def _prepare_staggered(data, y, unit, time, cohort, extra=()):
+    ck.require_columns(data, [y, unit, time, cohort, *extra])
+    ck.numeric(data, [y], "outcome")
+    ck.numeric(data, [time, cohort], "time/cohort")
+    ck.unique_key(data, [unit, time])
+    df = data[list(dict.fromkeys([y, unit, time, cohort, *extra]))].copy()
+    df[cohort] = df[cohort].fillna(0)
+    varies = df.groupby(unit, sort=False)[cohort].nunique() > 1
+    if varies.any():
+        raise ModelInputError(f"{int(varies.sum())} units have more than one {cohort!r} value (e.g. "
+                              f"{varies[varies].index[0]!r}); the cohort (first treated period) must "
+                              f"be constant within a unit.")
+    if df[y].isna().any():
+        raise ModelInputError(f"{int(df[y].isna().sum())} missing values in {y!r}; the estimator needs "
+                              f"a balanced panel. Drop or impute them first.")
+    return df
+
+
+def _drop_short_cohorts(df, time, cohort, min_pre_periods, notes, lang):
+    periods = np.sort(df[time].unique())
+    treated = sorted(c for c in df[cohort].unique() if c > 0)
+    bad = [g for g in treated if (periods < g).sum() < min_pre_periods]
+    if bad:
+        notes.append(f"Cohort(s) {bad} have fewer than {min_pre_periods} pre-treatment period(s) in the "
+                     f"data and were dropped (their change cannot be compared with a baseline).")
+        df = df.loc[~df[cohort].isin(bad)]
+    late = [g for g in treated if g > periods.max()]
+    if late:
+        notes.append(f"Cohort(s) {late} are treated after the last period and count as never treated.")
+        df = df.assign(**{cohort: df[cohort].where(~df[cohort].isin(late), 0)})
+    return df
+
+
+@dataclass
+class DidResults:
+    """Callaway–Sant'Anna group-time effects. ``att_gt``: cohort, time, att, se, ci_low, ci_high,
+    post. ``aggregate(kind)``: simple / group / dynamic / calendar. ``pretest``: Wald test."""
+
+    att_gt: pd.DataFrame
+    pretest: Pretest
+    n: int
+    settings: dict
+    warnings: list[str] = field(default_factory=list)
+    lang: Lang = "zh"
+    _model: object = field(default=None, repr=False)
+    _agg_cache: dict = field(default_factory=dict, repr=False)
+
+    def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple", *,
+                  balance_e: int | None = None, min_e: float = -np.inf, max_e: float = np.inf) -> Results:
+        """Aggregate ATT(g,t) as R's ``aggte(type=kind)``; ``.estimate``/``.se`` are the overall
+        figure, ``tidy()`` lists the components (cohorts, event times or periods)."""
+        ck.choice("kind", kind, AGG_KINDS)
+        key = (kind, balance_e, min_e, max_e)
+        if key in self._agg_cache:
+            return self._agg_cache[key]
+        alpha = self.settings["alpha"]
+        with _quiet_seeded(self.settings["seed"]):
+            self._model.aggte(typec=kind, balance_e=balance_e, min_e=min_e, max_e=max_e)
+        agg = self._model.atte
+        overall = float(np.asarray(agg["overall_att"], dtype=float).reshape(-1)[0])
+        overall_se = float(np.asarray(agg["overall_se"], dtype=float).reshape(-1)[0])
+        if kind == "simple":
+            table = coef_table([overall], [overall_se], alpha=alpha, index=["ATT"])
+        else:
+            se = np.asarray(agg["se_egt"], dtype=float).reshape(-1)
+            idx = [int(v) for v in np.asarray(agg["egt"]).reshape(-1)]
+            table = coef_table(np.asarray(agg["att_egt"], dtype=float).reshape(-1), se, alpha=alpha, index=idx)
+        names = {"simple": "简单加权 / simple", "group": "按队列 / by cohort",
+                 "dynamic": "按相对时间 / by event time", "calendar": "按日历期 / by period"}
+        res = Results(table=table, method=f"Callaway–Sant'Anna ATT, {names[kind]}", vcov=self.settings["inference"],
+                      n=self.n, kind="event" if kind == "dynamic" else "coef", overall=overall,
+                      overall_se=overall_se, alpha=alpha, warnings=list(self.warnings),
+                      info={"aggregation": kind, "control": self.settings["control"],
+                            "reference_period": None}, lang=self.lang)
+        self._agg_cache[key] = res
+        return res
+
+    def tidy(self) -> pd.DataFrame:
+        t = self.att_gt
+        out = pd.DataFrame({"term": [f"ATT({g},{tt})" for g, tt in zip(t["cohort"], t["time"])],
+                            "estimate": t["att"], "se": t["se"], "ci_low": t["ci_low"],
+                            "ci_high": t["ci_high"], "p": t["p"], "n": self.n,
+                            "vcov": self.settings["inference"], "cohort": t["cohort"], "time": t["time"]})
+        return out.reset_index(drop=True)
+
+    def summary(self) -> Summary:
+        lang = self.lang
+        simple = self.aggregate("simple")
+        lines = [f"{label('单位数', 'units', lang)}: {self.n}",
+                 f"{label('对照组', 'control group', lang)}: {self.settings['control']}",
+                 f"{label('总体 ATT（简单加权）', 'overall ATT (simple)', lang)}: {simple.overall:.4f} "
+                 f"(SE {simple.overall_se:.4f})"]
+        if self.pretest.p_value is not None:
+            lines.append(f"{label('平行趋势预检验', 'pre-trend Wald test', lang)}: "
+                         f"W = {self.pretest.statistic:.3f}, df = {self.pretest.df}, p = {self.pretest.p_value:.4f}")
+        return Summary("Callaway–Sant'Anna ATT(g,t)", tuple(lines), self.tidy(), tuple(self.warnings))
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+    def plot(self, *, lang: Lang | None = None):
+        """Event-time (dynamic) aggregation with CI band and treatment line."""
+        lang = lang or self.lang
+        dyn = self.aggregate("dynamic")
+        return event_plot(dyn.table, lang=lang,
+                          title=label("联合体成员效应（Callaway–Sant'Anna）", "membership effect (Callaway–Sant'Anna)", lang))
+
+
+def staggered_did(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str,
+                  control: Literal["never", "notyet"] = "never", covariates: list[str] | None = None,
+                  bootstrap: bool = False, seed: int | None = None, biters: int = 1000,
+                  est_method: Literal["dr", "reg", "ipw"] = "dr",
+                  base_period: Literal["varying", "universal"] = "varying", anticipation: int = 0,
+                  min_pre_periods: int = 1, alpha: float = 0.05, lang: Lang = "zh") -> DidResults:
+    """Callaway–Sant'Anna (2021) group-time ATTs of an absorbing treatment (consortium membership).
+
+    ``cohort``: first treated period on the ``time`` scale (numeric); 0 or missing = never treated.
+    ``control``: ``"never"`` (never-treated units) or ``"notyet"`` (not-yet-treated as well).
+    ``covariates``: time-invariant (base-period) covariates for conditional parallel trends.
+    ``bootstrap``: False → analytic SEs; True → multiplier bootstrap SEs (``biters`` draws, ``seed``).
+    ``est_method``, ``base_period``, ``anticipation``: as R ``did``. Cohorts with fewer than
+    ``min_pre_periods`` periods before treatment (e.g. treated in the first period) are dropped with
+    a warning stored in the result. The panel must be balanced.
+    """
+    from csdid.att_gt import ATTgt
+
+    ck.choice("control", control, ("never", "notyet"))
+    ck.choice("est_method", est_method, ("dr", "reg", "ipw"))
+    ck.choice("base_period", base_period, ("varying", "universal"))
+    covariates = list(covariates or [])
+    df = _prepare_staggered(data, y, unit, time, cohort, covariates)
+    ck.numeric(df, covariates, "covariate")
+    notes: list[str] = []
+    df = _drop_short_cohorts(df, time, cohort, max(1, min_pre_periods), notes, lang)
+    counts = df.groupby(unit).size()
+    if counts.nunique() > 1:
+        raise ModelInputError(f"Unbalanced panel: units have between {counts.min()} and {counts.max()} "
+                              f"periods. staggered_did needs every unit in every period; drop incomplete "
+                              f"units first.")
+    never = (df[cohort] == 0).sum()
+    if control == "never" and never == 0:
+        raise ModelInputError("No never-treated units to compare with; use control='notyet'.")
+    if (df[cohort] > 0).sum() == 0:
+        raise ModelInputError(f"No treated units: every {cohort!r} value is 0 or missing.")
+    # csdid wants numeric ids and plain column names.
+    work = pd.DataFrame({"y": df[y].astype(float).to_numpy(), "t": df[time].to_numpy(),
+                         "g": df[cohort].to_numpy(), "id": pd.factorize(df[unit])[0] + 1})
+    for i, c in enumerate(covariates):
+        work[f"x{i}"] = df[c].astype(float).to_numpy()
+    xformla = "y ~ " + " + ".join(f"x{i}" for i in range(len(covariates))) if covariates else None
+    with _quiet_seeded(seed) as caught:
+        try:
+            model = ATTgt(yname="y", tname="t", idname="id", gname="g", data=work, xformla=xformla,
+                          control_group=["nevertreated" if control == "never" else "notyettreated"],
+                          anticipation=anticipation, biters=biters, alp=alpha, cband=False)
+            model.fit(est_method=est_method, base_period=base_period, bstrap=bool(bootstrap))
+        except ModelInputError:
+            raise
+        except Exception as exc:
+            raise ModelInputError(f"Callaway–Sant'Anna estimation failed: {exc}. Check that every cohort "
+                                  f"has comparison units in each period.") from exc
+    notes += sorted({str(w.message) for w in caught})
+    r = model.results
+    att = pd.DataFrame({"cohort": np.asarray(r["group"]), "time": np.asarray(r["year"]),
+                        "att": np.asarray(r["att"], dtype=float), "se": np.asarray(r["se"], dtype=float)})
+    ct = coef_table(att["att"], att["se"], alpha=alpha)
+    att = pd.concat([att, ct[["ci_low", "ci_high", "p"]].set_axis(att.index)], axis=1)
+    att["post"] = att["time"] >= att["cohort"]
+    W, pval = model.MP.get("W"), model.MP.get("Wpval")
+    n_pre = int(((att["time"] < att["cohort"] - anticipation) & att["se"].notna()).sum())
+    pre = Pretest(None if W is None else float(W), None if pval is None else float(pval), n_pre)
+    inference = f"multiplier bootstrap ({biters} draws, seed {seed})" if bootstrap else "analytic (influence function)"
+    settings = {"control": control, "alpha": alpha, "seed": seed, "inference": inference,
+                "est_method": est_method, "base_period": base_period, "covariates": covariates}
+    return DidResults(att_gt=att, pretest=pre, n=int(work["id"].nunique()), settings=settings,
+                      warnings=notes, lang=lang, _model=model)
+
+
+def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str,
+                method: Literal["sunab", "twfe"] = "sunab", reference: int = -1,
+                cluster: str | None = None, alpha: float = 0.05, lang: Lang = "zh") -> Results:
+    """Dynamic effects by event time e = time − cohort, with unit and period fixed effects.
+
+    ``method="sunab"``: Sun & Abraham (2021) interaction-weighted estimator — cohort × event-time
+    dummies (never-treated units, or else the last-treated cohort, as the control), then each event
+    time's effect is the average of its cohort effects weighted by cohort size (weights treated
+    as fixed, as fixest ``sunab``). ``method="twfe"``: one dummy per event time pooled across
+    cohorts (the conventional, possibly contaminated, event study) for comparison. ``reference``:
+    the omitted event time. SEs cluster by ``cluster`` (default ``unit``), CRV1. The pre-period
+    coefficients are jointly tested (Wald χ², in ``info["pretest"]``).
+    """
+    import pyfixest as pf
+
+    ck.choice("method", method, ("sunab", "twfe"))
+    cluster = cluster or unit
+    df = _prepare_staggered(data, y, unit, time, cohort, [cluster] if cluster != unit else [])
+    notes: list[str] = []
+    df = _drop_short_cohorts(df, time, cohort, 1, notes, lang)
+    periods = np.sort(df[time].unique())
+    if (df[cohort] == 0).sum() == 0:
+        last = df[cohort].max()
+        notes.append(f"No never-treated units: cohort {last} (treated last) serves as the control and "
+                     f"periods from {last} on are dropped.")
+        df = df.loc[df[time] < last].assign(**{cohort: df[cohort].where(df[cohort] != last, 0)})
+    g = df[cohort].to_numpy()
+    e = np.where(g > 0, df[time].to_numpy() - g, np.nan)
+    work = pd.DataFrame({"y": df[y].astype(float).to_numpy(), "u": pd.factorize(df[unit])[0],
+                         "t": pd.factorize(df[time])[0], "cl": pd.factorize(df[cluster])[0]})
+    event_times = sorted(int(v) for v in np.unique(e[~np.isnan(e)]) if v != reference)
+    if reference not in set(np.unique(e[~np.isnan(e)]).astype(int)):
+        raise ModelInputError(f"No treated unit is observed at the reference event time {reference}.")
+    cols: dict[str, np.ndarray] = {}
+    if method == "twfe":
+        keys = [(None, k) for k in event_times]
+        for k in event_times:
+            cols[f"e{k}".replace("-", "m")] = (e == k).astype(float)
+    else:
+        keys = []
+        for c in sorted(set(g[g > 0])):
+            for k in event_times:
+                mask = (g == c) & (e == k)
+                if mask.any():
+                    keys.append((c, k))
+                    cols[f"g{int(c)}e{k}".replace("-", "m")] = mask.astype(float)
+    names = list(cols)
+    work = pd.concat([work, pd.DataFrame(cols, index=work.index)], axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = pf.feols(f"y ~ {' + '.join(names)} | u + t", work, vcov={"CRV1": "cl"})
+    dropped = list(getattr(m, "_collin_vars", []) or [])
+    if dropped:
+        notes.append(f"Event-time terms not identified and dropped: {', '.join(dropped)}.")
+    beta, V = m.coef(), m.vcov if not callable(m.vcov) else None
+    V = pd.DataFrame(np.asarray(m._vcov), index=beta.index, columns=beta.index)
+    G = int(work["cl"].nunique())
+    if method == "twfe":
+        idx = [k for (_, k), nm in zip(keys, names) if nm in beta.index]
+        W = np.eye(len(idx))
+        terms = [nm for nm in names if nm in beta.index]
+    else:
+        size = df.groupby(unit)[cohort].first().value_counts()
+        terms = [nm for nm in names if nm in beta.index]
+        key_of = dict(zip(names, keys))
+        idx = sorted({key_of[nm][1] for nm in terms})
+        W = np.zeros((len(idx), len(terms)))
+        for j, nm in enumerate(terms):
+            c, k = key_of[nm]
+            W[idx.index(k), j] = size[c]
+        W = W / W.sum(axis=1, keepdims=True)
+    b = W @ beta[terms].to_numpy()
+    cov = W @ V.loc[terms, terms].to_numpy() @ W.T
+    table = coef_table(b, np.sqrt(np.diag(cov)), df=G - 1, alpha=alpha, index=idx)
+    pre = [i for i, k in enumerate(idx) if k < 0]
+    pretest = Pretest(None, None, len(pre))
+    if pre:
+        from scipy.stats import chi2
+
+        bp, Vp = b[pre], cov[np.ix_(pre, pre)]
+        stat = float(bp @ np.linalg.pinv(Vp) @ bp)
+        pretest = Pretest(stat, float(chi2.sf(stat, len(pre))), len(pre))
+    title = {"sunab": "Sun–Abraham 交互加权事件研究 / interaction-weighted event study",
+             "twfe": "TWFE 事件研究 / TWFE event study"}[method]
+    return Results(table=table, method=title, vcov=f"CRV1({cluster})", n=int(m._N), kind="event",
+                   alpha=alpha, warnings=notes, lang=lang,
+                   info={"reference_period": reference, "pretest": pretest,
+                         "pretest_p": None if pretest.p_value is None else round(pretest.p_value, 4),
+                         "clusters": G})

@@ -1,0 +1,152 @@
+"""An exploratory, predictive view of outcomes on integration inputs (scikit-learn).
+
+Two pipelines — a regularised linear model (standardise → ElasticNetCV) and histogram gradient
+boosting — are scored by cross-validation with folds grouped by unit (``GroupKFold``: all
+periods of a unit fall in the same fold, so nothing leaks from a unit's other years).
+Permutation importance is computed on each held-out fold and averaged; partial dependence is
+computed on a model fitted to all rows. These are associations useful for finding what to
+study next — 探索性分析，非因果推断 (exploratory, not causal).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import ModelInputError
+from evalkit.models import _checks as ck
+from evalkit.models.results import EXPLORATORY_EN, EXPLORATORY_ZH, Summary
+from evalkit.plotting import Lang, label
+
+MODELS = ("linear", "boosting")
+
+
+def _pipeline(name: str, seed: int, n_splits_inner: int = 5):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import ElasticNetCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "linear":
+        return make_pipeline(StandardScaler(), ElasticNetCV(l1_ratio=[0.1, 0.5, 0.9, 1.0], cv=n_splits_inner,
+                                                            random_state=seed))
+    return make_pipeline(HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, random_state=seed))
+
+
+@dataclass
+class DriversResults:
+    """Cross-validated scores, permutation importance and partial dependence per model."""
+
+    scores: pd.DataFrame          # model, fold, r2, rmse
+    importance: pd.DataFrame      # model, term, importance, sd
+    partial_dependence: pd.DataFrame  # model, term, value, prediction
+    y: str
+    n: int
+    warnings: list[str] = field(default_factory=list)
+    lang: Lang = "zh"
+
+    @property
+    def caveat(self) -> str:
+        return label(EXPLORATORY_ZH, EXPLORATORY_EN, self.lang if self.lang != "en" else "en")
+
+    def tidy(self) -> pd.DataFrame:
+        """Permutation importance (drop in held-out R² when a column is shuffled) per model and
+        input; ``se`` is the standard deviation across folds over √folds. ``p`` is not a test here
+        and is left missing."""
+        imp = self.importance
+        z = 1.959963984540054
+        return pd.DataFrame({"term": imp["term"], "estimate": imp["importance"], "se": imp["se"],
+                             "ci_low": imp["importance"] - z * imp["se"], "ci_high": imp["importance"] + z * imp["se"],
+                             "p": np.nan, "n": self.n, "vcov": "GroupKFold CV", "model": imp["model"],
+                             "note": f"{EXPLORATORY_ZH} / {EXPLORATORY_EN}"})
+
+    def summary(self) -> Summary:
+        mean = self.scores.groupby("model")[["r2", "rmse"]].mean()
+        lines = [f"{EXPLORATORY_ZH}（{EXPLORATORY_EN}）",
+                 f"{label('结果变量', 'outcome', self.lang)}: {self.y}; n = {self.n}"]
+        lines += [f"{m}: CV R² = {r.r2:.3f}, RMSE = {r.rmse:.4g}" for m, r in mean.iterrows()]
+        return Summary(label("驱动因素（预测视角）", "drivers (predictive view)", self.lang), tuple(lines),
+                       self.tidy(), tuple(self.warnings))
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+    def plot(self, *, lang: Lang | None = None):
+        from evalkit.plotting import PALETTE, new_figure
+
+        lang = lang or self.lang
+        terms = list(dict.fromkeys(self.importance["term"]))
+        fig = new_figure(9.0, 4.2)
+        axes = fig.subplots(1, 2)
+        models = list(dict.fromkeys(self.importance["model"]))
+        width = 0.8 / max(1, len(models))
+        for i, m in enumerate(models):
+            imp = self.importance[self.importance["model"] == m].set_index("term").reindex(terms)
+            pos = np.arange(len(terms)) + i * width
+            axes[0].barh(pos, imp["importance"], height=width, xerr=imp["se"], color=PALETTE[i], label=m)
+        axes[0].set_yticks(np.arange(len(terms)) + width * (len(models) - 1) / 2, terms)
+        axes[0].set_xlabel(label("置换重要性（R² 下降）", "permutation importance (drop in R²)", lang))
+        axes[0].legend(fontsize="small")
+        pd_m = self.partial_dependence[self.partial_dependence["model"] == models[-1]]
+        for j, t in enumerate(terms):
+            s = pd_m[pd_m["term"] == t]
+            if len(s):
+                v = s["value"].to_numpy()
+                span = (v - v.min()) / (np.ptp(v) or 1.0)
+                axes[1].plot(span, s["prediction"], color=PALETTE[j % len(PALETTE)], label=t)
+        axes[1].set_xlabel(label("投入（标准化到 0–1）", "input (rescaled to 0–1)", lang))
+        axes[1].set_ylabel(label(f"{self.y} 的偏依赖", f"partial dependence of {self.y}", lang))
+        axes[1].legend(fontsize="small")
+        fig.suptitle(f"{label('驱动因素', 'drivers', lang)} — {EXPLORATORY_ZH}"
+                     + ("" if lang == "zh" else f" ({EXPLORATORY_EN})"))
+        return fig
+
+
+def drivers(data: pd.DataFrame, *, y: str, x: list[str], unit: str,
+            models: tuple[Literal["linear", "boosting"], ...] = MODELS, n_splits: int = 5,
+            n_repeats: int = 5, grid_resolution: int = 20, seed: int = 0, lang: Lang = "zh") -> DriversResults:
+    """Predict ``y`` from inputs ``x`` with each of ``models``; ``n_splits`` unit-grouped folds,
+    ``n_repeats`` shuffles per column for permutation importance, ``seed`` for every random step."""
+    from sklearn.inspection import partial_dependence, permutation_importance
+    from sklearn.metrics import mean_squared_error, r2_score
+    from sklearn.model_selection import GroupKFold
+
+    x = [x] if isinstance(x, str) else list(x)
+    for m in models:
+        ck.choice("models", m, MODELS)
+    ck.require_columns(data, [y, *x, unit])
+    ck.numeric(data, [y, *x], "outcome/input")
+    df = data[[y, *x, unit]].dropna()
+    notes = []
+    if len(df) < len(data):
+        notes.append(f"{len(data) - len(df)} rows with missing values dropped.")
+    ck.not_constant(df, x)
+    groups = df[unit].to_numpy()
+    n_units = len(pd.unique(groups))
+    if n_units < n_splits:
+        raise ModelInputError(f"Only {n_units} units: grouped cross-validation needs at least n_splits="
+                              f"{n_splits}. Lower n_splits.")
+    X, Y = df[x].astype(float), df[y].astype(float).to_numpy()
+    scores, imps, pds = [], [], []
+    for name in models:
+        for fold, (tr, te) in enumerate(GroupKFold(n_splits=n_splits).split(X, Y, groups)):
+            est = _pipeline(name, seed).fit(X.iloc[tr], Y[tr])
+            pred = est.predict(X.iloc[te])
+            scores.append({"model": name, "fold": fold, "r2": r2_score(Y[te], pred),
+                           "rmse": float(np.sqrt(mean_squared_error(Y[te], pred)))})
+            pi = permutation_importance(est, X.iloc[te], Y[te], n_repeats=n_repeats, random_state=seed,
+                                        scoring="r2")
+            imps += [{"model": name, "fold": fold, "term": t, "importance": v}
+                     for t, v in zip(x, pi.importances_mean)]
+        full = _pipeline(name, seed).fit(X, Y)
+        for j, t in enumerate(x):
+            res = partial_dependence(full, X, [j], grid_resolution=grid_resolution, kind="average")
+            pds += [{"model": name, "term": t, "value": v, "prediction": p}
+                    for v, p in zip(res["grid_values"][0], res["average"][0])]
+    imp = pd.DataFrame(imps).groupby(["model", "term"], sort=False)["importance"].agg(["mean", "std", "count"])
+    imp = imp.reset_index().rename(columns={"mean": "importance"})
+    imp["se"] = imp["std"] / np.sqrt(imp["count"])
+    return DriversResults(scores=pd.DataFrame(scores), importance=imp[["model", "term", "importance", "se"]],
+                          partial_dependence=pd.DataFrame(pds), y=y, n=len(df), warnings=notes, lang=lang)
