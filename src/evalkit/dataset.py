@@ -271,6 +271,7 @@ def _read_source(path: Path):
         suffix = p.suffix.lower()
         table = _table_for_name(p.stem)
         if suffix in (".xls", ".et") and table:
+            c.unreadable.add(table)
             c.add(p.name, None, None, None, "old Excel format is not read: save the file as .xlsx (Excel "
                   "Workbook) or CSV UTF-8", fatal=True)
         elif suffix in DATA_EXTENSIONS and table:
@@ -296,6 +297,8 @@ def _read_source(path: Path):
                 raw = found[0] if found else None
             if raw is not None:
                 _put(raws, raw, c)
+            else:
+                c.unreadable.add(table)
             files.append((table, p))
     return path, raws, meta, files, c
 

@@ -73,6 +73,7 @@ class Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.fatal = False
+        self.unreadable: set[str] = set()  # tables whose file was found but could not be read
 
     def add(self, file: str, row: int | None, column: str | None, value: object, rule: str,
             severity: str = "error", fatal: bool = False) -> None:
@@ -244,7 +245,7 @@ def _period_objects(raw: RawTable, col: str, c: Collector) -> tuple[pd.Series, p
     if bad.any():
         rules = np.array([f"not a period label: {errors.get(v, '')}" if b else "" for v, b in zip(text, bad)],
                          dtype=object)
-        c.rows(raw, bad, col, text, rules)
+        c.rows(raw, bad, col, text, rules, fatal=True)  # a row without a period cannot be placed
     return label, freq
 
 
@@ -288,7 +289,8 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
             out[spec.name] = as_text(raw.data[spec.name])
         if spec.required and spec.name in raw.data.columns:
             empty = as_text(raw.data[spec.name]).isna().to_numpy()
-            c.rows(raw, empty, spec.name, None, "required value is missing")
+            c.rows(raw, empty, spec.name, None, "required value is missing",
+                   fatal=spec.name in schema.KEYS[raw.table] or spec.dtype == "period")
     frame = pd.DataFrame(out, index=raw.data.index)
     _check_le(raw, frame, c)
     _check_rate_columns(raw, c)
@@ -388,14 +390,16 @@ class Checked:
 
 
 def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: Collector) -> Checked | None:
-    """Validate every table and the links between them; None when a fatal problem stops typing."""
+    """Validate every table and the links between them; None when a fatal problem stops typing.
+    Tables in ``c.unreadable`` (a file was found but could not be read) are not reported missing."""
+    unreadable = c.unreadable
     for name in schema.REQUIRED_TABLES:
-        if name not in raws:
+        if name not in raws and name not in unreadable:
             aliases = " / ".join(schema.TABLE_ALIASES[name])
             c.add(name, None, None, None, f"required table '{name}' ({schema.TABLES_ZH[name]}) is missing: add a "
                   f"file or sheet named {aliases} (.csv, .xlsx or .parquet)", fatal=True)
     for name in schema.OPTIONAL_TABLES:
-        if name not in raws:
+        if name not in raws and name not in unreadable:
             c.add(name, None, None, None, f"optional table '{name}' ({schema.TABLES_ZH[name]}) not provided",
                   severity="warning")
     for raw in raws.values():
@@ -405,8 +409,10 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
         if len(raw.data) == 0:
             if name in schema.REQUIRED_TABLES:
                 c.add(raw.file, raw.header_row, None, None, "the table has a header but no data rows", fatal=True)
-            else:
-                c.add(raw.file, raw.header_row, None, None, "the table has no data rows", severity="warning")
+            else:  # an empty optional sheet (e.g. of the template) means "not provided"
+                c.add(raw.file, raw.header_row, None, None, "the table has no data rows: treated as not provided",
+                      severity="warning")
+                continue
         typed[name] = type_table(raw, c)
         check_unique(raw, typed[name], schema.KEYS[name], c)
     # Keep checking after fatal problems (every problem is reported); only the tables need to exist.
@@ -416,7 +422,8 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
     panel_raw, panel = raws["panel"], typed["panel"]
     frequency = available_frequency(panel["__freq_period"], declared_frequency)
     if frequency is None:
-        c.add(panel_raw.file, None, panel_raw.label("period"), None, "no readable period labels", fatal=True)
+        if "period" in panel_raw.data.columns:
+            c.add(panel_raw.file, None, panel_raw.label("period"), None, "no readable period labels", fatal=True)
         return None
     other = (panel["__freq_period"].notna() & (panel["__freq_period"] != frequency)).to_numpy()
     why = "the declared frequency (dataset.yaml)" if declared_frequency else "the panel's main frequency"
@@ -424,7 +431,8 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
            f"'{frequency}': use one frequency throughout (mixed frequencies)", fatal=True)
     labels = panel.loc[panel["__freq_period"] == frequency, "period"].dropna().unique()
     if len(labels) == 0:
-        c.add(panel_raw.file, None, panel_raw.label("period"), None, "no readable period labels", fatal=True)
+        if "period" in panel_raw.data.columns:
+            c.add(panel_raw.file, None, panel_raw.label("period"), None, "no readable period labels", fatal=True)
         return None
     ordinals = sorted(parse_period(v).ordinal for v in labels)
     periods = period_range(Period(frequency, ordinals[0]), Period(frequency, ordinals[-1]))
@@ -433,6 +441,8 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
     units_raw, units = raws["units"], typed["units"]
     ids = set(units["unit_id"].dropna())
     types = dict(zip(units["unit_id"], units["unit_type"]))
+    if not ids:  # an empty units table is reported already; every reference would fail with it
+        return None
     _check_refs(panel_raw, panel, "unit_id", ids, c)
     parent_known = units["parent_id"].isna() | units["parent_id"].isin(ids)
     c.rows(units_raw, (~parent_known).to_numpy(), "parent_id", units["parent_id"],
@@ -509,7 +519,7 @@ def _check_refs(raw: RawTable, frame: pd.DataFrame, col: str, ids: set, c: Colle
            "correct the id)")
     if types is not None and allowed:
         kind = values.map(types)
-        wrong = (values.notna() & ~unknown & ~kind.isin(allowed)).to_numpy()
+        wrong = (values.notna() & ~unknown & kind.notna() & ~kind.isin(allowed)).to_numpy()
         rules = np.array([f"unit is a {k}, but {col} must be a unit of type {' or '.join(allowed)}" if w else ""
                           for k, w in zip(kind, wrong)], dtype=object) if wrong.any() else ""
         c.rows(raw, wrong, col, values, rules)
