@@ -227,7 +227,9 @@ class Pipeline:
 
     def normalised(self, treated: pd.DataFrame, method: str | None = None, **overrides) -> pd.DataFrame:
         params = {"bounds": self.bounds, "mean_sd": self.mean_sd, "targets": self.targets, **overrides}
-        return normalise(treated, method or self.normalisation, directions=self.directions, **params)
+        dirs = self.directions or {}
+        return normalise(treated, method or self.normalisation,
+                         directions={c: dirs.get(c, 1) for c in treated.columns}, **params)
 
     def indicator_weights(self, treated: pd.DataFrame, weighting: str | None = None,
                           shift: float | None = None) -> tuple[pd.Series, dict]:
