@@ -1,0 +1,146 @@
+"""Benchmark: the full indicator table (``evalkit.metrics.compute``) from N synthetic graduate
+records plus a panel, against a single DuckDB group-by of the same graduate counts measured in
+the same run.
+
+Records are generated vectorised with numpy: 200 colleges × 10 yearly cohorts, string college
+ids and cohort labels (as a CSV or Parquet load gives them), 0/1 outcome columns and income
+missing for non-respondents. Each measurement runs in a fresh child process so its peak
+resident memory is its own (``bench.common.run_child``); ``data_rss_mb`` is the child's peak
+right after generating the data, before the timed step.
+
+Rows: seconds for N = 1e7 (ratio to the DuckDB group-by; goal ≤ 2×), peak memory (goal ≤ 4 GB),
+and the log-log growth exponent of compute() over N = 1e5, 1e6, 1e7 (goal near-linear, ≤ ~1.1).
+``python bench/bench_metrics.py [--quick]`` prints the rows.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import print_rows, row, run_child  # noqa: E402
+
+N_COLLEGES = 200
+N_COHORTS = 10
+FIRST_YEAR = 2015
+
+_BASELINE_SQL = """
+SELECT college_id, cohort, count(*) AS graduates, sum(placed) AS placed,
+       sum(local * placed) AS local, sum(member_enterprise * placed) AS member_ent,
+       sum(job_match * placed) AS matched, sum(CASE WHEN income IS NOT NULL THEN placed ELSE 0 END) AS respondents,
+       sum(CASE WHEN income IS NOT NULL THEN income * placed ELSE 0 END) AS income_sum
+FROM g GROUP BY 1, 2
+"""
+
+
+def make_dataset(n: int, seed: int = 0):
+    """A Dataset with ``n`` graduate records (200 colleges × 10 cohorts) and a matching panel."""
+    import pandas as pd
+
+    from evalkit import schema
+    from evalkit.dataset import Dataset
+    from evalkit.periods import parse_period
+
+    rng = np.random.default_rng(seed)
+    college_ids = np.array([f"C{i:03d}" for i in range(N_COLLEGES)])
+    labels = np.array([str(FIRST_YEAR + k) for k in range(N_COHORTS)])
+    college = rng.integers(0, N_COLLEGES, n)
+    cohort = rng.integers(0, N_COHORTS, n)
+    placed = (rng.random(n) < 0.9).astype(np.int8)
+    local = ((rng.random(n) < 0.6) & (placed == 1)).astype(np.int8)
+    member = ((rng.random(n) < 0.3) & (placed == 1)).astype(np.int8)
+    match = ((rng.random(n) < 0.7) & (placed == 1)).astype(np.int8)
+    income = np.where((placed == 1) & (rng.random(n) < 0.8), rng.normal(4500, 800, n), np.nan)
+    graduates = pd.DataFrame({
+        "graduate_id": pd.RangeIndex(n),  # pseudonymous ids; integer keeps generation cheap
+        "college_id": pd.array(college_ids[college], dtype="str"),
+        "major": pd.array(np.array(["m1", "m2", "m3", "m4"])[college % 4], dtype="str"),
+        "cohort": pd.array(labels[cohort], dtype="str"),
+        "placed": placed, "local": local, "member_enterprise": member, "job_match": match, "income": income,
+    })
+    units = pd.DataFrame({
+        "unit_id": college_ids, "unit_type": "college", "name_zh": college_ids, "name_en": college_ids,
+        "alliance": "none", "member_since": pd.NaT, "city": "", "lead": False, "parent_id": None,
+        "cohort": None, "cohort_t": 0, "member": False,
+    })
+    grid = pd.MultiIndex.from_product([college_ids, labels], names=["unit_id", "period"]).to_frame(index=False)
+    panel = grid.assign(t=np.tile(np.arange(1, N_COHORTS + 1), N_COLLEGES))
+    for c in schema.PANEL_VARIABLES:
+        panel[c.name] = rng.uniform(1, 1000, len(panel)).round()
+    periods = [parse_period(x) for x in labels]
+    return Dataset(units, panel, graduates, frequency="year", periods=periods, meta={"synthetic": True})
+
+
+def _child_code(n: int, mode: str, repeat: int) -> str:
+    return f"""
+import sys, resource, time, statistics
+sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'src')!r})
+from bench.bench_metrics import make_dataset
+ds = make_dataset({n})
+data_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+times = []
+if {mode!r} == "duckdb":
+    import duckdb
+    from bench.bench_metrics import _BASELINE_SQL
+    con = duckdb.connect()
+    g = ds.graduates
+    con.register("g", g)
+    con.execute("SELECT 1").fetchall()
+    for _ in range({repeat}):
+        t0 = time.perf_counter(); out = con.execute(_BASELINE_SQL).df(); times.append(time.perf_counter() - t0)
+    rows = len(out)
+else:
+    from evalkit import metrics, registry
+    reg = registry.load_registry()
+    engine = {mode!r}
+    import duckdb  # imported up front in both children so the import is not timed
+    for _ in range({repeat}):
+        t0 = time.perf_counter(); out = metrics.compute(ds, reg, engine=engine); times.append(time.perf_counter() - t0)
+    rows = len(out)
+RESULT = {{"seconds": statistics.median(times), "data_rss_mb": data_rss, "rows": rows}}
+"""
+
+
+def measure(n: int, mode: str, repeat: int = 3) -> dict:
+    return run_child(_child_code(n, mode, repeat))
+
+
+def run(quick: bool = False) -> list[dict]:
+    sizes = [100_000, 1_000_000] if quick else [100_000, 1_000_000, 10_000_000]
+    repeat = 3
+    results = {}
+    for n in sizes:
+        base = measure(n, "duckdb", repeat)
+        comp = {engine: measure(n, engine, repeat) for engine in ("auto", "duckdb")}
+        results[n] = (base, comp)
+    top = sizes[-1]
+    base, comp = results[top]
+    rows = [
+        row(f"metrics.compute, {top:.0e} graduate records + panel (engine auto)", comp["auto"]["seconds"],
+            base["seconds"], "≤ 2× DuckDB group-by",
+            notes=f"duckdb engine {comp['duckdb']['seconds']:.3f} s; "
+                  f"{comp['auto']['rows']} indicator rows"),
+        row(f"metrics.compute peak memory, {top:.0e} records", comp["auto"]["peak_rss_mb"], base["peak_rss_mb"],
+            "≤ 4096 MB", unit="MB",
+            notes=f"after data generation {comp['auto']['data_rss_mb']:.0f} MB; baseline child peak shown"),
+    ]
+    ns = np.array(sizes, dtype=float)
+    for key in ("auto", "duckdb"):
+        secs = np.array([results[n][1][key]["seconds"] for n in sizes])
+        slope = float(np.polyfit(np.log(ns), np.log(secs), 1)[0])
+        base_secs = np.array([results[n][0]["seconds"] for n in sizes])
+        base_slope = float(np.polyfit(np.log(ns), np.log(base_secs), 1)[0])
+        rows.append(row(f"metrics.compute growth exponent (engine {key})", slope, base_slope,
+                        "near-linear (≤ ~1.1)", unit="",
+                        notes="; ".join(f"N={n:.0e}: {s:.3f} s (duckdb {b:.3f} s)"
+                                        for n, s, b in zip(sizes, secs, base_secs))))
+    return rows
+
+
+if __name__ == "__main__":
+    print_rows(run(quick="--quick" in sys.argv))
