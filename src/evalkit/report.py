@@ -1,0 +1,727 @@
+"""The phase review: every section of ``notebooks/phase_review.ipynb`` as a method of
+``PhaseReview``, so the notebook stays thin (one call per section) and researchers can call the
+same sections in JupyterLab.
+
+Computations are cached properties: a section that needs another's numbers (the key findings
+need targets, effects and the index) computes them once. Sections that cannot be estimated on
+the data at hand (too few units, no comparison group) say so in the report; any other error
+fails the review loudly.
+"""
+from __future__ import annotations
+
+import functools
+import platform
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .errors import EvalkitError
+from .periods import assign_windows
+from .report_html import Page, fmt_num
+
+ALL_SECTIONS = ("cover", "key_findings", "data_quality", "dashboard", "trends", "composite_index", "coupling",
+                "effects", "membership_did", "drivers", "phase_comparison", "appendix")
+BEIJING = timezone(timedelta(hours=8))
+
+
+class PhaseReview:
+    """One phase's review: the phase (params), the data and the indicator registry."""
+
+    def __init__(self, phase, dataset, registry):
+        self.phase, self.dataset, self.registry = phase, dataset, registry
+        self.lang = phase.language
+        self.page = Page(self.lang, synthetic=dataset.synthetic)
+        self.methods = phase.methods
+        self.started = datetime.now(timezone.utc)
+
+    @classmethod
+    def open(cls, params_file: str | Path, *, data_dir: str | Path | None = None) -> "PhaseReview":
+        from .dataset import load
+        from .phases import check_against, load_phase
+        from .registry import load_registry
+
+        phase = load_phase(params_file, data=data_dir)
+        dataset = load(phase.data)
+        registry = load_registry(phase.registry)
+        check_against(phase, dataset, registry)
+        return cls(phase, dataset, registry)
+
+    def t(self, zh: str, en: str) -> str:
+        return self.page.t(zh, en)
+
+    def name(self, ind_id: str) -> str:
+        ind = self.registry.get(ind_id)
+        return self.t(ind.name_zh, ind.name_en)
+
+    def unit_label(self, ind_id: str) -> str:
+        ind = self.registry.get(ind_id)
+        return self.t(ind.unit_zh or ind.unit, ind.unit)
+
+    # ------------------------------------------------------------------ cached computations
+    @functools.cached_property
+    def table(self) -> pd.DataFrame:
+        from .metrics import compute
+
+        return compute(self.dataset, self.registry)
+
+    @functools.cached_property
+    def units(self) -> pd.DataFrame:
+        return self.dataset.units
+
+    @functools.cached_property
+    def phase_windows(self) -> dict[str, tuple[date, date]]:
+        """This review's window plus, for the final review, the compared phases' windows."""
+        windows = {self.phase.phase_id: self.phase.window}
+        if self.phase.kind == "final" and self.phase.source:
+            from .phases import load_phase
+
+            for pid in self.phase.compare_phases:
+                other = load_phase(Path(self.phase.source).parent / f"{pid}.yaml", data=self.phase.data)
+                windows[pid] = other.window
+        return windows
+
+    @functools.cached_property
+    def members_by_end(self) -> pd.DataFrame:
+        """Units as constituted at the end of this phase: members who joined by then, and the
+        never-members (comparison). Units joining later are left out of before/after figures so
+        baseline and phase describe the same units."""
+        u = self.units
+        since = pd.to_datetime(u["member_since"])
+        keep = since.isna() | (since <= pd.Timestamp(self.phase.end))
+        return u[keep.to_numpy()]
+
+    @functools.cached_property
+    def window_values(self) -> pd.DataFrame:
+        """Indicators per group and unit for the baseline and this phase (same units in both)."""
+        from .metrics import aggregate
+
+        units = self.members_by_end
+        table = self.table[self.table["unit_id"].isin(units["unit_id"])]
+        windows = {"baseline": self.phase.baseline, self.phase.phase_id: self.phase.window}
+        return aggregate(table, self.registry, by=["consortium", "membership", "alliance", "unit"],
+                         windows=windows, units=units, members="ever")
+
+    def group_values(self, group_by: str, window: str) -> pd.DataFrame:
+        v = self.window_values
+        return v[(v["group_by"] == group_by) & (v["window"] == window)]
+
+    @functools.cached_property
+    def attainment(self) -> pd.DataFrame:
+        from .metrics import attainment
+
+        actual = self.group_values("consortium", self.phase.phase_id)[["indicator", "value"]]
+        base = self.group_values("consortium", "baseline")[["indicator", "value"]]
+        return attainment(actual, self.phase.targets, base, registry=self.registry)
+
+    @functools.cached_property
+    def per_period(self) -> pd.DataFrame:
+        """Members (as finally constituted) vs comparison, every period."""
+        from .metrics import aggregate
+
+        return aggregate(self.table, self.registry, by=["membership", "consortium"], windows=None,
+                         units=self.units, members="ever")
+
+    @functools.cached_property
+    def period_windows(self) -> dict[str, str | None]:
+        """Period label → phase id (or "baseline"), by the overlap rule."""
+        windows = dict(self.phase_windows)
+        windows["baseline"] = self.phase.baseline
+        mapping = assign_windows(self.dataset.periods, windows)
+        return {p.label: w for p, w in mapping.items()}
+
+    @functools.cached_property
+    def college_wide(self) -> pd.DataFrame:
+        """College × period, one column per indicator (the regression data)."""
+        colleges = self.units.loc[self.units["unit_type"] == "college", ["unit_id", "cohort_t", "member"]]
+        tbl = self.table[self.table["unit_id"].isin(colleges["unit_id"])]
+        wide = tbl.pivot_table(index=["unit_id", "period", "t"], columns="indicator", values="value",
+                               aggfunc="first").reset_index()
+        wide.columns.name = None
+        return wide.merge(colleges, on="unit_id", how="left")
+
+    # ------------------------------------------------------------------ sections
+    def cover(self) -> None:
+        p, ds, ph = self.page, self.dataset, self.phase
+        p.show(f"<h1>{self.t(ph.title_zh, ph.title_en)}</h1>")
+        name = ds.meta.get("name_zh") if self.lang != "en" else (ds.meta.get("name_en") or ds.meta.get("name_zh"))
+        p.show(f"<p style='font-size:1.15em'>{name or ds.name}</p>")
+        if ds.synthetic:
+            p.banner("⚠ 合成数据：本报告基于模拟生成的数据，所有数字均非真实统计，不得引用。",
+                     "⚠ SYNTHETIC DATA: this review runs on generated data; no figure in it is a real statistic.")
+        p.bullets([
+            (f"评估窗口：{ph.start} 至 {ph.end}", f"Window: {ph.start} to {ph.end}"),
+            (f"基线（联合体成立前）：{ph.baseline_start} 至 {ph.baseline_end}",
+             f"Baseline (before the consortium): {ph.baseline_start} to {ph.baseline_end}"),
+            (f"数据：{len(ds.units)} 个单位，{len(ds.periods)} 个统计期（{ds.periods[0].label}–{ds.periods[-1].label}）",
+             f"Data: {len(ds.units)} units, {len(ds.periods)} periods ({ds.periods[0].label}–{ds.periods[-1].label})"),
+        ])
+        if ph.notes:
+            p.note(ph.notes, ph.notes)
+        from .review import git_commit
+
+        versions = _versions()
+        prov = pd.DataFrame([
+            (self.t("evalkit 版本", "evalkit version"), __version__),
+            (self.t("代码提交", "git commit"), git_commit() or self.t("（非 git 检出）", "(not a git checkout)")),
+            (self.t("数据文件夹", "data folder"), str(ph.data)),
+            (self.t("数据指纹 (SHA-256)", "data fingerprint (SHA-256)"), ds.fingerprint),
+            (self.t("参数文件", "params file"), str(ph.source)),
+            (self.t("参数文件指纹", "params fingerprint"), _sha256(ph.source) if ph.source else "—"),
+            (self.t("生成时间", "generated"), self.started.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M (UTC+8)")),
+            (self.t("软件环境", "software"), f"Python {platform.python_version()}, " + ", ".join(
+                f"{k} {v}" for k, v in versions.items())),
+        ], columns=[self.t("项目", "item"), self.t("内容", "value")])
+        p.table(prov, "报告来源信息", "Provenance")
+
+    def key_findings(self) -> None:
+        p = self.page
+        p.heading("主要发现", "Key findings")
+        items = []
+        att = self.attainment
+        judged = att[att["status"] != "no_data"]
+        if len(att):
+            met = judged[judged["status"] == "attained"]
+            items.append((f"阶段目标：{len(judged)} 项可评估目标中达成 {len(met)} 项。",
+                          f"Targets: {len(met)} of {len(judged)} assessable targets attained."))
+            for _, r in judged.iterrows():
+                gap = r["actual"] - r["target"]
+                if r["status"] == "attained":
+                    items.append((f"{r['name_zh']}：实际 {fmt_num(r['actual'])}，目标 {fmt_num(r['target'])}，已达成（完成度 {r['share_of_target']:.0%}）。",
+                                  f"{r['name_en']}: {fmt_num(r['actual'])} against a target of {fmt_num(r['target'])}, attained ({r['share_of_target']:.0%})."))
+                else:
+                    items.append((f"{r['name_zh']}：实际 {fmt_num(r['actual'])}，目标 {fmt_num(r['target'])}，未达成（差 {fmt_num(abs(gap))}，完成度 {r['share_of_target']:.0%}）。",
+                                  f"{r['name_en']}: {fmt_num(r['actual'])} against {fmt_num(r['target'])}, missed by {fmt_num(abs(gap))} ({r['share_of_target']:.0%} of target)."))
+            missing = att[att["status"] == "no_data"]
+            if len(missing):
+                items.append(("无数据的目标：" + "、".join(missing["name_zh"]), "Targets without data: " + ", ".join(missing["name_en"])))
+        for outcome, res in self.did_results.items():
+            if isinstance(res, Exception):
+                continue
+            simple = res.aggregate("simple")
+            lo, hi = simple.estimate - 1.96 * simple.se, simple.estimate + 1.96 * simple.se
+            sig = (lo > 0 or hi < 0)
+            items.append((f"加入联合体对「{self.registry.get(outcome).name_zh}」的平均处理效应（Callaway–Sant'Anna）为 {simple.estimate:.3g}"
+                          f"（95% 置信区间 {lo:.3g} 至 {hi:.3g}），{'在 5% 水平显著' if sig else '不显著'}；"
+                          f"平行趋势预检验 p = {res.pretest.p_value:.3f}。",
+                          f"Joining the consortium changed {self.registry.get(outcome).name_en} by {simple.estimate:.3g} on average "
+                          f"(95% CI {lo:.3g} to {hi:.3g}; {'significant at 5%' if sig else 'not significant'}); pre-trend test p = {res.pretest.p_value:.3f}."))
+        comp = self.composite
+        if comp is not None and not isinstance(comp, Exception):
+            top = comp["scores"].sort_values(ascending=False).index[0]
+            items.append((f"综合融合指数最高的院校：{self._unit_name(top)}。", f"Highest composite integration index: {self._unit_name(top)}."))
+        ccd = self.ccd
+        if ccd is not None and not isinstance(ccd, Exception) and len(ccd):
+            in_phase = ccd[ccd["window"] == self.phase.phase_id]
+            row = (in_phase if len(in_phase) else ccd).iloc[-1]
+            items.append((f"教育与产业两系统耦合协调度（{row['period']}）D = {row['D']:.3f}，属「{row['band_zh']}」。",
+                          f"Education–industry coupling coordination ({row['period']}): D = {row['D']:.3f}, '{row['band']}'."))
+        p.bullets(items)
+
+    def data_quality(self) -> None:
+        p, ds = self.page, self.dataset
+        p.heading("数据质量", "Data quality")
+        u = ds.units
+        counts = (u.assign(member=u["member"].map({True: self.t("成员", "member"), False: self.t("对照", "comparison")}))
+                  .groupby(["unit_type", "member"]).size().rename(self.t("单位数", "units")).reset_index())
+        from .schema import UNIT_TYPES_ZH
+
+        if self.lang != "en":
+            counts["unit_type"] = counts["unit_type"].map(lambda x: UNIT_TYPES_ZH.get(x, x))
+        counts.columns = [self.t("单位类型", "unit type"), self.t("身份", "status"), self.t("单位数", "units")]
+        p.table(counts, "单位构成", "Units by type and membership")
+        # missingness of each indicator among the units it applies to
+        tbl = self.table
+        miss = (tbl.assign(missing=tbl["value"].isna()).groupby("indicator")["missing"].mean()
+                .reindex(self.registry.ids).dropna())
+        cov = pd.DataFrame({self.t("指标", "indicator"): [self.name(i) for i in miss.index],
+                            self.t("缺失比例", "share missing"): miss.to_numpy()})
+        cov = cov[cov[self.t("缺失比例", "share missing")] > 0]
+        if len(cov):
+            p.table(cov, "指标缺失情况（按单位×统计期）", "Missing indicator values (unit × period)", floatfmt="{:.1%}")
+        else:
+            p.paragraph("所有指标在所有单位×统计期均有数据。", "Every indicator is reported for every unit and period.")
+        if ds.graduates is not None:
+            p.paragraph(f"毕业生个体记录 {len(ds.graduates):,} 条，仅以汇总形式使用；少于 {self.phase.min_cell} 人的单元格不予显示。",
+                        f"{len(ds.graduates):,} graduate records, used only in aggregate; cells of fewer than {self.phase.min_cell} graduates are suppressed.")
+        if ds.warnings:
+            w = pd.DataFrame([{self.t("文件", "file"): x.file, self.t("行", "row"): x.row, self.t("列", "column"): x.column,
+                               self.t("说明", "rule"): x.rule} for x in ds.warnings])
+            p.table(w, "数据校验提示（不影响运行）", "Validation warnings (not blocking)")
+        else:
+            p.paragraph("数据校验：无错误、无警告。", "Validation: no errors, no warnings.")
+
+    def dashboard(self) -> None:
+        p = self.page
+        p.heading("指标仪表盘：目标与基线", "Indicator dashboard: targets and baseline")
+        att = self.attainment
+        if len(att):
+            show = pd.DataFrame({
+                self.t("指标", "indicator"): [self.t(a, b) for a, b in zip(att["name_zh"], att["name_en"])],
+                self.t("单位", "unit"): [self.t(a or b, b) for a, b in zip(att["unit_zh"], att["unit"])],
+                self.t("基线", "baseline"): att["baseline"], self.t("本阶段实际", "actual"): att["actual"],
+                self.t("目标", "target"): att["target"],
+                self.t("达成情况", "status"): [self.t(a, b) for a, b in zip(att["status_zh"], att["status_en"])],
+                self.t("目标完成度", "share of target"): att["share_of_target"],
+                self.t("较基线变化", "change vs baseline"): att["change_rel"],
+            })
+            p.table(show, "阶段目标达成情况（成员院校合计）", "Targets of the phase (member colleges together)")
+            fig = _attainment_figure(att, self.lang)
+            p.figure(fig, "目标完成度（1 = 恰好达成）", "Share of target (1 = exactly met)")
+        else:
+            p.paragraph("本阶段参数文件未设定目标。", "The params file sets no targets for this phase.")
+        # members vs comparison, baseline vs phase, for the main indicators
+        rows = []
+        v = self.window_values
+        for ind in self.registry:
+            if ind.role == "context" or ind.unit_type != "college":
+                continue
+            def val(group, window):
+                s = v[(v["group_by"] == "membership") & (v["group"] == group) & (v["window"] == window) & (v["indicator"] == ind.id)]["value"]
+                return float(s.iloc[0]) if len(s) else np.nan
+            rows.append({self.t("指标", "indicator"): self.t(ind.name_zh, ind.name_en), self.t("单位", "unit"): self.t(ind.unit_zh or ind.unit, ind.unit),
+                         self.t("成员·基线", "members · baseline"): val("member", "baseline"),
+                         self.t("成员·本阶段", "members · phase"): val("member", self.phase.phase_id),
+                         self.t("对照·基线", "comparison · baseline"): val("comparison", "baseline"),
+                         self.t("对照·本阶段", "comparison · phase"): val("comparison", self.phase.phase_id)})
+        p.table(pd.DataFrame(rows), "成员院校与对照院校：基线与本阶段", "Member vs comparison colleges: baseline and phase")
+        p.note("比率类指标由汇总后的分子、分母重新计算，而非对各单位比率取平均；存量取窗口最后一期，流量为窗口内合计。",
+               "Ratios are recomputed from summed numerators and denominators (never averaged); stocks are taken at the window's last period, flows summed over the window.")
+
+    def trends(self, indicators: list[str] | None = None) -> None:
+        p = self.page
+        p.heading("趋势：成员与对照", "Trends: members and comparison")
+        if indicators is None:
+            wanted = list(dict.fromkeys((self.methods.get("did_outcomes") or []) + (self.methods.get("twfe_inputs") or [])
+                                        + list(self.phase.targets)))
+            indicators = [i for i in wanted if i in self.registry.ids][:6]
+        fig = _trend_figure(self, indicators)
+        p.figure(fig, "主要指标趋势（阴影：各建设阶段；成员按最终构成）",
+                 "Main indicators over time (shaded: build phases; members as finally constituted)")
+
+    @functools.cached_property
+    def composite_inputs(self) -> tuple[pd.DataFrame, pd.Series]:
+        """College × indicator matrix for this phase's window, with directions."""
+        v = self.group_values("unit", self.phase.phase_id)
+        colleges = set(self.members_by_end.loc[self.members_by_end["unit_type"] == "college", "unit_id"])
+        ids = [i.id for i in self.registry if i.unit_type == "college" and i.role in ("input", "outcome")
+               and i.level != "context"]
+        X = v[v["group"].isin(colleges) & v["indicator"].isin(ids)].pivot_table(
+            index="group", columns="indicator", values="value", aggfunc="first")
+        X = X[[c for c in ids if c in X.columns]]
+        X = X.dropna(axis=1, how="any")
+        X = X.loc[:, X.std(ddof=0) > 0]
+        directions = pd.Series({c: self.registry.get(c).direction for c in X.columns})
+        return X, directions
+
+    @functools.cached_property
+    def pipeline(self):
+        """The COINr-style pipeline over the registry's hierarchy (indicator → cooperation → index)."""
+        from . import composite as cp
+
+        X, directions = self.composite_inputs
+        m = self.methods
+        coop = ("co_running", "co_educating", "co_employment", "co_development")
+        groups = {}
+        for c in X.columns:
+            gs = [g for g in self.registry.get(c).groups if g in coop] or list(self.registry.get(c).groups) or ["other"]
+            groups[c] = gs[0]
+        weighting = m["weighting"]
+        if weighting == "entropy":
+            weighting = "entropy_minmax" if m["entropy_form"] == "minmax" else "entropy"
+        extra = {}
+        if weighting == "expert":
+            extra["expert_weights"] = m.get("expert_weights") or {}
+        if weighting == "ahp":
+            if not m.get("ahp_matrix"):
+                weighting = "equal"
+            else:
+                extra["ahp_matrices"] = {"index": m["ahp_matrix"]}
+        return cp.Pipeline(groups=groups, directions=directions.to_dict(), normalisation=m["normalisation"],
+                           weighting=weighting, aggregation=m["aggregation"], entropy_shift=m["entropy_shift"],
+                           ahp_ri=m["ri_table"], **extra)
+
+    @functools.cached_property
+    def composite(self):
+        from . import composite as cp
+
+        X, directions = self.composite_inputs
+        if len(X) < 3 or X.shape[1] < 2:
+            return EvalkitError(self.t("院校或指标太少，无法构建综合指数。", "Too few colleges or indicators for a composite index."))
+        m = self.methods
+        try:
+            result = self.pipeline.run(X)
+            scores = result.index
+            weights = result.weights
+            closeness = cp.topsis(X, weights, directions=directions, normalisation=m["topsis_normalisation"])
+            obstacles = cp.obstacle_degree(X, weights, directions=directions)
+            unc = cp.uncertainty(X, self.pipeline, n=int(m["uncertainty_runs"]), seed=int(m["seed"]))
+        except EvalkitError as exc:
+            return exc
+        return {"X": X, "result": result, "weights": weights, "scores": scores, "topsis": closeness,
+                "obstacles": obstacles, "uncertainty": unc}
+
+    def _unit_name(self, unit_id: str) -> str:
+        row = self.units.loc[self.units["unit_id"] == unit_id]
+        if not len(row):
+            return unit_id
+        zh, en = row["name_zh"].iloc[0], row["name_en"].iloc[0]
+        return self.t(zh, en if isinstance(en, str) and en else zh)
+
+    def composite_index(self) -> None:
+        p = self.page
+        p.heading("综合融合指数", "Composite integration index")
+        comp = self.composite
+        if isinstance(comp, Exception):
+            p.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", comp)
+            return
+        m = self.methods
+        unc = comp["uncertainty"]
+        ranks = unc.tidy()
+        scores = comp["scores"]
+        out = pd.DataFrame({self.t("院校", "college"): [self._unit_name(u) for u in scores.index],
+                            self.t("综合指数", "index"): scores.to_numpy(),
+                            self.t("排名", "rank"): scores.rank(ascending=False, method="min").astype(int).to_numpy(),
+                            self.t("TOPSIS 贴近度", "TOPSIS closeness"): comp["topsis"].reindex(scores.index).to_numpy()})
+        r = ranks.set_index("unit").reindex(scores.index)
+        out[self.t("排名中位数", "median rank")] = r["median_rank"].to_numpy()
+        out[self.t("排名 5%–95% 区间", "rank 5–95%")] = [f"{a:.0f}–{b:.0f}" for a, b in zip(r["rank_q05"], r["rank_q95"])]
+        out = out.sort_values(self.t("排名", "rank"))
+        p.table(out, f"成员院校综合融合指数（{m['normalisation']} 标准化，{m['weighting']} 赋权，{m['aggregation']} 汇总）",
+                f"Composite integration index of member colleges ({m['normalisation']} normalisation, {m['weighting']} weights, {m['aggregation']} aggregation)")
+        p.figure(unc.plot(lang=self.lang), "排名不确定性：名义排名与 5%–95% 区间（方法选择的蒙特卡洛模拟）",
+                     "Rank uncertainty: nominal rank and 5–95% interval (Monte Carlo over method choices)")
+        w = comp["weights"].sort_values(ascending=False)
+        wt = pd.DataFrame({self.t("指标", "indicator"): [self.name(i) for i in w.index], self.t("权重", "weight"): w.to_numpy()})
+        p.table(wt, "指标权重", "Indicator weights", floatfmt="{:.3f}")
+        obs = comp["obstacles"]
+        if isinstance(obs, pd.DataFrame) and len(obs):
+            mean_obs = obs.mean(axis=0).sort_values(ascending=False).head(5)
+            ot = pd.DataFrame({self.t("指标", "indicator"): [self.name(i) for i in mean_obs.index],
+                               self.t("平均障碍度", "mean obstacle degree"): mean_obs.to_numpy()})
+            p.table(ot, "主要障碍因子（障碍度，各院校平均）", "Main obstacle factors (obstacle degree, mean over colleges)", floatfmt="{:.1%}")
+
+    @functools.cached_property
+    def ccd(self):
+        """Education vs industry subsystem indices per period and their coupling coordination."""
+        from . import composite as cp
+
+        per = self.per_period
+        cons = per[(per["group_by"] == "consortium")]
+        rows = {}
+        for sub in ("education", "industry"):
+            ids = [i.id for i in self.registry if i.subsystem == sub and i.role != "context" and i.level != "context"]
+            M = cons[cons["indicator"].isin(ids)].pivot_table(index="window", columns="indicator", values="value",
+                                                              aggfunc="first")
+            M = M.dropna(axis=1, how="any")
+            M = M.loc[:, M.std(ddof=0) > 0]
+            if M.shape[1] == 0:
+                return EvalkitError(self.t(f"没有可用的{sub}子系统指标。", f"No usable {sub} indicators."))
+            directions = pd.Series({c: self.registry.get(c).direction for c in M.columns})
+            norm = cp.normalise(M, "minmax", directions=directions)
+            norm = 0.01 + 0.99 * norm  # floor 0.01 keeps U in (0, 1] so that C is defined
+            w = cp.entropy_weights(M, directions=directions, form=self.methods["entropy_form"],
+                                   shift=self.methods["entropy_shift"])
+            rows[sub] = cp.aggregate(norm, w, method="arithmetic")
+        U = pd.DataFrame(rows).dropna()
+        U = U.loc[sorted(U.index, key=lambda lab: [p.label for p in self.dataset.periods].index(lab))]
+        res = cp.coupling_coordination(U, form=self.methods["ccd_form"])
+        res = res.assign(U_education=U["education"], U_industry=U["industry"])
+        res.index.name = "period"
+        res = res.reset_index()
+        res["window"] = res["period"].map(self.period_windows)
+        if "band_zh" not in res.columns:
+            res["band_zh"] = res["band"]
+        return res
+
+    def coupling(self) -> None:
+        p = self.page
+        p.heading("教育与产业耦合协调度", "Coupling coordination of education and industry")
+        ccd = self.ccd
+        if isinstance(ccd, Exception):
+            p.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", ccd)
+            return
+        from .composite import plot_coupling_coordination
+
+        try:
+            fig = plot_coupling_coordination(ccd.set_index("period"), lang=self.lang)
+        except TypeError:
+            fig = plot_coupling_coordination(ccd.set_index("period"))
+        p.figure(fig, "耦合协调度 D 随时间变化（含协调等级）", "Coupling coordination D over time (with bands)")
+        show = ccd[["period", "U_education", "U_industry", "C", "T", "D", "band_zh" if self.lang != "en" else "band"]].copy()
+        show.columns = [self.t("统计期", "period"), self.t("教育子系统 U₁", "education U1"), self.t("产业子系统 U₂", "industry U2"),
+                        self.t("耦合度 C", "coupling C"), self.t("综合发展 T", "development T"), self.t("协调度 D", "coordination D"),
+                        self.t("协调等级", "band")]
+        p.table(show, "联合体成员：两系统耦合协调度（按统计期）", "Consortium members: coupling coordination by period", floatfmt="{:.3f}")
+        form = self.methods["ccd_form"]
+        p.note(f"计算方法：{'标准 n 系统形式 C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else '王淑佳等（2021）修正形式'}，T 为等权综合，D = √(C·T)；"
+               "子系统指数为各期指标按方向极差标准化（下限 0.01）后熵权加权。",
+               f"Method: {'standard n-system form C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else 'corrected form of Wang et al. (2021)'}, T equally weighted, D = √(C·T); "
+               "subsystem indices are entropy-weighted sums of indicators min–max normalised across periods with direction (floor 0.01).")
+
+    @functools.cached_property
+    def twfe_results(self) -> dict:
+        from .models import twfe
+
+        out = {}
+        inputs = [i for i in (self.methods.get("twfe_inputs") or []) if i in self.college_wide.columns]
+        for y in self.methods.get("twfe_outcomes") or []:
+            if y not in self.college_wide.columns or not inputs:
+                continue
+            data = self.college_wide.dropna(subset=[y, *inputs])
+            try:
+                vcov = self.methods["se"] if self.methods["se"] in ("CRV1", "CRV3") else "CRV1"
+                out[y] = twfe(data, y=y, x=inputs, unit="unit_id", time="t", vcov=vcov,
+                              seed=int(self.methods["seed"]), lang=self.lang)
+            except EvalkitError as exc:
+                out[y] = exc
+        return out
+
+    def effects(self) -> None:
+        p = self.page
+        p.heading("融合投入与成效的关系（双向固定效应）", "Integration inputs and outcomes (two-way fixed effects)")
+        if not self.twfe_results:
+            p.paragraph("参数文件未指定回归模型。", "The params file names no regression.")
+        for y, res in self.twfe_results.items():
+            if isinstance(res, Exception):
+                p.fail_soft(f"「{self.name(y)}」无法估计：", f"{self.name(y)} cannot be estimated:", res)
+                continue
+            tidy = res.tidy()
+            keep = [c for c in ["term", "estimate", "se", "ci_low", "ci_high", "p", "se_crv3", "p_crv3", "p_wild"] if c in tidy.columns]
+            show = tidy[keep].copy()
+            show["term"] = [self.name(t) if t in self.registry.ids else t for t in show["term"]]
+            p.table(show, f"因变量：{self.name(y)}（院校 × 统计期，院校与统计期固定效应，按院校聚类，n = {res.n}）",
+                    f"Outcome: {self.name(y)} (college × period, college and period fixed effects, clustered by college, n = {res.n})", floatfmt="{:.4g}")
+            p.figure(res.plot(), f"系数与 95% 置信区间：{self.name(y)}", f"Coefficients and 95% CIs: {self.name(y)}")
+            for w in res.warnings:
+                p.note(w, w)
+        p.note("相关关系不等于因果：投入可能随成效预期而变化。成员身份的因果效应见下一节的交错双重差分。",
+               "Association, not causation: inputs may respond to expected outcomes. For the causal effect of membership see the staggered DiD below.")
+
+    @functools.cached_property
+    def did_results(self) -> dict:
+        from .models import staggered_did
+
+        out = {}
+        for y in self.methods.get("did_outcomes") or []:
+            if y not in self.college_wide.columns:
+                continue
+            try:
+                data = _balanced_did_panel(self.college_wide, y)
+                out[y] = staggered_did(data, y=y, unit="unit_id", time="time", cohort="cohort",
+                                       control=self.methods["did_control"], bootstrap=bool(self.methods["bootstrap"]),
+                                       seed=int(self.methods["seed"]), lang=self.lang)
+            except EvalkitError as exc:
+                out[y] = exc
+        return out
+
+    def membership_did(self) -> None:
+        p = self.page
+        p.heading("加入联合体的效应（交错双重差分）", "Effect of joining the consortium (staggered DiD)")
+        for y, res in self.did_results.items():
+            if isinstance(res, Exception):
+                p.fail_soft(f"「{self.name(y)}」无法估计：", f"{self.name(y)} cannot be estimated:", res)
+                continue
+            p.heading(self.name(y), self.name(y), level=3)
+            simple = res.aggregate("simple")
+            dyn = res.aggregate("dynamic")
+            rows = [(self.t("总体平均处理效应 (simple)", "overall ATT (simple)"), simple.estimate, simple.se)]
+            grp = res.aggregate("group")
+            rows.append((self.t("按加入批次平均 (group)", "average over cohorts (group)"), grp.estimate, grp.se))
+            rows.append((self.t("按加入后时长平均 (dynamic)", "average over event time (dynamic)"), dyn.estimate, dyn.se))
+            t = pd.DataFrame(rows, columns=[self.t("汇总方式", "aggregation"), self.t("估计值", "estimate"), self.t("标准误", "SE")])
+            t[self.t("95% 下限", "CI low")] = t.iloc[:, 1] - 1.96 * t.iloc[:, 2]
+            t[self.t("95% 上限", "CI high")] = t.iloc[:, 1] + 1.96 * t.iloc[:, 2]
+            p.table(t, f"成员身份的平均处理效应（Callaway–Sant'Anna，对照组：{'从未加入' if self.methods['did_control'] == 'never' else '尚未加入'}）",
+                    f"Average effect of membership (Callaway–Sant'Anna, controls: {'never members' if self.methods['did_control'] == 'never' else 'not yet members'})", floatfmt="{:.4g}")
+            p.figure(dyn.plot(), "事件研究：加入前后各期效应与 95% 置信带（竖线：加入）",
+                     "Event study: effects before and after joining with 95% bands (line: joining)")
+            pre = res.pretest
+            p.paragraph(f"平行趋势预检验（加入前各期效应联合为零）：统计量 {pre.statistic:.3f}，p = {pre.p_value:.3f}"
+                        f"{'，未拒绝平行趋势。' if pre.p_value >= 0.05 else '，拒绝平行趋势，结果需谨慎解读。'}",
+                        f"Pre-trend test (all pre-joining effects zero): statistic {pre.statistic:.3f}, p = {pre.p_value:.3f}"
+                        f"{' — parallel trends not rejected.' if pre.p_value >= 0.05 else ' — parallel trends rejected; read with care.'}")
+            for w in res.warnings:
+                p.note(w, w)
+
+    @functools.cached_property
+    def drivers_result(self):
+        from .models import drivers
+
+        outcomes = self.methods.get("twfe_outcomes") or []
+        inputs = [i for i in (self.methods.get("twfe_inputs") or []) if i in self.college_wide.columns]
+        if not outcomes or not inputs or outcomes[0] not in self.college_wide.columns:
+            return None
+        data = self.college_wide.dropna(subset=[outcomes[0], *inputs])
+        try:
+            return drivers(data, y=outcomes[0], x=inputs, unit="unit_id", seed=int(self.methods["seed"]), lang=self.lang)
+        except EvalkitError as exc:
+            return exc
+
+    def drivers(self) -> None:
+        p = self.page
+        if not self.methods.get("drivers"):
+            return
+        p.heading("探索性分析：成效的预测因素（非因果）", "Exploratory: what predicts outcomes (not causal)")
+        res = self.drivers_result
+        if res is None:
+            p.paragraph("未指定成效与投入指标。", "No outcome and inputs named.")
+            return
+        if isinstance(res, Exception):
+            p.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", res)
+            return
+        tidy = res.tidy()
+        show = tidy.copy()
+        if "term" in show.columns:
+            show["term"] = [self.name(t) if t in self.registry.ids else t for t in show["term"]]
+        p.table(show, "置换重要性（按院校分组交叉验证）", "Permutation importance (cross-validated, folds grouped by college)", floatfmt="{:.4g}")
+        p.figure(res.plot(), "置换重要性与部分依赖", "Permutation importance and partial dependence")
+        p.note("这是预测性的探索分析，不是因果推断。", "This is an exploratory, predictive analysis, not causal inference.")
+
+    def phase_comparison(self) -> None:
+        if self.phase.kind != "final":
+            return
+        from .metrics import aggregate
+
+        p = self.page
+        p.heading("各阶段比较", "Phases compared")
+        windows = {"baseline": self.phase.baseline, **{k: v for k, v in self.phase_windows.items() if k != self.phase.phase_id}}
+        agg = aggregate(self.table, self.registry, by="consortium", windows=windows, units=self.units, members="ever")
+        ids = list(dict.fromkeys(list(self.phase.targets) + (self.methods.get("did_outcomes") or [])))
+        sub = agg[agg["indicator"].isin(ids)].pivot_table(index="indicator", columns="window", values="value", aggfunc="first")
+        sub = sub[[w for w in windows if w in sub.columns]].reindex([i for i in ids if i in sub.index])
+        sub.insert(0, self.t("指标", "indicator"), [self.name(i) for i in sub.index])
+        p.table(sub.reset_index(drop=True), "成员（最终构成）各阶段指标值", "Members (as finally constituted), by phase")
+        ccd = self.ccd
+        if not isinstance(ccd, Exception):
+            byw = ccd.dropna(subset=["window"]).groupby("window")["D"].mean()
+            t = pd.DataFrame({self.t("阶段", "phase"): byw.index, self.t("平均协调度 D", "mean D"): byw.to_numpy()})
+            p.table(t, "各阶段平均耦合协调度", "Mean coupling coordination by phase", floatfmt="{:.3f}")
+
+    def appendix(self) -> None:
+        p, m = self.page, self.methods
+        p.heading("附录：方法与指标定义", "Appendix: methods and indicator definitions")
+        items = [
+            ("统计期与阶段：一个统计期归入与其重叠的阶段窗口；与两个窗口重叠时归入重叠天数较多者（相同则归前者）。",
+             "Periods and phases: a period belongs to the window it overlaps; when it overlaps two, to the one it overlaps most (ties: the earlier)."),
+            ("汇总：流量指标在窗口内求和，存量取窗口最后一期，比率由汇总后的分子、分母重新计算（不对比率取平均）。",
+             "Aggregation: flows summed over the window, stocks at its last period, ratios recomputed from summed numerators and denominators (never averaged)."),
+            (f"基线与本阶段比较使用同一组单位：本阶段结束前已加入的成员与从未加入的对照单位。",
+             "Baseline and phase compare the same units: members who joined by the phase's end, and never-members."),
+            (f"综合指数：{m['normalisation']} 标准化（按指标方向），{m['weighting']} 赋权"
+             + (f"（熵权 {m['entropy_form']} 形式，平移量 {m['entropy_shift']}）" if m['weighting'] == 'entropy' else "")
+             + f"，{m['aggregation']} 汇总；TOPSIS 采用 {m['topsis_normalisation']} 标准化；排名不确定性为 {m['uncertainty_runs']} 次蒙特卡洛（随机种子 {m['seed']}）。",
+             f"Composite index: {m['normalisation']} normalisation (with direction), {m['weighting']} weights"
+             + (f" (entropy form {m['entropy_form']}, shift {m['entropy_shift']})" if m['weighting'] == 'entropy' else "")
+             + f", {m['aggregation']} aggregation; TOPSIS with {m['topsis_normalisation']} normalisation; rank uncertainty from {m['uncertainty_runs']} Monte Carlo variants (seed {m['seed']})."),
+            (f"耦合协调度：{'标准形式' if m['ccd_form'] == 'standard' else '王淑佳等（2021）修正形式'}；协调等级为十级（每 0.1 一级：极度失调 … 优质协调）。AHP 随机一致性指标表：{m['ri_table']}。",
+             f"Coupling coordination: {m['ccd_form']} form; ten bands of 0.1 (extreme imbalance … high-quality coordination). AHP random-index table: {m['ri_table']}."),
+            (f"双向固定效应：pyfixest 估计，标准误为 {m['se']}（fixest 约定：小样本校正 (n−1)/(n−k)·G/(G−1)，嵌套于聚类的固定效应不计入 k）；聚类少于 30 个时另报 CRV3 与野聚类自助法 p 值。",
+             f"Two-way fixed effects: pyfixest, {m['se']} standard errors (fixest convention: small-sample factor (n−1)/(n−k)·G/(G−1), fixed effects nested in clusters not counted in k); with fewer than 30 clusters CRV3 and a wild-cluster-bootstrap p-value are added."),
+            (f"交错双重差分：Callaway–Sant'Anna（csdid，与 R did 包一致：双重稳健估计、变动基期、{'乘数自助法标准误' if m['bootstrap'] else '解析标准误'}），对照组为{'从未加入者' if m['did_control'] == 'never' else '尚未加入者'}；仅在部分统计期观测的指标（如毕业生指标只在上半年）使用其观测期构成平衡面板。",
+             f"Staggered DiD: Callaway–Sant'Anna (csdid, at parity with R did: doubly robust, varying base period, {'multiplier-bootstrap' if m['bootstrap'] else 'analytic'} SEs), controls: {m['did_control']}; outcomes observed only in some periods (graduate outcomes in H1) use those periods as a balanced panel."),
+            (f"隐私：毕业生个体记录只以汇总形式出现；少于 {self.phase.min_cell} 人的单元格不予显示。",
+             f"Privacy: graduate records appear only in aggregate; cells of fewer than {self.phase.min_cell} graduates are suppressed."),
+        ]
+        p.bullets(items)
+        lang = "en" if self.lang == "en" else "zh"
+        md = self.registry.methods_markdown(lang)
+        from IPython.display import Markdown, display
+
+        display(Markdown(md))
+
+
+# ---------------------------------------------------------------------- helpers
+def _sha256(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("pandas", "numpy", "statsmodels", "pyfixest", "csdid", "scikit-learn"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _balanced_did_panel(wide: pd.DataFrame, y: str) -> pd.DataFrame:
+    """A balanced college panel for the DiD of ``y``: periods where nobody reports ``y`` are
+    dropped (graduate outcomes exist only in the graduation half-year), time re-indexed 1..k, and
+    each cohort moved to the first kept period at or after joining (0 = never, or joined after
+    the last period, as R ``did`` treats it)."""
+    d = wide[["unit_id", "t", "cohort_t", y]].copy()
+    observed = d.groupby("t")[y].apply(lambda s: s.notna().any())
+    kept = sorted(observed[observed].index)
+    d = d[d["t"].isin(kept)]
+    complete = d.groupby("unit_id")[y].apply(lambda s: s.notna().all() and len(s) == len(kept))
+    d = d[d["unit_id"].isin(complete[complete].index)]
+    new_t = {t: i + 1 for i, t in enumerate(kept)}
+    d["time"] = d["t"].map(new_t).astype(int)
+
+    def first_kept(c):
+        if not c or c <= 0:
+            return 0
+        later = [new_t[t] for t in kept if t >= c]
+        return later[0] if later else 0
+
+    d["cohort"] = d["cohort_t"].fillna(0).astype(int).map(first_kept).astype(int)
+    return d.reset_index(drop=True)
+
+
+def _attainment_figure(att: pd.DataFrame, lang: str):
+    from .plotting import PALETTE, label, new_figure
+
+    a = att[att["status"] != "no_data"]
+    fig = new_figure(7, 0.45 * max(len(a), 2) + 1)
+    ax = fig.add_subplot()
+    names = [label(z, e, lang) for z, e in zip(a["name_zh"], a["name_en"])]
+    colours = [PALETTE[2] if s == "attained" else PALETTE[3] for s in a["status"]]
+    ax.barh(names, a["share_of_target"], color=colours)
+    ax.axvline(1.0, color="black", lw=1)
+    ax.invert_yaxis()
+    ax.set_xlabel(label("目标完成度（实际 / 目标）", "share of target (actual / target)", lang))
+    return fig
+
+
+def _trend_figure(review: PhaseReview, indicators: list[str]):
+    from .plotting import COMPARISON_COLOUR, MEMBER_COLOUR, label, new_figure
+
+    per = review.per_period
+    labels = [p.label for p in review.dataset.periods]
+    pos = {lab: i for i, lab in enumerate(labels)}
+    n = max(len(indicators), 1)
+    cols = 2 if n > 1 else 1
+    rows = int(np.ceil(n / cols))
+    fig = new_figure(9, 2.6 * rows + 0.6)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    shades = {}
+    for lab, w in review.period_windows.items():
+        if w and w != "baseline":
+            shades.setdefault(w, []).append(pos[lab])
+    for ax, ind in zip(axes, indicators):
+        for group, colour, name in (("member", MEMBER_COLOUR, label("成员", "members", review.lang)),
+                                    ("comparison", COMPARISON_COLOUR, label("对照", "comparison", review.lang))):
+            s = per[(per["group_by"] == "membership") & (per["group"] == group) & (per["indicator"] == ind)]
+            s = s.dropna(subset=["value"])
+            ax.plot([pos[w] for w in s["window"]], s["value"], marker="o", ms=3, color=colour, label=name)
+        for i, (w, idx) in enumerate(sorted(shades.items(), key=lambda kv: min(kv[1]))):
+            ax.axvspan(min(idx) - 0.5, max(idx) + 0.5, color="grey", alpha=0.08 + 0.06 * (i % 2), lw=0)
+        ind_obj = review.registry.get(ind)
+        ax.set_title(label(ind_obj.name_zh, ind_obj.name_en, review.lang), fontsize=10)
+        ax.set_ylabel(label(ind_obj.unit_zh or ind_obj.unit, ind_obj.unit, review.lang), fontsize=8)
+        step = max(1, len(labels) // 8)
+        ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)], fontsize=7,
+                      rotation=45)
+    for ax in axes[len(indicators):]:
+        ax.set_visible(False)
+    if indicators:
+        axes[0].legend(fontsize=8)
+    return fig
