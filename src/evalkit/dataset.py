@@ -15,6 +15,7 @@ position (``df.iloc[row]``). The rules checked are listed in ``evalkit.validatio
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -38,6 +39,11 @@ META_KEYS = ("name_zh", "name_en", "city", "frequency", "synthetic", "generator"
 # Files beside the tables that are not tables (documentation, the synthetic truth file, ...).
 _IGNORED_SUFFIXES = (".md", ".json", ".txt", ".yaml", ".yml", ".html", ".pdf", ".png", ".ipynb")
 HEADER_SEARCH_ROWS = 10
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical(table: str, header: str) -> str | None:
+    return schema.canonical_header(table, header)
 
 
 class Dataset:
@@ -405,7 +411,7 @@ def _find_header(table: str, records: list[list[Any]]) -> int | None:
     """0-based index of the record with most known column names among the first rows."""
     best, best_score = None, 0
     for i, record in enumerate(records):
-        score = sum(1 for v in record if v not in (None, "") and schema.canonical_header(table, v))
+        score = sum(1 for v in record if v not in (None, "") and _canonical(table, str(v)))
         if score > best_score:
             best, best_score = i, score
     return best
@@ -435,7 +441,7 @@ def _make_raw(table: str, file: str, header: list, columns: list[pd.Series], row
                 c.add(file, header_row, f"column {j + 1}", None, "values in a column without a header: they are "
                       "not read (give the column a header or delete it)", severity="warning")
             continue
-        name = schema.canonical_header(table, h_text)
+        name = _canonical(table, h_text)
         if name is None and h_text in derived:
             continue
         if name is None:
