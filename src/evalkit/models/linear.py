@@ -9,9 +9,10 @@ Conventions (they change numbers, so they are named):
   "hetero"); ``"HC2"`` / ``"HC3"``: leverage-adjusted. With absorbed fixed effects HC2/HC3 need
   the leverage of the fixed effects too, so the fixed effects are estimated as dummies.
 * ``{"CRV1": "g"}``: cluster-robust, fixest convention — factor G/(G−1) · (n−1)/(n−k), fixed
-  effects nested in the cluster not counted in k; ``{"CRV1": "g+h"}``: two-way (Cameron–
+  effects nested in the cluster counted as one parameter in k; ``{"CRV1": "g+h"}``: two-way (Cameron–
   Gelbach–Miller) with fixest's factor G_min/(G_min−1) for every component; ``{"CRV3": "g"}``:
-  jackknife (leave-one-cluster-out). Inference uses t with G−1 degrees of freedom when
+  the cluster jackknife of MacKinnon, Nielsen & Webb (2023), (G−1)/G · Σ_g (β̂₋g − β̂)(β̂₋g − β̂)ᵀ
+  (pyfixest's own CRV3 multiplies by further small-sample factors; evalkit removes them). Inference uses t with G−1 degrees of freedom when
   clustered, n−k otherwise.
 * With fewer than ``few_clusters`` clusters (default 30) a warning is stored in the result and
   ``tidy()`` gains ``se_crv3``, ``p_crv3`` and ``p_wild`` (wild cluster bootstrap, WCR11,
@@ -116,11 +117,16 @@ def ols(formula: str, data: pd.DataFrame, *, vcov="iid", alpha: float = 0.05, fe
     elif kind == "HC1":
         pf_vcov = "hetero"
     elif kind in ("HC2", "HC3"):
-        pf_vcov = kind
+        # MacKinnon–White HC2/HC3 carry no n/(n−k) factor (statsmodels, R sandwich).
+        pf_vcov, ssc = kind, pf.ssc(k_adj=False, G_adj=False)
     else:
         pf_vcov = {kind: "+".join(clusters)}
+        if kind == "CRV3":
+            ssc = pf.ssc(k_adj=False, G_adj=False)
     model = _fit_feols(pf, fml, sample, pf_vcov, ssc)
     table = _table_from_fixest(model, alpha, hidden)
+    if kind == "CRV3":
+        table = _mnw_crv3(table, g_min, alpha)
     collin = list(getattr(model, "_collin_vars", []) or [])
     if collin:
         notes.append(f"Collinear regressor(s) dropped (perfectly explained by other regressors or by "
@@ -157,13 +163,20 @@ def _fit_feols(pf, fml, sample, vcov, ssc):
                               f"column names and that every regressor varies in the sample.") from exc
 
 
+def _mnw_crv3(table: pd.DataFrame, G: int, alpha: float) -> pd.DataFrame:
+    """Scale an unadjusted jackknife (Σ of squared deviations) to (G−1)/G · Σ; t(G−1) inference."""
+    se = table["se"] * np.sqrt((G - 1) / G)
+    return coef_table(table["estimate"], se, df=G - 1, alpha=alpha, index=table.index)
+
+
 def _table_from_fixest(model, alpha: float, hidden: list[str]) -> pd.DataFrame:
     est, se, p = model.coef(), model.se(), model.pvalue()
     ci = model.confint(alpha=alpha)
     table = pd.DataFrame({"estimate": est, "se": se, "ci_low": ci.iloc[:, 0], "ci_high": ci.iloc[:, 1],
                           "p": p})
     if hidden:
-        keep = [t for t in table.index if not any(str(t).startswith(h) for h in hidden)]
+        # The dummies standing in for absorbed effects (and their intercept) are not reported.
+        keep = [t for t in table.index if t != "Intercept" and not any(str(t).startswith(h) for h in hidden)]
         table = table.loc[keep]
     table.index = pd.Index([str(i) for i in table.index], name="term")
     return table
@@ -172,9 +185,10 @@ def _table_from_fixest(model, alpha: float, hidden: list[str]) -> pd.DataFrame:
 def _add_few_cluster_inference(pf, model, fml, sample, cluster, table, ssc, reps, seed, notes):
     table = table.copy()
     try:
-        m3 = _fit_feols(pf, fml, sample, {"CRV3": cluster}, ssc)
-        table["se_crv3"] = m3.se().reindex(table.index).to_numpy()
-        table["p_crv3"] = m3.pvalue().reindex(table.index).to_numpy()
+        m3 = _fit_feols(pf, fml, sample, {"CRV3": cluster}, pf.ssc(k_adj=False, G_adj=False))
+        t3 = _mnw_crv3(_table_from_fixest(m3, 0.05, []), int(sample[cluster].nunique()), 0.05)
+        table["se_crv3"] = t3["se"].reindex(table.index).to_numpy()
+        table["p_crv3"] = t3["p"].reindex(table.index).to_numpy()
     except ModelInputError as exc:
         notes.append(f"CRV3 could not be computed: {exc}")
     # wildboottest needs integer cluster codes.
