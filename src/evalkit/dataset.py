@@ -148,6 +148,12 @@ class Dataset:
         return f"<Dataset {self.name!r}: {flag}" + ", ".join(parts) + ">"
 
 
+def aggregate_graduates(graduates: pd.DataFrame) -> pd.DataFrame:
+    """Typed graduate records (``Dataset.graduates``) summed to (unit_id, period) rows of
+    ``schema.GRADUATE_FLOWS``; the same as ``Dataset.graduate_flows()``."""
+    return _graduate_flows(graduates.dropna(subset=["college_id", "cohort"]))
+
+
 class ValidationReport:
     """Outcome of :func:`validate`: ``ok``, ``problems`` (errors), ``warnings``, ``dataset`` (when
     ok) and ``format()`` (text for people, with what to do next)."""
