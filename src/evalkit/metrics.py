@@ -396,23 +396,20 @@ def _membership(units: pd.DataFrame, b: str, end: date, members: str) -> pd.Seri
 
 def _group_windows(per_unit: pd.DataFrame, reg: Registry, b: str, units, spans, members: str) -> pd.DataFrame:
     pieces = []
-    for window, frame in per_unit.groupby("window", sort=False):
+    for window in pd.unique(per_unit["window"]):
         if units is None:  # "all" from a table without units
-            groups = pd.Series("all", index=pd.unique(frame["unit_id"].astype(str)))
+            groups = pd.Series("all", index=pd.unique(per_unit["unit_id"].astype(str)))
         else:
             groups = _membership(units, b, spans[window][1], members)
-        f = frame.assign(group=frame["unit_id"].astype(str).map(groups)).dropna(subset=["group"])
-        usable = f["numerator"].notna() & (~f["is_ratio"] | f["denominator"].notna())
-        f = f[usable]
-        agg = f.groupby(["group", "indicator"], sort=False).agg(
-            numerator=("numerator", "sum"), denominator=("denominator", "sum"), n=("n", lambda s: s.sum(min_count=1)),
-            n_units=("unit_id", "nunique")).reset_index()
-        agg["window"] = window
-        pieces.append(agg)
-    if not pieces:
-        return pd.DataFrame(columns=["group", "indicator", "window", "numerator", "denominator", "n", "n_units"])
-    out = pd.concat(pieces, ignore_index=True).merge(_kinds(reg), on="indicator", how="left")
-    out = _values(out)
+        pieces.append(pd.DataFrame({"window": window, "unit_id": groups.index, "group": groups.to_numpy()}))
+    mapping = pd.concat(pieces, ignore_index=True)
+    f = per_unit.assign(unit_id=per_unit["unit_id"].astype(str)).merge(mapping, on=["window", "unit_id"])
+    f = f[f["numerator"].notna() & (~f["is_ratio"] | f["denominator"].notna())]
+    out = f.groupby(["window", "group", "indicator"], sort=False).agg(
+        numerator=("numerator", "sum"), denominator=("denominator", "sum"), n=("n", "sum"),
+        n_reported=("n", "count"), n_units=("unit_id", "size")).reset_index()
+    out["n"] = out["n"].where(out["n_reported"] > 0)
+    out = _values(out.merge(_kinds(reg), on="indicator", how="left"))
     out["group_by"] = b
     return out
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Iterator, Literal, Mapping
@@ -488,8 +489,20 @@ def _check_lang(lang: str) -> None:
 def load_registry(path: str | Path | Mapping | None = None) -> Registry:
     """Load and validate a registry: ``None`` = the shipped ``indicators.yaml``; a path to a user's
     YAML file; or an already-parsed mapping with ``indicators:`` (and optional ``groups:``)."""
+    if path is None:
+        return _shipped()
+    return _load(path)
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Registry:
+    return _load(None)
+
+
+def _load(path) -> Registry:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is present
     if path is None:
         text = resources.files("evalkit").joinpath("indicators.yaml").read_text(encoding="utf-8")
         label = ""
@@ -502,7 +515,7 @@ def load_registry(path: str | Path | Mapping | None = None) -> Registry:
         text, label = p.read_text(encoding="utf-8-sig"), str(p)
     if text is not None:
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=loader)
         except yaml.YAMLError as exc:
             raise RegistryError(f"registry {label or 'indicators.yaml'} is not valid YAML: {exc}") from None
     else:
