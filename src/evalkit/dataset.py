@@ -35,7 +35,8 @@ from .validation import graduate_flows as _graduate_flows
 TABLE_ORDER = ("units", "panel", "graduates", "partnerships")
 DATA_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")
 META_FILES = ("dataset.yaml", "dataset.yml")
-META_KEYS = ("name_zh", "name_en", "city", "frequency", "synthetic", "generator", "seed", "currency_unit")
+META_KEYS = ("name_zh", "name_en", "city", "frequency", "synthetic", "generator", "seed", "currency_unit",
+             "first_period", "last_period", "description", "source", "license")
 # Files beside the tables that are not tables (documentation, the synthetic truth file, ...).
 _IGNORED_SUFFIXES = (".md", ".json", ".txt", ".yaml", ".yml", ".html", ".pdf", ".png", ".ipynb")
 HEADER_SEARCH_ROWS = 10
@@ -241,6 +242,10 @@ def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files
         for name in META_FILES:
             if (source / name).exists():
                 files = files + [("dataset.yaml", source / name)]
+    for key, period in (("first_period", checked.periods[0]), ("last_period", checked.periods[-1])):
+        if key in meta and str(meta[key]) != period.label:
+            c.add("dataset.yaml", None, key, meta[key], f"the panel's {key.replace('_', ' ')} is {period.label}",
+                  severity="warning")
     return Dataset(checked.units, checked.panel, checked.graduates, checked.partnerships,
                    frequency=checked.frequency, periods=checked.periods, meta=meta, source=source,
                    warnings=list(c.problems), files=files)

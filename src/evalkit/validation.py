@@ -59,6 +59,13 @@ class RawTable:
     header_row: int | None = None
     extras: dict[str, pd.Series] = field(default_factory=dict)  # unknown columns: header -> values
 
+    def text(self, column: str) -> pd.Series:
+        """The column as stripped text (cached: several checks read it)."""
+        cache = self.__dict__.setdefault("_text", {})
+        if column not in cache:
+            cache[column] = as_text(self.data[column])
+        return cache[column]
+
     def label(self, column: str | None) -> str | None:
         """The column as the user knows it: the file's header, with the canonical name if different."""
         if column is None:
@@ -152,9 +159,16 @@ def as_text(s: pd.Series) -> pd.Series:
     elif s.dtype == object:
         out = pd.Series([_cell_text(v) for v in s], index=s.index, dtype="str")
     else:
-        out = s.astype("str").fillna("")
-    out = out.astype("str").str.strip()
-    return out.where(out != "", None).astype("str")
+        out = s.astype("str")
+    out = out.str.strip()
+    return out.where(out != "", None)
+
+
+def map_values(s: pd.Series, mapping: dict, dtype: str = "str") -> pd.Series:
+    """``s.map(mapping)`` through the distinct values (fast for long columns of few values)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    looked = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(looked[codes], index=s.index, dtype=dtype)
 
 
 def _missing(text: pd.Series) -> pd.Series:
@@ -165,7 +179,11 @@ def to_number(raw: RawTable, col: str, c: Collector) -> pd.Series:
     s = raw.data[col]
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype("float64")
-    text = as_text(s)
+    text = raw.text(col)
+    try:  # fast path: a clean column (the usual case)
+        return pd.to_numeric(text, errors="raise").astype("float64")
+    except (ValueError, TypeError):
+        pass
     missing = _missing(text)
     cleaned = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False).where(~missing, None)
     num = pd.to_numeric(cleaned, errors="coerce").astype("float64")
@@ -179,7 +197,11 @@ def to_bool(raw: RawTable, col: str, c: Collector) -> pd.Series:
     s = raw.data[col]
     if pd.api.types.is_bool_dtype(s):
         return s.astype("Int64")
-    text = as_text(s)
+    if pd.api.types.is_numeric_dtype(s):
+        bad = (s.notna() & ~s.isin([0, 1])).to_numpy()
+        c.rows(raw, bad, col, s, "not a yes/no value (write 1 for yes, 0 for no)")
+        return s.where(~bad).astype("Float64").astype("Int64")
+    text = raw.text(col)
     missing = _missing(text)
     low = text.str.lower()
     out = pd.Series(np.where(low.isin(_TRUE), 1, 0), index=s.index, dtype="Int64")
@@ -193,7 +215,7 @@ def to_date(raw: RawTable, col: str, c: Collector) -> pd.Series:
     s = raw.data[col]
     if pd.api.types.is_datetime64_any_dtype(s):
         return pd.to_datetime(s).dt.normalize().astype("datetime64[ns]")
-    text = as_text(s)
+    text = raw.text(col)
     missing = _missing(text)
     parts = text.str.extract(_DATE)
     ymd = parts.astype("float64")
@@ -215,10 +237,10 @@ def to_category(raw: RawTable, col: str, categories: tuple[str, ...], labels_zh:
         zh = labels_zh.get(code, code)
         for spelling in (code, zh, f"{zh}{code}", f"{code}{zh}"):
             lookup[schema._normalise(spelling)] = code
-    text = as_text(raw.data[col])
+    text = raw.text(col)
     uniques = text.dropna().unique()
     mapping = {u: lookup.get(schema._normalise(u)) for u in uniques}
-    out = text.map(mapping).astype("str")
+    out = map_values(text, mapping)
     bad = (text.notna() & out.isna()).to_numpy()
     allowed = ", ".join(f"{k} ({labels_zh[k]})" if k in labels_zh else k for k in categories)
     c.rows(raw, bad, col, text, f"unknown category; allowed: {allowed}")
@@ -230,8 +252,9 @@ def _period_objects(raw: RawTable, col: str, c: Collector) -> tuple[pd.Series, p
     s = raw.data[col]
     if s.dtype == object:
         # Excel turns "2024-07" into a date; a first-of-month date in a period column means that month.
-        s = s.map(lambda v: f"{v.year}-{v.month:02d}" if isinstance(v, date) else v)
-    text = as_text(s)
+        text = as_text(s.map(lambda v: f"{v.year}-{v.month:02d}" if isinstance(v, date) else v))
+    else:
+        text = raw.text(col)
     labels, freqs, errors = {}, {}, {}
     for u in text.dropna().unique():
         try:
@@ -239,8 +262,8 @@ def _period_objects(raw: RawTable, col: str, c: Collector) -> tuple[pd.Series, p
             labels[u], freqs[u] = p.label, p.freq
         except PeriodError as exc:
             errors[u] = str(exc)
-    label = text.map(labels).astype("str")
-    freq = text.map(freqs).astype("str")
+    label = map_values(text, labels)
+    freq = map_values(text, freqs)
     bad = (text.notna() & label.isna()).to_numpy()
     if bad.any():
         rules = np.array([f"not a period label: {errors.get(v, '')}" if b else "" for v, b in zip(text, bad)],
@@ -266,6 +289,8 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
                 frac = values.notna() & (values != np.round(values))
                 c.rows(raw, frac.to_numpy(), spec.name, values, "must be a whole number")
                 values = values.where(~frac, np.nan).round().astype("Int64")
+            infinite = np.isinf(values.astype("float64")).fillna(False).to_numpy(dtype=bool)
+            c.rows(raw, infinite, spec.name, values, "not a finite number")
             negative = (values < 0).fillna(False).to_numpy(dtype=bool)
             c.rows(raw, negative, spec.name, values, "must be ≥ 0 (counts and amounts cannot be negative)")
             out[spec.name] = values
@@ -286,9 +311,15 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
             out[spec.name] = label
             out[f"__freq_{spec.name}"] = freq
         else:
-            out[spec.name] = as_text(raw.data[spec.name])
+            out[spec.name] = raw.text(spec.name)
         if spec.required and spec.name in raw.data.columns:
-            empty = as_text(raw.data[spec.name]).isna().to_numpy()
+            column = raw.data[spec.name]
+            if spec.dtype in ("str", "category", "period"):
+                empty = raw.text(spec.name).isna().to_numpy()
+            elif column.dtype != object and not pd.api.types.is_string_dtype(column):
+                empty = column.isna().to_numpy()
+            else:
+                empty = _missing(raw.text(spec.name)).to_numpy()
             c.rows(raw, empty, spec.name, None, "required value is missing",
                    fatal=spec.name in schema.KEYS[raw.table] or spec.dtype == "period")
     frame = pd.DataFrame(out, index=raw.data.index)
@@ -518,7 +549,7 @@ def _check_refs(raw: RawTable, frame: pd.DataFrame, col: str, ids: set, c: Colle
     c.rows(raw, unknown, col, values, "unknown unit: not a unit_id in the units table (add the unit there or "
            "correct the id)")
     if types is not None and allowed:
-        kind = values.map(types)
+        kind = map_values(values, types)
         wrong = (values.notna() & ~unknown & kind.notna() & ~kind.isin(allowed)).to_numpy()
         rules = np.array([f"unit is a {k}, but {col} must be a unit of type {' or '.join(allowed)}" if w else ""
                           for k, w in zip(kind, wrong)], dtype=object) if wrong.any() else ""
