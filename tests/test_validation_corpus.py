@@ -191,3 +191,16 @@ def test_cli_subprocess_exit_code_and_no_traceback():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "UTF-16" in proc.stdout and "units.csv" in proc.stdout
+
+
+def test_title_row_shifts_reported_rows(tmp_path):
+    """A title line above the header: rows stay those of the file (header on row 2, data from 3)."""
+    rows = make_corpus.replace_row(make_corpus.panel_rows(), 5, "C01,2023H2,约1000,50,0,0,0,")
+    files = make_corpus.base(panel="株洲市 面板数据,,\n" + make_corpus.panel_text(rows))
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    (problem,) = validate(tmp_path).problems
+    assert (problem.row, problem.column) == (6, "students")
+    ragged = make_corpus.replace_row(make_corpus.panel_rows(), 7, "C01,2024H2,1050,50,0,0,0,,extra,fields")
+    (tmp_path / "panel.csv").write_bytes(("title\n" + make_corpus.panel_text(ragged)).encode())
+    assert [p.row for p in validate(tmp_path).problems] == [8]

@@ -394,7 +394,7 @@ def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
     except (pd.errors.ParserError, ValueError) as exc:
         message = str(exc).strip()
         m = re.search(r"line (\d+)", message)
-        row = int(m.group(1)) + h if m else None
+        row = int(m.group(1)) if m else None  # pandas counts file lines, skipped ones included
         c.add(path.name, row, None, None, f"cannot split the row into columns ({message}); check quotes and "
               "separators (use commas)", fatal=True)
         return None
