@@ -264,7 +264,7 @@ def test_clean_twfe_specification_recovers_input_effects():
     input effects on average over seeds; plain unit+period TWFE does not (membership loads on inputs)."""
     beta = synth.sm.OUTCOMES_BY_ID["tech_service"].betas
     clean, naive = [], []
-    for seed in range(30):
+    for seed in range(16):
         c = synth.generate(500 + seed, graduates=False, n_comparison_colleges=10)
         colleges = c.units[c.units["unit_type"] == "college"]
         t_of = {lab: i + 1 for i, lab in enumerate(c.truth["periods"])}
@@ -333,3 +333,15 @@ def test_shipped_folder_loads_without_errors():
         pytest.skip("evalkit.dataset.load is not there yet")
     ds = dataset.load(SHIPPED)
     assert len(ds.units) > 100 and len(ds.panel) == len(ds.units) * 15
+
+
+def test_write_many_folders_load_without_errors(tmp_path):
+    dataset = pytest.importorskip("evalkit.dataset")
+    if not hasattr(dataset, "load"):
+        pytest.skip("evalkit.dataset.load is not there yet")
+    import yaml
+
+    manifest = synth.write_many(tmp_path / "many", n=2, seed=9, graduates=True)
+    for entry in yaml.safe_load(manifest.read_text(encoding="utf-8"))["consortia"]:
+        ds = dataset.load(manifest.parent / entry["data"])
+        assert ds.graduates is not None and len(ds.panel) == len(ds.units) * 15

@@ -279,14 +279,16 @@ def _graduates(units, world, majors, labels) -> pd.DataFrame:
     n_t = len(labels)
     college_ids = units.loc[units["unit_type"] == "college", "unit_id"].to_numpy()
     unit_idx, t_idx = np.divmod(rec["cell"], n_t)
-    major = np.empty(len(unit_idx), dtype=object)
-    for i, uid in enumerate(college_ids):
-        here = unit_idx == i
-        options = np.array(majors[uid], dtype=object)
-        major[here] = options[(rec["major_u"][here] * len(options)).astype(int)]
+    # majors: each college's list laid end to end; a record picks one uniformly within its college
+    lists = [majors[uid] for uid in college_ids]
+    flat = np.array([m for mj in lists for m in mj], dtype=object)
+    lengths = np.array([len(mj) for mj in lists])
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    major = flat[offsets[unit_idx] + (rec["major_u"] * lengths[unit_idx]).astype(np.int64)]
     order = np.lexsort((unit_idx, t_idx))  # by cohort, then college
+    ids = "G" + pd.Series(np.arange(1, len(order) + 1)).astype("str").str.zfill(7)
     frame = pd.DataFrame({
-        "graduate_id": [f"G{k:07d}" for k in range(1, len(order) + 1)],
+        "graduate_id": ids,
         "college_id": college_ids[unit_idx[order]],
         "major": major[order],
         "cohort": np.array(labels, dtype=object)[t_idx[order]],
@@ -383,8 +385,10 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
               pa.field("placed", pa.int8()), pa.field("local", pa.int8()),
               pa.field("member_enterprise", pa.int8()), pa.field("job_match", pa.int8()),
               pa.field("income", pa.float64())]
-    table = pa.Table.from_arrays([pa.array(frame[f.name].to_numpy(), type=f.type, from_pandas=True)
-                                  for f in fields], schema=pa.schema(fields))
+    # from_pandas keeps arrow-backed strings as they are; drop the pandas metadata (no index, no
+    # version strings) so the file depends on the data only
+    table = pa.Table.from_pandas(frame[[f.name for f in fields]], schema=pa.schema(fields), preserve_index=False)
+    table = table.replace_schema_metadata(None)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression=PARQUET_COMPRESSION, compression_level=PARQUET_LEVEL,
                    use_dictionary=["college_id", "major", "cohort"], write_statistics=False,
@@ -467,8 +471,8 @@ def write_many(out: str | Path, n: int, seed: int = 20231205, *, graduates: bool
                               n_nonmember_enterprises=int(rng.integers(10, 41)), city=city_zh + suffix,
                               city_en=city_en + suffix)
         cid = f"syn{k + 1:03d}_{(city_en + suffix).lower()}"
-        consortium.meta["consortium_id"] = cid
-        consortium.meta["scale"] = scale
+        consortium.meta["description"] = (f"synthetic consortium {cid} for batch runs (seed {sub_seed}, "
+                                          f"scale {scale:g}); 合成数据，仅供演示")
         write_consortium(consortium, out / cid)
         entries.append({"id": cid, "name": consortium.meta["name_zh"], "name_en": consortium.meta["name_en"],
                         "data": cid, "params": params, "seed": sub_seed, "scale": scale})
