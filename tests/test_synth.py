@@ -345,3 +345,23 @@ def test_write_many_folders_load_without_errors(tmp_path):
     for entry in yaml.safe_load(manifest.read_text(encoding="utf-8"))["consortia"]:
         ds = dataset.load(manifest.parent / entry["data"])
         assert ds.graduates is not None and len(ds.panel) == len(ds.units) * 15
+
+
+def test_member_enterprises_hires_match_member_colleges_graduates(default):
+    """hires_from_members of roster enterprises add up to the member colleges' graduates_member_ent."""
+    u, p = default.units, default.panel
+    hires = p[p["unit_id"].isin(_members(u, "enterprise"))].groupby("period")["hires_from_members"].sum()
+    grads = p[p["unit_id"].isin(_members(u, "college"))].groupby("period")["graduates_member_ent"].sum()
+    pd.testing.assert_series_equal(hires.astype("int64"), grads.astype("int64"), check_names=False)
+
+
+def test_scale_changes_the_size_and_the_calibration_follows():
+    small = synth.generate(4, scale=0.5, graduates=False)
+    colleges = _members(small.units, "college")
+    assert len(colleges) == 5 and len(_members(small.units, "enterprise")) == 42
+    target = small.truth["calibration"]["member_colleges_students"]["target"]
+    assert target == round(112_000 * 5 / 9)
+    got = small.panel.loc[small.panel["unit_id"].isin(colleges) & (small.panel["period"] == "2023H1"), "students"]
+    assert got.sum() == target
+    with pytest.raises(ValueError, match="scale"):
+        synth.generate(1, scale=0)
