@@ -23,7 +23,7 @@ import pandas as pd
 from . import schema
 from .errors import DataError, Problem
 from .periods import Period, assign_windows, parse_period, to_date
-from .registry import Indicator, Registry, evaluate, load_registry
+from .registry import Registry, load_registry
 
 Source = Literal["auto", "graduates", "panel"]
 Engine = Literal["auto", "numpy", "duckdb"]
@@ -168,7 +168,10 @@ def compute(dataset, registry=None, *, source: Source = "auto", engine: Engine =
     _choice("source", source, SOURCES)
     reg = _registry(registry)
     panel = dataset.panel
-    variables = sorted({v for ind in reg for v in ind.variables})
+    variables = {v for ind in reg for v in ind.variables}
+    if variables & set(schema.GRADUATE_FLOWS):
+        variables.add("graduates")  # the n of graduate-based counts
+    variables = sorted(variables)
     frame = panel[["unit_id", "period", "t"]].copy()
     for v in variables:
         frame[v] = panel[v].astype("float64") if v in panel.columns else np.nan
@@ -185,14 +188,56 @@ def compute(dataset, registry=None, *, source: Source = "auto", engine: Engine =
             frame = _merge_flows(frame, graduate_flows(records, engine=engine), dataset, source)
 
     unit_type = dataset.units.set_index("unit_id")["unit_type"].astype(str)
-    frame["_unit_type"] = frame["unit_id"].map(unit_type)
     frame = frame.sort_values(["unit_id", "t"], kind="stable")
-    parts = [_indicator_rows(ind, frame[frame["_unit_type"] == ind.unit_type]) for ind in reg]
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("value", "numerator", "denominator", "n")
-                                          else "object") for c in TABLE_COLUMNS})
-    return pd.concat(parts, ignore_index=True)[TABLE_COLUMNS]
+    return _indicator_table(reg, frame, frame["unit_id"].map(unit_type).to_numpy())
+
+
+def _indicator_table(reg: Registry, frame: pd.DataFrame, unit_types: np.ndarray) -> pd.DataFrame:
+    """All indicators at once on numpy arrays; one DataFrame is built at the end."""
+    columns = {c: frame[c].to_numpy(dtype="float64") for c in frame.columns
+               if c in schema.PANEL_VARIABLE_NAMES}
+    unit_ids = frame["unit_id"].astype(str).to_numpy()
+    labels = frame["period"].astype(str).to_numpy()
+    t = frame["t"].to_numpy(dtype="int64")
+    from_records = frame["_from_records"].to_numpy(dtype=bool)
+    rows_of = {ut: np.flatnonzero(unit_types == ut) for ut in {ind.unit_type for ind in reg}}
+    parts: dict[str, list] = {k: [] for k in TABLE_COLUMNS}
+    for ind in reg:
+        rows = rows_of[ind.unit_type]
+        num = _linear(ind.numerator, columns, rows)
+        if ind.denominator is not None:
+            den = _linear(ind.denominator, columns, rows)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.where(den != 0, ind.scale * num / den, np.nan)
+        else:
+            den = np.full(len(rows), np.nan)
+            value = ind.scale * num
+        if ind.denominator_is_count:
+            n = den
+        elif ind.graduate_based:
+            n = columns["graduates"][rows]
+        else:
+            n = np.full(len(rows), np.nan)
+        source = np.where(from_records[rows] & ind.graduate_based, "graduates", "panel")
+        for key, arr in (("unit_id", unit_ids[rows]), ("period", labels[rows]), ("t", t[rows]),
+                         ("indicator", np.full(len(rows), ind.id, dtype=object)), ("value", value),
+                         ("numerator", num), ("denominator", den), ("n", n), ("source", source)):
+            parts[key].append(arr)
+    out = {k: (np.concatenate(v) if v else np.array([])) for k, v in parts.items()}
+    table = pd.DataFrame(out)
+    for col in ("value", "numerator", "denominator", "n"):
+        table[col] = table[col].astype("float64")
+    for col in ("unit_id", "period", "indicator", "source"):
+        table[col] = table[col].astype("str")
+    return table
+
+
+def _linear(terms, columns: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(rows))
+    for var, coef in terms:
+        values = columns[var][rows] if var in columns else np.full(len(rows), np.nan)
+        out = out + coef * values
+    return out
 
 
 def _merge_flows(frame: pd.DataFrame, flows: pd.DataFrame, dataset, source: str) -> pd.DataFrame:
@@ -226,29 +271,6 @@ def _period_index(dataset, labels: pd.Series) -> dict[str, int]:
         raise DataError([Problem("graduates", None, "cohort", m, "graduate cohort outside the dataset's periods")
                          for m in missing[:20]])
     return index
-
-
-def _indicator_rows(ind: Indicator, frame: pd.DataFrame) -> pd.DataFrame:
-    num = evaluate(ind.numerator, frame).to_numpy()
-    if ind.denominator is not None:
-        den = evaluate(ind.denominator, frame).to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.where(den != 0, ind.scale * num / den, np.nan)
-    else:
-        den = np.full(len(frame), np.nan)
-        value = ind.scale * num
-    if ind.denominator_is_count:
-        n = den
-    elif ind.graduate_based:
-        n = frame["graduates"].to_numpy(dtype="float64")
-    else:
-        n = np.full(len(frame), np.nan)
-    src = np.where(frame["_from_records"].to_numpy(dtype=bool) & ind.graduate_based, "graduates", "panel")
-    return pd.DataFrame({
-        "unit_id": frame["unit_id"].to_numpy(), "period": frame["period"].astype(str).to_numpy(),
-        "t": frame["t"].to_numpy(), "indicator": ind.id, "value": value, "numerator": num,
-        "denominator": den, "n": n, "source": src,
-    })
 
 
 # --------------------------------------------------------------------------- aggregate
