@@ -396,7 +396,7 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
         if progress:
             print(f"evalkit batch: {len(planned)} review(s) of {n_consortia} consortia on Dask "
                   f"{client.scheduler.address} ({len(reports)} worker(s))", file=sys.stderr, flush=True)
-        prog = Progress(planned) if progress else None
+        prog = Progress(planned, stream=sys.stderr) if progress else None
         token = uuid.uuid4().hex[:8]  # unique keys: a rerun must not reuse an earlier result
         futures = {}
         for job in planned:
