@@ -203,11 +203,13 @@ class PhaseReview:
             simple = res.aggregate("simple")
             lo, hi = simple.estimate - 1.96 * simple.se, simple.estimate + 1.96 * simple.se
             sig = (lo > 0 or hi < 0)
+            _, pre_p, _ = self.pretest(outcome)
+            pre_zh = f"平行趋势预检验 p = {pre_p:.3f}" if pre_p is not None else "平行趋势预检验无法计算"
+            pre_en = f"pre-trend test p = {pre_p:.3f}" if pre_p is not None else "pre-trend test not computable"
             items.append((f"加入联合体对「{self.registry.get(outcome).name_zh}」的平均处理效应（Callaway–Sant'Anna）为 {simple.estimate:.3g}"
-                          f"（95% 置信区间 {lo:.3g} 至 {hi:.3g}），{'在 5% 水平显著' if sig else '不显著'}；"
-                          f"平行趋势预检验 p = {res.pretest.p_value:.3f}。",
+                          f"（95% 置信区间 {lo:.3g} 至 {hi:.3g}），{'在 5% 水平显著' if sig else '不显著'}；{pre_zh}。",
                           f"Joining the consortium changed {self.registry.get(outcome).name_en} by {simple.estimate:.3g} on average "
-                          f"(95% CI {lo:.3g} to {hi:.3g}; {'significant at 5%' if sig else 'not significant'}); pre-trend test p = {res.pretest.p_value:.3f}."))
+                          f"(95% CI {lo:.3g} to {hi:.3g}; {'significant at 5%' if sig else 'not significant'}); {pre_en}."))
         comp = self.composite
         if comp is not None and not isinstance(comp, Exception):
             top = comp["scores"].sort_values(ascending=False).index[0]
@@ -501,21 +503,41 @@ class PhaseReview:
                "Association, not causation: inputs may respond to expected outcomes. For the causal effect of membership see the staggered DiD below.")
 
     @functools.cached_property
+    def did_panels(self) -> dict[str, pd.DataFrame]:
+        return {y: _balanced_did_panel(self.college_wide, y) for y in self.methods.get("did_outcomes") or []
+                if y in self.college_wide.columns}
+
+    @functools.cached_property
     def did_results(self) -> dict:
         from .models import staggered_did
 
         out = {}
-        for y in self.methods.get("did_outcomes") or []:
-            if y not in self.college_wide.columns:
-                continue
+        for y, data in self.did_panels.items():
             try:
-                data = _balanced_did_panel(self.college_wide, y)
                 out[y] = staggered_did(data, y=y, unit="unit_id", time="time", cohort="cohort",
                                        control=self.methods["did_control"], bootstrap=bool(self.methods["bootstrap"]),
                                        seed=int(self.methods["seed"]), lang=self.lang)
             except EvalkitError as exc:
                 out[y] = exc
         return out
+
+    def pretest(self, y: str) -> tuple[float | None, float | None, str]:
+        """(statistic, p, source) of the pre-trend test: R did's Wald test, or — when its covariance
+        is singular (small cohorts) — the joint Wald test of the Sun–Abraham pre-period coefficients."""
+        res = self.did_results.get(y)
+        if res is not None and not isinstance(res, Exception) and res.pretest.p_value is not None:
+            return res.pretest.statistic, res.pretest.p_value, "cs"
+        from .models import event_study
+
+        try:
+            es = event_study(self.did_panels[y], y=y, unit="unit_id", time="time", cohort="cohort",
+                             method="sunab", lang=self.lang)
+        except EvalkitError:
+            return None, None, "none"
+        pre = es.info.get("pretest")
+        if pre is None or pre.p_value is None:
+            return None, None, "none"
+        return pre.statistic, pre.p_value, "sunab"
 
     def membership_did(self) -> None:
         p = self.page
@@ -538,11 +560,17 @@ class PhaseReview:
                     f"Average effect of membership (Callaway–Sant'Anna, controls: {'never members' if self.methods['did_control'] == 'never' else 'not yet members'})", floatfmt="{:.4g}")
             p.figure(dyn.plot(), "事件研究：加入前后各期效应与 95% 置信带（竖线：加入）",
                      "Event study: effects before and after joining with 95% bands (line: joining)")
-            pre = res.pretest
-            p.paragraph(f"平行趋势预检验（加入前各期效应联合为零）：统计量 {pre.statistic:.3f}，p = {pre.p_value:.3f}"
-                        f"{'，未拒绝平行趋势。' if pre.p_value >= 0.05 else '，拒绝平行趋势，结果需谨慎解读。'}",
-                        f"Pre-trend test (all pre-joining effects zero): statistic {pre.statistic:.3f}, p = {pre.p_value:.3f}"
-                        f"{' — parallel trends not rejected.' if pre.p_value >= 0.05 else ' — parallel trends rejected; read with care.'}")
+            stat, pval, source = self.pretest(y)
+            if pval is None:
+                p.paragraph("平行趋势预检验无法计算（加入批次过小，协方差矩阵奇异）；请结合事件研究图中加入前各期的估计判断。",
+                            "The pre-trend test cannot be computed (cohorts too small: singular covariance); judge from the pre-joining estimates in the event-study plot.")
+            else:
+                how_zh = "Callaway–Sant'Anna 加入前各期 ATT 联合 Wald 检验" if source == "cs" else "Sun–Abraham 事件研究加入前系数联合 Wald 检验（CS 检验协方差奇异时的替代）"
+                how_en = "joint Wald test of Callaway–Sant'Anna pre-joining ATTs" if source == "cs" else "joint Wald test of Sun–Abraham pre-period coefficients (used because the CS test's covariance is singular)"
+                p.paragraph(f"平行趋势预检验（{how_zh}）：统计量 {stat:.3f}，p = {pval:.3f}"
+                            f"{'，未拒绝平行趋势。' if pval >= 0.05 else '，拒绝平行趋势，结果需谨慎解读。'}",
+                            f"Pre-trend test ({how_en}): statistic {stat:.3f}, p = {pval:.3f}"
+                            f"{' — parallel trends not rejected.' if pval >= 0.05 else ' — parallel trends rejected; read with care.'}")
             for w in res.warnings:
                 p.note(w, w)
 
@@ -556,7 +584,13 @@ class PhaseReview:
             return None
         data = self.college_wide.dropna(subset=[outcomes[0], *inputs])
         try:
-            return drivers(data, y=outcomes[0], x=inputs, unit="unit_id", seed=int(self.methods["seed"]), lang=self.lang)
+            # fewer permutation repeats and a coarser grid than the defaults keep a review quick;
+            # one BLAS/OpenMP thread avoids oversubscription when reviews run in parallel
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1):
+                return drivers(data, y=outcomes[0], x=inputs, unit="unit_id", n_repeats=3, grid_resolution=10,
+                               seed=int(self.methods["seed"]), lang=self.lang)
         except EvalkitError as exc:
             return exc
 
