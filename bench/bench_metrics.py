@@ -93,6 +93,7 @@ reset = _reset_peak()
 times = []
 if {mode!r} == "baseline":
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it prints to stdout on long queries
     con.register("g", ds.graduates)
     for _ in range({repeat}):
         t0 = time.perf_counter(); out = con.execute(_BASELINE_SQL).df(); times.append(time.perf_counter() - t0)

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -120,6 +120,7 @@ def _flows_duckdb(g: pd.DataFrame) -> pd.DataFrame:
     frame = g[["college_id", "cohort", "placed", "local", "member_enterprise", "job_match", "income"]]
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")  # it would print into the user's output
         con.register("g", frame)
         out = con.execute("""
             SELECT CAST(college_id AS VARCHAR) AS unit_id, CAST(cohort AS VARCHAR) AS period,
