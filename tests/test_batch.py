@@ -22,7 +22,7 @@ import yaml
 
 from evalkit import review, synth
 from evalkit.batch import (BatchInputError, ManifestError, SchedulerError, check_cluster, check_worker,
-                           read_manifest, run_batch)
+                           read_manifest, run_batch, run_on_dask)
 from evalkit.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,6 +164,11 @@ def test_check_worker_names_missing_and_unwritable_paths(tmp_path):
     assert (tmp_path / "new").is_dir() and list((tmp_path / "new").iterdir()) == []  # the probe is removed
     if os.geteuid() != 0:  # root writes anywhere
         assert rep["unwritable"] and str(locked / "x") in rep["unwritable"][0]
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler"):
+        run_on_dask([], "tcp://127.0.0.1:9", connect_timeout=1)
 
 
 # --------------------------------------------------------------------------- on the cluster
