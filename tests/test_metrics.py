@@ -394,3 +394,33 @@ def _end(label: str) -> str:
     from evalkit.periods import parse_period
 
     return parse_period(label).end.isoformat()
+
+
+def test_flows_per_year_annualise_flows_and_flow_over_stock_ratios():
+    """A 3-half-year window's flow total divided by 1.5 years; rates (flow/flow) unchanged;
+    flow-over-stock ratios (income per 100 teachers) annualised. Hand computation from panel.csv."""
+    import pandas as pd
+    from pathlib import Path
+
+    from evalkit import dataset, metrics
+
+    root = Path(__file__).resolve().parents[1] / "data" / "zhuzhou_synthetic"
+    ds = dataset.load(root)
+    windows = {"p2": ("2024-01-01", "2025-06-30")}
+    summed = metrics.aggregate(ds, by="unit", windows=windows)
+    yearly = metrics.aggregate(ds, by="unit", windows=windows, flows="per_year")
+    panel = pd.read_csv(root / "panel.csv")
+    unit = ds.units.loc[ds.units["unit_type"] == "college", "unit_id"].iloc[0]
+    rows = panel[(panel["unit_id"] == unit) & panel["period"].isin(["2024H1", "2024H2", "2025H1"])]
+
+    def get(frame, ind):
+        r = frame[(frame["group"] == unit) & (frame["indicator"] == ind)]
+        return float(r["value"].iloc[0]), float(r["years"].iloc[0])
+
+    total = rows["tech_service_income"].sum()
+    assert get(summed, "tech_service_income")[0] == pytest.approx(total)
+    value, years = get(yearly, "tech_service_income")
+    assert years == 1.5 and value == pytest.approx(total / 1.5)
+    teachers_end = rows.loc[rows["period"] == "2025H1", "teachers"].iloc[0]
+    assert get(yearly, "tech_service_income_per_100_teachers")[0] == pytest.approx(100 * total / 1.5 / teachers_end)
+    assert get(yearly, "graduate_destination_rate")[0] == pytest.approx(get(summed, "graduate_destination_rate")[0])

@@ -286,6 +286,7 @@ def aggregate(
     units: pd.DataFrame | None = None,
     members: Members = "by_window_end",
     source: Source = "auto",
+    flows: Literal["sum", "per_year"] = "sum",
 ) -> pd.DataFrame:
     """Indicators aggregated to windows and groups.
 
@@ -314,10 +315,17 @@ def aggregate(
     neither in that window. ``"ever"`` — every unit with a ``member_since`` is a member in every
     window (the consortium as finally constituted, e.g. to describe it before it was founded).
 
+    ``flows``: ``"sum"`` (default) — flows are the window's total; ``"per_year"`` — flow
+    numerators and denominators are divided by the window's length in years (its periods in the
+    data ÷ periods per year), so windows of different lengths compare: a flow becomes an annual
+    amount and a flow-over-stock ratio (income per 100 teachers) an annual rate. Flow-over-flow
+    ratios (rates) are unchanged either way. ``n`` is never scaled.
+
     Returns columns ``group_by, group, window, start, end, last_period, indicator, aggregation,
-    value, numerator, denominator, n, n_units``.
+    value, numerator, denominator, n, n_units`` (and ``years``, the window's length in years).
     """
     _choice("members", members, MEMBERS)
+    _choice("flows", flows, ("sum", "per_year"))
     bys = [by] if isinstance(by, str) else list(by)
     for b in bys:
         _choice("by", b, GROUP_BYS)
@@ -346,7 +354,12 @@ def aggregate(
         if w is not None and (w not in last or period_of[lab] > period_of[last[w]]):
             last[w] = lab
 
-    per_unit = _unit_windows(tbl, reg, last)
+    per_year = {"year": 1, "half": 2, "quarter": 4, "month": 12}
+    years: dict[str, float] = {}
+    for lab, w in window_of.items():
+        if w is not None:
+            years[w] = years.get(w, 0.0) + 1.0 / per_year[period_of[lab].freq]
+    per_unit = _unit_windows(tbl, reg, last, years if flows == "per_year" else None)
     frames = []
     for b in bys:
         if b == "unit":
@@ -359,13 +372,14 @@ def aggregate(
     result["start"] = result["window"].map(lambda w: spans[w][0])
     result["end"] = result["window"].map(lambda w: spans[w][1])
     result["last_period"] = result["window"].map(last)
+    result["years"] = result["window"].map(years)
     order = {ind: i for i, ind in enumerate(reg.ids)}
     win_order = {w: i for i, w in enumerate(sorted(spans, key=lambda w: (spans[w][0], w)))}
     result = result.sort_values(["group_by", "group", "window", "indicator"],
                                 key=lambda s: s.map(order) if s.name == "indicator" else
                                 (s.map(win_order) if s.name == "window" else s), kind="stable")
     cols = ["group_by", "group", "window", "start", "end", "last_period", "indicator", "aggregation", "value",
-            "numerator", "denominator", "n", "n_units"]
+            "numerator", "denominator", "n", "n_units", "years"]
     return result[cols].reset_index(drop=True)
 
 
@@ -376,8 +390,10 @@ def _kinds(reg: Registry) -> pd.DataFrame:
                           "is_ratio": i.denominator is not None} for i in reg])
 
 
-def _unit_windows(tbl: pd.DataFrame, reg: Registry, last: dict[str, str]) -> pd.DataFrame:
-    """Per unit × window × indicator: numerator, denominator and n aggregated by their kinds."""
+def _unit_windows(tbl: pd.DataFrame, reg: Registry, last: dict[str, str],
+                  years: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per unit × window × indicator: numerator, denominator and n aggregated by their kinds
+    (flows divided by the window's length in years when ``years`` is given)."""
     keys = ["unit_id", "window", "indicator"]
     sums = tbl.groupby(keys, sort=False)[["numerator", "denominator", "n"]].sum(min_count=1)
     at_end = tbl[tbl["period"].astype(str) == tbl["window"].map(last)]
@@ -386,6 +402,11 @@ def _unit_windows(tbl: pd.DataFrame, reg: Registry, last: dict[str, str]) -> pd.
     out = sums.reset_index().merge(_kinds(reg), on="indicator", how="left")
     for col, kind in (("numerator", "num_kind"), ("denominator", "den_kind"), ("n", "n_kind")):
         out[col] = np.where(out[kind].to_numpy() == "stock", ends[col].to_numpy(), out[col].to_numpy())
+    if years is not None:
+        factor = out["window"].map(years).to_numpy(dtype="float64")
+        for col, kind in (("numerator", "num_kind"), ("denominator", "den_kind")):
+            flow = out[kind].to_numpy() == "flow"
+            out[col] = np.where(flow, out[col].to_numpy(dtype="float64") / factor, out[col].to_numpy(dtype="float64"))
     return _values(out)
 
 
@@ -451,7 +472,7 @@ def _as_values(obj, what: str) -> pd.DataFrame:
     raise TypeError(f"{what} must be a mapping {{indicator: value}}, a Series or a DataFrame with indicator/value")
 
 
-_WINDOW_COLUMNS = ("window", "start", "end", "last_period")
+_WINDOW_COLUMNS = ("window", "start", "end", "last_period", "years")
 
 
 def attainment(actual, targets: Mapping[str, float], baseline=None, *, registry=None) -> pd.DataFrame:

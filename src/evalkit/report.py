@@ -102,7 +102,7 @@ class PhaseReview:
         table = self.table[self.table["unit_id"].isin(units["unit_id"])]
         windows = {"baseline": self.phase.baseline, self.phase.phase_id: self.phase.window}
         return aggregate(table, self.registry, by=["consortium", "membership", "alliance", "unit"],
-                         windows=windows, units=units, members="ever")
+                         windows=windows, units=units, members="ever", flows="per_year")
 
     def group_values(self, group_by: str, window: str) -> pd.DataFrame:
         v = self.window_values
@@ -236,6 +236,9 @@ class PhaseReview:
         p.table(counts, "单位构成", "Units by type and membership")
         # missingness of each indicator among the units it applies to
         tbl = self.table
+        # a ratio whose denominator is 0 (no graduates in a second half-year) is undefined, not missing
+        structural = tbl["value"].isna() & (tbl["denominator"] == 0)
+        tbl = tbl[~structural]
         miss = (tbl.assign(missing=tbl["value"].isna()).groupby("indicator")["missing"].mean()
                 .reindex(self.registry.ids).dropna())
         cov = pd.DataFrame({self.t("指标", "indicator"): [self.name(i) for i in miss.index],
@@ -289,8 +292,8 @@ class PhaseReview:
                          self.t("对照·基线", "comparison · baseline"): val("comparison", "baseline"),
                          self.t("对照·本阶段", "comparison · phase"): val("comparison", self.phase.phase_id)})
         p.table(pd.DataFrame(rows), "成员院校与对照院校：基线与本阶段", "Member vs comparison colleges: baseline and phase")
-        p.note("比率类指标由汇总后的分子、分母重新计算，而非对各单位比率取平均；存量取窗口最后一期，流量为窗口内合计。",
-               "Ratios are recomputed from summed numerators and denominators (never averaged); stocks are taken at the window's last period, flows summed over the window.")
+        p.note("比率类指标由汇总后的分子、分母重新计算，而非对各单位比率取平均；存量取窗口最后一期，流量为窗口内年均值。",
+               "Ratios are recomputed from summed numerators and denominators (never averaged); stocks are taken at the window's last period, flows are annual averages over the window.")
 
     def trends(self, indicators: list[str] | None = None) -> None:
         p = self.page
@@ -622,7 +625,8 @@ class PhaseReview:
         p = self.page
         p.heading("各阶段比较", "Phases compared")
         windows = {"baseline": self.phase.baseline, **{k: v for k, v in self.phase_windows.items() if k != self.phase.phase_id}}
-        agg = aggregate(self.table, self.registry, by="consortium", windows=windows, units=self.units, members="ever")
+        agg = aggregate(self.table, self.registry, by="consortium", windows=windows, units=self.units, members="ever",
+                        flows="per_year")
         ids = list(dict.fromkeys(list(self.phase.targets) + (self.methods.get("did_outcomes") or [])))
         sub = agg[agg["indicator"].isin(ids)].pivot_table(index="indicator", columns="window", values="value", aggfunc="first")
         sub = sub[[w for w in windows if w in sub.columns]].reindex([i for i in ids if i in sub.index])
@@ -640,8 +644,8 @@ class PhaseReview:
         items = [
             ("统计期与阶段：一个统计期归入与其重叠的阶段窗口；与两个窗口重叠时归入重叠天数较多者（相同则归前者）。",
              "Periods and phases: a period belongs to the window it overlaps; when it overlaps two, to the one it overlaps most (ties: the earlier)."),
-            ("汇总：流量指标在窗口内求和，存量取窗口最后一期，比率由汇总后的分子、分母重新计算（不对比率取平均）。",
-             "Aggregation: flows summed over the window, stocks at its last period, ratios recomputed from summed numerators and denominators (never averaged)."),
+            ("汇总：流量指标在窗口内求和后按窗口年数折算为年均值（便于不同长度的阶段与基线比较），存量取窗口最后一期，比率由汇总后的分子、分母重新计算（不对比率取平均）。",
+             "Aggregation: flows summed over the window and divided by its length in years (so phases and baseline of different lengths compare), stocks at its last period, ratios recomputed from summed numerators and denominators (never averaged)."),
             (f"基线与本阶段比较使用同一组单位：本阶段结束前已加入的成员与从未加入的对照单位。",
              "Baseline and phase compare the same units: members who joined by the phase's end, and never-members."),
             (f"综合指数：{m['normalisation']} 标准化（按指标方向），{m['weighting']} 赋权"
