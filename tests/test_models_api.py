@@ -235,7 +235,7 @@ def test_results_api_and_plots(panel):
 def test_drivers_grouped_cv_and_label(panel):
     from matplotlib.figure import Figure
 
-    res = M.drivers(panel, y="y", x=["x", "size"], unit="unit", n_splits=4, n_repeats=3)
+    res = M.drivers(panel, y="y", x=["x", "size"], unit="unit", n_splits=4, n_repeats=2, grid_resolution=8)
     tidy = res.tidy()
     assert {"term", "estimate", "se", "ci_low", "ci_high", "p"} <= set(tidy.columns)
     imp = tidy.set_index(["model", "term"])["estimate"]

@@ -92,7 +92,9 @@ def ols(formula: str, data: pd.DataFrame, *, vcov="iid", alpha: float = 0.05, fe
     ck.require_columns(data, [t for t in plain if t not in ("0", "1")])
     ck.numeric(data, [t for t in plain if t in data.columns], "regressor")
     used = [c for c in dict.fromkeys([lhs, *plain, *fes, *clusters]) if c in data.columns]
-    sample = data[used].dropna()
+    sample = data[used]
+    if sample.isna().to_numpy().any():
+        sample = sample.dropna()
     ck.not_constant(sample, [t for t in plain if t in sample.columns])
     notes: list[str] = []
     if len(sample) < len(data):
@@ -235,7 +237,7 @@ def twfe(data: pd.DataFrame, *, y: str, x: list[str], unit: str, time: str, clus
     ck.numeric(data, [y], "outcome")
     ck.numeric(data, x, "regressor")
     ck.unique_key(data, [unit, time])
-    df = data[list(dict.fromkeys(needed))].copy()
+    df = data[list(dict.fromkeys(needed))]
     notes: list[str] = []
     if per_capita:
         ck.numeric(data, [per_capita], "per-capita denominator")
@@ -265,7 +267,7 @@ def twfe(data: pd.DataFrame, *, y: str, x: list[str], unit: str, time: str, clus
                 df = df.merge(shifted, on=[unit, "_t"], how="left")
                 terms.append(name)
     safe = {c: f"v{i}" for i, c in enumerate(dict.fromkeys([y, *terms, unit, time, cluster, *extra_fe]))}
-    work = df.rename(columns=safe)[list(safe.values())]
+    work = pd.DataFrame({v: df[c].to_numpy() for c, v in safe.items()})
     fml = f"{safe[y]} ~ {' + '.join(safe[t] for t in terms)} | " + " + ".join(
         safe[c] for c in dict.fromkeys([unit, time, *extra_fe]))
     res = ols(fml, work, vcov={vcov: safe[cluster]}, alpha=alpha, few_clusters=few_clusters,
