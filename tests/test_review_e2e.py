@@ -1,0 +1,105 @@
+"""The main job end to end: `evalkit review` on the bundled default data renders self-contained,
+private, labelled reviews; a browser opens one. (One Chinese and one English review run in
+parallel; `make review` runs all four phases the same way.)"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from evalkit.cli import main
+from evalkit.dataset import load
+from evalkit.privacy import scan_for_identifiers
+from evalkit.review import CHROMIUM_FLAGS, find_chromium
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "zhuzhou_synthetic"
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    params = tmp / "params"
+    params.mkdir()
+    raw = yaml.safe_load((ROOT / "params" / "phase2.yaml").read_text(encoding="utf-8"))
+    raw["data"] = str(DATA)
+    (params / "phase2.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    raw_en = dict(raw, phase_id="phase2en", language="en")
+    (params / "phase2en.yaml").write_text(yaml.safe_dump(raw_en, allow_unicode=True), encoding="utf-8")
+    out = tmp / "reports"
+    code = main(["review", "--all", "--params", str(params), "--out", str(out), "--jobs", "2"])
+    return code, out
+
+
+def test_review_succeeds_and_is_indexed(reports):
+    code, out = reports
+    assert code == 0
+    for phase in ("phase2", "phase2en"):
+        assert (out / phase / "review.html").exists() and (out / phase / "review.ipynb").exists()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "phase2en" in index and "成功" in index and "SYNTHETIC" in index
+
+
+def test_rendered_review_is_self_contained_labelled_and_hides_code(reports):
+    _, out = reports
+    page = (out / "phase2" / "review.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page
+    assert "<title>第二阶段" in page
+    assert "合成数据" in page  # the loud banner and every caption
+    assert page.count("<img") >= 6 and "data:image/png;base64," in page
+    assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?://", page)
+    assert "PhaseReview" not in page and "params_file" not in page  # no code, no parameters cell
+    assert load(DATA).fingerprint in page  # provenance on the cover
+    for heading in ("主要发现", "数据质量", "综合融合指数", "耦合协调度", "双重差分", "附录"):
+        assert heading in page
+
+
+def test_english_review_is_in_english(reports):
+    _, out = reports
+    page = (out / "phase2en" / "review.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page
+    assert "Key findings" in page and "SYNTHETIC DATA" in page and "主要发现" not in page
+
+
+def test_no_graduate_identifier_in_any_rendered_file(reports):
+    _, out = reports
+    ids = pd.read_parquet(DATA / "graduates.parquet", columns=["graduate_id"])["graduate_id"]
+    files = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".html", ".ipynb", ".json", ".log")]
+    assert len(files) >= 6
+    assert scan_for_identifiers(files, ids) == []
+    # the scanner itself finds an identifier when one is there
+    leak = out / "leak.html"
+    leak.write_text(f"<td>{ids.iloc[123]}</td>", encoding="utf-8")
+    assert scan_for_identifiers([leak], ids) == [(str(leak), str(ids.iloc[123]))]
+    leak.unlink()
+
+
+@pytest.mark.browser
+def test_browser_displays_the_review(reports):
+    browser = find_chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (.ci/run does)")
+        pytest.skip("no Chromium on this machine")
+    _, out = reports
+    page = out / "phase2" / "review.html"
+    shots = ROOT / "reports"
+    shots.mkdir(exist_ok=True)
+    shot = shots / "screenshot_phase2.png"
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+                              "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180).stdout
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--hide-scrollbars",
+                        "--window-size=1200,2400", f"--screenshot={shot}", page.as_uri()],
+                       capture_output=True, timeout=180)
+    assert "<title>第二阶段" in dom
+    assert re.search(r"<img[^>]+src=\"data:image/png", dom)
+    assert "主要发现" in dom and "合成数据" in dom
+    assert not re.search(r'class="[^"]*\bjp-InputArea\b', dom) and "PhaseReview" not in dom  # no code cells
+    assert shot.exists() and shot.stat().st_size > 20_000
