@@ -105,3 +105,25 @@ def test_inspect_executed_cases():
     assert inspect_executed(nb) == ("ok", None, "")
     b.outputs = [nbformat.v4.new_output("error", ename="KeyError", evalue="'x'", traceback=[])]
     assert inspect_executed(nb)[:2] == ("failed", 1)
+
+
+def test_pdf_printing_with_headless_chromium(runs, tmp_path):
+    import os
+
+    from evalkit.review import find_chromium, print_pdf
+
+    if find_chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (.ci/run does)")
+        pytest.skip("no Chromium on this machine")
+    _, results, _ = runs
+    pdf = print_pdf(Path(results["good"]["html"]), tmp_path / "review.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
+
+
+def test_embedded_font_subset_covers_the_page():
+    from evalkit.review import embedded_font_css
+
+    css = embedded_font_css("<p>株洲市产教联合体 — review</p>")
+    assert css.startswith("@font-face") and "data:font/otf;base64," in css
+    assert len(css) < 200_000  # a subset, not the 8 MB font

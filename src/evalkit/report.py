@@ -570,6 +570,10 @@ class PhaseReview:
             else:
                 how_zh = "Callaway–Sant'Anna 加入前各期 ATT 联合 Wald 检验" if source == "cs" else "Sun–Abraham 事件研究加入前系数联合 Wald 检验（CS 检验协方差奇异时的替代）"
                 how_en = "joint Wald test of Callaway–Sant'Anna pre-joining ATTs" if source == "cs" else "joint Wald test of Sun–Abraham pre-period coefficients (used because the CS test's covariance is singular)"
+                n_units = self.did_panels[y]["unit_id"].nunique()
+                if n_units < 30:
+                    how_zh += f"；仅 {n_units} 个院校（聚类），聚类稳健 Wald 检验在聚类少时偏向拒绝，p 值仅供参考"
+                    how_en += f"; only {n_units} colleges (clusters): cluster-robust Wald tests over-reject with few clusters, read p as indicative"
                 p.paragraph(f"平行趋势预检验（{how_zh}）：统计量 {stat:.3f}，p = {pval:.3f}"
                             f"{'，未拒绝平行趋势。' if pval >= 0.05 else '，拒绝平行趋势，结果需谨慎解读。'}",
                             f"Pre-trend test ({how_en}): statistic {stat:.3f}, p = {pval:.3f}"

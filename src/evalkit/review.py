@@ -292,7 +292,7 @@ def git_commit() -> str | None:
 
 
 # --------------------------------------------------------------------------- rendering
-FONT_STACK = ('"Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", '
+FONT_STACK = ('"evalkit CJK", "Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", '
               '"Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif')
 REPORT_CSS = f"""
 body, .jp-Notebook, .jp-RenderedHTMLCommon {{ font-family: {FONT_STACK}; }}
@@ -334,11 +334,39 @@ def render_html(nb_path: Path, html_path: Path, *, title: str, lang: str = "zh")
     body = re.sub(r"<script[^>]*>\s*[^<]*MathJax[\s\S]*?</script>", "", body)
     body = re.sub(r"<html[^>]*>", f'<html lang="{HTML_LANG.get(lang, "zh-CN")}">', body, count=1)
     body = re.sub(r"<title>[\s\S]*?</title>", f"<title>{html.escape(title)}</title>", body, count=1)
-    body = body.replace("</head>", f"<style>{REPORT_CSS}</style>\n</head>", 1)
+    body = body.replace("</head>", f"<style>{embedded_font_css(body)}{REPORT_CSS}</style>\n</head>", 1)
     tmp = html_path.with_suffix(".html.tmp")
     tmp.write_text(body, encoding="utf-8")
     os.replace(tmp, html_path)
     return html_path
+
+
+def embedded_font_css(page: str) -> str:
+    """An ``@font-face`` with Noto Sans SC subset to the characters of ``page``, embedded as data,
+    so Chinese displays on a machine without a Chinese font (a few hundred KB per report)."""
+    import base64
+    import io
+    import re
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    from .plotting import cjk_font_path
+
+    text = re.sub(r"data:[a-z/+-]+;base64,[A-Za-z0-9+/=]+", "", page)
+    codepoints = sorted({ord(c) for c in text if ord(c) > 127} | set(range(32, 127)))
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.notdef_outline = True
+    font = TTFont(str(cjk_font_path()))
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=codepoints)
+    subsetter.subset(font)
+    buf = io.BytesIO()
+    font.save(buf)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return ('@font-face { font-family: "evalkit CJK"; font-weight: 100 900; '
+            f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n')
 
 
 def find_chromium() -> str | None:
