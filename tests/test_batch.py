@@ -137,9 +137,9 @@ def test_manifest_shape_errors(tmp_path):
 def test_bad_params_for_one_consortium_stops_the_batch_before_any_kernel(world, tmp_path, capsys):
     params = tmp_path / "params"
     params.mkdir()
-    text = (PARAMS / "phase1.yaml").read_text(encoding="utf-8")
-    (params / "phase1.yaml").write_text(text.replace("dual_workshops: 95", "no_such_indicator: 95"),
-                                        encoding="utf-8")
+    raw = yaml.safe_load((PARAMS / "phase1.yaml").read_text(encoding="utf-8"))
+    raw.setdefault("targets", {})["no_such_indicator"] = 95
+    _write(params / "phase1.yaml", raw)
     manifest = _write(tmp_path / "m.yaml", {"consortia": [
         {"id": "good", "data": str(world["generated"].parent / world["ids"][0]),
          "params": str(world["tmp"] / "params")},

@@ -381,9 +381,10 @@ def check_cluster(client, planned: list[dict], wait_for_workers: float = 60) -> 
 
 
 def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n_consortia: int = 0,
-                connect_timeout: float = 30) -> list[dict]:
+                connect_timeout: float = 30, reconnect_timeout: float = 120) -> list[dict]:
     """Run the jobs as Dask tasks (``review.execute_phase``, ``pure=False``, ``retries=1``) and
-    collect them with ``as_completed``; a task that errs or is lost becomes a failed outcome."""
+    collect them with ``as_completed``; a task that errs or is lost becomes a failed outcome, and so
+    does every task still pending when the scheduler has been unreachable for ``reconnect_timeout`` s."""
     import asyncio
 
     from distributed import as_completed
@@ -406,9 +407,16 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
         results: list[dict] = []
         done_labels: set[str] = set()
         ac = as_completed([f for f, _ in futures.values()], loop=client.loop)
+        unhealthy_since = None
         while not ac.is_empty():
-            if client.status in ("closing", "closed", "failed"):
-                break  # connection to the scheduler is gone; the accounting marks the rest failed
+            if client.status != "running":
+                # the scheduler went away: give the client time to reconnect, then report the rest
+                unhealthy_since = unhealthy_since or time.monotonic()
+                if client.status in ("closing", "closed", "failed") or \
+                        time.monotonic() - unhealthy_since > reconnect_timeout:
+                    break
+            else:
+                unhealthy_since = None
             batch = ac.next_batch(block=False) if ac.has_ready() else []
             for fut in batch:
                 _, job = futures[fut.key]
@@ -426,7 +434,10 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
                 time.sleep(0.25)
         for fut, job in futures.values():
             if job["label"] not in done_labels:
-                fut.cancel()
+                try:
+                    fut.cancel()
+                except Exception:  # the client may already be closed; the outcome is what matters
+                    pass
                 results.append(lost_outcome(job, f"lost: the Dask client is {client.status}"))
         return results
     finally:
