@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .errors import EvalkitError
 from .periods import assign_windows
+from .report_estimates import EstimateSections
 from .report_html import Page, fmt_num
 
 ALL_SECTIONS = ("cover", "key_findings", "data_quality", "dashboard", "trends", "composite_index", "coupling",
@@ -27,7 +27,7 @@ ALL_SECTIONS = ("cover", "key_findings", "data_quality", "dashboard", "trends", 
 BEIJING = timezone(timedelta(hours=8))
 
 
-class PhaseReview:
+class PhaseReview(EstimateSections):
     """One phase's review: the phase (params), the data and the indicator registry."""
 
     def __init__(self, phase, dataset, registry):
@@ -306,320 +306,12 @@ class PhaseReview:
         p.figure(fig, "主要指标趋势（阴影：各建设阶段；成员按最终构成）",
                  "Main indicators over time (shaded: build phases; members as finally constituted)")
 
-    @functools.cached_property
-    def composite_inputs(self) -> tuple[pd.DataFrame, pd.Series]:
-        """College × indicator matrix for this phase's window, with directions."""
-        v = self.group_values("unit", self.phase.phase_id)
-        colleges = set(self.members_by_end.loc[self.members_by_end["unit_type"] == "college", "unit_id"])
-        ids = [i.id for i in self.registry if i.unit_type == "college" and i.role in ("input", "outcome")
-               and i.level != "context"]
-        X = v[v["group"].isin(colleges) & v["indicator"].isin(ids)].pivot_table(
-            index="group", columns="indicator", values="value", aggfunc="first")
-        X = X[[c for c in ids if c in X.columns]]
-        X = X.dropna(axis=1, how="any")
-        X = X.loc[:, X.std(ddof=0) > 0]
-        directions = pd.Series({c: self.registry.get(c).direction for c in X.columns})
-        return X, directions
-
-    @functools.cached_property
-    def pipeline(self):
-        """The COINr-style pipeline over the registry's hierarchy (indicator → cooperation → index)."""
-        from . import composite as cp
-
-        X, directions = self.composite_inputs
-        m = self.methods
-        coop = ("co_running", "co_educating", "co_employment", "co_development")
-        groups = {}
-        for c in X.columns:
-            gs = [g for g in self.registry.get(c).groups if g in coop] or list(self.registry.get(c).groups) or ["other"]
-            groups[c] = gs[0]
-        weighting = m["weighting"]
-        if weighting == "entropy":
-            weighting = "entropy_minmax" if m["entropy_form"] == "minmax" else "entropy"
-        extra = {}
-        if weighting == "expert":
-            extra["expert_weights"] = m.get("expert_weights") or {}
-        if weighting == "ahp":
-            if not m.get("ahp_matrix"):
-                weighting = "equal"
-            else:
-                extra["ahp_matrices"] = {"index": m["ahp_matrix"]}
-        return cp.Pipeline(groups=groups, directions=directions.to_dict(), normalisation=m["normalisation"],
-                           weighting=weighting, aggregation=m["aggregation"], entropy_shift=m["entropy_shift"],
-                           ahp_ri=m["ri_table"], **extra)
-
-    @functools.cached_property
-    def composite(self):
-        from . import composite as cp
-
-        X, directions = self.composite_inputs
-        if len(X) < 3 or X.shape[1] < 2:
-            return EvalkitError(self.t("院校或指标太少，无法构建综合指数。", "Too few colleges or indicators for a composite index."))
-        m = self.methods
-        try:
-            result = self.pipeline.run(X)
-            scores = result.index
-            weights = result.weights
-            closeness = cp.topsis(X, weights, directions=directions, normalisation=m["topsis_normalisation"])
-            obstacles = cp.obstacle_degree(X, weights, directions=directions)
-            unc = cp.uncertainty(X, self.pipeline, n=int(m["uncertainty_runs"]), seed=int(m["seed"]))
-        except EvalkitError as exc:
-            return exc
-        return {"X": X, "result": result, "weights": weights, "scores": scores, "topsis": closeness,
-                "obstacles": obstacles, "uncertainty": unc}
-
     def _unit_name(self, unit_id: str) -> str:
         row = self.units.loc[self.units["unit_id"] == unit_id]
         if not len(row):
             return unit_id
         zh, en = row["name_zh"].iloc[0], row["name_en"].iloc[0]
         return self.t(zh, en if isinstance(en, str) and en else zh)
-
-    def composite_index(self) -> None:
-        p = self.page
-        p.heading("综合融合指数", "Composite integration index")
-        comp = self.composite
-        if isinstance(comp, Exception):
-            p.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", comp)
-            return
-        m = self.methods
-        unc = comp["uncertainty"]
-        ranks = unc.tidy()
-        scores = comp["scores"]
-        out = pd.DataFrame({self.t("院校", "college"): [self._unit_name(u) for u in scores.index],
-                            self.t("综合指数", "index"): scores.to_numpy(),
-                            self.t("排名", "rank"): scores.rank(ascending=False, method="min").astype(int).to_numpy(),
-                            self.t("TOPSIS 贴近度", "TOPSIS closeness"): comp["topsis"].reindex(scores.index).to_numpy()})
-        r = ranks.set_index("unit").reindex(scores.index)
-        out[self.t("排名中位数", "median rank")] = r["median_rank"].to_numpy()
-        out[self.t("排名 5%–95% 区间", "rank 5–95%")] = [f"{a:.0f}–{b:.0f}" for a, b in zip(r["rank_q05"], r["rank_q95"])]
-        out = out.sort_values(self.t("排名", "rank"))
-        p.table(out, f"成员院校综合融合指数（{m['normalisation']} 标准化，{m['weighting']} 赋权，{m['aggregation']} 汇总）",
-                f"Composite integration index of member colleges ({m['normalisation']} normalisation, {m['weighting']} weights, {m['aggregation']} aggregation)")
-        p.figure(unc.plot(lang=self.lang), "排名不确定性：名义排名与 5%–95% 区间（方法选择的蒙特卡洛模拟）",
-                     "Rank uncertainty: nominal rank and 5–95% interval (Monte Carlo over method choices)")
-        w = comp["weights"].sort_values(ascending=False)
-        wt = pd.DataFrame({self.t("指标", "indicator"): [self.name(i) for i in w.index], self.t("权重", "weight"): w.to_numpy()})
-        p.table(wt, "指标权重", "Indicator weights", floatfmt="{:.3f}")
-        obs = comp["obstacles"]
-        if isinstance(obs, pd.DataFrame) and len(obs):
-            mean_obs = obs.mean(axis=0).sort_values(ascending=False).head(5)
-            ot = pd.DataFrame({self.t("指标", "indicator"): [self.name(i) for i in mean_obs.index],
-                               self.t("平均障碍度", "mean obstacle degree"): mean_obs.to_numpy()})
-            p.table(ot, "主要障碍因子（障碍度，各院校平均）", "Main obstacle factors (obstacle degree, mean over colleges)", floatfmt="{:.1%}")
-
-    @functools.cached_property
-    def ccd(self):
-        """Education vs industry subsystem indices per period and their coupling coordination."""
-        from . import composite as cp
-
-        per = self.per_period
-        cons = per[(per["group_by"] == "consortium")]
-        rows = {}
-        for sub in ("education", "industry"):
-            ids = [i.id for i in self.registry if i.subsystem == sub and i.role != "context" and i.level != "context"]
-            M = cons[cons["indicator"].isin(ids)].pivot_table(index="window", columns="indicator", values="value",
-                                                              aggfunc="first")
-            M = M.dropna(axis=1, how="any")
-            M = M.loc[:, M.std(ddof=0) > 0]
-            if M.shape[1] == 0:
-                return EvalkitError(self.t(f"没有可用的{sub}子系统指标。", f"No usable {sub} indicators."))
-            directions = pd.Series({c: self.registry.get(c).direction for c in M.columns})
-            norm = cp.normalise(M, "minmax", directions=directions)
-            norm = 0.01 + 0.99 * norm  # floor 0.01 keeps U in (0, 1] so that C is defined
-            w = cp.entropy_weights(M, directions=directions, form=self.methods["entropy_form"],
-                                   shift=self.methods["entropy_shift"])
-            rows[sub] = cp.aggregate(norm, w, method="arithmetic")
-        U = pd.DataFrame(rows).dropna()
-        U = U.loc[sorted(U.index, key=lambda lab: [p.label for p in self.dataset.periods].index(lab))]
-        res = cp.coupling_coordination(U, form=self.methods["ccd_form"])
-        res = res.assign(U_education=U["education"], U_industry=U["industry"])
-        res.index.name = "period"
-        res = res.reset_index()
-        res["window"] = res["period"].map(self.period_windows)
-        if "band_zh" not in res.columns:
-            res["band_zh"] = res["band"]
-        return res
-
-    def coupling(self) -> None:
-        p = self.page
-        p.heading("教育与产业耦合协调度", "Coupling coordination of education and industry")
-        ccd = self.ccd
-        if isinstance(ccd, Exception):
-            p.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", ccd)
-            return
-        from .composite import plot_coupling_coordination
-
-        try:
-            fig = plot_coupling_coordination(ccd.set_index("period"), lang=self.lang)
-        except TypeError:
-            fig = plot_coupling_coordination(ccd.set_index("period"))
-        p.figure(fig, "耦合协调度 D 随时间变化（含协调等级）", "Coupling coordination D over time (with bands)")
-        show = ccd[["period", "U_education", "U_industry", "C", "T", "D", "band_zh" if self.lang != "en" else "band"]].copy()
-        show.columns = [self.t("统计期", "period"), self.t("教育子系统 U₁", "education U1"), self.t("产业子系统 U₂", "industry U2"),
-                        self.t("耦合度 C", "coupling C"), self.t("综合发展 T", "development T"), self.t("协调度 D", "coordination D"),
-                        self.t("协调等级", "band")]
-        p.table(show, "联合体成员：两系统耦合协调度（按统计期）", "Consortium members: coupling coordination by period", floatfmt="{:.3f}")
-        form = self.methods["ccd_form"]
-        p.note(f"计算方法：{'标准 n 系统形式 C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else '王淑佳等（2021）修正形式'}，T 为等权综合，D = √(C·T)；"
-               "子系统指数为各期指标按方向极差标准化（下限 0.01）后熵权加权。",
-               f"Method: {'standard n-system form C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else 'corrected form of Wang et al. (2021)'}, T equally weighted, D = √(C·T); "
-               "subsystem indices are entropy-weighted sums of indicators min–max normalised across periods with direction (floor 0.01).")
-
-    @functools.cached_property
-    def twfe_results(self) -> dict:
-        from .models import twfe
-
-        out = {}
-        inputs = [i for i in (self.methods.get("twfe_inputs") or []) if i in self.college_wide.columns]
-        for y in self.methods.get("twfe_outcomes") or []:
-            if y not in self.college_wide.columns or not inputs:
-                continue
-            data = self.college_wide.dropna(subset=[y, *inputs])
-            try:
-                vcov = self.methods["se"] if self.methods["se"] in ("CRV1", "CRV3") else "CRV1"
-                out[y] = twfe(data, y=y, x=inputs, unit="unit_id", time="t", vcov=vcov,
-                              seed=int(self.methods["seed"]), lang=self.lang)
-            except EvalkitError as exc:
-                out[y] = exc
-        return out
-
-    def effects(self) -> None:
-        p = self.page
-        p.heading("融合投入与成效的关系（双向固定效应）", "Integration inputs and outcomes (two-way fixed effects)")
-        if not self.twfe_results:
-            p.paragraph("参数文件未指定回归模型。", "The params file names no regression.")
-        for y, res in self.twfe_results.items():
-            if isinstance(res, Exception):
-                p.fail_soft(f"「{self.name(y)}」无法估计：", f"{self.name(y)} cannot be estimated:", res)
-                continue
-            tidy = res.tidy()
-            keep = [c for c in ["term", "estimate", "se", "ci_low", "ci_high", "p", "se_crv3", "p_crv3", "p_wild"] if c in tidy.columns]
-            show = tidy[keep].copy()
-            show["term"] = [self.name(t) if t in self.registry.ids else t for t in show["term"]]
-            p.table(show, f"因变量：{self.name(y)}（院校 × 统计期，院校与统计期固定效应，按院校聚类，n = {res.n}）",
-                    f"Outcome: {self.name(y)} (college × period, college and period fixed effects, clustered by college, n = {res.n})", floatfmt="{:.4g}")
-            p.figure(res.plot(), f"系数与 95% 置信区间：{self.name(y)}", f"Coefficients and 95% CIs: {self.name(y)}")
-            for w in res.warnings:
-                p.note(w, w)
-        p.note("相关关系不等于因果：投入可能随成效预期而变化。成员身份的因果效应见下一节的交错双重差分。",
-               "Association, not causation: inputs may respond to expected outcomes. For the causal effect of membership see the staggered DiD below.")
-
-    @functools.cached_property
-    def did_panels(self) -> dict[str, pd.DataFrame]:
-        return {y: _balanced_did_panel(self.college_wide, y) for y in self.methods.get("did_outcomes") or []
-                if y in self.college_wide.columns}
-
-    @functools.cached_property
-    def did_results(self) -> dict:
-        from .models import staggered_did
-
-        out = {}
-        for y, data in self.did_panels.items():
-            try:
-                out[y] = staggered_did(data, y=y, unit="unit_id", time="time", cohort="cohort",
-                                       control=self.methods["did_control"], bootstrap=bool(self.methods["bootstrap"]),
-                                       seed=int(self.methods["seed"]), lang=self.lang)
-            except EvalkitError as exc:
-                out[y] = exc
-        return out
-
-    def pretest(self, y: str) -> tuple[float | None, float | None, str]:
-        """(statistic, p, source) of the pre-trend test: R did's Wald test, or — when its covariance
-        is singular (small cohorts) — the joint Wald test of the Sun–Abraham pre-period coefficients."""
-        res = self.did_results.get(y)
-        if res is not None and not isinstance(res, Exception) and res.pretest.p_value is not None:
-            return res.pretest.statistic, res.pretest.p_value, "cs"
-        from .models import event_study
-
-        try:
-            es = event_study(self.did_panels[y], y=y, unit="unit_id", time="time", cohort="cohort",
-                             method="sunab", lang=self.lang)
-        except EvalkitError:
-            return None, None, "none"
-        pre = es.info.get("pretest")
-        if pre is None or pre.p_value is None:
-            return None, None, "none"
-        return pre.statistic, pre.p_value, "sunab"
-
-    def membership_did(self) -> None:
-        p = self.page
-        p.heading("加入联合体的效应（交错双重差分）", "Effect of joining the consortium (staggered DiD)")
-        for y, res in self.did_results.items():
-            if isinstance(res, Exception):
-                p.fail_soft(f"「{self.name(y)}」无法估计：", f"{self.name(y)} cannot be estimated:", res)
-                continue
-            p.heading(self.name(y), self.name(y), level=3)
-            simple = res.aggregate("simple")
-            dyn = res.aggregate("dynamic")
-            rows = [(self.t("总体平均处理效应 (simple)", "overall ATT (simple)"), simple.estimate, simple.se)]
-            grp = res.aggregate("group")
-            rows.append((self.t("按加入批次平均 (group)", "average over cohorts (group)"), grp.estimate, grp.se))
-            rows.append((self.t("按加入后时长平均 (dynamic)", "average over event time (dynamic)"), dyn.estimate, dyn.se))
-            t = pd.DataFrame(rows, columns=[self.t("汇总方式", "aggregation"), self.t("估计值", "estimate"), self.t("标准误", "SE")])
-            t[self.t("95% 下限", "CI low")] = t.iloc[:, 1] - 1.96 * t.iloc[:, 2]
-            t[self.t("95% 上限", "CI high")] = t.iloc[:, 1] + 1.96 * t.iloc[:, 2]
-            p.table(t, f"成员身份的平均处理效应（Callaway–Sant'Anna，对照组：{'从未加入' if self.methods['did_control'] == 'never' else '尚未加入'}）",
-                    f"Average effect of membership (Callaway–Sant'Anna, controls: {'never members' if self.methods['did_control'] == 'never' else 'not yet members'})", floatfmt="{:.4g}")
-            p.figure(dyn.plot(), "事件研究：加入前后各期效应与 95% 置信带（竖线：加入）",
-                     "Event study: effects before and after joining with 95% bands (line: joining)")
-            stat, pval, source = self.pretest(y)
-            if pval is None:
-                p.paragraph("平行趋势预检验无法计算（加入批次过小，协方差矩阵奇异）；请结合事件研究图中加入前各期的估计判断。",
-                            "The pre-trend test cannot be computed (cohorts too small: singular covariance); judge from the pre-joining estimates in the event-study plot.")
-            else:
-                how_zh = "Callaway–Sant'Anna 加入前各期 ATT 联合 Wald 检验" if source == "cs" else "Sun–Abraham 事件研究加入前系数联合 Wald 检验（CS 检验协方差奇异时的替代）"
-                how_en = "joint Wald test of Callaway–Sant'Anna pre-joining ATTs" if source == "cs" else "joint Wald test of Sun–Abraham pre-period coefficients (used because the CS test's covariance is singular)"
-                n_units = self.did_panels[y]["unit_id"].nunique()
-                if n_units < 30:
-                    how_zh += f"；仅 {n_units} 个院校（聚类），聚类稳健 Wald 检验在聚类少时偏向拒绝，p 值仅供参考"
-                    how_en += f"; only {n_units} colleges (clusters): cluster-robust Wald tests over-reject with few clusters, read p as indicative"
-                p.paragraph(f"平行趋势预检验（{how_zh}）：统计量 {stat:.3f}，p = {pval:.3f}"
-                            f"{'，未拒绝平行趋势。' if pval >= 0.05 else '，拒绝平行趋势，结果需谨慎解读。'}",
-                            f"Pre-trend test ({how_en}): statistic {stat:.3f}, p = {pval:.3f}"
-                            f"{' — parallel trends not rejected.' if pval >= 0.05 else ' — parallel trends rejected; read with care.'}")
-            for w in res.warnings:
-                p.note(w, w)
-
-    @functools.cached_property
-    def drivers_result(self):
-        from .models import drivers
-
-        outcomes = self.methods.get("twfe_outcomes") or []
-        inputs = [i for i in (self.methods.get("twfe_inputs") or []) if i in self.college_wide.columns]
-        if not outcomes or not inputs or outcomes[0] not in self.college_wide.columns:
-            return None
-        data = self.college_wide.dropna(subset=[outcomes[0], *inputs])
-        try:
-            # fewer permutation repeats and a coarser grid than the defaults keep a review quick;
-            # one BLAS/OpenMP thread avoids oversubscription when reviews run in parallel
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1):
-                return drivers(data, y=outcomes[0], x=inputs, unit="unit_id", n_repeats=3, grid_resolution=10,
-                               seed=int(self.methods["seed"]), lang=self.lang)
-        except EvalkitError as exc:
-            return exc
-
-    def drivers(self) -> None:
-        p = self.page
-        if not self.methods.get("drivers"):
-            return
-        p.heading("探索性分析：成效的预测因素（非因果）", "Exploratory: what predicts outcomes (not causal)")
-        res = self.drivers_result
-        if res is None:
-            p.paragraph("未指定成效与投入指标。", "No outcome and inputs named.")
-            return
-        if isinstance(res, Exception):
-            p.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", res)
-            return
-        tidy = res.tidy()
-        show = tidy.copy()
-        if "term" in show.columns:
-            show["term"] = [self.name(t) if t in self.registry.ids else t for t in show["term"]]
-        p.table(show, "置换重要性（按院校分组交叉验证）", "Permutation importance (cross-validated, folds grouped by college)", floatfmt="{:.4g}")
-        p.figure(res.plot(), "置换重要性与部分依赖", "Permutation importance and partial dependence")
-        p.note("这是预测性的探索分析，不是因果推断。", "This is an exploratory, predictive analysis, not causal inference.")
 
     def phase_comparison(self) -> None:
         if self.phase.kind != "final":
@@ -650,7 +342,7 @@ class PhaseReview:
              "Periods and phases: a period belongs to the window it overlaps; when it overlaps two, to the one it overlaps most (ties: the earlier)."),
             ("汇总：流量指标在窗口内求和后按窗口年数折算为年均值（便于不同长度的阶段与基线比较），存量取窗口最后一期，比率由汇总后的分子、分母重新计算（不对比率取平均）。",
              "Aggregation: flows summed over the window and divided by its length in years (so phases and baseline of different lengths compare), stocks at its last period, ratios recomputed from summed numerators and denominators (never averaged)."),
-            (f"基线与本阶段比较使用同一组单位：本阶段结束前已加入的成员与从未加入的对照单位。",
+            ("基线与本阶段比较使用同一组单位：本阶段结束前已加入的成员与从未加入的对照单位。",
              "Baseline and phase compare the same units: members who joined by the phase's end, and never-members."),
             (f"综合指数：{m['normalisation']} 标准化（按指标方向），{m['weighting']} 赋权"
              + (f"（熵权 {m['entropy_form']} 形式，平移量 {m['entropy_shift']}）" if m['weighting'] == 'entropy' else "")
@@ -693,29 +385,6 @@ def _versions() -> dict[str, str]:
             pass
     return out
 
-
-def _balanced_did_panel(wide: pd.DataFrame, y: str) -> pd.DataFrame:
-    """A balanced college panel for the DiD of ``y``: periods where nobody reports ``y`` are
-    dropped (graduate outcomes exist only in the graduation half-year), time re-indexed 1..k, and
-    each cohort moved to the first kept period at or after joining (0 = never, or joined after
-    the last period, as R ``did`` treats it)."""
-    d = wide[["unit_id", "t", "cohort_t", y]].copy()
-    observed = d.groupby("t")[y].apply(lambda s: s.notna().any())
-    kept = sorted(observed[observed].index)
-    d = d[d["t"].isin(kept)]
-    complete = d.groupby("unit_id")[y].apply(lambda s: s.notna().all() and len(s) == len(kept))
-    d = d[d["unit_id"].isin(complete[complete].index)]
-    new_t = {t: i + 1 for i, t in enumerate(kept)}
-    d["time"] = d["t"].map(new_t).astype(int)
-
-    def first_kept(c):
-        if not c or c <= 0:
-            return 0
-        later = [new_t[t] for t in kept if t >= c]
-        return later[0] if later else 0
-
-    d["cohort"] = d["cohort_t"].fillna(0).astype(int).map(first_kept).astype(int)
-    return d.reset_index(drop=True)
 
 
 def _attainment_figure(att: pd.DataFrame, lang: str):

@@ -11,7 +11,7 @@ denominator).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["flow", "stock"]
