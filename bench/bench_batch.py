@@ -67,8 +67,8 @@ def write_manifest(folder: Path, n: int, seed: int, phases: list[str] | None) ->
     return manifest
 
 
-# Peak memory of a worker *with* the kernel it launched: sampled with psutil (a dependency of
-# distributed) every 0.2 s, since a forked child's ru_maxrss starts at its parent's (Linux keeps the
+# Peak memory of a worker *with* the kernel it launched (worker RSS + children's unique memory):
+# sampled with psutil (a dependency of distributed) every 0.2 s, since a forked child's ru_maxrss starts at its parent's (Linux keeps the
 # pre-exec high-water mark), which makes getrusage(RUSAGE_CHILDREN) useless for the kernels.
 _SAMPLER = """
 import threading, psutil
@@ -87,7 +87,9 @@ class Sampler(threading.Thread):
             for pid in roots:
                 try:
                     proc = psutil.Process(pid)
-                    total = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+                    # children by USS: a just-forked child (before exec) shares its parent's pages
+                    total = proc.memory_info().rss + sum(c.memory_full_info().uss
+                                                         for c in proc.children(recursive=True))
                 except psutil.Error:
                     continue
                 self.peak[pid] = max(self.peak.get(pid, 0), total / 2**20)
@@ -155,7 +157,7 @@ def dask_vs_pool(tmp: Path, n_consortia: int, phases: list[str] | None, notebook
                        for i, w in enumerate(dask["workers"]))
     rows.append(row("batch_peak_rss_per_worker", max(w["with_kernel_mb"] for w in dask["workers"]),
                     local["peak_with_kernel_mb"], "reported", unit="MB",
-                    notes=f"Dask worker process + the kernel it runs (sampled every 0.2 s): {detail}; baseline: "
+                    notes=f"Dask worker process RSS + its kernel's USS (sampled every 0.2 s): {detail}; baseline: "
                           "the same for a local-pool process"))
     return rows
 
