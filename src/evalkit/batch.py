@@ -448,7 +448,8 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
 # --------------------------------------------------------------------------- CLI
 def run_from_cli(args) -> int:
     results = run_batch(args.manifest, jobs=args.jobs, scheduler=args.scheduler, out=args.out,
-                        timeout=args.timeout, html=not args.no_html)
+                        timeout=args.timeout, html=not args.no_html,
+                        notebook=getattr(args, "notebook", None))  # when cli.py offers --notebook
     failed = [r for r in results if r["status"] != "ok"]
     print(f"\nbatch: {len(results)} review(s), {len(results) - len(failed)} ok, {len(failed)} failed")
     for r in results:
