@@ -52,10 +52,18 @@ TIMED = ("call(df[df.unit < 200])\nt0 = time.perf_counter(); b = call(df)\n"
          "RESULT = {'seconds': time.perf_counter() - t0, 'b': b}")
 
 
-def _pair(name, codes, units, periods, notes):
+def _pair(name, codes, units, periods, notes, repeat=3):
+    """Alternate evalkit and direct children ``repeat`` times (the machine is shared, load drifts)
+    and report medians."""
+    import statistics
+
     make = MAKE.format(src=str(ROOT / "src"), units=units, periods=periods)
-    ev = run_child(make + codes["evalkit"] + TIMED)
-    di = run_child(make + codes["direct"] + TIMED)
+    runs = {"evalkit": [], "direct": []}
+    for _ in range(repeat):
+        for who in ("evalkit", "direct"):
+            runs[who].append(run_child(make + codes[who] + TIMED))
+    ev, di = ({k: statistics.median(r[k] for r in runs[w]) for k in runs[w][0]} for w in ("evalkit", "direct"))
+    notes += f", median of {repeat} alternating runs"
     if abs(ev["b"] - di["b"]) > 1e-8 * max(1.0, abs(di["b"])):
         raise RuntimeError(f"{name}: evalkit and the direct call disagree ({ev['b']} vs {di['b']})")
     return [row(f"{name} seconds", ev["seconds"], di["seconds"], "≤ 1.2×", "s", notes),
