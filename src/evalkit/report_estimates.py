@@ -129,7 +129,8 @@ class EstimateSections:
             norm = 0.01 + 0.99 * norm  # floor 0.01 keeps U in (0, 1] so that C is defined
             w = cp.entropy_weights(M, directions=directions, form=self.methods["entropy_form"],
                                    shift=self.methods["entropy_shift"])
-            rows[sub] = cp.aggregate(norm, w, method="arithmetic")
+            # clip: a weighted mean of values in [0.01, 1] can exceed 1 by a rounding ulp
+            rows[sub] = cp.aggregate(norm, w, method="arithmetic").clip(0.0, 1.0)
         U = pd.DataFrame(rows).dropna()
         U = U.loc[sorted(U.index, key=lambda lab: [p.label for p in self.dataset.periods].index(lab))]
         res = cp.coupling_coordination(U, form=self.methods["ccd_form"])

@@ -486,7 +486,7 @@ class Progress:
 def _count_code_cells(path: str) -> int:
     try:
         nb = json.loads(Path(path).read_text(encoding="utf-8"))
-        return sum(1 for c in nb["cells"] if c["cell_type"] == "code") + 1  # + injected parameters
+        return len(nb["cells"]) + 1  # papermill logs every cell, markdown too; + injected parameters
     except (OSError, ValueError, KeyError):
         return 0
 
