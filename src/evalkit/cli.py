@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=int, default=900, help="seconds per notebook cell")
     s.add_argument("--no-html", action="store_true")
     s.add_argument("--pdf", action="store_true", help="also print each review to PDF with headless Chromium")
+    s.add_argument("--notebook", type=Path, default=None,
+                   help="the review notebook to run (default: notebooks/phase_review.ipynb)")
     s.set_defaults(func=_cmd_review)
 
     s = sub.add_parser("batch", help="run every phase review of every consortium in a manifest")
@@ -119,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=Path("reports/batch"))
     s.add_argument("--timeout", type=int, default=900)
     s.add_argument("--no-html", action="store_true")
+    s.add_argument("--notebook", type=Path, default=None,
+                   help="the review notebook to run (default: notebooks/phase_review.ipynb)")
     s.set_defaults(func=_cmd_batch)
     return p
 

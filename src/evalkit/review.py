@@ -552,7 +552,8 @@ def run_reviews(phases: Iterable[str] = (), *, params: Path = Path("params"), da
 
 def run_from_cli(args) -> int:
     results = run_reviews(args.phases, params=args.params, data=args.data, out=args.out, jobs=args.jobs,
-                          timeout=args.timeout, html=not args.no_html, pdf=args.pdf, all_=args.all)
+                          timeout=args.timeout, html=not args.no_html, pdf=args.pdf, all_=args.all,
+                          notebook=getattr(args, "notebook", None))
     failed = [r for r in results if r["status"] != "ok"]
     print(f"\nreviews: {len(results) - len(failed)} ok, {len(failed)} failed")
     for r in results:
