@@ -86,18 +86,13 @@ def default_params() -> Path:
 
 def read_manifest(path: str | Path) -> list[Consortium]:
     """Read and validate a batch manifest; raises ``ManifestError`` listing every problem."""
-    import yaml
+    from .phases import read_yaml
 
     path = Path(path)
     src = str(path)
     if not path.is_file():
         raise ManifestError(f"manifest not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"{path}: not valid YAML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ManifestError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    raw = read_yaml(path, ManifestError)
     if not isinstance(raw, dict):
         raise ManifestError(f"{path}: the manifest must be a YAML mapping with a `consortia` list")
 

@@ -213,21 +213,26 @@ def _error(problems: list[Problem], source: str) -> ParamsError:
     return err
 
 
+def read_yaml(path: Path, error: type[Exception]):
+    """Parse a UTF-8 YAML file; a syntax or encoding problem raises ``error`` naming the file."""
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+
+
 def load_phase(path: str | Path, *, data: str | Path | None = None) -> Phase:
     """Read and validate one params file. Relative paths in it are resolved against the folder
     that holds the params folder (the project root for ``params/phase1.yaml``). ``data``
     overrides the file's data folder."""
-    import yaml
-
     path = Path(path)
     if not path.exists():
         raise ParamsError(f"params file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ParamsError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    raw = read_yaml(path, ParamsError)
     if isinstance(raw, dict) and data is not None:
         raw = {**raw, "data": str(Path(data).resolve())}
     phase = parse_params(raw, source=str(path), root=path.resolve().parent.parent)
