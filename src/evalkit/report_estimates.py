@@ -18,8 +18,9 @@ class EstimateSections:
         """College × indicator matrix for this phase's window, with directions."""
         v = self.group_values("unit", self.phase.phase_id)
         colleges = set(self.members_by_end.loc[self.members_by_end["unit_type"] == "college", "unit_id"])
+        # size-neutral indicators only (ratios, rates, per-capita): counts would rank colleges by size
         ids = [i.id for i in self.registry if i.unit_type == "college" and i.role in ("input", "outcome")
-               and i.level != "context"]
+               and i.level != "context" and i.aggregation == "ratio"]
         X = v[v["group"].isin(colleges) & v["indicator"].isin(ids)].pivot_table(
             index="group", columns="indicator", values="value", aggfunc="first")
         X = X[[c for c in ids if c in X.columns]]
@@ -63,10 +64,12 @@ class EstimateSections:
         if len(X) < 3 or X.shape[1] < 2:
             return EvalkitError(self.t("院校或指标太少，无法构建综合指数。", "Too few colleges or indicators for a composite index."))
         m = self.methods
+        X = X.rename(index=self._unit_name)  # names on every table and figure of the index
         try:
             result = self.pipeline.run(X)
             scores = result.index
-            weights = result.weights
+            wt = result.weights_table()
+            weights = pd.Series(wt["effective_weight"].to_numpy(), index=wt["indicator"])  # sums to 1
             closeness = cp.topsis(X, weights, directions=directions, normalisation=m["topsis_normalisation"])
             obstacles = cp.obstacle_degree(X, weights, directions=directions)
             unc = cp.uncertainty(X, self.pipeline, n=int(m["uncertainty_runs"]), seed=int(m["seed"]))
@@ -86,7 +89,10 @@ class EstimateSections:
         unc = comp["uncertainty"]
         ranks = unc.tidy()
         scores = comp["scores"]
-        out = pd.DataFrame({self.t("院校", "college"): [self._unit_name(u) for u in scores.index],
+        member_names = {self._unit_name(u) for u in self.units.loc[self.units["member"], "unit_id"]}
+        out = pd.DataFrame({self.t("院校", "college"): list(scores.index),
+                            self.t("身份", "status"): [self.t("成员", "member") if u in member_names else self.t("对照", "comparison")
+                                                      for u in scores.index],
                             self.t("综合指数", "index"): scores.to_numpy(),
                             self.t("排名", "rank"): scores.rank(ascending=False, method="min").astype(int).to_numpy(),
                             self.t("TOPSIS 贴近度", "TOPSIS closeness"): comp["topsis"].reindex(scores.index).to_numpy()})
@@ -94,13 +100,19 @@ class EstimateSections:
         out[self.t("排名中位数", "median rank")] = r["median_rank"].to_numpy()
         out[self.t("排名 5%–95% 区间", "rank 5–95%")] = [f"{a:.0f}–{b:.0f}" for a, b in zip(r["rank_q05"], r["rank_q95"])]
         out = out.sort_values(self.t("排名", "rank"))
-        p.table(out, f"成员院校综合融合指数（{m['normalisation']} 标准化，{m['weighting']} 赋权，{m['aggregation']} 汇总）",
-                f"Composite integration index of member colleges ({m['normalisation']} normalisation, {m['weighting']} weights, {m['aggregation']} aggregation)")
+        p.table(out, f"院校综合融合指数：成员与对照（比率类指标；{m['normalisation']} 标准化，{m['weighting']} 赋权，{m['aggregation']} 汇总）",
+                f"Composite integration index, members and comparison (ratio indicators; {m['normalisation']} normalisation, {m['weighting']} weights, {m['aggregation']} aggregation)")
         p.figure(unc.plot(lang=self.lang), "排名不确定性：名义排名与 5%–95% 区间（方法选择的蒙特卡洛模拟）",
                      "Rank uncertainty: nominal rank and 5–95% interval (Monte Carlo over method choices)")
-        w = comp["weights"].sort_values(ascending=False)
-        wt = pd.DataFrame({self.t("指标", "indicator"): [self.name(i) for i in w.index], self.t("权重", "weight"): w.to_numpy()})
-        p.table(wt, "指标权重", "Indicator weights", floatfmt="{:.3f}")
+        w = comp["result"].weights_table().sort_values("effective_weight", ascending=False)
+        groups = {g.id: self.t(g.name_zh, g.name_en) for g in self.registry.groups.values()} \
+            if hasattr(self.registry, "groups") else {}
+        wt = pd.DataFrame({self.t("指标", "indicator"): [self.name(i) for i in w["indicator"]],
+                           self.t("维度", "dimension"): [groups.get(g, g) for g in w["group"]],
+                           self.t("组内权重", "weight in group"): w["weight"].to_numpy(),
+                           self.t("综合权重", "effective weight"): w["effective_weight"].to_numpy()})
+        p.table(wt, "指标权重（组内权重 × 维度权重 = 综合权重）", "Indicator weights (weight in group × group weight = effective weight)",
+                floatfmt="{:.3f}")
         obs = comp["obstacles"]
         if isinstance(obs, pd.DataFrame) and len(obs):
             mean_obs = obs.mean(axis=0).sort_values(ascending=False).head(5)
