@@ -203,9 +203,11 @@ class PhaseReview(EstimateSections):
             simple = res.aggregate("simple")
             lo, hi = simple.estimate - 1.96 * simple.se, simple.estimate + 1.96 * simple.se
             sig = (lo > 0 or hi < 0)
-            _, pre_p, _ = self.pretest(outcome)
-            pre_zh = f"平行趋势预检验 p = {pre_p:.3f}" if pre_p is not None else "平行趋势预检验无法计算"
-            pre_en = f"pre-trend test p = {pre_p:.3f}" if pre_p is not None else "pre-trend test not computable"
+            _, pre_p, excluding, n_pre = self.pretest(outcome)
+            pre_zh = (f"平行趋势预检验 p = {pre_p:.3f}" if pre_p is not None else
+                      f"联合预检验无法计算，加入前 {n_pre} 期中 {excluding} 期的置信区间不含 0")
+            pre_en = (f"pre-trend test p = {pre_p:.3f}" if pre_p is not None else
+                      f"joint pre-test not computable; {excluding} of {n_pre} pre-joining CIs exclude zero")
             items.append((f"加入联合体对「{self.registry.get(outcome).name_zh}」的平均处理效应（Callaway–Sant'Anna）为 {simple.estimate:.3g}"
                           f"（95% 置信区间 {lo:.3g} 至 {hi:.3g}），{'在 5% 水平显著' if sig else '不显著'}；{pre_zh}。",
                           f"Joining the consortium changed {self.registry.get(outcome).name_en} by {simple.estimate:.3g} on average "
@@ -216,10 +218,13 @@ class PhaseReview(EstimateSections):
             items.append((f"综合融合指数最高的院校：{self._unit_name(top)}。", f"Highest composite integration index: {self._unit_name(top)}."))
         ccd = self.ccd
         if ccd is not None and not isinstance(ccd, Exception) and len(ccd):
-            in_phase = ccd[ccd["window"] == self.phase.phase_id]
-            row = (in_phase if len(in_phase) else ccd).iloc[-1]
-            items.append((f"教育与产业两系统耦合协调度（{row['period']}）D = {row['D']:.3f}，属「{row['band_zh']}」。",
-                          f"Education–industry coupling coordination ({row['period']}): D = {row['D']:.3f}, '{row['band']}'."))
+            upto = ccd[ccd["start"] <= self.phase.end]  # the latest year the phase reaches
+            if len(upto):
+                row, first = upto.iloc[-1], ccd.iloc[0]
+                items.append((f"教育与产业两系统耦合协调度（{row['period']}年）D = {row['D']:.3f}，属「{row['band_zh']}」"
+                              f"（{first['period']}年为 {first['D']:.3f}，「{first['band_zh']}」）。",
+                              f"Education–industry coupling coordination ({row['period']}): D = {row['D']:.3f}, '{row['band']}' "
+                              f"({first['period']}: {first['D']:.3f}, '{first['band']}')."))
         p.bullets(items)
 
     def data_quality(self) -> None:

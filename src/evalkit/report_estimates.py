@@ -3,11 +3,14 @@ staggered DiD, exploratory drivers), mixed into ``report.PhaseReview``. They use
 cached tables (``group_values``, ``per_period``, ``college_wide``) and its ``page``."""
 from __future__ import annotations
 
+import dataclasses
 import functools
+from datetime import date
 
 import pandas as pd
 
 from .errors import EvalkitError
+from .periods import assign_windows, parse_period
 
 
 class EstimateSections:
@@ -121,12 +124,23 @@ class EstimateSections:
             p.table(ot, "主要障碍因子（障碍度，各院校平均）", "Main obstacle factors (obstacle degree, mean over colleges)", floatfmt="{:.1%}")
 
     @functools.cached_property
+    def per_year(self) -> pd.DataFrame:
+        """Members (as finally constituted), each calendar year: flows per year, stocks at the
+        year's last period. Years, not half-years, so that June graduation does not make the
+        subsystem indices zigzag."""
+        from .metrics import aggregate
+
+        years = sorted({p.year for p in self.dataset.periods})
+        windows = {str(y): (date(y, 1, 1), date(y, 12, 31)) for y in years}
+        return aggregate(self.table, self.registry, by="consortium", windows=windows, units=self.units,
+                         members="ever", flows="per_year")
+
+    @functools.cached_property
     def ccd(self):
-        """Education vs industry subsystem indices per period and their coupling coordination."""
+        """Education vs industry subsystem indices per calendar year and their coupling coordination."""
         from . import composite as cp
 
-        per = self.per_period
-        cons = per[(per["group_by"] == "consortium")]
+        cons = self.per_year
         rows = {}
         for sub in ("education", "industry"):
             ids = [i.id for i in self.registry if i.subsystem == sub and i.role != "context" and i.level != "context"]
@@ -143,13 +157,18 @@ class EstimateSections:
                                    shift=self.methods["entropy_shift"])
             # clip: a weighted mean of values in [0.01, 1] can exceed 1 by a rounding ulp
             rows[sub] = cp.aggregate(norm, w, method="arithmetic").clip(0.0, 1.0)
-        U = pd.DataFrame(rows).dropna()
-        U = U.loc[sorted(U.index, key=lambda lab: [p.label for p in self.dataset.periods].index(lab))]
+        U = pd.DataFrame(rows).dropna().sort_index()
         res = cp.coupling_coordination(U, form=self.methods["ccd_form"])
         res = res.assign(U_education=U["education"], U_industry=U["industry"])
         res.index.name = "period"
         res = res.reset_index()
-        res["window"] = res["period"].map(self.period_windows)
+        # the final review labels years by the phases it compares, not by its own whole window
+        windows = {k: v for k, v in self.phase_windows.items()
+                   if not (self.phase.kind == "final" and k == self.phase.phase_id)}
+        windows["baseline"] = self.phase.baseline
+        years = [parse_period(y) for y in res["period"]]
+        res["window"] = [assign_windows(years, windows)[y] for y in years]
+        res["start"] = [y.start for y in years]
         if "band_zh" not in res.columns:
             res["band_zh"] = res["band"]
         return res
@@ -167,17 +186,17 @@ class EstimateSections:
             fig = plot_coupling_coordination(ccd.set_index("period"), lang=self.lang)
         except TypeError:
             fig = plot_coupling_coordination(ccd.set_index("period"))
-        p.figure(fig, "耦合协调度 D 随时间变化（含协调等级）", "Coupling coordination D over time (with bands)")
+        p.figure(fig, "耦合协调度 D 逐年变化（含协调等级）", "Coupling coordination D by year (with bands)")
         show = ccd[["period", "U_education", "U_industry", "C", "T", "D", "band_zh" if self.lang != "en" else "band"]].copy()
-        show.columns = [self.t("统计期", "period"), self.t("教育子系统 U₁", "education U1"), self.t("产业子系统 U₂", "industry U2"),
+        show.columns = [self.t("年份", "year"), self.t("教育子系统 U₁", "education U1"), self.t("产业子系统 U₂", "industry U2"),
                         self.t("耦合度 C", "coupling C"), self.t("综合发展 T", "development T"), self.t("协调度 D", "coordination D"),
                         self.t("协调等级", "band")]
-        p.table(show, "联合体成员：两系统耦合协调度（按统计期）", "Consortium members: coupling coordination by period", floatfmt="{:.3f}")
+        p.table(show, "联合体成员：两系统耦合协调度（按年）", "Consortium members: coupling coordination by year", floatfmt="{:.3f}")
         form = self.methods["ccd_form"]
         p.note(f"计算方法：{'标准 n 系统形式 C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else '王淑佳等（2021）修正形式'}，T 为等权综合，D = √(C·T)；"
-               "子系统指数为各期指标按方向极差标准化（下限 0.01）后熵权加权。",
+               "子系统指数为成员（按最终构成）各年指标（流量为年值、存量取年末）按方向极差标准化（下限 0.01）后熵权加权。",
                f"Method: {'standard n-system form C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else 'corrected form of Wang et al. (2021)'}, T equally weighted, D = √(C·T); "
-               "subsystem indices are entropy-weighted sums of indicators min–max normalised across periods with direction (floor 0.01).")
+               "subsystem indices are entropy-weighted sums of the members' yearly indicators (flows per year, stocks at year end), min–max normalised across years with direction (floor 0.01).")
 
     @functools.cached_property
     def twfe_results(self) -> dict:
@@ -206,17 +225,46 @@ class EstimateSections:
             if isinstance(res, Exception):
                 p.fail_soft(f"「{self.name(y)}」无法估计：", f"{self.name(y)} cannot be estimated:", res)
                 continue
-            tidy = res.tidy()
-            keep = [c for c in ["term", "estimate", "se", "ci_low", "ci_high", "p", "se_crv3", "p_crv3", "p_wild"] if c in tidy.columns]
-            show = tidy[keep].copy()
-            show["term"] = [self.name(t) if t in self.registry.ids else t for t in show["term"]]
-            p.table(show, f"因变量：{self.name(y)}（院校 × 统计期，院校与统计期固定效应，按院校聚类，n = {res.n}）",
+            p.table(self._coef_table(res), f"因变量：{self.name(y)}（院校 × 统计期，院校与统计期固定效应，按院校聚类，n = {res.n}）",
                     f"Outcome: {self.name(y)} (college × period, college and period fixed effects, clustered by college, n = {res.n})", floatfmt="{:.4g}")
-            p.figure(res.plot(), f"系数与 95% 置信区间：{self.name(y)}", f"Coefficients and 95% CIs: {self.name(y)}")
+            named = dataclasses.replace(res, table=res.table.rename(index=lambda t: self.name(t) if t in self.registry.ids else t))
+            p.figure(named.plot(lang=self.lang, title=self.name(y)), f"系数与 95% 置信区间：{self.name(y)}",
+                     f"Coefficients and 95% CIs: {self.name(y)}")
             for w in res.warnings:
-                p.note(w, w)
+                self._warning(w)
         p.note("相关关系不等于因果：投入可能随成效预期而变化。成员身份的因果效应见下一节的交错双重差分。",
                "Association, not causation: inputs may respond to expected outcomes. For the causal effect of membership see the staggered DiD below.")
+
+    COEF_COLUMNS = {"term": ("变量", "term"), "estimate": ("估计值", "estimate"), "se": ("标准误 (CRV1)", "SE (CRV1)"),
+                    "ci_low": ("95% 下限", "CI low"), "ci_high": ("95% 上限", "CI high"), "p": ("p 值", "p"),
+                    "se_crv3": ("标准误 (CRV3)", "SE (CRV3)"), "p_crv3": ("p 值 (CRV3)", "p (CRV3)"),
+                    "p_wild": ("p 值 (野聚类自助)", "p (wild bootstrap)")}
+
+    def _coef_table(self, res) -> pd.DataFrame:
+        tidy = res.tidy()
+        keep = [c for c in self.COEF_COLUMNS if c in tidy.columns]
+        show = tidy[keep].copy()
+        show["term"] = [self.name(t) if t in self.registry.ids else t for t in show["term"]]
+        return show.rename(columns={c: self.t(*self.COEF_COLUMNS[c]) for c in keep})
+
+    def _warning(self, text: str) -> None:
+        """An estimator's warning, in the report's language where the wording is known."""
+        import re
+
+        known = [
+            (r"Only (\d+) clusters", lambda m: (f"仅 {m.group(1)} 个聚类（少于 30）：CRV1 标准误可能偏小，请同时参考 CRV3（刀切法）与野聚类自助法 p 值。",
+                                                 None)),
+            (r"small groups", lambda m: ("部分加入批次单位很少，其 ATT(g,t) 估计不稳定。", None)),
+            (r"singular covariance", lambda m: ("CS 预检验的协方差矩阵奇异，未给出 Wald 统计量。", None)),
+            (r"rows with missing values dropped", lambda m: (f"已删除含缺失值的观测：{text.split(' ')[0]} 行。", None)),
+        ]
+        for pattern, make in known:
+            m = re.search(pattern, text)
+            if m:
+                zh, _ = make(m)
+                self.page.note(zh, text)
+                return
+        self.page.note(text, text)
 
     @functools.cached_property
     def did_panels(self) -> dict[str, pd.DataFrame]:
@@ -237,23 +285,17 @@ class EstimateSections:
                 out[y] = exc
         return out
 
-    def pretest(self, y: str) -> tuple[float | None, float | None, str]:
-        """(statistic, p, source) of the pre-trend test: R did's Wald test, or — when its covariance
-        is singular (small cohorts) — the joint Wald test of the Sun–Abraham pre-period coefficients."""
-        res = self.did_results.get(y)
-        if res is not None and not isinstance(res, Exception) and res.pretest.p_value is not None:
-            return res.pretest.statistic, res.pretest.p_value, "cs"
-        from .models import event_study
-
-        try:
-            es = event_study(self.did_panels[y], y=y, unit="unit_id", time="time", cohort="cohort",
-                             method="sunab", lang=self.lang)
-        except EvalkitError:
-            return None, None, "none"
-        pre = es.info.get("pretest")
-        if pre is None or pre.p_value is None:
-            return None, None, "none"
-        return pre.statistic, pre.p_value, "sunab"
+    def pretest(self, y: str) -> tuple[float | None, float | None, int, int]:
+        """R did's Wald pre-test (statistic, p; None when its covariance is singular, as with
+        single-unit cohorts) and, always, how many of the pre-joining event-time estimates have a
+        95% CI excluding zero, of how many (about 5% expected under parallel trends). A substitute
+        Wald test from another estimator is not offered: with ~15 clusters it over-rejects."""
+        res = self.did_results[y]
+        dyn = res.aggregate("dynamic").tidy()
+        e = pd.to_numeric(dyn["term"], errors="coerce")
+        pre = dyn[e < 0]
+        excluding = int(((pre["ci_low"] > 0) | (pre["ci_high"] < 0)).sum())
+        return res.pretest.statistic, res.pretest.p_value, excluding, len(pre)
 
     def membership_did(self) -> None:
         p = self.page
@@ -274,25 +316,22 @@ class EstimateSections:
             t[self.t("95% 上限", "CI high")] = t.iloc[:, 1] + 1.96 * t.iloc[:, 2]
             p.table(t, f"成员身份的平均处理效应（Callaway–Sant'Anna，对照组：{'从未加入' if self.methods['did_control'] == 'never' else '尚未加入'}）",
                     f"Average effect of membership (Callaway–Sant'Anna, controls: {'never members' if self.methods['did_control'] == 'never' else 'not yet members'})", floatfmt="{:.4g}")
-            p.figure(dyn.plot(), "事件研究：加入前后各期效应与 95% 置信带（竖线：加入）",
+            p.figure(dyn.plot(lang=self.lang, title=self.name(y)), "事件研究：加入前后各期效应与 95% 置信带（竖线：加入）",
                      "Event study: effects before and after joining with 95% bands (line: joining)")
-            stat, pval, source = self.pretest(y)
+            stat, pval, excluding, n_pre = self.pretest(y)
             if pval is None:
-                p.paragraph("平行趋势预检验无法计算（加入批次过小，协方差矩阵奇异）；请结合事件研究图中加入前各期的估计判断。",
-                            "The pre-trend test cannot be computed (cohorts too small: singular covariance); judge from the pre-joining estimates in the event-study plot.")
+                p.paragraph("平行趋势联合预检验无法计算（部分加入批次只有一个单位，协方差矩阵奇异）。",
+                            "The joint pre-trend test cannot be computed (some cohorts have a single unit: singular covariance).")
             else:
-                how_zh = "Callaway–Sant'Anna 加入前各期 ATT 联合 Wald 检验" if source == "cs" else "Sun–Abraham 事件研究加入前系数联合 Wald 检验（CS 检验协方差奇异时的替代）"
-                how_en = "joint Wald test of Callaway–Sant'Anna pre-joining ATTs" if source == "cs" else "joint Wald test of Sun–Abraham pre-period coefficients (used because the CS test's covariance is singular)"
-                n_units = self.did_panels[y]["unit_id"].nunique()
-                if n_units < 30:
-                    how_zh += f"；仅 {n_units} 个院校（聚类），聚类稳健 Wald 检验在聚类少时偏向拒绝，p 值仅供参考"
-                    how_en += f"; only {n_units} colleges (clusters): cluster-robust Wald tests over-reject with few clusters, read p as indicative"
-                p.paragraph(f"平行趋势预检验（{how_zh}）：统计量 {stat:.3f}，p = {pval:.3f}"
+                p.paragraph(f"平行趋势预检验（加入前各期 ATT 联合为零的 Wald 检验，与 R did 相同）：统计量 {stat:.3f}，p = {pval:.3f}"
                             f"{'，未拒绝平行趋势。' if pval >= 0.05 else '，拒绝平行趋势，结果需谨慎解读。'}",
-                            f"Pre-trend test ({how_en}): statistic {stat:.3f}, p = {pval:.3f}"
+                            f"Pre-trend test (Wald test that all pre-joining ATTs are zero, as R did): statistic {stat:.3f}, p = {pval:.3f}"
                             f"{' — parallel trends not rejected.' if pval >= 0.05 else ' — parallel trends rejected; read with care.'}")
+            if n_pre:
+                p.paragraph(f"加入前 {n_pre} 个事件期中，{excluding} 个的 95% 置信区间不含 0（若平行趋势成立，约 5% 即 {0.05 * n_pre:.1f} 个）。",
+                            f"Of {n_pre} pre-joining event times, {excluding} have a 95% CI excluding zero (about 5%, i.e. {0.05 * n_pre:.1f}, expected under parallel trends).")
             for w in res.warnings:
-                p.note(w, w)
+                self._warning(w)
 
     @functools.cached_property
     def drivers_result(self):
@@ -331,7 +370,11 @@ class EstimateSections:
         if "term" in show.columns:
             show["term"] = [self.name(t) if t in self.registry.ids else t for t in show["term"]]
         p.table(show, "置换重要性（按院校分组交叉验证）", "Permutation importance (cross-validated, folds grouped by college)", floatfmt="{:.4g}")
-        p.figure(res.plot(), "置换重要性与部分依赖", "Permutation importance and partial dependence")
+        rename = {t: self.name(t) for t in self.registry.ids}
+        named = dataclasses.replace(res, importance=res.importance.assign(term=res.importance["term"].replace(rename)),
+                                    partial_dependence=res.partial_dependence.assign(
+                                        term=res.partial_dependence["term"].replace(rename)))
+        p.figure(named.plot(lang=self.lang), "置换重要性与部分依赖", "Permutation importance and partial dependence")
         p.note("这是预测性的探索分析，不是因果推断。", "This is an exploratory, predictive analysis, not causal inference.")
 
 def _balanced_did_panel(wide: pd.DataFrame, y: str) -> pd.DataFrame:
