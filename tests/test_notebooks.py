@@ -35,3 +35,17 @@ def test_parameters_are_documented_for_papermill():
     params = {p.name: p for p in _infer_parameters(nb)}
     assert set(params) == {"params_file", "data_dir"}
     assert all(p.help for p in params.values()) and params["params_file"].inferred_type_name == "str"
+
+
+def test_explore_notebook_runs_top_to_bottom(tmp_path):
+    """The researchers' guided start must run as shipped (papermill, the evalkit kernel)."""
+    import nbformat
+    import papermill as pm
+
+    out = tmp_path / "explore.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "explore.ipynb"), str(out), kernel_name="evalkit",
+                        cwd=str(ROOT / "notebooks"), progress_bar=False)
+    nb = nbformat.read(str(out), as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
+    assert not errors
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
