@@ -103,3 +103,21 @@ def test_browser_displays_the_review(reports):
     assert "主要发现" in dom and "合成数据" in dom
     assert not re.search(r'class="[^"]*\bjp-InputArea\b', dom) and "PhaseReview" not in dom  # no code cells
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def test_graduate_table_suppresses_small_cells():
+    """Cells resting on fewer graduates than privacy.min_cell are blanked and their count hidden."""
+
+    from evalkit.report import PhaseReview
+
+    review = PhaseReview.open(ROOT / "params" / "phase2.yaml")
+    full = review.graduate_table()
+    counts = full.iloc[:, 1].str.replace(",", "").astype(int)
+    threshold = int(counts.median()) + 1
+    review.phase.min_cell = threshold
+    safe = review.graduate_table()
+    small = counts < threshold
+    assert small.any() and (~small).any()
+    assert (safe.iloc[:, 1][small] == f"<{threshold}").all()
+    assert safe.loc[small.to_numpy(), safe.columns[2]].isna().all()  # the rate itself is hidden
+    assert safe.loc[(~small).to_numpy(), safe.columns[2]].notna().all()

@@ -297,8 +297,34 @@ class PhaseReview(EstimateSections):
                          self.t("对照·基线", "comparison · baseline"): val("comparison", "baseline"),
                          self.t("对照·本阶段", "comparison · phase"): val("comparison", self.phase.phase_id)})
         p.table(pd.DataFrame(rows), "成员院校与对照院校：基线与本阶段", "Member vs comparison colleges: baseline and phase")
+        grad = self.graduate_table()
+        if len(grad):
+            p.table(grad, f"各院校毕业生去向（本阶段；少于 {self.phase.min_cell} 人的单元格不予显示）",
+                    f"Graduate outcomes by college (this phase; cells of fewer than {self.phase.min_cell} graduates suppressed)")
         p.note("比率类指标由汇总后的分子、分母重新计算，而非对各单位比率取平均；存量取窗口最后一期，流量为窗口内年均值。",
                "Ratios are recomputed from summed numerators and denominators (never averaged); stocks are taken at the window's last period, flows are annual averages over the window.")
+
+    def graduate_table(self) -> pd.DataFrame:
+        """Graduate-based indicators per college for this phase. Each cell resting on fewer than
+        ``privacy.min_cell`` graduates is suppressed (value blanked, count shown as "<k")."""
+        from .privacy import suppress_small_cells
+
+        ids = [i.id for i in self.registry if i.graduate_based and i.unit_type == "college" and i.denominator]
+        v = self.group_values("unit", self.phase.phase_id)
+        v = v[v["indicator"].isin(ids)]
+        if not len(v):
+            return pd.DataFrame()
+        safe = suppress_small_cells(v[["group", "indicator", "value", "n"]], n_col="n", value_cols=["value"],
+                                    min_cell=self.phase.min_cell)
+        wide = safe.pivot(index="group", columns="indicator", values="value")
+        counts = v.groupby("group")["n"].max()  # graduates behind the window's values (the largest cell)
+        out = pd.DataFrame({self.t("院校", "college"): [self._unit_name(u) for u in wide.index],
+                            self.t("本阶段毕业生数", "graduates in the phase"): [f"{int(c):,}" if c >= self.phase.min_cell else f"<{self.phase.min_cell}"
+                                                            for c in counts.reindex(wide.index).fillna(0)]})
+        for c in ids:
+            if c in wide.columns:
+                out[f"{self.name(c)} ({self.unit_label(c)})"] = wide[c].to_numpy(dtype="float64")
+        return out
 
     def trends(self, indicators: list[str] | None = None) -> None:
         p = self.page
