@@ -3,7 +3,6 @@ private, labelled reviews; a browser opens one. (One Chinese and one English rev
 parallel; `make review` runs all four phases the same way.)"""
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
