@@ -1,7 +1,6 @@
 """Composite methods against published values, closed forms and second implementations.
 
 Published numbers are copied here with their sources (tests never read ../shared)."""
-from itertools import combinations
 
 import numpy as np
 import pandas as pd

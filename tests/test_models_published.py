@@ -3,7 +3,6 @@ implementation. Data sets load offline from PyPI packages (statsmodels, wooldrid
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import evalkit.models as M

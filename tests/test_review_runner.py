@@ -2,14 +2,13 @@
 
 These run tiny notebooks through the same `execute_phase` the phase reviews use, so they test the
 machinery without the cost of a full review (tests/test_review_e2e.py runs the real one)."""
-import json
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from evalkit.review import inspect_executed, render_html, run_jobs, write_index
+from evalkit.review import inspect_executed, run_jobs, write_index
 
 
 def _notebook(path: Path, body: str, tags=("hide-input",)) -> Path:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .composite_methods import (
-    AGGREGATIONS, NORMALISATIONS, RI_TABLES, _Summary, aggregate_array, ahp, as_directions,
+    AGGREGATIONS, NORMALISATIONS, RI_TABLES, _Summary, aggregate_array, ahp,
     as_frame, check_choice, critic_weights, entropy_weights, normalise, pca_weights,
 )
 from .errors import ModelInputError

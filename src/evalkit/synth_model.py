@@ -351,7 +351,6 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
     inputs = x1 if effects else x0
     context = {"students": students, "teachers": teachers}
     reg0, reg1 = regressors({**x0, **context}), regressors({**x1, **context})
-    reg = reg1 if effects else reg0
 
     # --- college outcome equations ------------------------------------------------------------
     h = np.array([COHORT_MULTIPLIER.get(labels[g - 1], 1.0) if g > 0 else 0.0 for g in gt])

@@ -246,7 +246,6 @@ def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str
     df = _prepare_staggered(data, y, unit, time, cohort, [cluster] if cluster != unit else [])
     notes: list[str] = []
     df = _drop_short_cohorts(df, time, cohort, 1, notes, lang)
-    periods = np.sort(df[time].unique())
     if (df[cohort] == 0).sum() == 0:
         last = df[cohort].max()
         notes.append(f"No never-treated units: cohort {last} (treated last) serves as the control and "
