@@ -182,6 +182,9 @@ def execute_phase(job: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     nb_path = staging / "review.ipynb"
     status, failed_cell, message, exc_name = "ok", None, "", ""
+    # the kernel inherits this process's stderr: send its chatter to the phase's log, not the terminal
+    saved_stderr = os.dup(2)
+    os.dup2(handler.stream.fileno(), 2)
     try:
         ensure_kernel()
         pm.execute_notebook(
@@ -194,6 +197,8 @@ def execute_phase(job: dict[str, Any]) -> dict[str, Any]:
         exc_name = type(exc).__name__
         message = f"{exc_name}: {str(exc).splitlines()[0] if str(exc) else ''}"
     finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
         logger.removeHandler(handler)
         handler.close()
     seconds = time.perf_counter() - t0
