@@ -419,12 +419,13 @@ def write_index(out: Path, outcomes: list[dict], *, title: str = "evalkit 评估
         key = rec.get("label") or rec["phase_id"]
         by_id[key] = rec
     rows = []
-    for key in sorted(by_id):
+    for key in sorted(by_id, key=lambda k: (k.rsplit("/", 1)[0] if "/" in k else "", k.endswith("final"), k)):
         rec = by_id[key]
         prov = rec.get("provenance") or {}
-        link = ""
-        if rec.get("html") and Path(rec["html"]).exists():
-            link = f'<a href="{html.escape(os.path.relpath(rec["html"], out))}">{html.escape(rec.get("title") or key)}</a>'
+        # the report sits at out/<key>/review.html whatever the cwd was when status.json was written
+        page_path = out / key / "review.html"
+        if page_path.exists():
+            link = f'<a href="{html.escape(f"{key}/review.html")}">{html.escape(rec.get("title") or key)}</a>'
         else:
             link = html.escape(rec.get("title") or key)
         extra = ""
@@ -442,7 +443,7 @@ def write_index(out: Path, outcomes: list[dict], *, title: str = "evalkit 评估
             f"{' <b>合成数据 SYNTHETIC</b>' if prov.get('synthetic') else ''}</td></tr>")
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:{FONT_STACK};max-width:1100px;margin:2em auto;}} table{{border-collapse:collapse;width:100%}}
+<style>body{{font-family:{FONT_STACK};max-width:1100px;margin:2em auto;padding:0 1em}} table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:left}} tr.failed,tr.timeout{{background:#fdecea}}
 .err{{color:#b00020;font-size:.9em}} .note{{color:#555;font-size:.9em}}</style></head>
 <body><h1>{html.escape(title)}</h1>
@@ -450,6 +451,7 @@ td,th{{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:lef
 <table><tr><th>阶段 / phase</th><th>报告 / review</th><th>状态 / status</th><th>用时 / time</th><th>完成 / finished</th><th>来源 / provenance</th></tr>
 {''.join(rows)}
 </table></body></html>"""
+    page = page.replace("<style>", f"<style>{embedded_font_css(page)}", 1)
     path = out / "index.html"
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")
