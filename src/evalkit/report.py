@@ -56,6 +56,11 @@ class PhaseReview(EstimateSections):
         ind = self.registry.get(ind_id)
         return self.t(ind.name_zh, ind.name_en)
 
+    def short_name(self, ind_id: str) -> str:
+        """One language only (Chinese for bilingual reports): for axis labels, where space is short."""
+        ind = self.registry.get(ind_id)
+        return ind.name_en if self.lang == "en" else ind.name_zh
+
     def unit_label(self, ind_id: str) -> str:
         ind = self.registry.get(ind_id)
         return self.t(ind.unit_zh or ind.unit, ind.unit)

@@ -227,7 +227,7 @@ class EstimateSections:
                 continue
             p.table(self._coef_table(res), f"因变量：{self.name(y)}（院校 × 统计期，院校与统计期固定效应，按院校聚类，n = {res.n}）",
                     f"Outcome: {self.name(y)} (college × period, college and period fixed effects, clustered by college, n = {res.n})", floatfmt="{:.4g}")
-            named = dataclasses.replace(res, table=res.table.rename(index=lambda t: self.name(t) if t in self.registry.ids else t))
+            named = dataclasses.replace(res, table=res.table.rename(index=lambda t: self.short_name(t) if t in self.registry.ids else t))
             p.figure(named.plot(lang=self.lang, title=self.name(y)), f"系数与 95% 置信区间：{self.name(y)}",
                      f"Coefficients and 95% CIs: {self.name(y)}")
             for w in res.warnings:
@@ -370,7 +370,7 @@ class EstimateSections:
         if "term" in show.columns:
             show["term"] = [self.name(t) if t in self.registry.ids else t for t in show["term"]]
         p.table(show, "置换重要性（按院校分组交叉验证）", "Permutation importance (cross-validated, folds grouped by college)", floatfmt="{:.4g}")
-        rename = {t: self.name(t) for t in self.registry.ids}
+        rename = {t: self.short_name(t) for t in self.registry.ids}
         named = dataclasses.replace(res, importance=res.importance.assign(term=res.importance["term"].replace(rename)),
                                     partial_dependence=res.partial_dependence.assign(
                                         term=res.partial_dependence["term"].replace(rename)))
