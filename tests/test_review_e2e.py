@@ -120,3 +120,24 @@ def test_graduate_table_suppresses_small_cells():
     assert (safe.iloc[:, 1][small] == f"<{threshold}").all()
     assert safe.loc[small.to_numpy(), safe.columns[2]].isna().all()  # the rate itself is hidden
     assert safe.loc[(~small).to_numpy(), safe.columns[2]].notna().all()
+
+
+def test_bilingual_review_sections_render_without_warnings(monkeypatch):
+    """Every section in the bilingual language, as a researcher calls them in JupyterLab; figure
+    layout and font warnings are errors."""
+    import warnings
+
+    import IPython.display
+
+    from evalkit.report import ALL_SECTIONS, PhaseReview
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append(a))
+    review = PhaseReview.open(ROOT / "params" / "final.yaml")
+    review.lang = review.page.lang = review.phase.language = "bilingual"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for section in ALL_SECTIONS:
+            getattr(review, section)()
+    text = " ".join(getattr(a[0], "data", "") for a in shown)
+    assert "主要发现 / Key findings" in text and "各阶段比较 / Phases compared" in text
