@@ -56,6 +56,20 @@ class PhaseReview(EstimateSections):
         ind = self.registry.get(ind_id)
         return self.t(ind.name_zh, ind.name_en)
 
+    def window_label(self, window: str) -> str:
+        """基线 / phase titles for window ids (the title before its date range)."""
+        if window == "baseline":
+            return self.t("基线", "baseline")
+        if window in self.phase_titles:
+            zh, en = self.phase_titles[window]
+            return self.t(zh.split("（")[0], en.split(" (")[0])
+        return window
+
+    @functools.cached_property
+    def phase_titles(self) -> dict[str, tuple[str, str]]:
+        return {self.phase.phase_id: (self.phase.title_zh, self.phase.title_en),
+                **{k: (ph.title_zh, ph.title_en) for k, ph in self.compared_phases.items()}}
+
     def short_name(self, ind_id: str) -> str:
         """One language only (Chinese for bilingual reports): for axis labels, where space is short."""
         ind = self.registry.get(ind_id)
@@ -77,16 +91,20 @@ class PhaseReview(EstimateSections):
         return self.dataset.units
 
     @functools.cached_property
-    def phase_windows(self) -> dict[str, tuple[date, date]]:
-        """This review's window plus, for the final review, the compared phases' windows."""
-        windows = {self.phase.phase_id: self.phase.window}
+    def compared_phases(self) -> dict:
+        """The final review's compared phases (their params files beside this one), by id."""
+        out = {}
         if self.phase.kind == "final" and self.phase.source:
             from .phases import load_phase
 
             for pid in self.phase.compare_phases:
-                other = load_phase(Path(self.phase.source).parent / f"{pid}.yaml", data=self.phase.data)
-                windows[pid] = other.window
-        return windows
+                out[pid] = load_phase(Path(self.phase.source).parent / f"{pid}.yaml", data=self.phase.data)
+        return out
+
+    @functools.cached_property
+    def phase_windows(self) -> dict[str, tuple[date, date]]:
+        """This review's window plus, for the final review, the compared phases' windows."""
+        return {self.phase.phase_id: self.phase.window, **{k: ph.window for k, ph in self.compared_phases.items()}}
 
     @functools.cached_property
     def members_by_end(self) -> pd.DataFrame:
@@ -213,9 +231,16 @@ class PhaseReview(EstimateSections):
                       f"联合预检验无法计算，加入前 {n_pre} 期中 {excluding} 期的置信区间不含 0")
             pre_en = (f"pre-trend test p = {pre_p:.3f}" if pre_p is not None else
                       f"joint pre-test not computable; {excluding} of {n_pre} pre-joining CIs exclude zero")
-            items.append((f"加入联合体对「{self.registry.get(outcome).name_zh}」的平均处理效应（Callaway–Sant'Anna）为 {simple.estimate:.3g}"
+            cal = self.calendar_effects(outcome)
+            here = cal[cal["window"].isin([self.phase.phase_id, *self.compared_phases])]
+            if len(here):
+                items.append((f"本阶段各期（{'、'.join(here['period'])}）加入联合体对「{self.registry.get(outcome).name_zh}」的效应为 "
+                              + "、".join(f"{e:.3g}" for e in here["estimate"]) + "。",
+                              f"In this phase's periods ({', '.join(here['period'])}) membership changed {self.registry.get(outcome).name_en} by "
+                              + ", ".join(f"{e:.3g}" for e in here["estimate"]) + "."))
+            items.append((f"全部数据期内，加入联合体对「{self.registry.get(outcome).name_zh}」的总体平均处理效应（Callaway–Sant'Anna）为 {simple.estimate:.3g}"
                           f"（95% 置信区间 {lo:.3g} 至 {hi:.3g}），{'在 5% 水平显著' if sig else '不显著'}；{pre_zh}。",
-                          f"Joining the consortium changed {self.registry.get(outcome).name_en} by {simple.estimate:.3g} on average "
+                          f"Over all the data, joining the consortium changed {self.registry.get(outcome).name_en} by {simple.estimate:.3g} on average "
                           f"(95% CI {lo:.3g} to {hi:.3g}; {'significant at 5%' if sig else 'not significant'}); {pre_en}."))
         comp = self.composite
         if comp is not None and not isinstance(comp, Exception):
@@ -363,11 +388,16 @@ class PhaseReview(EstimateSections):
         sub = agg[agg["indicator"].isin(ids)].pivot_table(index="indicator", columns="window", values="value", aggfunc="first")
         sub = sub[[w for w in windows if w in sub.columns]].reindex([i for i in ids if i in sub.index])
         sub.insert(0, self.t("指标", "indicator"), [self.name(i) for i in sub.index])
-        p.table(sub.reset_index(drop=True), "成员（最终构成）各阶段指标值", "Members (as finally constituted), by phase")
+        sub.insert(1, self.t("单位", "unit"), [self.unit_label(i) for i in sub.index])
+        sub = sub.rename(columns=self.window_label)
+        sub.columns.name = None
+        p.table(sub.reset_index(drop=True), "成员（最终构成）各阶段指标值（流量为年均值）",
+                "Members (as finally constituted), by phase (flows per year)")
         ccd = self.ccd
         if not isinstance(ccd, Exception):
-            byw = ccd.dropna(subset=["window"]).groupby("window")["D"].mean()
-            t = pd.DataFrame({self.t("阶段", "phase"): byw.index, self.t("平均协调度 D", "mean D"): byw.to_numpy()})
+            byw = ccd.dropna(subset=["window"]).groupby("window", sort=False)["D"].mean()
+            t = pd.DataFrame({self.t("阶段", "phase"): [self.window_label(w) for w in byw.index],
+                              self.t("平均协调度 D", "mean D"): byw.to_numpy()})
             p.table(t, "各阶段平均耦合协调度", "Mean coupling coordination by phase", floatfmt="{:.3f}")
 
     def appendix(self) -> None:

@@ -297,6 +297,17 @@ class EstimateSections:
         excluding = int(((pre["ci_low"] > 0) | (pre["ci_high"] < 0)).sum())
         return res.pretest.statistic, res.pretest.p_value, excluding, len(pre)
 
+    def calendar_effects(self, y: str) -> pd.DataFrame:
+        """ATT by calendar period (R did's "calendar" components) with each period's label and
+        phase: what membership had changed by each period of the build."""
+        res = self.did_results[y]
+        cal = res.aggregate("calendar").tidy()
+        panel = self.did_panels[y].drop_duplicates("time").set_index("time")["t"]
+        labels = [self.dataset.periods[int(panel[int(tm)]) - 1].label for tm in cal["term"]]
+        return pd.DataFrame({"period": labels, "window": [self.period_windows.get(lab) for lab in labels],
+                             "estimate": cal["estimate"].to_numpy(), "se": cal["se"].to_numpy(),
+                             "ci_low": cal["ci_low"].to_numpy(), "ci_high": cal["ci_high"].to_numpy()})
+
     def membership_did(self) -> None:
         p = self.page
         p.heading("加入联合体的效应（交错双重差分）", "Effect of joining the consortium (staggered DiD)")
@@ -316,6 +327,14 @@ class EstimateSections:
             t[self.t("95% 上限", "CI high")] = t.iloc[:, 1] + 1.96 * t.iloc[:, 2]
             p.table(t, f"成员身份的平均处理效应（Callaway–Sant'Anna，对照组：{'从未加入' if self.methods['did_control'] == 'never' else '尚未加入'}）",
                     f"Average effect of membership (Callaway–Sant'Anna, controls: {'never members' if self.methods['did_control'] == 'never' else 'not yet members'})", floatfmt="{:.4g}")
+            cal = self.calendar_effects(y)
+            if len(cal):
+                show = pd.DataFrame({self.t("统计期", "period"): cal["period"],
+                                     self.t("所属阶段", "phase"): [self.window_label(w) if w else "—" for w in cal["window"]],
+                                     self.t("效应", "effect"): cal["estimate"], self.t("标准误", "SE"): cal["se"],
+                                     self.t("95% 下限", "CI low"): cal["ci_low"], self.t("95% 上限", "CI high"): cal["ci_high"]})
+                p.table(show, "各统计期的成员身份效应（按日历期汇总，已加入单位的平均）",
+                        "Effect of membership by calendar period (units joined by then, averaged)", floatfmt="{:.4g}")
             p.figure(dyn.plot(lang=self.lang, title=self.name(y)), "事件研究：加入前后各期效应与 95% 置信带（竖线：加入）",
                      "Event study: effects before and after joining with 95% bands (line: joining)")
             stat, pval, excluding, n_pre = self.pretest(y)
