@@ -207,8 +207,6 @@ def test_import_does_not_load_excel_or_parquet_readers():
 
 
 def test_default_data_validates():
-    if not (DEFAULT_DATA / "units.csv").exists():
-        pytest.skip("data/zhuzhou_synthetic not generated yet")
     ds = load(DEFAULT_DATA)
     assert ds.synthetic and "SYNTHETIC" in repr(ds)
     assert ds.frequency == "half" and ds.periods[0] <= Period("half", 2019 * 2)

@@ -316,7 +316,6 @@ def test_write_many_writes_varied_consortia_and_a_manifest(tmp_path):
     assert len(sizes) == 3 and len(cities) == 3
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="the default data folder is not generated yet")
 def test_shipped_folder_is_the_generators_output(tmp_path):
     fresh = synth.write_synthetic(tmp_path / "fresh", seed=SEED)
     for path in fresh.iterdir():
@@ -326,19 +325,16 @@ def test_shipped_folder_is_the_generators_output(tmp_path):
     assert truth["seed"] == SEED and truth["frequency"] == "half"
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="the default data folder is not generated yet")
 def test_shipped_folder_loads_without_errors():
-    dataset = pytest.importorskip("evalkit.dataset")
-    if not hasattr(dataset, "load"):
-        pytest.skip("evalkit.dataset.load is not there yet")
+    from evalkit import dataset
+
     ds = dataset.load(SHIPPED)
     assert len(ds.units) > 100 and len(ds.panel) == len(ds.units) * 15
 
 
 def test_write_many_folders_load_without_errors(tmp_path):
-    dataset = pytest.importorskip("evalkit.dataset")
-    if not hasattr(dataset, "load"):
-        pytest.skip("evalkit.dataset.load is not there yet")
+    from evalkit import dataset
+
     import yaml
 
     manifest = synth.write_many(tmp_path / "many", n=2, seed=9, graduates=True)
