@@ -86,3 +86,13 @@ def test_cli_unknown_indicator_exits_2(tmp_path, capsys):
     path = _write(tmp_path, "unk", targets={"no_such_indicator": 3})
     code, err = _cli(tmp_path, capsys, path)
     assert code == 2 and "no_such_indicator" in err and "unknown indicator" in err
+
+
+def test_synthetic_data_uses_the_params_phase_windows():
+    """The generator's joining schedule is described with the same assumed windows as params/."""
+    import json
+
+    truth = json.loads((ROOT / "data" / "zhuzhou_synthetic" / "truth.json").read_text(encoding="utf-8"))
+    for pid, (start, end) in truth["phases"].items():
+        phase = load_phase(ROOT / "params" / f"{pid}.yaml")
+        assert (str(phase.start), str(phase.end)) == (start, end)

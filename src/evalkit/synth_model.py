@@ -29,8 +29,9 @@ from .periods import Period, parse_period, period_range
 BASELINE = "2023H1"   # last pre-consortium period: the seed's baseline figures hold here
 FOUNDING = "2023H2"   # the consortium was founded on 5 December 2023
 FOUNDING_DATE = "2023-12-05"
-# Phases (the article gives Aug 2023 – Feb 2026 in three phases, not the boundaries; ours):
-PHASES = {"phase1": ("2023-08-01", "2024-06-30"), "phase2": ("2024-07-01", "2025-06-30"),
+# Phases: the article gives Aug 2023 – Feb 2026 in three phases, not the boundaries; these are
+# the assumed windows of params/phase*.yaml (start-up, full construction, consolidation).
+PHASES = {"phase1": ("2023-08-01", "2023-12-31"), "phase2": ("2024-01-01", "2025-06-30"),
           "phase3": ("2025-07-01", "2026-02-28")}
 COHORTS = ("2023H2", "2024H1", "2024H2", "2025H1", "2025H2")
 COHORT_MULTIPLIER = {"2023H2": 1.2, "2024H1": 1.0, "2024H2": 0.9, "2025H1": 0.8, "2025H2": 0.7}

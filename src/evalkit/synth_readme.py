@@ -47,7 +47,7 @@ def readme(c) -> str:
     n_me = int(((units["unit_type"] == "enterprise") & (units["member_since"] != "")).sum())
     cohort_rows = ["| cohort | t | phase | member colleges | member enterprises | multiplier h_g |",
                    "| --- | --- | --- | --- | --- | --- |"]
-    phase_of = {"2023H2": "phase 1", "2024H1": "phase 1", "2024H2": "phase 2", "2025H1": "phase 2",
+    phase_of = {"2023H2": "phase 1", "2024H1": "phase 2", "2024H2": "phase 2", "2025H1": "phase 2",
                 "2025H2": "phase 3"}
     for lab, info in t["cohorts"].items():
         cohort_rows.append(f"| {lab} | {info['cohort_t']} | {phase_of.get(lab, '')} | {info['colleges']} | "
@@ -100,7 +100,7 @@ def readme(c) -> str:
         f"Half-year periods, `t` = 1 for {t['periods'][0]} … {len(t['periods'])} for {t['periods'][-1]}. "
         f"Baseline {t['baseline']} (the seed article's pre-consortium figures hold here); the consortium was "
         f"founded on {sm.FOUNDING_DATE} ({t['founding']}). Build phases (the article gives August 2023 – "
-        "February 2026 in three phases without boundaries; these are ours): "
+        "February 2026 in three phases without boundaries; these are the assumed windows of params/): "
         + "; ".join(f"{k} {v[0]} – {v[1]}" for k, v in t["phases"].items()) + ". Members join in cohorts "
         "(cohort = the half-year containing `member_since`; founders on 2023-12-05):",
         "",
