@@ -360,10 +360,9 @@ def embedded_font_css(page: str) -> str:
 
     text = re.sub(r"data:[a-z/+-]+;base64,[A-Za-z0-9+/=]+", "", page)
     codepoints = sorted({ord(c) for c in text if ord(c) > 127} | set(range(32, 127)))
-    options = subset.Options()
-    options.layout_features = ["*"]
+    options = subset.Options()  # default layout features (kern, locl, …): "*" doubles size and time
     options.notdef_outline = True
-    font = TTFont(str(cjk_font_path()))
+    font = TTFont(str(cjk_font_path()), lazy=True)
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=codepoints)
     subsetter.subset(font)
