@@ -33,8 +33,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("only", nargs="*", help="areas to run (e.g. import metrics models review batch)")
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--out", type=Path, default=HERE / "results.md")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default: bench/results.md for a full run; bench/out/results-<areas>.md for a partial or quick one")
     args = ap.parse_args(argv)
+    if args.out is None:  # a partial or quick run must not overwrite the committed full table
+        partial = args.only or args.quick
+        args.out = (HERE / "out" / f"results-{'-'.join(args.only) or 'all'}{'-quick' if args.quick else ''}.md"
+                    if partial else HERE / "results.md")
+        args.out.parent.mkdir(exist_ok=True)
     files = sorted(HERE.glob("bench_*.py"))
     if args.only:
         files = [f for f in files if f.stem.removeprefix("bench_") in args.only]
