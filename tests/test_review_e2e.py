@@ -141,3 +141,19 @@ def test_bilingual_review_sections_render_without_warnings(monkeypatch):
             getattr(review, section)()
     text = " ".join(getattr(a[0], "data", "") for a in shown)
     assert "主要发现 / Key findings" in text and "各阶段比较 / Phases compared" in text
+
+
+def test_an_outcome_nobody_reports_is_explained_not_a_crash(monkeypatch):
+    import IPython.display
+
+    from evalkit.report import PhaseReview
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append(a))
+    review = PhaseReview.open(ROOT / "params" / "phase2.yaml")
+    review.__dict__["college_wide"] = review.college_wide.assign(local_retention_rate=float("nan"))
+    review.membership_did()
+    review.key_findings()
+    text = " ".join(getattr(a[0], "data", "") for a in shown)
+    assert "本地就业率" in text and "无法估计" in text and "ModelInputError" in text
+    assert "阶段目标" in text  # the rest of the review goes on

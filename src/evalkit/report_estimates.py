@@ -9,7 +9,7 @@ from datetime import date
 
 import pandas as pd
 
-from .errors import EvalkitError
+from .errors import EvalkitError, ModelInputError
 from .periods import assign_windows, parse_period
 
 
@@ -86,7 +86,7 @@ class EstimateSections:
         p.heading("综合融合指数", "Composite integration index")
         comp = self.composite
         if isinstance(comp, Exception):
-            p.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", comp)
+            p.unavailable(comp)
             return
         m = self.methods
         unc = comp["uncertainty"]
@@ -178,7 +178,7 @@ class EstimateSections:
         p.heading("教育与产业耦合协调度", "Coupling coordination of education and industry")
         ccd = self.ccd
         if isinstance(ccd, Exception):
-            p.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", ccd)
+            p.unavailable(ccd)
             return
         from .composite import plot_coupling_coordination
 
@@ -278,6 +278,9 @@ class EstimateSections:
         out = {}
         for y, data in self.did_panels.items():
             try:
+                if len(data) == 0:
+                    raise ModelInputError(self.t(f"{self.name(y)}：没有完整观测的院校，无法构成平衡面板。",
+                                                 f"{self.name(y)}: no college is observed in every period; no balanced panel."))
                 out[y] = staggered_did(data, y=y, unit="unit_id", time="time", cohort="cohort",
                                        control=self.methods["did_control"], bootstrap=bool(self.methods["bootstrap"]),
                                        seed=int(self.methods["seed"]), lang=self.lang)
@@ -382,7 +385,7 @@ class EstimateSections:
             p.paragraph("未指定成效与投入指标。", "No outcome and inputs named.")
             return
         if isinstance(res, Exception):
-            p.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", res)
+            p.unavailable(res)
             return
         tidy = res.tidy()
         show = tidy.copy()

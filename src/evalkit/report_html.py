@@ -78,6 +78,10 @@ class Page:
     def banner(self, zh: str, en: str) -> None:
         self.show(f"<div class='evalkit-banner' role='alert'>{html.escape(self.t(zh, en))}</div>")
 
+    def unavailable(self, exc: Exception) -> None:
+        """A whole section cannot be computed on this data."""
+        self.fail_soft("本节无法在此数据上计算：", "This section cannot be computed on this data:", exc)
+
     def fail_soft(self, zh: str, en: str, exc: Exception) -> None:
         """A section that cannot be computed on this data says so and why, instead of stopping the review."""
         self.show(f"<div class='evalkit-note' style='border-left:4px solid #E69F00;padding-left:.6em'>"
