@@ -146,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evalkit: file not found: {exc.filename or exc}\nWhat to do: check the path and run again.",
               file=sys.stderr)
         return 2
+    except PermissionError as exc:
+        print(f"evalkit: permission denied: {exc.filename or exc}\nWhat to do: choose a folder you can write "
+              "(e.g. --out) or fix its permissions.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("evalkit: interrupted", file=sys.stderr)
         return 130
