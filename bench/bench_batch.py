@@ -97,7 +97,7 @@ class Sampler(threading.Thread):
 
 _LOCAL = _SAMPLER + """
 import os, resource, time
-from evalkit.batch import run_batch, plan_batch
+from evalkit.review.batch import run_batch, plan_batch
 t0 = time.perf_counter()
 plan_batch({manifest!r}, out={out!r}, notebook={notebook!r})
 preflight = time.perf_counter() - t0
@@ -114,7 +114,7 @@ RESULT = {{"seconds": seconds, "preflight": preflight, "statuses": [r["status"] 
 _DASK = _SAMPLER + """
 import os, time
 from distributed import Client, LocalCluster
-from evalkit.batch import run_batch
+from evalkit.review.batch import run_batch
 
 def peak():
     import os, resource

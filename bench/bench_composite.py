@@ -36,7 +36,7 @@ def _numpy_baseline(X, pipe, n, seed):
     """The same Monte Carlo written directly in numpy (no result objects, no design bookkeeping)."""
     from scipy.stats import rankdata
 
-    from evalkit.composite_uncertainty import MC_NORMALISATION_PARAMS
+    from evalkit.composite.uncertainty import MC_NORMALISATION_PARAMS
 
     treated, _, _ = pipe.prepare(X)
     norms = [pipe.normalised(treated, m, **MC_NORMALISATION_PARAMS[m]).to_numpy()

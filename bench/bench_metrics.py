@@ -43,8 +43,8 @@ def make_dataset(n: int, seed: int = 0):
     import pandas as pd
 
     from evalkit import schema
-    from evalkit.dataset import Dataset
-    from evalkit.periods import parse_period
+    from evalkit.data.dataset import Dataset
+    from evalkit.data.periods import parse_period
 
     rng = np.random.default_rng(seed)
     college_ids = np.array([f"C{i:03d}" for i in range(N_COLLEGES)])

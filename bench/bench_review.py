@@ -43,7 +43,7 @@ RESULT = {{"seconds": time.perf_counter() - t0}}
 
 _RUNNER = """
 import time
-from evalkit.review import run_jobs
+from evalkit.review.runner import run_jobs
 jobs = [{{"phase_id": f"p{{i}}", "params_file": {params_files!r}[i], "data_dir": {data!r},
           "out": f"{out}/runner/p{{i}}", "notebook": {notebook!r}, "timeout": 600, "html": True, "pdf": False,
           "title": f"p{{i}}", "language": "zh"}} for i in range({n})]
@@ -54,7 +54,7 @@ RESULT = {{"seconds": time.perf_counter() - t0, "statuses": [r["status"] for r i
 
 _REVIEW = """
 import time
-from evalkit.review import run_reviews
+from evalkit.review.runner import run_reviews
 t0 = time.perf_counter()
 res = run_reviews({phases!r}, params={params!r}, data={data!r}, out={out!r} + "/review", jobs={workers},
                   all_={all_!r}, progress=False)

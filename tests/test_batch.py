@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from evalkit import review, synth
-from evalkit.batch import (BatchInputError, ManifestError, SchedulerError, check_cluster, check_worker,
+from evalkit.review.batch import (BatchInputError, ManifestError, SchedulerError, check_cluster, check_worker,
                            read_manifest, run_batch, run_on_dask)
 from evalkit.cli import main
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from evalkit import composite as c
-from evalkit.composite_uncertainty import saltelli_indices
+from evalkit.composite.uncertainty import saltelli_indices
 from evalkit.errors import ModelInputError
 
 GROUPS = {"bases": "合作办学", "workshops": "合作办学", "apprentices": "合作育人", "courses": "合作育人",

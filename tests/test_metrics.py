@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from evalkit import metrics, schema
-from evalkit.dataset import Dataset, load
+from evalkit.data.dataset import Dataset, load
 from evalkit.errors import DataError, RegistryError
-from evalkit.registry import load_registry
+from evalkit.indicators.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("EVALKIT_DEFAULT_DATA", ROOT / "data" / "zhuzhou_synthetic"))
@@ -381,13 +381,13 @@ def test_default_consortium_baseline_matches_the_seed(raw, default):
 
 
 def _start(label: str) -> str:
-    from evalkit.periods import parse_period
+    from evalkit.data.periods import parse_period
 
     return parse_period(label).start.isoformat()
 
 
 def _end(label: str) -> str:
-    from evalkit.periods import parse_period
+    from evalkit.data.periods import parse_period
 
     return parse_period(label).end.isoformat()
 

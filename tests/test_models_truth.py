@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _study():
-    pytest.importorskip("evalkit.synth")
+    pytest.importorskip("evalkit.data.synth")
     spec = importlib.util.spec_from_file_location("truth_recovery", ROOT / "bench" / "truth_recovery.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules["truth_recovery"] = mod

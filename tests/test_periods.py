@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from evalkit.periods import (PeriodError, assign_windows, infer_frequency, parse_period, period_range,
+from evalkit.data.periods import (PeriodError, assign_windows, infer_frequency, parse_period, period_range,
                              periods_in_window, to_date)
 
 

@@ -6,7 +6,7 @@ import yaml
 
 from evalkit.cli import main
 from evalkit.errors import ParamsError
-from evalkit.phases import load_phase
+from evalkit.review.phases import load_phase
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import yaml
 
 from evalkit import schema
 from evalkit.errors import RegistryError
-from evalkit.registry import Registry, evaluate, load_registry
+from evalkit.indicators.registry import Registry, evaluate, load_registry
 
 # The list of indicators the shipped registry must hold (topic -> the id that covers it).
 REQUIRED = {

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from evalkit.cli import main
-from evalkit.dataset import load
+from evalkit.data.dataset import load
 from evalkit.privacy import scan_for_identifiers
-from evalkit.review import CHROMIUM_FLAGS, find_chromium
+from evalkit.review.runner import CHROMIUM_FLAGS, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "zhuzhou_synthetic"
@@ -107,7 +107,7 @@ def test_browser_displays_the_review(reports):
 def test_graduate_table_suppresses_small_cells():
     """Cells resting on fewer graduates than privacy.min_cell are blanked and their count hidden."""
 
-    from evalkit.report import PhaseReview
+    from evalkit.review.report import PhaseReview
 
     review = PhaseReview.open(ROOT / "params" / "phase2.yaml")
     full = review.graduate_table()
@@ -129,7 +129,7 @@ def test_bilingual_review_sections_render_without_warnings(monkeypatch):
 
     import IPython.display
 
-    from evalkit.report import ALL_SECTIONS, PhaseReview
+    from evalkit.review.report import ALL_SECTIONS, PhaseReview
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append(a))
@@ -146,7 +146,7 @@ def test_bilingual_review_sections_render_without_warnings(monkeypatch):
 def test_an_outcome_nobody_reports_is_explained_not_a_crash(monkeypatch):
     import IPython.display
 
-    from evalkit.report import PhaseReview
+    from evalkit.review.report import PhaseReview
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append(a))

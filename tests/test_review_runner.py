@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from evalkit.review import inspect_executed, run_jobs, write_index
+from evalkit.review.runner import inspect_executed, run_jobs, write_index
 
 
 def _notebook(path: Path, body: str, tags=("hide-input",)) -> Path:
@@ -109,7 +109,7 @@ def test_inspect_executed_cases():
 def test_pdf_printing_with_headless_chromium(runs, tmp_path):
     import os
 
-    from evalkit.review import find_chromium, print_pdf
+    from evalkit.review.runner import find_chromium, print_pdf
 
     if find_chromium() is None:
         if os.environ.get("CI"):
@@ -121,7 +121,7 @@ def test_pdf_printing_with_headless_chromium(runs, tmp_path):
 
 
 def test_embedded_font_subset_covers_the_page():
-    from evalkit.review import embedded_font_css
+    from evalkit.review.runner import embedded_font_css
 
     css = embedded_font_css("<p>株洲市产教联合体 — review</p>")
     assert css.startswith("@font-face") and "data:font/otf;base64," in css

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from evalkit import schema, synth
-from evalkit.periods import assign_windows, parse_period, period_containing, to_date
+from evalkit.data.periods import assign_windows, parse_period, period_containing, to_date
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "data" / "zhuzhou_synthetic"

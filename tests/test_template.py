@@ -9,8 +9,8 @@ from openpyxl import load_workbook
 
 from evalkit import schema
 from evalkit.cli import main
-from evalkit.dataset import load, validate
-from evalkit.template import SHEET_NAMES, header_text, schema_markdown, write_template
+from evalkit.data.dataset import load, validate
+from evalkit.data.template import SHEET_NAMES, header_text, schema_markdown, write_template
 
 README = Path(__file__).resolve().parents[1] / "data" / "README.md"
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from evalkit.cli import main
-from evalkit.dataset import load, validate
+from evalkit.data.dataset import load, validate
 from evalkit.errors import DataError
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -19,17 +19,29 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": ("evalkit.dataset", "load"),
-    "validate": ("evalkit.dataset", "validate"),
-    "Dataset": ("evalkit.dataset", "Dataset"),
-    "load_registry": ("evalkit.registry", "load_registry"),
-    "load_phase": ("evalkit.phases", "load_phase"),
-    "PhaseReview": ("evalkit.report", "PhaseReview"),
-    "run_reviews": ("evalkit.review", "run_reviews"),
+    "load": ("evalkit.data.dataset", "load"),
+    "validate": ("evalkit.data.dataset", "validate"),
+    "Dataset": ("evalkit.data.dataset", "Dataset"),
+    "load_registry": ("evalkit.indicators.registry", "load_registry"),
+    "load_phase": ("evalkit.review.phases", "load_phase"),
+    "PhaseReview": ("evalkit.review.report", "PhaseReview"),
+    "run_reviews": ("evalkit.review.runner", "run_reviews"),
     "DataError": ("evalkit.errors", "DataError"),
     "EvalkitError": ("evalkit.errors", "EvalkitError"),
 }
-_SUBMODULES = ("metrics", "composite", "models", "synth", "schema", "periods", "plotting", "privacy", "template")
+# Short names for the rooms' most used modules (``evalkit.metrics.compute(...)`` keeps working).
+_SUBMODULES = {
+    "metrics": "evalkit.indicators.metrics",
+    "registry": "evalkit.indicators.registry",
+    "composite": "evalkit.composite",
+    "models": "evalkit.models",
+    "synth": "evalkit.data.synth",
+    "schema": "evalkit.data.schema",
+    "periods": "evalkit.data.periods",
+    "template": "evalkit.data.template",
+    "plotting": "evalkit.plotting",
+    "privacy": "evalkit.privacy",
+}
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 
@@ -39,7 +51,7 @@ def __getattr__(name: str):
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module), attr)
     elif name in _SUBMODULES:
-        value = importlib.import_module(f"evalkit.{name}")
+        value = importlib.import_module(_SUBMODULES[name])
     else:
         raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
     globals()[name] = value

@@ -13,7 +13,7 @@ DEFAULT_DATA = Path("data/zhuzhou_synthetic")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .dataset import validate
+    from evalkit.data.dataset import validate
 
     report = validate(args.path)
     print(report.format())
@@ -21,7 +21,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from . import synth
+    from evalkit.data import synth
 
     if args.consortia:
         manifest = synth.write_many(args.out, n=args.consortia, seed=args.seed)
@@ -33,7 +33,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
-    from .template import write_template
+    from evalkit.data.template import write_template
 
     path = write_template(args.out)
     print(f"wrote the data-collection template: {path}")
@@ -41,13 +41,13 @@ def _cmd_template(args: argparse.Namespace) -> int:
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
-    from . import metrics, registry
+    from evalkit.indicators import metrics, registry
 
     reg = registry.load_registry(args.registry)
     if args.list or not args.path:
         print(reg.describe(lang=args.lang))
         return 0
-    from .dataset import load
+    from evalkit.data.dataset import load
 
     table = metrics.compute(load(args.path), reg)
     if args.out:
@@ -60,13 +60,13 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from .review import run_from_cli
+    from evalkit.review.runner import run_from_cli
 
     return run_from_cli(args)
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import run_from_cli
+    from evalkit.review.batch import run_from_cli
 
     return run_from_cli(args)
 
@@ -128,13 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
+    from evalkit import __version__
 
     return f"evalkit {__version__}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .errors import EvalkitError
+    from evalkit.errors import EvalkitError
 
     args = build_parser().parse_args(argv)
     try:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Literal
+from evalkit.i18n import Lang, label  # noqa: F401  (re-exported: figures label through i18n)
 
-Lang = Literal["zh", "en", "bilingual"]
 CJK_FAMILY = "Noto Sans SC"
 # Colours that stay apart in grey print and for red-green colour blindness (Okabe–Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -57,12 +56,3 @@ def new_figure(width: float = 7.0, height: float = 4.0, **kwargs):
 
     fig = Figure(figsize=(width, height), dpi=110, layout="constrained", **kwargs)
     return fig
-
-
-def label(zh: str, en: str, lang: Lang = "zh") -> str:
-    """Pick a label in the report's language (bilingual: "中文 / English")."""
-    if lang == "en":
-        return en
-    if lang == "bilingual":
-        return f"{zh} / {en}" if en and en != zh else zh
-    return zh

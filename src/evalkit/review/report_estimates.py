@@ -9,8 +9,8 @@ from datetime import date
 
 import pandas as pd
 
-from .errors import EvalkitError, ModelInputError
-from .periods import assign_windows, parse_period
+from evalkit.errors import EvalkitError, ModelInputError
+from evalkit.data.periods import assign_windows, parse_period
 
 
 class EstimateSections:
@@ -35,7 +35,7 @@ class EstimateSections:
     @functools.cached_property
     def pipeline(self):
         """The COINr-style pipeline over the registry's hierarchy (indicator → cooperation → index)."""
-        from . import composite as cp
+        from evalkit import composite as cp
 
         X, directions = self.composite_inputs
         m = self.methods
@@ -61,7 +61,7 @@ class EstimateSections:
 
     @functools.cached_property
     def composite(self):
-        from . import composite as cp
+        from evalkit import composite as cp
 
         X, directions = self.composite_inputs
         if len(X) < 3 or X.shape[1] < 2:
@@ -128,7 +128,7 @@ class EstimateSections:
         """Members (as finally constituted), each calendar year: flows per year, stocks at the
         year's last period. Years, not half-years, so that June graduation does not make the
         subsystem indices zigzag."""
-        from .metrics import aggregate
+        from evalkit.indicators.metrics import aggregate
 
         years = sorted({p.year for p in self.dataset.periods})
         windows = {str(y): (date(y, 1, 1), date(y, 12, 31)) for y in years}
@@ -138,7 +138,7 @@ class EstimateSections:
     @functools.cached_property
     def ccd(self):
         """Education vs industry subsystem indices per calendar year and their coupling coordination."""
-        from . import composite as cp
+        from evalkit import composite as cp
 
         cons = self.per_year
         rows = {}
@@ -180,7 +180,7 @@ class EstimateSections:
         if isinstance(ccd, Exception):
             p.unavailable(ccd)
             return
-        from .composite import plot_coupling_coordination
+        from evalkit.composite import plot_coupling_coordination
 
         try:
             fig = plot_coupling_coordination(ccd.set_index("period"), lang=self.lang)
@@ -200,7 +200,7 @@ class EstimateSections:
 
     @functools.cached_property
     def twfe_results(self) -> dict:
-        from .models import twfe
+        from evalkit.models import twfe
 
         out = {}
         inputs = [i for i in (self.methods.get("twfe_inputs") or []) if i in self.college_wide.columns]
@@ -273,7 +273,7 @@ class EstimateSections:
 
     @functools.cached_property
     def did_results(self) -> dict:
-        from .models import staggered_did
+        from evalkit.models import staggered_did
 
         out = {}
         for y, data in self.did_panels.items():
@@ -357,7 +357,7 @@ class EstimateSections:
 
     @functools.cached_property
     def drivers_result(self):
-        from .models import drivers
+        from evalkit.models import drivers
 
         outcomes = self.methods.get("twfe_outcomes") or []
         inputs = [i for i in (self.methods.get("twfe_inputs") or []) if i in self.college_wide.columns]

@@ -9,8 +9,8 @@ from typing import Literal, Sequence
 import numpy as np
 import pandas as pd
 
-from .composite_methods import as_directions, as_frame, as_weights, check_choice, _minmax01
-from .errors import ModelInputError
+from evalkit.composite.methods import as_directions, as_frame, as_weights, check_choice, _minmax01
+from evalkit.errors import ModelInputError
 
 # The common ten-band table (upper bound exclusive, except the last): (upper, 中文, English).
 CCD_BANDS: tuple[tuple[float, str, str], ...] = (
@@ -102,7 +102,7 @@ def plot_coupling_coordination(ccd: pd.DataFrame, *, x: str | None = None, group
                                bands=CCD_BANDS, lang="zh"):
     """D over time (or over units) on the band table: one line per ``group`` value, x from column
     ``x`` (default: the index), the bands shaded and named at the right."""
-    from .plotting import PALETTE, label, new_figure
+    from evalkit.plotting import PALETTE, label, new_figure
 
     bands = _check_bands(bands)
     data = ccd.reset_index() if x is None else ccd

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import synth_model as sm
+from evalkit.data import synth_model as sm
 
 
 def _calibration_rows(c) -> list[str]:
-    from .synth import SEED_FIGURES
+    from evalkit.data.synth import SEED_FIGURES
 
     rows = ["| item | seed article | target | in this data |", "| --- | --- | --- | --- |"]
     for key, item in c.truth["calibration"].items():
@@ -37,7 +37,7 @@ def calibration_value(units: pd.DataFrame, panel: pd.DataFrame, item: dict) -> f
 
 
 def readme(c) -> str:
-    from .synth import BANNER_EN, BANNER_ZH, GENERATOR
+    from evalkit.data.synth import BANNER_EN, BANNER_ZH, GENERATOR
 
     t, m = c.truth, c.meta
     units = c.units

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .periods import Period, parse_period, period_range
+from evalkit.data.periods import Period, parse_period, period_range
 
 BASELINE = "2023H1"   # last pre-consortium period: the seed's baseline figures hold here
 FOUNDING = "2023H2"   # the consortium was founded on 5 December 2023

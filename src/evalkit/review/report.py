@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .periods import assign_windows
-from .report_estimates import EstimateSections
-from .report_html import Page, fmt_num
+from evalkit import __version__
+from evalkit.data.periods import assign_windows
+from evalkit.review.report_estimates import EstimateSections
+from evalkit.review.html import Page, fmt_num
 
 ALL_SECTIONS = ("cover", "key_findings", "data_quality", "dashboard", "trends", "composite_index", "coupling",
                 "effects", "membership_did", "drivers", "phase_comparison", "appendix")
@@ -39,9 +39,9 @@ class PhaseReview(EstimateSections):
 
     @classmethod
     def open(cls, params_file: str | Path, *, data_dir: str | Path | None = None) -> "PhaseReview":
-        from .dataset import load
-        from .phases import check_against, load_phase
-        from .registry import load_registry
+        from evalkit.data.dataset import load
+        from evalkit.review.phases import check_against, load_phase
+        from evalkit.indicators.registry import load_registry
 
         phase = load_phase(params_file, data=data_dir)
         dataset = load(phase.data)
@@ -82,7 +82,7 @@ class PhaseReview(EstimateSections):
     # ------------------------------------------------------------------ cached computations
     @functools.cached_property
     def table(self) -> pd.DataFrame:
-        from .metrics import compute
+        from evalkit.indicators.metrics import compute
 
         return compute(self.dataset, self.registry)
 
@@ -95,7 +95,7 @@ class PhaseReview(EstimateSections):
         """The final review's compared phases (their params files beside this one), by id."""
         out = {}
         if self.phase.kind == "final" and self.phase.source:
-            from .phases import load_phase
+            from evalkit.review.phases import load_phase
 
             for pid in self.phase.compare_phases:
                 out[pid] = load_phase(Path(self.phase.source).parent / f"{pid}.yaml", data=self.phase.data)
@@ -119,7 +119,7 @@ class PhaseReview(EstimateSections):
     @functools.cached_property
     def window_values(self) -> pd.DataFrame:
         """Indicators per group and unit for the baseline and this phase (same units in both)."""
-        from .metrics import aggregate
+        from evalkit.indicators.metrics import aggregate
 
         units = self.members_by_end
         table = self.table[self.table["unit_id"].isin(units["unit_id"])]
@@ -133,7 +133,7 @@ class PhaseReview(EstimateSections):
 
     @functools.cached_property
     def attainment(self) -> pd.DataFrame:
-        from .metrics import attainment
+        from evalkit.indicators.metrics import attainment
 
         actual = self.group_values("consortium", self.phase.phase_id)[["indicator", "value"]]
         base = self.group_values("consortium", "baseline")[["indicator", "value"]]
@@ -142,7 +142,7 @@ class PhaseReview(EstimateSections):
     @functools.cached_property
     def per_period(self) -> pd.DataFrame:
         """Members (as finally constituted) vs comparison, every period."""
-        from .metrics import aggregate
+        from evalkit.indicators.metrics import aggregate
 
         return aggregate(self.table, self.registry, by=["membership", "consortium"], windows=None,
                          units=self.units, members="ever")
@@ -183,7 +183,7 @@ class PhaseReview(EstimateSections):
         ])
         if ph.notes:
             p.note(ph.notes, ph.notes)
-        from .review import git_commit
+        from evalkit.review.runner import git_commit
 
         versions = _versions()
         prov = pd.DataFrame([
@@ -263,7 +263,7 @@ class PhaseReview(EstimateSections):
         u = ds.units
         counts = (u.assign(member=u["member"].map({True: self.t("成员", "member"), False: self.t("对照", "comparison")}))
                   .groupby(["unit_type", "member"]).size().rename(self.t("单位数", "units")).reset_index())
-        from .schema import UNIT_TYPES_ZH
+        from evalkit.data.schema import UNIT_TYPES_ZH
 
         if self.lang != "en":
             counts["unit_type"] = counts["unit_type"].map(lambda x: UNIT_TYPES_ZH.get(x, x))
@@ -337,7 +337,7 @@ class PhaseReview(EstimateSections):
     def graduate_table(self) -> pd.DataFrame:
         """Graduate-based indicators per college for this phase. Each cell resting on fewer than
         ``privacy.min_cell`` graduates is suppressed (value blanked, count shown as "<k")."""
-        from .privacy import suppress_small_cells
+        from evalkit.privacy import suppress_small_cells
 
         ids = [i.id for i in self.registry if i.graduate_based and i.unit_type == "college" and i.denominator]
         v = self.group_values("unit", self.phase.phase_id)
@@ -377,7 +377,7 @@ class PhaseReview(EstimateSections):
     def phase_comparison(self) -> None:
         if self.phase.kind != "final":
             return
-        from .metrics import aggregate
+        from evalkit.indicators.metrics import aggregate
 
         p = self.page
         p.heading("各阶段比较", "Phases compared")
@@ -454,7 +454,7 @@ def _versions() -> dict[str, str]:
 
 
 def _attainment_figure(att: pd.DataFrame, lang: str):
-    from .plotting import PALETTE, label, new_figure
+    from evalkit.plotting import PALETTE, label, new_figure
 
     a = att[att["status"] != "no_data"]
     fig = new_figure(7, 0.45 * max(len(a), 2) + 1)
@@ -469,7 +469,7 @@ def _attainment_figure(att: pd.DataFrame, lang: str):
 
 
 def _trend_figure(review: PhaseReview, indicators: list[str]):
-    from .plotting import COMPARISON_COLOUR, MEMBER_COLOUR, label, new_figure
+    from evalkit.plotting import COMPARISON_COLOUR, MEMBER_COLOUR, label, new_figure
 
     per = review.per_period
     labels = [p.label for p in review.dataset.periods]

@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .errors import ParamsError, Problem
-from .periods import PeriodError, to_date
+from evalkit.errors import ParamsError, Problem
+from evalkit.data.periods import PeriodError, to_date
 
 LANGUAGES = ("zh", "en", "bilingual")
 

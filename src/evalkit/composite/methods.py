@@ -14,7 +14,7 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ModelInputError
+from evalkit.errors import ModelInputError
 
 Normalisation = Literal["minmax", "zscore", "rank", "target", "vector"]
 EntropyForm = Literal["classic", "minmax"]
@@ -295,7 +295,7 @@ class AHPResult:
         return _Summary("AHP (principal eigenvector)", [self.tidy(), stats])
 
     def plot(self, *, lang="zh"):
-        from .plotting import label
+        from evalkit.plotting import label
         return bar_plot(self.weights, title=label("AHP 权重", "AHP weights", lang),
                         xlabel=label("权重", "weight", lang))
 
@@ -433,7 +433,7 @@ class _Summary:
 
 def bar_plot(values: pd.Series, *, title: str, xlabel: str):
     """Horizontal bars of a labelled Series (weights, scores)."""
-    from .plotting import PALETTE, new_figure
+    from evalkit.plotting import PALETTE, new_figure
 
     fig = new_figure(6.5, max(2.5, 0.3 * len(values) + 1))
     ax = fig.add_subplot()
@@ -446,7 +446,7 @@ def bar_plot(values: pd.Series, *, title: str, xlabel: str):
 
 def radar_plot(profile: pd.DataFrame, *, title: str = "", lang="zh"):
     """Radar (spider) chart: one polygon per row of ``profile`` over its columns (values 0..1 or 0..100)."""
-    from .plotting import PALETTE, new_figure
+    from evalkit.plotting import PALETTE, new_figure
 
     cols = [str(c) for c in profile.columns]
     angles = np.linspace(0, 2 * np.pi, len(cols), endpoint=False)

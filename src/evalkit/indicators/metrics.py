@@ -20,10 +20,10 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .errors import DataError, Problem
-from .periods import Period, assign_windows, parse_period, to_date
-from .registry import Registry, load_registry
+from evalkit.data import schema
+from evalkit.errors import DataError, Problem
+from evalkit.data.periods import Period, assign_windows, parse_period, to_date
+from evalkit.indicators.registry import Registry, load_registry
 
 Source = Literal["auto", "graduates", "panel"]
 Engine = Literal["auto", "numpy", "duckdb"]

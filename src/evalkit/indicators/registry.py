@@ -34,8 +34,8 @@ from typing import Iterator, Literal, Mapping
 
 import pandas as pd
 
-from . import schema
-from .errors import RegistryError
+from evalkit.data import schema
+from evalkit.errors import RegistryError
 
 LEVELS = ("input", "process", "output", "outcome", "context")
 ROLES = ("input", "outcome", "context")
@@ -504,7 +504,7 @@ def _load(path) -> Registry:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is present
     if path is None:
-        text = resources.files("evalkit").joinpath("indicators.yaml").read_text(encoding="utf-8")
+        text = resources.files("evalkit").joinpath("indicators", "indicators.yaml").read_text(encoding="utf-8")
         label = ""
     elif isinstance(path, Mapping):
         text, label = None, "<mapping>"

@@ -20,9 +20,9 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .composite_methods import AGGREGATIONS, NORMALISATIONS, _Summary, check_choice
-from .composite_pipeline import WEIGHTINGS, Pipeline, compute_scores, rank_desc
-from .errors import ModelInputError
+from evalkit.composite.methods import AGGREGATIONS, NORMALISATIONS, _Summary, check_choice
+from evalkit.composite.pipeline import WEIGHTINGS, Pipeline, compute_scores, rank_desc
+from evalkit.errors import ModelInputError
 
 # Normalisation settings inside the Monte Carlo: positive scales, so that geometric and harmonic
 # aggregation are defined for every variant.
@@ -236,7 +236,7 @@ class UncertaintyResult:
 
     def plot(self, *, lang="zh"):
         """Rank intervals: 5–95 % bar, median dot and nominal rank, units in nominal order."""
-        from .plotting import PALETTE, label, new_figure
+        from evalkit.plotting import PALETTE, label, new_figure
 
         t = self.tidy()
         fig = new_figure(7.0, max(3.0, 0.28 * len(t) + 1.2))
@@ -255,7 +255,7 @@ class UncertaintyResult:
 
     def plot_sensitivity(self, *, lang="zh"):
         """First-order and total sensitivity indices of the method choices."""
-        from .plotting import PALETTE, label, new_figure
+        from evalkit.plotting import PALETTE, label, new_figure
 
         if self.sensitivity is None:
             raise ModelInputError("no sensitivity indices: run uncertainty(..., sensitivity=True).")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import EvalkitError, ParamsError, Problem
+from evalkit.errors import EvalkitError, ParamsError, Problem
 
 MANIFEST_KEYS = {"consortia", "params", "phases", "synthetic", "generator", "seed", "params_note", "title",
                  "notes"}
@@ -78,7 +78,7 @@ class Consortium:
 # --------------------------------------------------------------------------- the manifest
 def default_params() -> Path:
     """The params folder used when a manifest names none: ``./params``, else the checkout's."""
-    from .review import project_root
+    from evalkit.review.runner import project_root
 
     here = Path.cwd() / "params"
     return here if here.is_dir() else project_root() / "params"
@@ -86,7 +86,7 @@ def default_params() -> Path:
 
 def read_manifest(path: str | Path) -> list[Consortium]:
     """Read and validate a batch manifest; raises ``ManifestError`` listing every problem."""
-    from .phases import read_yaml
+    from evalkit.review.phases import read_yaml
 
     path = Path(path)
     src = str(path)
@@ -195,7 +195,7 @@ def plan_batch(manifest: str | Path, *, out: Path = Path("reports/batch"), noteb
     """Check the manifest, every consortium's params files and data (before any kernel starts) and
     return one job per (consortium, phase): ``out/<consortium>/<phase>``, label ``<consortium>/<phase>``.
     Every path in a job is absolute, so the job means the same thing on any machine that mounts them."""
-    from .review import default_notebook, discover_params, preflight
+    from evalkit.review.runner import default_notebook, discover_params, preflight
 
     consortia = read_manifest(manifest)
     notebook = Path(notebook).resolve() if notebook else default_notebook().resolve()
@@ -235,7 +235,7 @@ def run_batch(manifest: str | Path, *, jobs: int = 2, scheduler: Any = None, out
     notebook (default ``notebooks/phase_review.ipynb``). Writes ``out/index.html`` over every
     review under ``out`` when ``html``.
     """
-    from .review import run_jobs, write_index
+    from evalkit.review.runner import run_jobs, write_index
 
     if jobs < 1:
         raise EvalkitError(f"--jobs must be at least 1, got {jobs}")
@@ -284,7 +284,7 @@ def account(planned: list[dict], results: list[dict]) -> list[dict]:
 def lost_outcome(job: dict, error: str) -> dict:
     """A failed outcome for a review whose worker never returned; recorded in its ``status.json``
     so the index shows it, pointing at the previous good report when there is one."""
-    from .review import Outcome, _write_json
+    from evalkit.review.runner import Outcome, _write_json
 
     out = Path(job["out"])
     previous = out / "review.html"
@@ -312,7 +312,7 @@ def check_worker(read: list[str], write: list[str]) -> dict:
     """Run on every Dask worker before the batch: which shared paths it cannot see or write."""
     import os
 
-    from . import __version__
+    from evalkit import __version__
 
     missing = [p for p in read if not os.path.exists(p)]
     unwritable = []
@@ -344,7 +344,7 @@ def _connect(scheduler: Any, connect_timeout: float):
 
 def check_cluster(client, planned: list[dict], wait_for_workers: float = 60) -> dict:
     """Every worker imports the same evalkit and sees every shared path; else ``SchedulerError``."""
-    from . import __version__
+    from evalkit import __version__
 
     try:
         client.wait_for_workers(1, timeout=wait_for_workers)
@@ -384,7 +384,7 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
 
     from distributed import as_completed
 
-    from .review import Progress, execute_phase
+    from evalkit.review.runner import Progress, execute_phase
 
     client, owned = _connect(scheduler, connect_timeout)
     try:

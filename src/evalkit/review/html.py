@@ -12,7 +12,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .plotting import label
+from evalkit.plotting import label
 
 
 class Page:

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema
-from . import synth_model as sm
-from .periods import parse_period
+from evalkit.data import schema
+from evalkit.data import synth_model as sm
+from evalkit.data.periods import parse_period
 
 GENERATOR = "evalkit.synth 1"  # bump when the model changes (changes every file)
 COLLEGE_VARS = tuple(c.name for c in schema.PANEL_VARIABLES if "college" in c.applies_to)
@@ -415,7 +415,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def write_consortium(consortium: SyntheticConsortium, out: str | Path) -> Path:
     """Write one consortium's folder: dataset.yaml, the tables, truth.json and README.md."""
-    from .synth_readme import readme
+    from evalkit.data.synth_readme import readme
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

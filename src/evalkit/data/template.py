@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from . import schema
-from .periods import FREQUENCY_ZH
+from evalkit.data import schema
+from evalkit.data.periods import FREQUENCY_ZH
 
 Lang = Literal["bilingual", "zh", "en"]
 LANGS = ("bilingual", "zh", "en")

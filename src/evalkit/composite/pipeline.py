@@ -18,11 +18,11 @@ from typing import Literal, Mapping
 import numpy as np
 import pandas as pd
 
-from .composite_methods import (
+from evalkit.composite.methods import (
     AGGREGATIONS, NORMALISATIONS, RI_TABLES, _Summary, aggregate_array, ahp,
     as_frame, check_choice, critic_weights, entropy_weights, normalise, pca_weights,
 )
-from .errors import ModelInputError
+from evalkit.errors import ModelInputError
 
 IMPUTATIONS = ("none", "mean", "median", "group_mean", "knn")
 OUTLIER_RULES = ("none", "coinr")
@@ -381,8 +381,8 @@ class PipelineResult:
 
     def plot(self, *, kind: Literal["bars", "radar"] = "bars", top: int = 5, lang="zh"):
         """``"bars"``: index scores, best at the top; ``"radar"``: group scores of the ``top`` units."""
-        from .composite_methods import bar_plot, radar_plot
-        from .plotting import label
+        from evalkit.composite.methods import bar_plot, radar_plot
+        from evalkit.plotting import label
 
         check_choice("kind", kind, ("bars", "radar"))
         if kind == "bars":

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .errors import DataError, Problem
-from .periods import FREQUENCIES, Period
-from .validation import DERIVED, Collector, RawTable, check_tables
-from .validation import graduate_flows as _graduate_flows
+from evalkit.data import schema
+from evalkit.errors import DataError, Problem
+from evalkit.data.periods import FREQUENCIES, Period
+from evalkit.data.validation import DERIVED, Collector, RawTable, check_tables
+from evalkit.data.validation import graduate_flows as _graduate_flows
 
 TABLE_ORDER = ("units", "panel", "graduates", "partnerships")
 DATA_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")

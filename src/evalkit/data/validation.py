@@ -27,9 +27,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .errors import Problem
-from .periods import FREQUENCIES, Period, PeriodError, parse_period, period_range
+from evalkit.data import schema
+from evalkit.errors import Problem
+from evalkit.data.periods import FREQUENCIES, Period, PeriodError, parse_period, period_range
 
 # Problems stored per check; beyond this one summary problem says how many more rows broke it,
 # so a systematically wrong 300k-row column still gives a readable report.
@@ -527,7 +527,7 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
 
 
 def _period_of(day: pd.Timestamp, frequency: str) -> Period:
-    from .periods import period_containing
+    from evalkit.data.periods import period_containing
 
     return period_containing(date(day.year, day.month, day.day), frequency)
 

@@ -18,16 +18,16 @@ Where things live (split along seams, all re-exported here):
 """
 from __future__ import annotations
 
-from .composite_methods import (
+from evalkit.composite.methods import (
     AGGREGATIONS, NORMALISATIONS, RI_TABLES, AHPResult, aggregate, ahp, bar_plot, critic_weights,
     entropy_weights, normalise, obstacle_degree, pca_weights, radar_plot, topsis,
 )
-from .composite_systems import (
+from evalkit.composite.systems import (
     CCD_BANDS, ccd_band, coupling_coordination, dea, grey_relational, grey_relational_evaluation,
     plot_coupling_coordination, scale_efficiency,
 )
-from .composite_pipeline import Pipeline, PipelineResult, impute, treat_outliers
-from .composite_uncertainty import UncertaintyResult, uncertainty
+from evalkit.composite.pipeline import Pipeline, PipelineResult, impute, treat_outliers
+from evalkit.composite.uncertainty import UncertaintyResult, uncertainty
 
 __all__ = [
     "normalise", "entropy_weights", "critic_weights", "pca_weights", "ahp", "AHPResult", "RI_TABLES",

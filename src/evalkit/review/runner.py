@@ -30,8 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import __version__
-from .errors import EvalkitError, ParamsError
+from evalkit import __version__
+from evalkit.errors import EvalkitError, ParamsError
 
 KERNEL_NAME = "evalkit"
 NOTEBOOK_NAME = "phase_review.ipynb"
@@ -81,9 +81,9 @@ def discover_params(params_dir: Path, phases: Iterable[str] = (), all_: bool = F
 
 def preflight(paths: list[Path], data: Path | None = None) -> list[dict[str, Any]]:
     """Validate every params file and its data before any kernel starts; return one job per phase."""
-    from .dataset import load
-    from .phases import check_against, load_phase
-    from .registry import load_registry
+    from evalkit.data.dataset import load
+    from evalkit.review.phases import check_against, load_phase
+    from evalkit.indicators.registry import load_registry
 
     jobs, problems = [], []
     datasets: dict[Path, Any] = {}
@@ -356,7 +356,7 @@ def embedded_font_css(page: str) -> str:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    from .plotting import cjk_font_path
+    from evalkit.plotting import cjk_font_path
 
     text = re.sub(r"data:[a-z/+-]+;base64,[A-Za-z0-9+/=]+", "", page)
     codepoints = sorted({ord(c) for c in text if ord(c) > 127} | set(range(32, 127)))
