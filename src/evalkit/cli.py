@@ -22,7 +22,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from evalkit.data import synth
+    from evalkit.safe_io import check_output
 
+    check_output(args.out, force=args.force, kind="folder")
     if args.consortia:
         manifest = synth.write_many(args.out, n=args.consortia, seed=args.seed)
         print(f"wrote {args.consortia} synthetic consortia and their manifest: {manifest}")
@@ -35,7 +37,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_template(args: argparse.Namespace) -> int:
     from evalkit.data.template import write_template
 
-    path = write_template(args.out)
+    path = write_template(args.out, force=args.force)
     print(f"wrote the data-collection template: {path}")
     return 0
 
@@ -48,11 +50,13 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
         print(reg.describe(lang=args.lang))
         return 0
     from evalkit.data.dataset import load
+    from evalkit.safe_io import check_output, write_csv
 
+    if args.out:  # before the work: a refused output path should not cost a full computation
+        check_output(args.out, force=args.force, kind="file")
     table = metrics.compute(load(args.path), reg)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False, encoding="utf-8-sig")
+        write_csv(table, args.out, force=args.force)
         print(f"wrote {len(table)} indicator values to {args.out}")
     else:
         print(table.to_string(max_rows=40))
@@ -86,10 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=20231205)
     s.add_argument("--consortia", type=int, default=0, metavar="N",
                    help="write N differently-seeded consortia of varying size and a batch manifest")
+    s.add_argument("--force", action="store_true", help="write into an existing, non-empty folder")
     s.set_defaults(func=_cmd_synth)
 
     s = sub.add_parser("template", help="write the Excel data-collection template")
     s.add_argument("out", type=Path)
+    s.add_argument("--force", action="store_true", help="replace an existing file")
     s.set_defaults(func=_cmd_template)
 
     s = sub.add_parser("metrics", help="list the indicator registry, or compute indicators for a data folder")
@@ -97,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--list", action="store_true", help="print the registry")
     s.add_argument("--registry", type=Path, default=None, help="your own registry YAML")
     s.add_argument("--out", type=Path, default=None, help="write the indicator table as CSV")
+    s.add_argument("--force", action="store_true", help="replace an existing --out file")
     s.add_argument("--lang", choices=["zh", "en"], default="zh")
     s.set_defaults(func=_cmd_metrics)
 

@@ -44,9 +44,18 @@ class EvalkitError(Exception):
     exit_code = 2
     hint = ""
 
+    @property
+    def message(self) -> str:
+        """The message without the hint (for wrapping this error's text into another error)."""
+        return super().__str__()
+
     def __str__(self) -> str:
         text = super().__str__()
-        return f"{text}\n{self.hint}" if self.hint else text
+        # A message that already carries the hint (text of a wrapped error of the same kind) is
+        # not given it twice.
+        if not self.hint or text.rstrip().endswith(self.hint):
+            return text
+        return f"{text}\n{self.hint}"
 
 
 class DataError(EvalkitError, ValueError):

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data import schema
-from evalkit.errors import DataError, Problem
 from evalkit.data.periods import FREQUENCIES, Period
 from evalkit.data.validation import DERIVED, Collector, RawTable, check_tables
 from evalkit.data.validation import graduate_flows as _graduate_flows
+from evalkit.errors import DataError, Problem
 
 TABLE_ORDER = ("units", "panel", "graduates", "partnerships")
 DATA_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")
@@ -75,7 +75,7 @@ class Dataset:
     @classmethod
     def from_frames(cls, units: pd.DataFrame, panel: pd.DataFrame, graduates: pd.DataFrame | None = None,
                     partnerships: pd.DataFrame | None = None, meta: dict | None = None, *,
-                    strict: bool = True) -> "Dataset":
+                    strict: bool = True) -> Dataset:
         """Build a dataset from DataFrames with the same validation as :func:`load` (problem rows
         are 0-based positions). Raises :class:`~evalkit.errors.DataError` listing every problem."""
         c = Collector()
@@ -329,12 +329,12 @@ def _put(raws: dict[str, RawTable], raw: RawTable, c: Collector) -> None:
 
 
 def _read_meta(path: Path, c: Collector) -> dict:
-    import yaml
+    from evalkit.yamlio import YamlError, read_yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        c.add(path.name, None, None, None, f"cannot read the metadata file: {exc}", fatal=True)
+        data = read_yaml(path, what="metadata file") or {}
+    except YamlError as exc:
+        c.add(path.name, None, None, None, f"cannot read the metadata file: {exc.args[0]}", fatal=True)
         return {}
     if not isinstance(data, dict):
         c.add(path.name, None, None, None, "the metadata file must be a mapping of keys to values", fatal=True)

@@ -371,8 +371,10 @@ PARQUET_LEVEL = 9
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
     """Fixed formatting: integers as integers, amounts with two decimals, empty for missing."""
+    from evalkit.safe_io import neutralise_frame
+
     buf = io.StringIO()
-    frame.to_csv(buf, index=False, float_format="%.2f", lineterminator="\n", na_rep="")
+    neutralise_frame(frame).to_csv(buf, index=False, float_format="%.2f", lineterminator="\n", na_rep="")
     return buf.getvalue().encode("utf-8")
 
 

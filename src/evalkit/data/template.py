@@ -111,12 +111,26 @@ def _note(column: schema.Column, table: str) -> str:
     return "\n".join(parts)
 
 
-def write_template(path: str | Path, lang: Lang = "bilingual") -> Path:
+def write_template(path: str | Path, lang: Lang = "bilingual", *, force: bool = False) -> Path:
     """Write the data-collection workbook to ``path`` (.xlsx) and return the path.
 
-    ``lang``: ``"bilingual"`` (default; Chinese and English headers), ``"zh"`` or ``"en"``; the
-    loader accepts all three. Categorical and yes/no columns get drop-downs; numeric columns a
-    check for numbers ≥ 0; header rows are frozen.
+    Parameters
+    ----------
+    path : str or Path
+        The workbook to write (``.xlsx`` is added when the suffix is another).
+    lang : {"bilingual", "zh", "en"}
+        Headers in Chinese and English (default), Chinese or English; the loader accepts all
+        three. Categorical and yes/no columns get drop-downs; numeric columns a check for
+        numbers ≥ 0; header rows are frozen.
+    force : bool
+        Replace an existing file. Without it an existing file (perhaps a filled-in workbook)
+        raises :class:`evalkit.safe_io.OutputExistsError` and is left as it was.
+
+    Returns
+    -------
+    Path
+        The written workbook (written to a temporary file and renamed, so an interrupted run
+        leaves no half-written workbook).
     """
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}; got {lang!r}")
@@ -126,10 +140,12 @@ def write_template(path: str | Path, lang: Lang = "bilingual") -> Path:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from evalkit.safe_io import atomic_write_bytes, check_output, neutralise_worksheet
+
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         path = path.with_suffix(".xlsx")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_output(path, force=force, kind="file")
     book = Workbook()
     bold = Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -210,8 +226,13 @@ def write_template(path: str | Path, lang: Lang = "bilingual") -> Path:
         ws.row_dimensions[HEADER_ROW].height = 36
         keys = len(schema.KEYS[table])
         ws.freeze_panes = ws.cell(FIRST_DATA_ROW, keys + 1).coordinate
-    book.save(path)
-    return path
+    for sheet in book.worksheets:
+        neutralise_worksheet(sheet)
+    import io
+
+    buf = io.BytesIO()
+    book.save(buf)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def _display_width(text: str) -> int:

@@ -500,9 +500,6 @@ def _shipped() -> Registry:
 
 
 def _load(path) -> Registry:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is present
     if path is None:
         text = resources.files("evalkit").joinpath("indicators", "indicators.yaml").read_text(encoding="utf-8")
         label = ""
@@ -512,12 +509,12 @@ def _load(path) -> Registry:
         p = Path(path)
         if not p.is_file():
             raise RegistryError(f"registry file {str(p)!r} not found")
-        text, label = p.read_text(encoding="utf-8-sig"), str(p)
+        text, label = p, str(p)  # read by read_yaml: size-capped, UTF-8 checked
     if text is not None:
-        try:
-            data = yaml.load(text, Loader=loader)
-        except yaml.YAMLError as exc:
-            raise RegistryError(f"registry {label or 'indicators.yaml'} is not valid YAML: {exc}") from None
+        from evalkit.yamlio import read_yaml
+
+        data = read_yaml(text if isinstance(text, Path) else text.encode("utf-8"), what="registry",
+                         error=RegistryError)
     else:
         data = path
     if not isinstance(data, Mapping) or not isinstance(data.get("indicators"), list) or not data["indicators"]:
