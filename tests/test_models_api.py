@@ -67,7 +67,7 @@ def test_two_way_cluster_closed_form(cross):
     res = M.ols("y ~ x1 + x2", cross, vcov={"CRV1": "firm+year"})
     np.testing.assert_allclose(res.se[["Intercept", "x1", "x2"]], np.sqrt(np.diag(V)), rtol=1e-8)
     assert res.vcov == "CRV1(firm+year)"
-    assert any("clusters" in w for w in res.warnings)  # 12 years < 30
+    assert "models.few_clusters_twoway" in res.warning_codes  # 12 years < 30
 
 
 def test_crv3_is_jackknife(cross):
@@ -160,7 +160,8 @@ def test_constant_and_collinear_regressor(panel):
     # time-invariant regressor is collinear with the unit effects: dropped and said so
     res = M.twfe(panel.assign(ti=panel["unit"] * 1.0), y="y", x=["x", "ti"], unit="unit", time="year")
     assert list(res.params.index) == ["x"]
-    assert any("Collinear" in w and "ti" in w for w in res.warnings)
+    assert any("Collinear" in w and "ti" in w for w in res.warning_texts("en"))
+    assert res.info["collinear"] == ["ti"]
 
 
 def test_too_few_clusters(panel):
@@ -183,7 +184,8 @@ def test_short_cohort_dropped_with_warning(panel):
     early = panel.assign(cohort=panel["cohort"].where(panel["unit"] != 0, 2016))
     res = M.staggered_did(early, y="y", unit="unit", time="year", cohort="cohort")
     assert 2016 not in set(res.att_gt["cohort"])
-    assert any("pre-treatment" in w for w in res.warnings)
+    assert "models.short_cohorts" in res.warning_codes
+    assert any("pre-treatment" in w for w in res.warning_texts("en"))
     one_pre = panel.assign(cohort=panel["cohort"].where(panel["unit"] != 0, 2017))
     ok = M.staggered_did(one_pre, y="y", unit="unit", time="year", cohort="cohort")
     assert 2017 in set(ok.att_gt["cohort"])  # one pre-period is enough (the did2s trap avoided)

@@ -92,7 +92,9 @@ def test_grunfeld_twfe_crv1_closed_form(grunfeld10):
     assert {"se_crv3", "p_crv3", "p_wild"} <= set(tidy.columns)
     assert (tidy["se_crv3"] > tidy["se"]).all()  # the jackknife is more conservative here
     assert tidy["p_wild"].between(0, 1).all()
-    assert any("clusters" in w for w in res.warnings)
+    assert "models.few_clusters" in res.warning_codes
+    assert any("10 clusters" in w for w in res.warning_texts("en"))
+    assert any("10 个聚类" in w for w in res.warning_texts("zh"))
     again = M.twfe(d, y="invest", x=["value", "capital"], unit="firm", time="year", wild_reps=199)
     np.testing.assert_array_equal(again.tidy()["p_wild"], tidy["p_wild"])  # seeded
 

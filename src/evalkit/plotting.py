@@ -10,7 +10,12 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from evalkit.i18n import Lang, label  # noqa: F401  (re-exported: figures label through i18n)
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CJK_FAMILY = "Noto Sans SC"
 # Colours that stay apart in grey print and for red-green colour blindness (Okabe–Ito).
@@ -49,10 +54,49 @@ def setup_fonts() -> str:
     return name
 
 
-def new_figure(width: float = 7.0, height: float = 4.0, **kwargs):
-    """A Figure (not pyplot state) with the CJK font registered, sized for a report page."""
-    setup_fonts()
+@functools.cache
+def _figure_class() -> type:
+    """The ``Figure`` subclass evalkit returns (built on first use: matplotlib is imported lazily)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=110, layout="constrained", **kwargs)
+    class ReportFigure(Figure):
+        """A matplotlib ``Figure`` that displays itself in JupyterLab and exported notebooks.
+
+        A bare ``Figure`` made without pyplot shows as ``<Figure size 770x440 with 1 Axes>`` in a
+        notebook: IPython's PNG formatter for figures is registered only when pyplot (the inline
+        backend) is imported. ``_repr_png_`` gives IPython the picture directly, whatever has
+        been imported, and never touches pyplot's global state.
+        """
+
+        def _repr_png_(self) -> bytes:
+            import io
+
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=self.dpi, facecolor="white")
+            return buf.getvalue()
+
+    ReportFigure.__module__ = __name__
+    ReportFigure.__qualname__ = "ReportFigure"
+    return ReportFigure
+
+
+def new_figure(width: float = 7.0, height: float = 4.0, **kwargs: Any) -> Figure:
+    """A figure (not pyplot state) with the CJK font registered, sized for a report page.
+
+    Parameters
+    ----------
+    width, height : float
+        Size in inches.
+    **kwargs
+        Passed to :class:`matplotlib.figure.Figure`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A ``Figure`` subclass with ``_repr_png_``, so it displays inline in JupyterLab even when
+        pyplot was never imported.
+    """
+    setup_fonts()
+    cls = _figure_class()
+    fig: Figure = cls(figsize=(width, height), dpi=110, layout="constrained", **kwargs)
     return fig

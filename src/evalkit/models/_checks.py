@@ -46,7 +46,8 @@ def not_constant(data: pd.DataFrame, columns: Iterable[str]) -> None:
                 f"effect cannot be estimated. Drop it from the model.")
 
 
-def unique_key(data: pd.DataFrame, keys: list[str]) -> None:
+def unique_key(data: pd.DataFrame, keys: list[str], hint: str = "") -> None:
+    """Refuse rows that repeat a combination of ``keys`` (ModelInputError naming examples)."""
     codes = [pd.factorize(data[k])[0].astype(np.int64) for k in keys]
     combined = codes[0]
     for c in codes[1:]:
@@ -60,7 +61,7 @@ def unique_key(data: pd.DataFrame, keys: list[str]) -> None:
         raise ModelInputError(
             f"{int(dup.sum())} rows share a ({', '.join(keys)}) key, e.g. {example}. Each unit must "
             f"appear once per period: remove or merge the duplicates first (they are never merged "
-            f"silently).")
+            f"silently).{' ' + hint if hint else ''}")
 
 
 def n_clusters(data: pd.DataFrame, column: str) -> int:

@@ -14,27 +14,43 @@ import contextlib
 import io
 import warnings
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from evalkit.errors import ModelInputError
+from evalkit.i18n import Lang, Message, text
 from evalkit.models import _checks as ck
-from evalkit.models.results import Results, Summary, coef_table, event_plot
-from evalkit.plotting import Lang, label
+from evalkit.models.linear import (
+    VcovSpec,
+    _pyfixest_vcov,
+    deprecated_lang,
+    parse_vcov,
+    resolve_cluster_alias,
+    vcov_label,
+    vcov_note,
+)
+from evalkit.models.messages import from_library, msg
+from evalkit.models.results import BaseResults, Results, Summary, coef_table, event_plot
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 AGG_KINDS = ("simple", "group", "dynamic", "calendar")
 
 
 class Pretest(NamedTuple):
+    """A joint Wald test of the pre-treatment effects (statistic, p-value; None when it cannot be
+    computed) with its degrees of freedom."""
+
     statistic: float | None
     p_value: float | None
     df: int
 
 
 @contextlib.contextmanager
-def _quiet_seeded(seed: int | None):
+def _quiet_seeded(seed: int | None) -> Iterator[list[warnings.WarningMessage]]:
     """csdid prints tables and draws from the global numpy RNG: silence it, seed it, and give the
     caller's global RNG state back afterwards."""
     state = np.random.get_state()
@@ -48,7 +64,8 @@ def _quiet_seeded(seed: int | None):
         np.random.set_state(state)
 
 
-def _prepare_staggered(data, y, unit, time, cohort, extra=()):
+def _prepare_staggered(data: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
+                       extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     ck.require_columns(data, [y, unit, time, cohort, *extra])
     ck.numeric(data, [y], "outcome")
     ck.numeric(data, [time, cohort], "time/cohort")
@@ -66,39 +83,75 @@ def _prepare_staggered(data, y, unit, time, cohort, extra=()):
     return df
 
 
-def _drop_short_cohorts(df, time, cohort, min_pre_periods, notes, lang):
+def _drop_short_cohorts(df: pd.DataFrame, time: str, cohort: str, min_pre_periods: int,
+                        notes: list[Message]) -> pd.DataFrame:
     periods = np.sort(df[time].unique())
     treated = sorted(c for c in df[cohort].unique() if c > 0)
     bad = [g for g in treated if (periods < g).sum() < min_pre_periods]
     if bad:
-        notes.append(f"Cohort(s) {bad} have fewer than {min_pre_periods} pre-treatment period(s) in the "
-                     f"data and were dropped (their change cannot be compared with a baseline).")
+        notes.append(msg("models.short_cohorts", cohorts=", ".join(map(str, bad)), min_pre=min_pre_periods))
         df = df.loc[~df[cohort].isin(bad)]
     late = [g for g in treated if g > periods.max()]
     if late:
-        notes.append(f"Cohort(s) {late} are treated after the last period and count as never treated.")
+        notes.append(msg("models.late_cohorts", cohorts=", ".join(map(str, late))))
         df = df.assign(**{cohort: df[cohort].where(~df[cohort].isin(late), 0)})
     return df
 
 
+_AGG_TITLES = {"simple": "models.title.cs_simple", "group": "models.title.cs_group",
+               "dynamic": "models.title.cs_dynamic", "calendar": "models.title.cs_calendar"}
+
+
 @dataclass
-class DidResults:
-    """Callaway–Sant'Anna group-time effects. ``att_gt``: cohort, time, att, se, ci_low, ci_high,
-    post. ``aggregate(kind)``: simple / group / dynamic / calendar. ``pretest``: Wald test."""
+class DidResults(BaseResults):
+    """Callaway–Sant'Anna group-time effects (the shared results protocol of
+    :class:`~evalkit.models.results.BaseResults`).
+
+    Parameters
+    ----------
+    att_gt : pandas.DataFrame
+        cohort, time, att, se, ci_low, ci_high, p, post.
+    pretest : Pretest
+        R did's Wald test of all pre-treatment ATT(g,t) = 0.
+    n : int
+        Units.
+    settings : dict
+        control, alpha, seed, inference, est_method, base_period, covariates.
+    warnings : list of evalkit.i18n.Message
+    lang : optional
+        Deprecated and ignored.
+
+    Notes
+    -----
+    ``aggregate(kind)`` gives :class:`~evalkit.models.results.Results` for simple / group /
+    dynamic / calendar aggregations (normal inference, ``overall``/``overall_se`` set).
+    """
 
     att_gt: pd.DataFrame
     pretest: Pretest
     n: int
-    settings: dict
-    warnings: list[str] = field(default_factory=list)
-    lang: Lang = "zh"
-    _model: object = field(default=None, repr=False)
-    _agg_cache: dict = field(default_factory=dict, repr=False)
+    settings: dict[str, Any]
+    warnings: list[Message] = field(default_factory=list)
+    lang: Lang | None = None
+    _model: Any = field(default=None, repr=False)
+    _agg_cache: dict[Any, Results] = field(default_factory=dict, repr=False)
 
     def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple", *,
                   balance_e: int | None = None, min_e: float = -np.inf, max_e: float = np.inf) -> Results:
-        """Aggregate ATT(g,t) as R's ``aggte(type=kind)``; ``.estimate``/``.se`` are the overall
-        figure, ``tidy()`` lists the components (cohorts, event times or periods)."""
+        """Aggregate ATT(g,t) as R's ``aggte(type=kind)``.
+
+        Parameters
+        ----------
+        kind : {"simple", "group", "dynamic", "calendar"}
+        balance_e, min_e, max_e
+            As R's ``aggte`` (dynamic aggregation only).
+
+        Returns
+        -------
+        Results
+            ``.estimate``/``.se`` are the overall figure, ``tidy()`` lists the components (cohorts,
+            event times or periods).
+        """
         ck.choice("kind", kind, AGG_KINDS)
         key = (kind, balance_e, min_e, max_e)
         if key in self._agg_cache:
@@ -115,17 +168,22 @@ class DidResults:
             se = np.asarray(agg["se_egt"], dtype=float).reshape(-1)
             idx = [int(v) for v in np.asarray(agg["egt"]).reshape(-1)]
             table = coef_table(np.asarray(agg["att_egt"], dtype=float).reshape(-1), se, alpha=alpha, index=idx)
-        names = {"simple": "简单加权 / simple", "group": "按队列 / by cohort",
-                 "dynamic": "按相对时间 / by event time", "calendar": "按日历期 / by period"}
-        res = Results(table=table, method=f"Callaway–Sant'Anna ATT, {names[kind]}", vcov=self.settings["inference"],
+        res = Results(table=table, method=f"Callaway–Sant'Anna ATT, {kind}", vcov=self.settings["inference"],
                       n=self.n, kind="event" if kind == "dynamic" else "coef", overall=overall,
                       overall_se=overall_se, alpha=alpha, warnings=list(self.warnings),
                       info={"aggregation": kind, "control": self.settings["control"],
-                            "reference_period": None}, lang=self.lang)
+                            "reference_period": None}, dof=None, title=msg(_AGG_TITLES[kind]))
         self._agg_cache[key] = res
         return res
 
     def tidy(self) -> pd.DataFrame:
+        """One row per ATT(g,t): term ``"ATT(g,t)"``, estimate, se, ci_low, ci_high, p, then n,
+        vcov, cohort, time.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         t = self.att_gt
         out = pd.DataFrame({"term": [f"ATT({g},{tt})" for g, tt in zip(t["cohort"], t["time"])],
                             "estimate": t["att"], "se": t["se"], "ci_low": t["ci_low"],
@@ -133,27 +191,45 @@ class DidResults:
                             "vcov": self.settings["inference"], "cohort": t["cohort"], "time": t["time"]})
         return out.reset_index(drop=True)
 
-    def summary(self) -> Summary:
-        lang = self.lang
+    def summary(self, lang: Lang = "zh") -> Summary:
+        """Units, control group, the simple overall ATT, the pre-test and every ATT(g,t).
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        Summary
+        """
         simple = self.aggregate("simple")
-        lines = [f"{label('单位数', 'units', lang)}: {self.n}",
-                 f"{label('对照组', 'control group', lang)}: {self.settings['control']}",
-                 f"{label('总体 ATT（简单加权）', 'overall ATT (simple)', lang)}: {simple.overall:.4f} "
+        lines = [f"{text('models.label.units', lang)}: {self.n}",
+                 f"{text('models.label.control', lang)}: {self.settings['control']}",
+                 f"{text('models.label.overall_simple', lang)}: {simple.overall:.4f} "
                  f"(SE {simple.overall_se:.4f})"]
-        if self.pretest.p_value is not None:
-            lines.append(f"{label('平行趋势预检验', 'pre-trend Wald test', lang)}: "
+        if self.pretest.p_value is not None and self.pretest.statistic is not None:
+            lines.append(f"{text('models.label.pretest', lang)}: "
                          f"W = {self.pretest.statistic:.3f}, df = {self.pretest.df}, p = {self.pretest.p_value:.4f}")
-        return Summary("Callaway–Sant'Anna ATT(g,t)", tuple(lines), self.tidy(), tuple(self.warnings))
+        return Summary(text("models.title.cs_att_gt", lang), tuple(lines), self.tidy(),
+                       tuple(self.warning_texts(lang)))
 
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
+    def __repr__(self) -> str:
+        return str(self.summary())
 
-    def plot(self, *, lang: Lang | None = None):
-        """Event-time (dynamic) aggregation with CI band and treatment line."""
-        lang = lang or self.lang
+    def plot(self, lang: Lang = "zh", *, title: str | None = None) -> Figure:
+        """Event-time (dynamic) aggregation with CI band and treatment line.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+        title : str, optional
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         dyn = self.aggregate("dynamic")
-        return event_plot(dyn.table, lang=lang,
-                          title=label("联合体成员效应（Callaway–Sant'Anna）", "membership effect (Callaway–Sant'Anna)", lang))
+        return event_plot(dyn.table, lang=lang, title=title if title is not None else text("models.title.cs", lang))
 
 
 def staggered_did(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str,
@@ -161,18 +237,44 @@ def staggered_did(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: s
                   bootstrap: bool = False, seed: int | None = None, biters: int = 1000,
                   est_method: Literal["dr", "reg", "ipw"] = "dr",
                   base_period: Literal["varying", "universal"] = "varying", anticipation: int = 0,
-                  min_pre_periods: int = 1, alpha: float = 0.05, lang: Lang = "zh") -> DidResults:
+                  min_pre_periods: int = 1, alpha: float = 0.05, lang: object = None) -> DidResults:
     """Callaway–Sant'Anna (2021) group-time ATTs of an absorbing treatment (consortium membership).
 
-    ``cohort``: first treated period on the ``time`` scale (numeric); 0 or missing = never treated.
-    ``control``: ``"never"`` (never-treated units) or ``"notyet"`` (not-yet-treated as well).
-    ``covariates``: time-invariant (base-period) covariates for conditional parallel trends.
-    ``bootstrap``: False → analytic SEs; True → multiplier bootstrap SEs (``biters`` draws, ``seed``).
-    ``est_method``, ``base_period``, ``anticipation``: as R ``did``. Cohorts with fewer than
-    ``min_pre_periods`` periods before treatment (e.g. treated in the first period) are dropped with
-    a warning stored in the result. The panel must be balanced.
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        A balanced panel, one row per (unit, time).
+    y, unit, time : str
+        Outcome and panel keys (``time`` numeric).
+    cohort : str
+        First treated period on the ``time`` scale (numeric); 0 or missing = never treated.
+    control : {"never", "notyet"}
+        Never-treated units, or not-yet-treated as well.
+    covariates : list of str, optional
+        Time-invariant (base-period) covariates for conditional parallel trends.
+    bootstrap : bool
+        False → analytic SEs from the influence function (clustered by unit); True → multiplier
+        bootstrap SEs (``biters`` draws, ``seed``).
+    seed : int, optional
+    biters : int
+    est_method : {"dr", "reg", "ipw"}
+    base_period : {"varying", "universal"}
+    anticipation : int
+        As R ``did``.
+    min_pre_periods : int
+        Cohorts with fewer periods before treatment (e.g. treated in the first period) are
+        dropped with a warning stored in the result.
+    alpha : float
+    lang : optional
+        Deprecated and ignored.
+
+    Returns
+    -------
+    DidResults
     """
     from csdid.att_gt import ATTgt
+
+    deprecated_lang(lang, "staggered_did")
 
     ck.choice("control", control, ("never", "notyet"))
     ck.choice("est_method", est_method, ("dr", "reg", "ipw"))
@@ -180,8 +282,8 @@ def staggered_did(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: s
     covariates = list(covariates or [])
     df = _prepare_staggered(data, y, unit, time, cohort, covariates)
     ck.numeric(df, covariates, "covariate")
-    notes: list[str] = []
-    df = _drop_short_cohorts(df, time, cohort, max(1, min_pre_periods), notes, lang)
+    notes: list[Message] = []
+    df = _drop_short_cohorts(df, time, cohort, max(1, min_pre_periods), notes)
     counts = df.groupby(unit).size()
     if counts.nunique() > 1:
         raise ModelInputError(f"Unbalanced panel: units have between {counts.min()} and {counts.max()} "
@@ -209,7 +311,7 @@ def staggered_did(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: s
         except Exception as exc:
             raise ModelInputError(f"Callaway–Sant'Anna estimation failed: {exc}. Check that every cohort "
                                   f"has comparison units in each period.") from exc
-    notes += sorted({str(w.message) for w in caught})
+    notes += [from_library(t) for t in sorted({str(w.message) for w in caught})]
     r = model.results
     att = pd.DataFrame({"cohort": np.asarray(r["group"]), "time": np.asarray(r["year"]),
                         "att": np.asarray(r["att"], dtype=float), "se": np.asarray(r["se"], dtype=float)})
@@ -223,38 +325,69 @@ def staggered_did(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: s
     settings = {"control": control, "alpha": alpha, "seed": seed, "inference": inference,
                 "est_method": est_method, "base_period": base_period, "covariates": covariates}
     return DidResults(att_gt=att, pretest=pre, n=int(work["id"].nunique()), settings=settings,
-                      warnings=notes, lang=lang, _model=model)
+                      warnings=notes, _model=model)
 
 
 def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str,
                 method: Literal["sunab", "twfe"] = "sunab", reference: int = -1,
-                cluster: str | None = None, alpha: float = 0.05, lang: Lang = "zh") -> Results:
+                vcov: VcovSpec | None = None, G_df: Literal["min", "conventional"] = "min",
+                alpha: float = 0.05, cluster: str | None = None, lang: object = None) -> Results:
     """Dynamic effects by event time e = time − cohort, with unit and period fixed effects.
 
-    ``method="sunab"``: Sun & Abraham (2021) interaction-weighted estimator — cohort × event-time
-    dummies (never-treated units, or else the last-treated cohort, as the control), then each event
-    time's effect is the average of its cohort effects weighted by cohort size (weights treated
-    as fixed, as fixest ``sunab``). ``method="twfe"``: one dummy per event time pooled across
-    cohorts (the conventional, possibly contaminated, event study) for comparison. ``reference``:
-    the omitted event time. SEs cluster by ``cluster`` (default ``unit``), CRV1. The pre-period
-    coefficients are jointly tested (Wald χ², in ``info["pretest"]``).
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        A balanced panel.
+    y, unit, time, cohort : str
+        As :func:`staggered_did`.
+    method : {"sunab", "twfe"}
+        ``"sunab"``: Sun & Abraham (2021) interaction-weighted estimator — cohort × event-time
+        dummies (never-treated units, or else the last-treated cohort, as the control), then each
+        event time's effect is the average of its cohort effects weighted by cohort size (weights
+        treated as fixed, as fixest ``sunab``). ``"twfe"``: one dummy per event time pooled across
+        cohorts (the conventional, possibly contaminated, event study) for comparison.
+    reference : int
+        The omitted event time.
+    vcov : str or dict, optional
+        The shared vocabulary of :func:`~evalkit.models.ols` except HC2/HC3; default
+        ``{"CRV1": unit}``. The bare strings ``"CRV1"``/``"CRV3"`` are deprecated.
+    G_df : {"min", "conventional"}
+        Two-way clustering factor.
+    alpha : float
+    cluster : str, optional
+        Deprecated alias of ``vcov={"CRV1": cluster}``.
+    lang : optional
+        Deprecated and ignored.
+
+    Returns
+    -------
+    Results
+        ``kind="event"``; the pre-period coefficients are jointly tested (Wald χ², in
+        ``info["pretest"]``, a :class:`Pretest`). Clustered: t(G−1) inference.
     """
     import pyfixest as pf
 
+    deprecated_lang(lang, "event_study")
     ck.choice("method", method, ("sunab", "twfe"))
-    cluster = cluster or unit
-    df = _prepare_staggered(data, y, unit, time, cohort, [cluster] if cluster != unit else [])
-    notes: list[str] = []
-    df = _drop_short_cohorts(df, time, cohort, 1, notes, lang)
+    ck.choice("G_df", G_df, ("min", "conventional"))
+    kind, clusters = parse_vcov(resolve_cluster_alias(vcov, cluster, unit, "event_study"))
+    if kind in ("HC2", "HC3"):
+        raise ValueError("event_study supports vcov 'iid', 'HC0', 'HC1' and cluster-robust {'CRV1'/'CRV3': ...}; "
+                         "HC2/HC3 need the leverage of every fixed effect.")
+    df = _prepare_staggered(data, y, unit, time, cohort, [c for c in clusters if c != unit])
+    notes: list[Message] = []
+    df = _drop_short_cohorts(df, time, cohort, 1, notes)
     if (df[cohort] == 0).sum() == 0:
         last = df[cohort].max()
-        notes.append(f"No never-treated units: cohort {last} (treated last) serves as the control and "
-                     f"periods from {last} on are dropped.")
+        notes.append(msg("models.last_cohort_control", cohort=last))
         df = df.loc[df[time] < last].assign(**{cohort: df[cohort].where(df[cohort] != last, 0)})
     g = df[cohort].to_numpy()
     e = np.where(g > 0, df[time].to_numpy() - g, np.nan)
     work = pd.DataFrame({"y": df[y].astype(float).to_numpy(), "u": pd.factorize(df[unit])[0],
-                         "t": pd.factorize(df[time])[0], "cl": pd.factorize(df[cluster])[0]})
+                         "t": pd.factorize(df[time])[0]})
+    cl_names = [f"cl{i}" for i in range(len(clusters))]
+    for name, c in zip(cl_names, clusters):
+        work[name] = pd.factorize(df[c])[0]
     event_times = sorted(int(v) for v in np.unique(e[~np.isnan(e)]) if v != reference)
     if reference not in set(np.unique(e[~np.isnan(e)]).astype(int)):
         raise ModelInputError(f"No treated unit is observed at the reference event time {reference}.")
@@ -273,15 +406,21 @@ def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str
                     cols[f"g{int(c)}e{k}".replace("-", "m")] = mask.astype(float)
     names = list(cols)
     work = pd.concat([work, pd.DataFrame(cols, index=work.index)], axis=1)
+    pf_vcov, ssc = _pyfixest_vcov(pf, kind, cl_names, G_df)
+    kwargs: dict[str, Any] = {"vcov": pf_vcov} if ssc is None else {"vcov": pf_vcov, "ssc": ssc}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = pf.feols(f"y ~ {' + '.join(names)} | u + t", work, vcov={"CRV1": "cl"})
-    dropped = list(getattr(m, "_collin_vars", []) or [])
+        m = pf.feols(f"y ~ {' + '.join(names)} | u + t", work, **kwargs)
+    dropped = [str(v) for v in (getattr(m, "_collin_vars", []) or [])]
     if dropped:
-        notes.append(f"Event-time terms not identified and dropped: {', '.join(dropped)}.")
-    beta, V = m.coef(), m.vcov if not callable(m.vcov) else None
+        notes.append(msg("models.event_terms_dropped", terms=", ".join(dropped)))
+    beta = m.coef()
     V = pd.DataFrame(np.asarray(m._vcov), index=beta.index, columns=beta.index)
-    G = int(work["cl"].nunique())
+    counts = [ck.n_clusters(work, c) for c in cl_names]
+    G = min(counts) if counts else None
+    if kind == "CRV3" and G is not None:
+        V = V * (G - 1) / G  # MacKinnon–Nielsen–Webb scaling of the unadjusted jackknife
+    dof = float(G - 1) if G is not None else float(m._df_t)
     if method == "twfe":
         idx = [k for (_, k), nm in zip(keys, names) if nm in beta.index]
         W = np.eye(len(idx))
@@ -298,7 +437,7 @@ def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str
         W = W / W.sum(axis=1, keepdims=True)
     b = W @ beta[terms].to_numpy()
     cov = W @ V.loc[terms, terms].to_numpy() @ W.T
-    table = coef_table(b, np.sqrt(np.diag(cov)), df=G - 1, alpha=alpha, index=idx)
+    table = coef_table(b, np.sqrt(np.diag(cov)), df=dof, alpha=alpha, index=idx)
     pre = [i for i, k in enumerate(idx) if k < 0]
     pretest = Pretest(None, None, len(pre))
     if pre:
@@ -307,10 +446,10 @@ def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str
         bp, Vp = b[pre], cov[np.ix_(pre, pre)]
         stat = float(bp @ np.linalg.pinv(Vp) @ bp)
         pretest = Pretest(stat, float(chi2.sf(stat, len(pre))), len(pre))
-    title = {"sunab": "Sun–Abraham 交互加权事件研究 / interaction-weighted event study",
-             "twfe": "TWFE 事件研究 / TWFE event study"}[method]
-    return Results(table=table, method=title, vcov=f"CRV1({cluster})", n=int(m._N), kind="event",
-                   alpha=alpha, warnings=notes, lang=lang,
+    method_name = {"sunab": "Sun–Abraham interaction-weighted event study", "twfe": "TWFE event study"}[method]
+    return Results(table=table, method=method_name, vcov=vcov_label(kind, clusters), n=int(m._N), kind="event",
+                   alpha=alpha, warnings=notes, dof=dof,
+                   title=msg("models.title.sunab" if method == "sunab" else "models.title.es_twfe"),
                    info={"reference_period": reference, "pretest": pretest,
                          "pretest_p": None if pretest.p_value is None else round(pretest.p_value, 4),
-                         "clusters": G})
+                         "clusters": G, "vcov_note": vcov_note(kind, clusters, G_df, G=counts)})

@@ -11,20 +11,25 @@ study next — 探索性分析，非因果推断 (exploratory, not causal).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from evalkit.errors import ModelInputError
+from evalkit.i18n import Lang, Message, text
 from evalkit.models import _checks as ck
-from evalkit.models.results import EXPLORATORY_EN, EXPLORATORY_ZH, Summary
-from evalkit.plotting import Lang, label
+from evalkit.models.linear import deprecated_lang
+from evalkit.models.messages import msg
+from evalkit.models.results import EXPLORATORY_EN, EXPLORATORY_ZH, BaseResults, Summary, critical_value
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MODELS = ("linear", "boosting")
 
 
-def _pipeline(name: str, seed: int, n_splits_inner: int = 3):
+def _pipeline(name: str, seed: int, n_splits_inner: int = 3) -> Any:
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import ElasticNetCV
     from sklearn.pipeline import make_pipeline
@@ -36,48 +41,109 @@ def _pipeline(name: str, seed: int, n_splits_inner: int = 3):
     return make_pipeline(HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, random_state=seed))
 
 
-@dataclass
-class DriversResults:
-    """Cross-validated scores, permutation importance and partial dependence per model."""
+@dataclass(repr=False)
+class DriversResults(BaseResults):
+    """Cross-validated scores, permutation importance and partial dependence per model (the shared
+    results protocol of :class:`~evalkit.models.results.BaseResults`).
 
-    scores: pd.DataFrame          # model, fold, r2, rmse
-    importance: pd.DataFrame      # model, term, importance, sd
-    partial_dependence: pd.DataFrame  # model, term, value, prediction
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        model, fold, r2, rmse.
+    importance : pandas.DataFrame
+        model, term, importance, se.
+    partial_dependence : pandas.DataFrame
+        model, term, value, prediction.
+    y : str
+        The outcome.
+    n : int
+        Rows used.
+    warnings : list of evalkit.i18n.Message
+    lang : optional
+        Deprecated and ignored.
+    """
+
+    scores: pd.DataFrame
+    importance: pd.DataFrame
+    partial_dependence: pd.DataFrame
     y: str
     n: int
-    warnings: list[str] = field(default_factory=list)
-    lang: Lang = "zh"
+    warnings: list[Message] = field(default_factory=list)
+    lang: Lang | None = None
 
-    @property
-    def caveat(self) -> str:
-        return label(EXPLORATORY_ZH, EXPLORATORY_EN, self.lang if self.lang != "en" else "en")
+    def caveat(self, lang: Lang = "zh") -> str:
+        """"exploratory, not causal" in ``lang``."""
+        return text("models.label.exploratory", lang)
 
     def tidy(self) -> pd.DataFrame:
         """Permutation importance (drop in held-out R² when a column is shuffled) per model and
         input; ``se`` is the standard deviation across folds over √folds. ``p`` is not a test here
-        and is left missing."""
+        and is left missing.
+
+        Returns
+        -------
+        pandas.DataFrame
+            term, estimate, se, ci_low, ci_high, p, then n, vcov, model, note.
+        """
         imp = self.importance
-        z = 1.959963984540054
+        z = critical_value(0.95)
         return pd.DataFrame({"term": imp["term"], "estimate": imp["importance"], "se": imp["se"],
                              "ci_low": imp["importance"] - z * imp["se"], "ci_high": imp["importance"] + z * imp["se"],
                              "p": np.nan, "n": self.n, "vcov": "GroupKFold CV", "model": imp["model"],
                              "note": f"{EXPLORATORY_ZH} / {EXPLORATORY_EN}"})
 
-    def summary(self) -> Summary:
+    def ci(self, level: float = 0.95) -> pd.DataFrame:
+        """Normal intervals of the permutation importances.
+
+        Parameters
+        ----------
+        level : float, default 0.95
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (model, term) — a term appears once per model — with ``ci_low``, ``ci_high``.
+        """
+        z = critical_value(level)
+        imp = self.importance
+        return pd.DataFrame({"ci_low": (imp["importance"] - z * imp["se"]).to_numpy(),
+                             "ci_high": (imp["importance"] + z * imp["se"]).to_numpy()},
+                            index=pd.MultiIndex.from_frame(imp[["model", "term"]]))
+
+    def summary(self, lang: Lang = "zh") -> Summary:
+        """The caveat, the outcome, mean CV scores per model and the importance table.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        Summary
+        """
         mean = self.scores.groupby("model")[["r2", "rmse"]].mean()
         lines = [f"{EXPLORATORY_ZH}（{EXPLORATORY_EN}）",
-                 f"{label('结果变量', 'outcome', self.lang)}: {self.y}; n = {self.n}"]
+                 f"{text('models.label.outcome', lang)}: {self.y}; n = {self.n}"]
         lines += [f"{m}: CV R² = {r.r2:.3f}, RMSE = {r.rmse:.4g}" for m, r in mean.iterrows()]
-        return Summary(label("驱动因素（预测视角）", "drivers (predictive view)", self.lang), tuple(lines),
-                       self.tidy(), tuple(self.warnings))
+        return Summary(text("models.label.drivers_title", lang), tuple(lines),
+                       self.tidy(), tuple(self.warning_texts(lang)))
 
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
+    def __repr__(self) -> str:
+        return str(self.summary())
 
-    def plot(self, *, lang: Lang | None = None):
+    def plot(self, lang: Lang = "zh") -> Figure:
+        """Permutation importance (left) and partial dependence of the last model (right).
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         from evalkit.plotting import PALETTE, new_figure
 
-        lang = lang or self.lang
         terms = list(dict.fromkeys(self.importance["term"]))
         fig = new_figure(9.0, 4.2)
         axes = fig.subplots(1, 2)
@@ -88,7 +154,7 @@ class DriversResults:
             pos = np.arange(len(terms)) + i * width
             axes[0].barh(pos, imp["importance"], height=width, xerr=imp["se"], color=PALETTE[i], label=m)
         axes[0].set_yticks(np.arange(len(terms)) + width * (len(models) - 1) / 2, terms)
-        axes[0].set_xlabel(label("置换重要性（R² 下降）", "permutation importance (drop in R²)", lang))
+        axes[0].set_xlabel(text("models.label.importance", lang))
         axes[0].legend(fontsize="small")
         pd_m = self.partial_dependence[self.partial_dependence["model"] == models[-1]]
         for j, t in enumerate(terms):
@@ -97,10 +163,10 @@ class DriversResults:
                 v = s["value"].to_numpy()
                 span = (v - v.min()) / (np.ptp(v) or 1.0)
                 axes[1].plot(span, s["prediction"], color=PALETTE[j % len(PALETTE)], label=t)
-        axes[1].set_xlabel(label("投入（标准化到 0–1）", "input (rescaled to 0–1)", lang))
-        axes[1].set_ylabel(label(f"{self.y} 的偏依赖", f"partial dependence of {self.y}", lang))
+        axes[1].set_xlabel(text("models.label.input_rescaled", lang))
+        axes[1].set_ylabel(text("models.label.partial_dependence", lang, y=self.y))
         axes[1].legend(fontsize="small")
-        fig.suptitle(f"{label('驱动因素', 'drivers', lang)} — {EXPLORATORY_ZH}"
+        fig.suptitle(f"{text('models.label.drivers', lang)} — {EXPLORATORY_ZH}"
                      + ("" if lang == "zh" else f" ({EXPLORATORY_EN})"))
         return fig
 
@@ -108,19 +174,47 @@ class DriversResults:
 def drivers(data: pd.DataFrame, *, y: str, x: list[str], unit: str,
             models: tuple[Literal["linear", "boosting"], ...] = MODELS, n_splits: int = 5,
             n_repeats: int = 5, grid_resolution: int = 20, seed: int = 0, n_threads: int | None = 1,
-            lang: Lang = "zh") -> DriversResults:
-    """Predict ``y`` from inputs ``x`` with each of ``models``; ``n_splits`` unit-grouped folds,
-    ``n_repeats`` shuffles per column for permutation importance, ``seed`` for every random step.
-    ``n_threads``: OpenMP/BLAS threads (default 1: consortium panels are small and gradient
-    boosting's thread pool is many times slower than one thread on a busy machine; None = all)."""
+            lang: object = None) -> DriversResults:
+    """Predict ``y`` from inputs ``x`` with each of ``models`` (exploratory, not causal).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    y : str
+        Outcome.
+    x : list of str
+        Inputs.
+    unit : str
+        Folds are grouped by this column.
+    models : tuple of {"linear", "boosting"}
+    n_splits : int
+        Unit-grouped folds.
+    n_repeats : int
+        Shuffles per column for permutation importance.
+    grid_resolution : int
+        Points of the partial-dependence grid.
+    seed : int
+        Seeds every random step.
+    n_threads : int or None
+        OpenMP/BLAS threads (default 1: consortium panels are small and gradient boosting's
+        thread pool is many times slower than one thread on a busy machine; None = all).
+    lang : optional
+        Deprecated and ignored.
+
+    Returns
+    -------
+    DriversResults
+    """
     from threadpoolctl import threadpool_limits
 
+    deprecated_lang(lang, "drivers")
     with threadpool_limits(limits=n_threads):
         return _drivers(data, y=y, x=x, unit=unit, models=models, n_splits=n_splits, n_repeats=n_repeats,
-                        grid_resolution=grid_resolution, seed=seed, lang=lang)
+                        grid_resolution=grid_resolution, seed=seed)
 
 
-def _drivers(data, *, y, x, unit, models, n_splits, n_repeats, grid_resolution, seed, lang) -> DriversResults:
+def _drivers(data: pd.DataFrame, *, y: str, x: list[str] | str, unit: str, models: tuple[str, ...],
+             n_splits: int, n_repeats: int, grid_resolution: int, seed: int) -> DriversResults:
     from sklearn.inspection import partial_dependence, permutation_importance
     from sklearn.metrics import mean_squared_error, r2_score
     from sklearn.model_selection import GroupKFold
@@ -131,9 +225,9 @@ def _drivers(data, *, y, x, unit, models, n_splits, n_repeats, grid_resolution, 
     ck.require_columns(data, [y, *x, unit])
     ck.numeric(data, [y, *x], "outcome/input")
     df = data[[y, *x, unit]].dropna()
-    notes = []
+    notes: list[Message] = []
     if len(df) < len(data):
-        notes.append(f"{len(data) - len(df)} rows with missing values dropped.")
+        notes.append(msg("models.rows_dropped", n=len(data) - len(df)))
     ck.not_constant(df, x)
     groups = df[unit].to_numpy()
     n_units = len(pd.unique(groups))
@@ -161,4 +255,4 @@ def _drivers(data, *, y, x, unit, models, n_splits, n_repeats, grid_resolution, 
     imp = imp.reset_index().rename(columns={"mean": "importance"})
     imp["se"] = imp["std"] / np.sqrt(imp["count"])
     return DriversResults(scores=pd.DataFrame(scores), importance=imp[["model", "term", "importance", "se"]],
-                          partial_dependence=pd.DataFrame(pds), y=y, n=len(df), warnings=notes, lang=lang)
+                          partial_dependence=pd.DataFrame(pds), y=y, n=len(df), warnings=notes)

@@ -1,40 +1,149 @@
 """Linear and generalised linear models: ``ols`` (absorbed fixed effects via pyfixest), ``twfe``
-(a panel wrapper around ``ols``) and ``glm`` (logit / probit / Poisson via statsmodels).
+(a panel wrapper around ``ols``) and ``glm`` (Gaussian / logit / probit / Poisson by maximum
+likelihood via statsmodels, with evalkit's own sandwich so its variance conventions equal ``ols``).
 
-Conventions (they change numbers, so they are named):
+One signature convention: every estimator takes ``vcov`` from one vocabulary — ``"iid"``,
+``"HC0"``–``"HC3"``, ``{"CRV1": "col"}``, ``{"CRV1": "a+b"}`` (two-way), ``{"CRV3": "col"}`` — and
+``G_df`` for two-way clustering; no estimator takes a language (``lang=`` is accepted, ignored and
+deprecated). Warnings are stored on the result as :class:`evalkit.i18n.Message` codes
+(:mod:`evalkit.models.messages`).
 
-* ``vcov="iid"``: classical OLS variance, σ² = RSS / (n − k − absorbed FE levels) — as fixest,
-  Stata ``xtreg, fe`` and R ``plm`` within.
+Variance conventions (they change numbers, so they are named; ``results.info["vcov_note"]``
+carries the one used, as a message, for a methods appendix):
+
+* ``"iid"``: classical OLS variance, σ² = RSS / (n − k − absorbed FE levels) — as fixest,
+  Stata ``xtreg, fe`` and R ``plm`` within. For ``glm`` the inverse of the **observed**
+  information (Stata, statsmodels' discrete ``Logit``/``Probit``); ``information="expected"``
+  gives the inverse expected (Fisher) information instead (R ``glm``, statsmodels ``GLM``). The
+  two coincide for canonical links (logit, Poisson, Gaussian).
 * ``"HC0"``: White's sandwich without small-sample factor; ``"HC1"``: × n/(n−k) (fixest
-  "hetero"); ``"HC2"`` / ``"HC3"``: leverage-adjusted. With absorbed fixed effects HC2/HC3 need
-  the leverage of the fixed effects too, so the fixed effects are estimated as dummies.
-* ``{"CRV1": "g"}``: cluster-robust, fixest convention — factor G/(G−1) · (n−1)/(n−k), fixed
-  effects nested in the cluster counted as one parameter in k; ``{"CRV1": "g+h"}``: two-way (Cameron–
-  Gelbach–Miller) with fixest's factor G_min/(G_min−1) for every component; ``{"CRV3": "g"}``:
-  the cluster jackknife of MacKinnon, Nielsen & Webb (2023), (G−1)/G · Σ_g (β̂₋g − β̂)(β̂₋g − β̂)ᵀ
-  (pyfixest's own CRV3 multiplies by further small-sample factors; evalkit removes them). Inference uses t with G−1 degrees of freedom when
-  clustered, n−k otherwise.
-* With fewer than ``few_clusters`` clusters (default 30) a warning is stored in the result and
-  ``tidy()`` gains ``se_crv3``, ``p_crv3`` and ``p_wild`` (wild cluster bootstrap, WCR11,
-  Rademacher weights, null imposed, ``wild_reps`` draws, seeded by ``seed``).
+  "hetero"); ``"HC2"`` / ``"HC3"``: leverage-adjusted (MacKinnon–White, no n/(n−k) factor). With
+  absorbed fixed effects HC2/HC3 need the leverage of the fixed effects too, so the fixed effects
+  are estimated as dummies. ``glm`` offers HC0 and HC1.
+* ``{"CRV1": "g"}``: cluster-robust, factor G/(G−1) · (n−1)/(n−k) (fixest, Stata, statsmodels),
+  fixed effects nested in the cluster counted as one parameter in k.
+* ``{"CRV1": "g+h"}``: two-way (multiway) clustering, V = V_g + V_h − V_{g∩h} (Cameron, Gelbach &
+  Miller 2011), each component with the (n−1)/(n−k) factor and a cluster factor chosen by
+  ``G_df`` (as fixest / pyfixest ``ssc(G_df=...)``):
+
+  - ``G_df="min"`` (default in ``ols``, ``glm`` and ``twfe``): every component × G_min/(G_min−1),
+    G_min the smaller number of clusters — fixest's and reghdfe's rule;
+  - ``G_df="conventional"``: each component × its own G_j/(G_j−1) — Cameron–Gelbach–Miller,
+    Stata ``cgmreg``, R ``sandwich::vcovCL(multi0 = FALSE)``, statsmodels
+    ``cov_type="cluster"`` with two group columns, Petersen's (2009) published benchmarks.
+
+* ``{"CRV3": "g"}``: the cluster jackknife of MacKinnon, Nielsen & Webb (2023),
+  (G−1)/G · Σ_g (β̂₋g − β̂)(β̂₋g − β̂)ᵀ (pyfixest's own CRV3 multiplies by further small-sample
+  factors; evalkit removes them).
+
+Inference: ``ols``/``twfe`` use t with G−1 degrees of freedom when clustered (G_min for two-way),
+n−k otherwise (``results.dof``); ``glm`` uses the normal distribution (``dof`` None). With fewer
+than ``few_clusters`` clusters (default 30) a warning is stored in the result and, one-way,
+``tidy()`` gains ``se_crv3``, ``p_crv3`` and ``p_wild`` (wild cluster bootstrap, WCR11,
+Rademacher weights, null imposed, ``wild_reps`` draws, seeded by ``seed``).
 """
 from __future__ import annotations
 
 import re
 import warnings
-from typing import Literal
+from typing import Any, Literal, Union
 
 import numpy as np
 import pandas as pd
 
 from evalkit.errors import ModelInputError
+from evalkit.i18n import Message
 from evalkit.models import _checks as ck
+from evalkit.models.messages import msg
 from evalkit.models.results import Results, coef_table
-from evalkit.plotting import Lang
 
 HC_TYPES = ("iid", "HC0", "HC1", "HC2", "HC3")
 CLUSTER_TYPES = ("CRV1", "CRV3")
+G_DF = ("min", "conventional")
+VcovSpec = Union[str, dict[str, str]]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+# -- shared conventions ------------------------------------------------------------------------
+def deprecated_lang(lang: object, where: str) -> None:
+    """Warn (DeprecationWarning) when an estimator is given ``lang``; the value is ignored.
+
+    Parameters
+    ----------
+    lang : object
+        What the caller passed (None: nothing passed, no warning).
+    where : str
+        The estimator's name.
+    """
+    if lang is not None:
+        warnings.warn(f"{where}(lang=...) is deprecated and ignored: estimators know no language. Pass "
+                      f"lang to the result's summary(), plot() or warning_texts() instead.",
+                      DeprecationWarning, stacklevel=3)
+
+
+def parse_vcov(vcov: VcovSpec) -> tuple[str, list[str]]:
+    """Read a ``vcov`` of the shared vocabulary.
+
+    Parameters
+    ----------
+    vcov : str or dict
+        ``"iid"``, ``"HC0"``–``"HC3"``, ``{"CRV1": "col"}``, ``{"CRV1": "a+b"}`` or ``{"CRV3": "col"}``.
+
+    Returns
+    -------
+    tuple
+        (type, cluster columns); type in ``HC_TYPES`` or ``CLUSTER_TYPES``.
+    """
+    if isinstance(vcov, str):
+        ck.choice("vcov", vcov, HC_TYPES + ("{'CRV1': 'col'}", "{'CRV1': 'col1+col2'}", "{'CRV3': 'col'}"))
+        return vcov, []
+    if isinstance(vcov, dict) and len(vcov) == 1:
+        kind, cols = next(iter(vcov.items()))
+        ck.choice("vcov type", kind, CLUSTER_TYPES)
+        clusters = [c.strip() for c in str(cols).split("+") if c.strip()]
+        if not clusters or len(clusters) > 2 or (kind == "CRV3" and len(clusters) > 1):
+            raise ValueError(f"vcov={vcov!r}: give one cluster column (or two joined by '+' for CRV1).")
+        return kind, clusters
+    raise ValueError(f"vcov={vcov!r} is not allowed; use one of {HC_TYPES} or a dict such as "
+                     "{'CRV1': 'unit'}, {'CRV1': 'unit+year'}, {'CRV3': 'unit'}.")
+
+
+def vcov_label(kind: str, clusters: list[str]) -> str:
+    """``"HC1"``, ``"CRV1(unit)"``, ``"CRV1(firm+year)"`` …"""
+    return f"{kind}({'+'.join(clusters)})" if clusters else kind
+
+
+def vcov_note(kind: str, clusters: list[str], G_df: str, *, G: list[int] | None = None,
+              model: Literal["ols", "glm"] = "ols", information: str = "observed") -> Message:
+    """The variance convention as a message (for a methods appendix).
+
+    Parameters
+    ----------
+    kind : str
+        A ``parse_vcov`` type.
+    clusters : list of str
+        Cluster columns.
+    G_df : {"min", "conventional"}
+    G : list of int, optional
+        Number of clusters per column.
+    model : {"ols", "glm"}
+    information : {"observed", "expected"}
+        ``glm`` iid only.
+
+    Returns
+    -------
+    evalkit.i18n.Message
+    """
+    counts = ", ".join(f"{c}: {g}" for c, g in zip(clusters, G or []))
+    if kind == "iid":
+        return msg("models.vcov.iid_glm_" + information) if model == "glm" else msg("models.vcov.iid")
+    if kind in ("HC0", "HC1", "HC2", "HC3"):
+        return msg(f"models.vcov.{kind.lower()}")
+    if kind == "CRV3":
+        return msg("models.vcov.crv3", clusters="+".join(clusters), counts=counts)
+    if len(clusters) == 1:
+        return msg("models.vcov.crv1", clusters=clusters[0], counts=counts)
+    return msg(f"models.vcov.crv1_twoway_{G_df}", clusters="+".join(clusters), counts=counts)
 
 
 def _split_formula(formula: str) -> tuple[str, str, list[str]]:
@@ -50,41 +159,75 @@ def _plain_terms(rhs: str) -> list[str]:
     return [t.strip() for t in rhs.split("+") if _NAME.match(t.strip())]
 
 
-def _parse_vcov(vcov) -> tuple[str, list[str]]:
-    """→ (type, cluster columns). type in HC_TYPES or CLUSTER_TYPES."""
-    if isinstance(vcov, str):
-        ck.choice("vcov", vcov, HC_TYPES + ("{'CRV1': 'col'}", "{'CRV1': 'col1+col2'}", "{'CRV3': 'col'}"))
-        return vcov, []
-    if isinstance(vcov, dict) and len(vcov) == 1:
-        kind, cols = next(iter(vcov.items()))
-        ck.choice("vcov type", kind, CLUSTER_TYPES)
-        clusters = [c.strip() for c in str(cols).split("+") if c.strip()]
-        if not clusters or len(clusters) > 2 or (kind == "CRV3" and len(clusters) > 1):
-            raise ValueError(f"vcov={vcov!r}: give one cluster column (or two joined by '+' for CRV1).")
-        return kind, clusters
-    raise ValueError(f"vcov={vcov!r} is not allowed; use one of {HC_TYPES} or a dict such as "
-                     "{'CRV1': 'unit'}, {'CRV1': 'unit+year'}, {'CRV3': 'unit'}.")
+def _pyfixest_vcov(pf: Any, kind: str, clusters: list[str], G_df: str) -> tuple[Any, Any]:
+    """Our vocabulary → (pyfixest vcov, ssc or None)."""
+    if kind == "iid":
+        return "iid", None
+    if kind == "HC0":
+        return "hetero", pf.ssc(k_adj=False, G_adj=False)
+    if kind == "HC1":
+        return "hetero", None
+    if kind in ("HC2", "HC3"):
+        # MacKinnon–White HC2/HC3 carry no n/(n−k) factor (statsmodels, R sandwich).
+        return kind, pf.ssc(k_adj=False, G_adj=False)
+    if kind == "CRV3":
+        return {kind: clusters[0]}, pf.ssc(k_adj=False, G_adj=False)
+    return {kind: "+".join(clusters)}, pf.ssc(G_df=G_df)
 
 
-def _vcov_label(kind: str, clusters: list[str]) -> str:
-    return f"{kind}({'+'.join(clusters)})" if clusters else kind
-
-
-def ols(formula: str, data: pd.DataFrame, *, vcov="iid", alpha: float = 0.05, few_clusters: int = 30,
-        wild_reps: int = 999, seed: int = 0, lang: Lang = "zh") -> Results:
+# -- ols --------------------------------------------------------------------------------------
+def ols(formula: str, data: pd.DataFrame, *, vcov: VcovSpec = "iid", G_df: Literal["min", "conventional"] = "min",
+        alpha: float = 0.05, few_clusters: int = 30, wild_reps: int = 999, seed: int = 0,
+        unique_fe: bool = True, lang: object = None) -> Results:
     """Least squares with optional absorbed fixed effects, ``"y ~ x1 + x2 | unit + year"``.
 
-    ``vcov``: ``"iid"``, ``"HC0"``–``"HC3"``, ``{"CRV1": "g"}``, ``{"CRV1": "g+h"}`` or
-    ``{"CRV3": "g"}`` (conventions in the module docstring). ``alpha``: 1 − confidence level.
-    ``few_clusters``: below this many clusters CRV3 and a wild-bootstrap p are added (``wild_reps``
-    draws, ``seed``). Rows with a missing value in a used column are dropped (count in
-    ``info["dropped_rows"]``). Regressors collinear with others or with the fixed effects are
-    dropped and named in ``warnings``.
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x1 + x2"``; absorbed fixed effects after ``|``.
+    data : pandas.DataFrame
+    vcov : str or dict, default "iid"
+        ``"iid"``, ``"HC0"``–``"HC3"``, ``{"CRV1": "g"}``, ``{"CRV1": "g+h"}`` or ``{"CRV3": "g"}``
+        (conventions in the module docstring).
+    G_df : {"min", "conventional"}, default "min"
+        Cluster factor of two-way clustering (module docstring).
+    alpha : float, default 0.05
+        1 − confidence level of the table's intervals.
+    few_clusters : int, default 30
+        Below this many clusters a warning is stored and (one-way CRV1) CRV3 and a wild-bootstrap
+        p are added (``wild_reps`` draws, ``seed``).
+    wild_reps, seed : int
+    unique_fe : bool, default True
+        With two or more absorbed fixed effects, refuse rows that repeat a combination of them
+        (a duplicated (unit, time) key), as ``twfe`` does. Set False for data with several rows
+        per cell by design (e.g. workers within firm × year).
+    lang : optional
+        Deprecated and ignored.
+
+    Returns
+    -------
+    Results
+        ``info``: ``formula``, ``dropped_rows``, ``clusters`` (G, the smaller for two-way),
+        ``collinear`` (list), ``vcov_note`` (Message), ``G_df``. ``dof``: t degrees of freedom.
+
+    Raises
+    ------
+    ModelInputError
+        Missing or non-numeric columns, a constant regressor, fewer than 2 clusters, duplicated
+        fixed-effect keys.
+
+    Notes
+    -----
+    Rows with a missing value in a used column are dropped (count in ``info["dropped_rows"]``).
+    Regressors collinear with others or with the fixed effects are dropped and named in
+    ``warnings`` (code ``models.collinear``).
     """
     import pyfixest as pf
 
+    deprecated_lang(lang, "ols")
+    ck.choice("G_df", G_df, G_DF)
     lhs, rhs, fes = _split_formula(formula)
-    kind, clusters = _parse_vcov(vcov)
+    kind, clusters = parse_vcov(vcov)
     ck.require_columns(data, [c for c in [lhs] if _NAME.match(c)] + fes + clusters)
     if _NAME.match(lhs):
         ck.numeric(data, [lhs], "outcome")
@@ -95,10 +238,13 @@ def ols(formula: str, data: pd.DataFrame, *, vcov="iid", alpha: float = 0.05, fe
     sample = data[used]
     if sample.isna().to_numpy().any():
         sample = sample.dropna()
+    if unique_fe and len(fes) >= 2:
+        ck.unique_key(sample, fes, hint="If several rows per cell are intended (e.g. workers within "
+                                        "firm × year), pass unique_fe=False.")
     ck.not_constant(sample, [t for t in plain if t in sample.columns])
-    notes: list[str] = []
+    notes: list[Message] = []
     if len(sample) < len(data):
-        notes.append(f"{len(data) - len(sample)} rows with missing values dropped.")
+        notes.append(msg("models.rows_dropped", n=len(data) - len(sample)))
 
     fml = formula
     hidden: list[str] = []
@@ -107,51 +253,43 @@ def ols(formula: str, data: pd.DataFrame, *, vcov="iid", alpha: float = 0.05, fe
         # estimate them explicitly and hide them from the table.
         fml = f"{lhs} ~ {rhs} + " + " + ".join(f"C({f})" for f in fes)
         hidden = [f"C({f})" for f in fes]
-    g_min = None
-    if clusters:
-        g_min = min(ck.n_clusters(sample, c) for c in clusters)
-    pf_vcov: object
-    ssc = None
-    if kind == "iid":
-        pf_vcov = "iid"
-    elif kind == "HC0":
-        pf_vcov, ssc = "hetero", pf.ssc(k_adj=False, G_adj=False)
-    elif kind == "HC1":
-        pf_vcov = "hetero"
-    elif kind in ("HC2", "HC3"):
-        # MacKinnon–White HC2/HC3 carry no n/(n−k) factor (statsmodels, R sandwich).
-        pf_vcov, ssc = kind, pf.ssc(k_adj=False, G_adj=False)
-    else:
-        pf_vcov = {kind: "+".join(clusters)}
-        if kind == "CRV3":
-            ssc = pf.ssc(k_adj=False, G_adj=False)
+    counts = [ck.n_clusters(sample, c) for c in clusters]
+    g_min = min(counts) if counts else None
+    pf_vcov, ssc = _pyfixest_vcov(pf, kind, clusters, G_df)
     model = _fit_feols(pf, fml, sample, pf_vcov, ssc)
     table = _table_from_fixest(model, alpha, hidden)
-    if kind == "CRV3":
+    dof = float(model._df_t)
+    if kind == "CRV3" and g_min is not None:
         table = _mnw_crv3(table, g_min, alpha)
-    collin = list(getattr(model, "_collin_vars", []) or [])
+        dof = float(g_min - 1)
+    collin = [str(c) for c in (getattr(model, "_collin_vars", []) or [])]
     if collin:
-        notes.append(f"Collinear regressor(s) dropped (perfectly explained by other regressors or by "
-                     f"the fixed effects): {', '.join(collin)}.")
-    info: dict = {"formula": formula, "dropped_rows": len(data) - len(sample)}
+        notes.append(msg("models.collinear", terms=", ".join(collin)))
+    info: dict[str, Any] = {"formula": formula, "dropped_rows": len(data) - len(sample), "collinear": collin,
+                            "vcov_note": vcov_note(kind, clusters, G_df, G=counts)}
     if clusters:
         info["clusters"] = g_min
-    if clusters and kind == "CRV1" and g_min < few_clusters:
-        notes.append(f"Only {g_min} clusters (< {few_clusters}): CRV1 standard errors may be too small; "
-                     f"see se_crv3 / p_crv3 (jackknife) and p_wild (wild cluster bootstrap).")
+        info["cluster_counts"] = dict(zip(clusters, counts))
+        if len(clusters) == 2:
+            info["G_df"] = G_df
+    if clusters and kind == "CRV1" and g_min is not None and g_min < few_clusters:
         if len(clusters) == 1:
+            notes.append(msg("models.few_clusters", G=g_min, threshold=few_clusters))
             table = _add_few_cluster_inference(pf, model, fml, sample, clusters[0], table, ssc,
                                                wild_reps, seed, notes)
-    return Results(table=table, method=label_ols(fes), vcov=_vcov_label(kind, clusters), n=int(model._N),
-                   alpha=alpha, warnings=notes, info=info, lang=lang)
+        else:
+            notes.append(msg("models.few_clusters_twoway", G=g_min, threshold=few_clusters))
+    return Results(table=table, method=label_ols(fes), vcov=vcov_label(kind, clusters), n=int(model._N),
+                   alpha=alpha, warnings=notes, info=info, dof=dof)
 
 
 def label_ols(fes: list[str]) -> str:
+    """The technical name of an OLS fit with absorbed fixed effects ``fes``."""
     return f"OLS, absorbed FE: {' + '.join(fes)}" if fes else "OLS"
 
 
-def _fit_feols(pf, fml, sample, vcov, ssc):
-    kwargs = {"vcov": vcov}
+def _fit_feols(pf: Any, fml: str, sample: pd.DataFrame, vcov: Any, ssc: Any) -> Any:
+    kwargs: dict[str, Any] = {"vcov": vcov}
     if ssc is not None:
         kwargs["ssc"] = ssc
     try:
@@ -171,7 +309,7 @@ def _mnw_crv3(table: pd.DataFrame, G: int, alpha: float) -> pd.DataFrame:
     return coef_table(table["estimate"], se, df=G - 1, alpha=alpha, index=table.index)
 
 
-def _table_from_fixest(model, alpha: float, hidden: list[str]) -> pd.DataFrame:
+def _table_from_fixest(model: Any, alpha: float, hidden: list[str]) -> pd.DataFrame:
     est, se, p = model.coef(), model.se(), model.pvalue()
     ci = model.confint(alpha=alpha)
     table = pd.DataFrame({"estimate": est, "se": se, "ci_low": ci.iloc[:, 0], "ci_high": ci.iloc[:, 1],
@@ -184,7 +322,9 @@ def _table_from_fixest(model, alpha: float, hidden: list[str]) -> pd.DataFrame:
     return table
 
 
-def _add_few_cluster_inference(pf, model, fml, sample, cluster, table, ssc, reps, seed, notes):
+def _add_few_cluster_inference(pf: Any, model: Any, fml: str, sample: pd.DataFrame, cluster: str,
+                               table: pd.DataFrame, ssc: Any, reps: int, seed: int,
+                               notes: list[Message]) -> pd.DataFrame:
     table = table.copy()
     try:
         m3 = _fit_feols(pf, fml, sample, {"CRV3": cluster}, pf.ssc(k_adj=False, G_adj=False))
@@ -192,7 +332,7 @@ def _add_few_cluster_inference(pf, model, fml, sample, cluster, table, ssc, reps
         table["se_crv3"] = t3["se"].reindex(table.index).to_numpy()
         table["p_crv3"] = t3["p"].reindex(table.index).to_numpy()
     except ModelInputError as exc:
-        notes.append(f"CRV3 could not be computed: {exc}")
+        notes.append(msg("models.crv3_failed", error=str(exc)))
     # wildboottest needs integer cluster codes.
     coded = sample.assign(_wild_cluster=pd.factorize(sample[cluster])[0].astype(np.int64))
     try:
@@ -205,52 +345,124 @@ def _add_few_cluster_inference(pf, model, fml, sample, cluster, table, ssc, reps
             p_wild.append(float(out["Pr(>|t|)"]))
         table["p_wild"] = p_wild
     except Exception as exc:  # wildboottest missing or failing is reported, not fatal
-        notes.append(f"Wild cluster bootstrap could not be computed: {exc}")
+        notes.append(msg("models.wild_failed", error=str(exc)))
     return table
 
 
-def twfe(data: pd.DataFrame, *, y: str, x: list[str], unit: str, time: str, cluster: str | None = None,
-         lags: int | dict[str, int] = 0, per_capita: str | None = None, per_capita_scale: float = 1.0,
-         scale_x: bool = False, fixed_effects: list[str] | None = None, vcov: Literal["CRV1", "CRV3"] = "CRV1",
-         alpha: float = 0.05, few_clusters: int = 30, wild_reps: int = 999, seed: int = 0,
-         lang: Lang = "zh") -> Results:
-    """Two-way fixed effects: ``y ~ x | unit + time (+ fixed_effects)``, clustered by ``cluster``
-    (default ``unit``), fixest CRV1 convention (see module docstring).
+# -- twfe -------------------------------------------------------------------------------------
+def resolve_cluster_alias(vcov: VcovSpec | None, cluster: str | None, default: str, where: str) -> VcovSpec:
+    """Map the deprecated spellings of a panel estimator to the shared vocabulary.
 
-    ``lags``: number of lags of every input (int) or per input ({"x1": 2}); lag k of ``x`` is its
-    value k periods earlier in the sorted set of ``time`` values (missing when that period is
-    absent), named ``x_lag{k}``. ``per_capita``: a column (e.g. enrolment) that ``y`` (and the
-    inputs when ``scale_x``) are divided by, times ``per_capita_scale`` (e.g. 1000 for per-thousand);
-    rows with a zero or missing denominator are dropped (reported). ``fixed_effects``: further
-    absorbed effects (e.g. ``["alliance^year"]`` is not supported; pass plain columns).
+    Parameters
+    ----------
+    vcov : str, dict or None
+        None → ``{"CRV1": default}``. The bare strings ``"CRV1"`` / ``"CRV3"`` (deprecated) →
+        clustered by ``cluster`` or ``default``.
+    cluster : str or None
+        Deprecated alias: ``cluster="g"`` → ``{"CRV1": "g"}`` (DeprecationWarning).
+    default : str
+        The default cluster column (the unit).
+    where : str
+        Estimator name for the warning.
+
+    Returns
+    -------
+    str or dict
+        A ``vcov`` in the shared vocabulary.
     """
+    if cluster is not None:
+        warnings.warn(f"{where}(cluster=...) is deprecated; use vcov={{'CRV1': {cluster!r}}}.",
+                      DeprecationWarning, stacklevel=3)
+    if isinstance(vcov, str) and vcov in CLUSTER_TYPES:
+        warnings.warn(f"{where}(vcov={vcov!r}) is deprecated; use vcov={{{vcov!r}: {(cluster or default)!r}}}.",
+                      DeprecationWarning, stacklevel=3)
+        return {vcov: cluster or default}
+    if vcov is None:
+        return {"CRV1": cluster or default}
+    if cluster is not None:
+        raise ValueError(f"{where}: give the cluster inside vcov (e.g. vcov={{'CRV1': {cluster!r}}}), "
+                         f"not both vcov={vcov!r} and cluster={cluster!r}.")
+    return vcov
+
+
+def twfe(data: pd.DataFrame, *, y: str, x: list[str] | str, unit: str, time: str, vcov: VcovSpec | None = None,
+         G_df: Literal["min", "conventional"] = "min", effect: Literal["twoways", "individual"] = "twoways",
+         lags: int | dict[str, int] = 0, per_capita: str | None = None, per_capita_scale: float = 1.0,
+         scale_x: bool = False, fixed_effects: list[str] | None = None, alpha: float = 0.05,
+         few_clusters: int = 30, wild_reps: int = 999, seed: int = 0, cluster: str | None = None,
+         lang: object = None) -> Results:
+    """Fixed-effects panel regression ``y ~ x | unit + time (+ fixed_effects)``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per (unit, time); duplicated keys are refused.
+    y : str
+        Outcome column.
+    x : list of str
+        Regressors.
+    unit, time : str
+        Panel keys.
+    vcov : str or dict, optional
+        The shared vocabulary (``"iid"``, ``"HC0"``–``"HC3"``, ``{"CRV1": col}``,
+        ``{"CRV1": "a+b"}``, ``{"CRV3": col}``); default ``{"CRV1": unit}``. Columns are named as in
+        ``data``. The bare strings ``"CRV1"``/``"CRV3"`` (cluster by unit) are deprecated.
+    G_df : {"min", "conventional"}, default "min"
+        Two-way clustering factor (see module docstring).
+    effect : {"twoways", "individual"}, default "twoways"
+        Absorb unit and time effects, or unit effects only (plm's ``effect``; the one-way within
+        estimator of textbook tables).
+    lags : int or dict
+        Lags of every input (int) or per input (``{"x1": 2}``); lag k of ``x`` is its value k
+        periods earlier in the sorted set of ``time`` values (missing when absent), named ``x_lag{k}``.
+    per_capita : str, optional
+        A column (e.g. enrolment) that ``y`` (and the inputs when ``scale_x``) are divided by,
+        times ``per_capita_scale``; rows with a zero or missing denominator are dropped (warned).
+    per_capita_scale : float
+    scale_x : bool
+    fixed_effects : list of str, optional
+        Further absorbed effects (plain columns).
+    alpha : float
+    few_clusters, wild_reps, seed : int
+        As :func:`ols`.
+    cluster : str, optional
+        Deprecated alias of ``vcov={"CRV1": cluster}`` (DeprecationWarning).
+    lang : optional
+        Deprecated and ignored.
+
+    Returns
+    -------
+    Results
+        As :func:`ols`; ``info`` adds ``unit``, ``time``, ``cluster`` (str, "a+b" for two-way, None
+        without clustering), ``effect``.
+    """
+    deprecated_lang(lang, "twfe")
+    vcov = resolve_cluster_alias(vcov, cluster, unit, "twfe")
+    kind, clusters = parse_vcov(vcov)
+    ck.choice("effect", effect, ("twoways", "individual"))
     if isinstance(x, str):
         x = [x]
     x = list(x)
     if not x:
         raise ModelInputError("twfe needs at least one regressor in x.")
-    cluster = cluster or unit
     extra_fe = list(fixed_effects or [])
-    ck.choice("vcov", vcov, CLUSTER_TYPES)
-    needed = [y, *x, unit, time, cluster, *extra_fe] + ([per_capita] if per_capita else [])
+    needed = [y, *x, unit, time, *clusters, *extra_fe] + ([per_capita] if per_capita else [])
     ck.require_columns(data, needed)
     ck.numeric(data, [y], "outcome")
     ck.numeric(data, x, "regressor")
     ck.unique_key(data, [unit, time])
     df = data[list(dict.fromkeys(needed))]
-    notes: list[str] = []
+    notes: list[Message] = []
     if per_capita:
         ck.numeric(data, [per_capita], "per-capita denominator")
         bad = ~(df[per_capita] > 0)
         if bad.any():
-            notes.append(f"{int(bad.sum())} rows with zero or missing {per_capita!r} dropped.")
+            notes.append(msg("models.per_capita_dropped", n=int(bad.sum()), column=per_capita))
             df = df.loc[~bad]
         factor = per_capita_scale / df[per_capita]
-        df[y] = df[y] * factor
+        df = df.assign(**{y: df[y] * factor})
         if scale_x:
-            for c in x:
-                df[c] = df[c] * factor
-    # Safe internal names: columns may be Chinese or contain spaces.
+            df = df.assign(**{c: df[c] * factor for c in x})
     lag_spec = {c: lags for c in x} if isinstance(lags, int) else dict(lags)
     unknown = set(lag_spec) - set(x)
     if unknown:
@@ -266,52 +478,82 @@ def twfe(data: pd.DataFrame, *, y: str, x: list[str], unit: str, time: str, clus
                 shifted = base[[unit, "_t", c]].assign(_t=base["_t"] + k).rename(columns={c: name})
                 df = df.merge(shifted, on=[unit, "_t"], how="left")
                 terms.append(name)
-    safe = {c: f"v{i}" for i, c in enumerate(dict.fromkeys([y, *terms, unit, time, cluster, *extra_fe]))}
+    absorbed = list(dict.fromkeys([unit, *([time] if effect == "twoways" else []), *extra_fe]))
+    # Safe internal names: columns may be Chinese or contain spaces.
+    safe = {c: f"v{i}" for i, c in enumerate(dict.fromkeys([y, *terms, unit, time, *clusters, *extra_fe]))}
     work = pd.DataFrame({v: df[c].to_numpy() for c, v in safe.items()})
-    fml = f"{safe[y]} ~ {' + '.join(safe[t] for t in terms)} | " + " + ".join(
-        safe[c] for c in dict.fromkeys([unit, time, *extra_fe]))
-    res = ols(fml, work, vcov={vcov: safe[cluster]}, alpha=alpha, few_clusters=few_clusters,
-              wild_reps=wild_reps, seed=seed, lang=lang)
+    fml = f"{safe[y]} ~ {' + '.join(safe[t] for t in terms)} | " + " + ".join(safe[c] for c in absorbed)
+    safe_vcov: VcovSpec = {kind: "+".join(safe[c] for c in clusters)} if clusters else kind
+    # (unit, time) was checked above; extra fixed effects may repeat within a cell.
+    res = ols(fml, work, vcov=safe_vcov, G_df=G_df, alpha=alpha, few_clusters=few_clusters,
+              wild_reps=wild_reps, seed=seed, unique_fe=False)
     back = {v: k for k, v in safe.items()}
     res.table.index = pd.Index([back.get(t, t) for t in res.table.index], name="term")
-    res.warnings = notes + [_unsafe(w, back) for w in res.warnings]
-    res.vcov = f"{vcov}({cluster})"
-    res.method = f"TWFE: {y} ~ {' + '.join(terms)} | {' + '.join(dict.fromkeys([unit, time, *extra_fe]))}"
-    res.info.update({"formula": res.method, "unit": unit, "time": time, "cluster": cluster})
+    collin = [back.get(t, t) for t in res.info.get("collinear", [])]
+    res.info["collinear"] = collin
+    res.warnings = notes + [msg("models.collinear", terms=", ".join(collin)) if w.code == "models.collinear" else w
+                            for w in res.warnings]
+    res.vcov = vcov_label(kind, clusters)
+    res.info["vcov_note"] = vcov_note(kind, clusters, G_df, G=list(res.info.get("cluster_counts", {}).values()))
+    if "cluster_counts" in res.info:
+        res.info["cluster_counts"] = {back.get(k, k): v for k, v in res.info["cluster_counts"].items()}
+    res.method = f"TWFE: {y} ~ {' + '.join(terms)} | {' + '.join(absorbed)}"
+    res.info.update({"formula": res.method, "unit": unit, "time": time, "effect": effect,
+                     "cluster": "+".join(clusters) if clusters else None})
     return res
 
 
-def _unsafe(text: str, back: dict[str, str]) -> str:
-    return re.sub(r"\bv\d+\b", lambda m: back.get(m.group(0), m.group(0)), text)
+# -- glm --------------------------------------------------------------------------------------
+GLM_FAMILIES = ("logit", "probit", "poisson", "gaussian")
 
 
-GLM_FAMILIES = ("logit", "probit", "poisson")
+def glm(formula: str, data: pd.DataFrame, *, family: Literal["logit", "probit", "poisson", "gaussian"] = "logit",
+        vcov: VcovSpec = "iid", G_df: Literal["min", "conventional"] = "min",
+        information: Literal["observed", "expected"] = "observed", alpha: float = 0.05,
+        lang: object = None) -> Results:
+    """Generalised linear model by maximum likelihood (statsmodels GLM for the fit, evalkit's
+    sandwich for the variance, so the conventions equal :func:`ols`).
 
+    Parameters
+    ----------
+    formula : str
+        A patsy formula; fixed effects as ``C(unit)`` terms (no ``|``).
+    data : pandas.DataFrame
+    family : {"logit", "probit", "poisson", "gaussian"}, default "logit"
+        Binary 0/1 outcome (logit, probit), counts (poisson) or a linear-Gaussian model.
+        Estimates are log-odds, probit-index, log-rate or linear coefficients.
+    vcov : str or dict, default "iid"
+        ``"iid"`` (inverse information), ``"HC0"``, ``"HC1"`` (× n/(n−k)), ``{"CRV1": "g"}`` or
+        ``{"CRV1": "g+h"}`` with the conventions of :func:`ols` (one-way G/(G−1)·(n−1)/(n−k);
+        two-way per ``G_df``). HC2, HC3 and CRV3 are not offered for ``glm``.
+    G_df : {"min", "conventional"}, default "min"
+    information : {"observed", "expected"}, default "observed"
+        The information matrix of the iid variance and of the sandwich's bread: observed (minus
+        the Hessian; Stata, statsmodels ``Probit``/``Logit``) or expected (Fisher; R ``glm``).
+        Identical for logit, Poisson and Gaussian (canonical links).
+    alpha : float
+    lang : optional
+        Deprecated and ignored.
 
-def glm(formula: str, data: pd.DataFrame, *, family: Literal["logit", "probit", "poisson"] = "logit",
-        vcov="iid", alpha: float = 0.05, lang: Lang = "zh") -> Results:
-    """Generalised linear model by maximum likelihood (statsmodels GLM).
-
-    ``family``: ``"logit"`` / ``"probit"`` (binary 0/1 outcome, e.g. placed or not) or
-    ``"poisson"`` (counts). ``vcov``: ``"iid"`` (inverse information), ``"HC0"`` (sandwich) or
-    ``{"CRV1": "college"}`` / ``{"CRV1": "a+b"}``: cluster-robust with statsmodels' factor
-    G/(G−1)·(n−1)/(n−k) (two-way: each component with its own G). Fixed effects go in the formula
-    as ``C(unit)``. Estimates are log-odds (logit), probit index or log-rate (Poisson) coefficients.
+    Returns
+    -------
+    Results
+        Normal-based inference (``dof`` None). ``info``: ``formula``, ``family``, ``loglik``,
+        ``information``, ``vcov_note``, ``clusters``.
     """
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
+    deprecated_lang(lang, "glm")
     ck.choice("family", family, GLM_FAMILIES)
+    ck.choice("G_df", G_df, G_DF)
+    ck.choice("information", information, ("observed", "expected"))
     lhs, rhs, fes = _split_formula(formula)
     if fes:
         raise ModelInputError("glm does not absorb fixed effects after '|'; write them as C(unit) terms.")
-    if isinstance(vcov, str):
-        ck.choice("vcov", vcov, ("iid", "HC0", "{'CRV1': 'col'}"))
-        clusters = []
-    else:
-        kind, clusters = _parse_vcov(vcov)
-        if kind != "CRV1":
-            raise ValueError("glm supports vcov 'iid', 'HC0' and {'CRV1': ...}.")
+    kind, clusters = parse_vcov(vcov)
+    if kind not in ("iid", "HC0", "HC1", "CRV1"):
+        raise ValueError(f"glm supports vcov 'iid', 'HC0', 'HC1' and {{'CRV1': ...}}, not {vcov!r}.")
     plain = _plain_terms(rhs)
     ck.require_columns(data, [lhs, *[t for t in plain if t not in ("0", "1")], *clusters])
     ck.numeric(data, [lhs], "outcome")
@@ -324,32 +566,90 @@ def glm(formula: str, data: pd.DataFrame, *, family: Literal["logit", "probit", 
     if family == "poisson" and (yv < 0).any():
         raise ModelInputError(f"poisson needs non-negative counts; {lhs!r} has negative values.")
     ck.not_constant(sample, [lhs] + [t for t in plain if t in sample.columns])
+    counts = [ck.n_clusters(sample, c) for c in clusters]
     fam = {"logit": sm.families.Binomial(sm.families.links.Logit()),
            "probit": sm.families.Binomial(sm.families.links.Probit()),
-           "poisson": sm.families.Poisson()}[family]
-    fit_kw: dict = {}
-    if vcov == "HC0":
-        fit_kw = {"cov_type": "HC0"}
-    elif clusters:
-        for c in clusters:
-            ck.n_clusters(sample, c)
-        groups = (pd.factorize(sample[clusters[0]])[0] if len(clusters) == 1 else
-                  np.column_stack([pd.factorize(sample[c])[0] for c in clusters]))
-        fit_kw = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
+           "poisson": sm.families.Poisson(),
+           "gaussian": sm.families.Gaussian()}[family]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fitted = smf.glm(formula, sample, family=fam).fit(**fit_kw)
+            fitted = smf.glm(formula, sample, family=fam).fit()
     except Exception as exc:
         raise ModelInputError(f"The {family} model {formula!r} could not be estimated: {exc}. Perfect "
                               f"separation or a collinear regressor are common causes.") from exc
-    table = coef_table(fitted.params.to_numpy(), fitted.bse.to_numpy(), alpha=alpha, index=fitted.params.index)
-    notes = []
+    V = _glm_vcov(fitted, kind, [sample[c] for c in clusters], G_df, information)
+    names = fitted.params.index
+    table = coef_table(fitted.params.to_numpy(), np.sqrt(np.diag(V)), alpha=alpha, index=names)
+    notes: list[Message] = []
     if not getattr(fitted, "converged", True):
-        notes.append("The likelihood maximisation did not converge; estimates are unreliable.")
+        notes.append(msg("models.not_converged"))
     if len(sample) < len(data):
-        notes.append(f"{len(data) - len(sample)} rows with missing values dropped.")
-    label_v = "iid" if vcov == "iid" else ("HC0" if vcov == "HC0" else _vcov_label("CRV1", clusters))
-    return Results(table=table, method=f"GLM {family}: {formula}", vcov=label_v, n=int(fitted.nobs),
-                   alpha=alpha, warnings=notes, info={"formula": formula, "family": family,
-                                                      "loglik": float(fitted.llf)}, lang=lang)
+        notes.append(msg("models.rows_dropped", n=len(data) - len(sample)))
+    info: dict[str, Any] = {"formula": formula, "family": family, "loglik": float(fitted.llf),
+                            "information": information,
+                            "vcov_note": vcov_note(kind, clusters, G_df, G=counts, model="glm",
+                                                   information=information)}
+    if clusters:
+        info["clusters"] = min(counts)
+        info["cluster_counts"] = dict(zip(clusters, counts))
+        if len(clusters) == 2:
+            info["G_df"] = G_df
+    return Results(table=table, method=f"GLM {family}: {formula}", vcov=vcov_label(kind, clusters),
+                   n=int(fitted.nobs), alpha=alpha, warnings=notes, info=info, dof=None)
+
+
+def _glm_vcov(fitted: Any, kind: str, groups: list[pd.Series], G_df: str, information: str) -> np.ndarray:
+    """Variance of a fitted statsmodels GLM under evalkit's conventions (module docstring)."""
+    model, beta = fitted.model, fitted.params.to_numpy()
+    n, k = model.exog.shape
+    if kind == "iid":
+        if information == "expected":
+            return np.asarray(fitted.cov_params(), dtype=float)
+        H = model.hessian(beta, scale=fitted.scale, observed=True)
+        return np.asarray(np.linalg.inv(-H), dtype=float)
+    # Sandwich with scale 1: the scale cancels between bread and meat.
+    H = model.hessian(beta, scale=1.0, observed=information == "observed")
+    bread = np.linalg.inv(-np.asarray(H, dtype=float))
+    scores = np.asarray(model.score_obs(beta, scale=1.0), dtype=float)
+    if kind in ("HC0", "HC1"):
+        V = bread @ (scores.T @ scores) @ bread
+        return V * (n / (n - k) if kind == "HC1" else 1.0)
+    return cluster_sandwich(bread, scores, groups, G_df, n=n, k=k)
+
+
+def cluster_sandwich(bread: np.ndarray, scores: np.ndarray, groups: list[pd.Series] | list[np.ndarray],
+                     G_df: str = "min", *, n: int, k: int) -> np.ndarray:
+    """One- or two-way cluster-robust sandwich with evalkit's small-sample factors.
+
+    Parameters
+    ----------
+    bread : ndarray (k, k)
+        Inverse information.
+    scores : ndarray (n, k)
+        Per-observation scores.
+    groups : list of array-like
+        One or two cluster columns.
+    G_df : {"min", "conventional"}
+        Two-way factor: G_min/(G_min−1) on every component, or each its own G/(G−1).
+    n, k : int
+        Observations and parameters for the (n−1)/(n−k) factor.
+
+    Returns
+    -------
+    ndarray (k, k)
+    """
+    codes = [pd.factorize(pd.Series(np.asarray(g)))[0] for g in groups]
+    parts: list[tuple[int, np.ndarray]] = [(1, c) for c in codes]
+    if len(codes) == 2:
+        inter = pd.factorize(pd.Series(codes[0]).astype(str) + "_" + pd.Series(codes[1]).astype(str))[0]
+        parts.append((-1, inter))
+    g_min = min(int(c.max()) + 1 for c in codes)
+    V = np.zeros((scores.shape[1], scores.shape[1]))
+    for sign, c in parts:
+        G = int(c.max()) + 1
+        summed = np.zeros((G, scores.shape[1]))
+        np.add.at(summed, c, scores)
+        g_fac = g_min if G_df == "min" else G
+        V += sign * (g_fac / (g_fac - 1)) * (bread @ (summed.T @ summed) @ bread)
+    return V * (n - 1) / (n - k)
