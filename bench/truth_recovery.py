@@ -16,7 +16,9 @@ truth file and estimate:
 
 Outcomes observed every half-year are used (``tech_service`` for 15 colleges,
 ``enterprise_output`` for ~115 enterprises); the annual (H1-only) graduate outcomes use a
-different cohort rule and are left out. Run ``python bench/truth_recovery.py [n_seeds]``.
+different cohort rule and are left out. Run ``python bench/truth_recovery.py [n_seeds]``: it prints
+the table and writes it to ``src/evalkit/review/truth_recovery.csv``, which the reviews cite and
+which decides the estimators their main body may show (``evalkit.review.truth``).
 """
 from __future__ import annotations
 
@@ -134,3 +136,6 @@ if __name__ == "__main__":
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"{n} seeds in {time.perf_counter() - t0:.0f} s")
+    out = Path(__file__).resolve().parents[1] / "src" / "evalkit" / "review" / "truth_recovery.csv"
+    table.to_csv(out, index=False, float_format="%.6g")
+    print(f"wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")

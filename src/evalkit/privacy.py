@@ -42,6 +42,30 @@ def suppress_small_cells(
     return out
 
 
+PERSON_TABLES = ("graduates",)
+
+
+def gate_problems(problems: Iterable, *, min_cell: int = 5) -> pd.DataFrame:
+    """Validation messages made safe to show: problems in person-level tables (graduate records)
+    are reported only as counts per file, column and rule — no row, no value — and a count below
+    ``min_cell`` is shown as ``"<min_cell"``; other problems keep file, row, column and rule.
+    File names are shown without folders. Returns columns ``file, row, column, rule, count``."""
+    rows = []
+    person: dict[tuple[str, str, str], int] = {}
+    for pr in problems:
+        name = Path(str(pr.file)).name
+        if any(name.startswith(t) or t in str(pr.file) for t in PERSON_TABLES):
+            key = (name, str(pr.column or "—"), str(pr.rule))
+            person[key] = person.get(key, 0) + 1
+        else:
+            rows.append({"file": name, "row": "—" if pr.row is None else str(pr.row), "column": str(pr.column or "—"),
+                         "rule": str(pr.rule), "count": "1"})
+    for (name, column, rule), n in person.items():
+        rows.append({"file": name, "row": "—", "column": column, "rule": rule,
+                     "count": str(n) if n >= min_cell else f"<{min_cell}"})
+    return pd.DataFrame(rows, columns=["file", "row", "column", "rule", "count"])
+
+
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
 
 

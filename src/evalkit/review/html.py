@@ -18,15 +18,26 @@ from evalkit.plotting import label
 class Page:
     """Renders into the notebook output in the report's language."""
 
-    def __init__(self, lang: str = "zh", synthetic: bool = False):
+    def __init__(self, lang: str = "zh", synthetic: bool = False, *, sink: list[str] | None = None):
         self.lang = lang
         self.synthetic = synthetic
+        self.sink = sink  # collect markup here instead of displaying it (tests, separate files)
+        # every table shown, by id, as the values rendered (written to results.json)
+        self.tables: dict[str, list[dict]] = {}
 
     # -- text ---------------------------------------------------------------------------------
     def t(self, zh: str, en: str) -> str:
         return label(zh, en, self.lang)
 
+    @staticmethod
+    def esc(text: str) -> str:
+        """Escape text for HTML: every string from data or params goes through here."""
+        return html.escape(str(text), quote=True)
+
     def show(self, markup: str) -> None:
+        if self.sink is not None:
+            self.sink.append(markup)
+            return
         from IPython.display import HTML, display
 
         display(HTML(markup))
@@ -52,12 +63,16 @@ class Page:
         return html.escape(text)
 
     # -- tables and figures -------------------------------------------------------------------
-    def table(self, frame: pd.DataFrame, zh: str, en: str, *, floatfmt: str = "{:,.2f}",
-              max_rows: int = 60) -> None:
-        """A captioned table; numbers formatted, missing shown as —."""
+    def table(self, frame: pd.DataFrame, zh: str, en: str, *, table_id: str, floatfmt: str = "{:,.2f}",
+              max_rows: int = 60, formats: dict[str, str] | None = None) -> None:
+        """A captioned table (recorded under ``table_id`` for results.json); numbers formatted
+        with ``floatfmt`` or per column with ``formats``, missing shown as —."""
+        if table_id in self.tables:
+            raise ValueError(f"table id {table_id!r} used twice in one review")
+        self.tables[table_id] = _records(frame)
         shown = frame.head(max_rows)
-        fmt = {c: (lambda v, f=floatfmt: "—" if pd.isna(v) else f.format(v))
-               for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
+        fmt = {c: (lambda v, f=(formats or {}).get(c, floatfmt): "—" if pd.isna(v) else f.format(v))
+               for c in shown.columns if pd.api.types.is_float_dtype(shown[c]) or c in (formats or {})}
         body = shown.to_html(index=False, na_rep="—", formatters=fmt, border=0, classes="evalkit-table",
                              escape=True)
         more = ""
@@ -89,15 +104,16 @@ class Page:
                   f"{html.escape(str(exc)[:400])}</code></div>")
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready records (NaN → None, numpy scalars → Python)."""
+    import json
+
+    return json.loads(frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+
+
 def fmt_num(value: float, digits: int = 2) -> str:
     if value is None or pd.isna(value):
         return "—"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:,.{digits}f}"
-
-
-def fmt_pct(value: float, digits: int = 1) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{100 * value:.{digits}f}%"

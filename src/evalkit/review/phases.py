@@ -8,46 +8,39 @@ unknown indicator is a ``ParamsError`` (the CLI exits 2).
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ParamsError, Problem
 from evalkit.data.periods import PeriodError, to_date
+from evalkit.review.methods import Methods, params_error
+from evalkit.review.methods import parse as parse_methods
 
 LANGUAGES = ("zh", "en", "bilingual")
-
-# Method choices: key -> (allowed values or a type, default). Every choice that changes a number
-# is named here and written into the report's methods section.
-METHOD_CHOICES: dict[str, tuple[Any, Any]] = {
-    "normalisation": (("minmax", "zscore", "rank", "target", "vector"), "minmax"),
-    "weighting": (("equal", "entropy", "ahp", "pca", "critic", "expert"), "entropy"),
-    "entropy_form": (("classic", "minmax"), "minmax"),
-    "entropy_shift": (float, 1e-4),
-    "aggregation": (("arithmetic", "geometric", "harmonic"), "arithmetic"),
-    "topsis_normalisation": (("vector", "minmax"), "vector"),
-    "ccd_form": (("standard", "wang2021"), "standard"),
-    "ri_table": (("saaty", "cn"), "saaty"),
-    "expert_weights": (dict, None),
-    "ahp_matrix": (list, None),
-    "twfe_outcomes": (list, None),
-    "twfe_inputs": (list, None),
-    "se": (("CRV1", "CRV3", "iid", "HC1"), "CRV1"),
-    "did_outcomes": (list, None),
-    "did_control": (("never", "notyet"), "never"),
-    "bootstrap": (bool, False),
-    "uncertainty_runs": (int, 300),
-    "seed": (int, 20231205),
-    "drivers": (bool, True),
-}
 
 TOP_KEYS = {
     "phase_id": str, "kind": str, "title_zh": str, "title_en": str, "window": dict, "baseline": dict,
     "data": str, "registry": (str, type(None)), "targets": dict, "methods": dict, "privacy": dict,
-    "language": str, "compare_phases": list, "notes": str,
+    "language": str, "compare_phases": list, "notes": str, "reporting_lag_days": int,
 }
-REQUIRED = ("phase_id", "title_zh", "title_en", "window", "baseline", "data")
+REQUIRED = ("phase_id", "title_zh", "title_en", "window", "data")
+TARGET_BASES = ("end", "annual", "cumulative")
+# The composite index's groups: the four cooperations of 教职成厅函〔2024〕20号 (registry group ids).
+COOPERATIONS = ("co_running", "co_educating", "co_employment", "co_development")
+MAX_REPORTING_LAG_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target and the basis it is judged on: ``end`` (a stock at the window's end, a flow over
+    the 12 months to it), ``annual`` (yearly average in the window) or ``cumulative`` (flows
+    summed over the window)."""
+
+    value: float
+    basis: str = "end"
 
 
 @dataclass
@@ -59,13 +52,14 @@ class Phase:
     title_en: str
     start: date
     end: date
-    baseline_start: date
-    baseline_end: date
+    baseline_start: date | None
+    baseline_end: date | None
     data: Path
     kind: str = "phase"  # "phase" or "final" (the whole build period, comparing phases)
     registry: Path | None = None
-    targets: dict[str, float] = field(default_factory=dict)
-    methods: dict[str, Any] = field(default_factory=dict)
+    targets: dict[str, Target] = field(default_factory=dict)
+    methods: Methods = field(default_factory=Methods)
+    reporting_lag_days: int = 0
     min_cell: int = 5
     language: str = "zh"
     compare_phases: list[str] = field(default_factory=list)
@@ -82,13 +76,17 @@ class Phase:
         return self.start, self.end
 
     @property
-    def baseline(self) -> tuple[date, date]:
+    def baseline(self) -> tuple[date, date] | None:
+        """The declared baseline window, or None (the review then takes the last full calendar
+        year before the first unit joined)."""
+        if self.baseline_start is None or self.baseline_end is None:
+            return None
         return self.baseline_start, self.baseline_end
 
-    def notebook_parameters(self) -> dict[str, Any]:
-        """The parameters papermill injects (plain JSON types only)."""
-        return {"params_file": str(self.source) if self.source else "", "data_dir": str(self.data),
-                "phase_id": self.phase_id}
+    @property
+    def as_of(self) -> date:
+        """What the review may know: its window's end plus the reporting lag."""
+        return self.end + timedelta(days=self.reporting_lag_days)
 
 
 def _problem(source: str, key: str, value: Any, rule: str) -> Problem:
@@ -137,46 +135,24 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
         problems.append(_problem(source, "baseline.end", raw["baseline"]["end"],
                                  "the baseline must end before the phase window starts"))
 
-    methods = {k: v for k, (_, v) in METHOD_CHOICES.items()}
-    for key, value in (raw.get("methods") or {}).items():
-        if key not in METHOD_CHOICES:
-            problems.append(_problem(source, f"methods.{key}", value,
-                                     "unknown method key (allowed: " + ", ".join(sorted(METHOD_CHOICES)) + ")"))
-            continue
-        allowed, _ = METHOD_CHOICES[key]
-        if isinstance(allowed, tuple):
-            if value not in allowed:
-                problems.append(_problem(source, f"methods.{key}", value,
-                                         "must be one of " + ", ".join(map(str, allowed))))
-                continue
-        elif allowed is float:
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                problems.append(_problem(source, f"methods.{key}", value, "must be a number ≥ 0"))
-                continue
-            value = float(value)
-        elif allowed is int:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                problems.append(_problem(source, f"methods.{key}", value, "must be a whole number ≥ 0"))
-                continue
-        elif not isinstance(value, allowed):
-            problems.append(_problem(source, f"methods.{key}", value, f"must be a {allowed.__name__}"))
-            continue
-        methods[key] = value
+    methods, method_problems = parse_methods(raw.get("methods"), source=source)
+    problems += method_problems
 
-    targets: dict[str, float] = {}
-    for key, value in (raw.get("targets") or {}).items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            problems.append(_problem(source, f"targets.{key}", value, "a target must be a number"))
-        else:
-            targets[str(key)] = float(value)
+    targets = _targets(raw.get("targets") or {}, source, problems)
+    lag = raw.get("reporting_lag_days", 0)
+    if not isinstance(lag, int) or isinstance(lag, bool) or not 0 <= lag <= MAX_REPORTING_LAG_DAYS:
+        problems.append(_problem(source, "reporting_lag_days", lag,
+                                 f"must be a whole number of days from 0 to {MAX_REPORTING_LAG_DAYS}"))
+        lag = 0
 
     privacy = raw.get("privacy") or {}
     min_cell = 5
     for key, value in privacy.items():
         if key != "min_cell":
             problems.append(_problem(source, f"privacy.{key}", value, "unknown key (allowed: min_cell)"))
-        elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            problems.append(_problem(source, "privacy.min_cell", value, "must be a whole number ≥ 1"))
+        elif not isinstance(value, int) or isinstance(value, bool) or not 3 <= value <= 1000:
+            # below 3 a published cell can single out one graduate (differencing two cells)
+            problems.append(_problem(source, "privacy.min_cell", value, "must be a whole number from 3 to 1000"))
         else:
             min_cell = value
     language = raw.get("language", "zh")
@@ -199,26 +175,49 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
         baseline_start=b_start, baseline_end=b_end,
         data=data if data.is_absolute() else (root / data),
         kind=kind, registry=(registry if registry is None or registry.is_absolute() else root / registry),
-        targets=targets, methods=methods, min_cell=min_cell, language=language,
+        targets=targets, methods=methods, reporting_lag_days=lag, min_cell=min_cell, language=language,
         compare_phases=[str(c) for c in compare], notes=str(raw.get("notes") or ""),
         raw=copy.deepcopy(raw),
     )
 
 
-def _error(problems: list[Problem], source: str) -> ParamsError:
-    lines = [f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {source}:"]
-    lines += [f"  - {p}" for p in problems]
-    err = ParamsError("\n".join(lines))
-    err.problems = problems
-    return err
+_error = params_error
+
+
+def _targets(raw: Any, source: str, problems: list[Problem]) -> dict[str, Target]:
+    """``{indicator: number}`` (basis ``end``) or ``{indicator: {target: number, basis: …}}``."""
+    out: dict[str, Target] = {}
+    if not isinstance(raw, dict):
+        problems.append(_problem(source, "targets", raw, "must map indicator ids to targets"))
+        return out
+    for key, value in raw.items():
+        basis = "end"
+        if isinstance(value, dict):
+            unknown = set(value) - {"target", "basis"}
+            if unknown or "target" not in value:
+                problems.append(_problem(source, f"targets.{key}", value,
+                                         "a target mapping has the keys target (a number) and basis (end | annual | cumulative)"))
+                continue
+            basis = value.get("basis", "end")
+            if basis not in TARGET_BASES:
+                problems.append(_problem(source, f"targets.{key}.basis", basis, "must be one of end, annual, cumulative"))
+                continue
+            value = value["target"]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            problems.append(_problem(source, f"targets.{key}", value, "a target must be a finite number"))
+        else:
+            out[str(key)] = Target(float(value), basis)
+    return out
 
 
 def read_yaml(path: Path, error: type[Exception]):
     """Parse a UTF-8 YAML file; a syntax or encoding problem raises ``error`` naming the file."""
     import yaml
 
+    from evalkit.yamlio import read_yaml as _read_bounded
+
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return _read_bounded(Path(path), what="YAML file", error=error)
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML: {exc}") from None
     except UnicodeDecodeError:
@@ -239,6 +238,10 @@ def load_phase(path: str | Path, *, data: str | Path | None = None) -> Phase:
     if phase.phase_id != path.stem:
         raise _error([_problem(str(path), "phase_id", phase.phase_id,
                                f"must equal the file name ({path.stem})")], str(path))
+    missing = [pid for pid in phase.compare_phases if not (path.parent / f"{pid}.yaml").exists()]
+    if missing:
+        raise _error([_problem(str(path), "compare_phases", pid, f"no params file {pid}.yaml beside this one")
+                      for pid in missing], str(path))
     phase.source = path.resolve()
     return phase
 
@@ -249,23 +252,32 @@ def check_against(phase: Phase, dataset, registry) -> None:
     problems: list[Problem] = []
     src = str(phase.source or phase.phase_id)
     first, last = dataset.periods[0], dataset.periods[-1]
-    for key, (start, end) in (("window", phase.window), ("baseline", phase.baseline)):
-        if start < first.start or end > last.end:
+    windows = [("window", phase.window)] + ([("baseline", phase.baseline)] if phase.baseline else [])
+    for key, (start, end) in windows:
+        if start > last.end or end < first.start:
             problems.append(_problem(src, key, f"{start} – {end}",
                                      f"outside the data ({first.label} – {last.label}, "
                                      f"{first.start} – {last.end})"))
+    if phase.baseline and phase.baseline[0] < first.start:
+        problems.append(_problem(src, "baseline", f"{phase.baseline[0]} – {phase.baseline[1]}",
+                                 f"starts before the data ({first.label}, {first.start})"))
     known = {ind.id for ind in registry}
-    for ind in phase.targets:
+    for ind, target in phase.targets.items():
         if ind not in known:
-            problems.append(_problem(src, f"targets.{ind}", phase.targets[ind], "unknown indicator id "
+            problems.append(_problem(src, f"targets.{ind}", target.value, "unknown indicator id "
                                      "(see `evalkit metrics --list`)"))
+    m = phase.methods
     for key in ("twfe_outcomes", "twfe_inputs", "did_outcomes"):
-        for ind in phase.methods.get(key) or []:
+        for ind in getattr(m, key):
             if ind not in known:
                 problems.append(_problem(src, f"methods.{key}", ind, "unknown indicator id "
                                          "(see `evalkit metrics --list`)"))
-    for ind in (phase.methods.get("expert_weights") or {}):
+    for ind in (m.expert_weights or {}):
         if ind not in known:
             problems.append(_problem(src, "methods.expert_weights", ind, "unknown indicator id"))
+    if m.ahp_matrix is not None and len(m.ahp_matrix) != len(COOPERATIONS):
+        problems.append(_problem(src, "methods.ahp_matrix", f"{len(m.ahp_matrix)} × {len(m.ahp_matrix)}",
+                                 f"must be {len(COOPERATIONS)} × {len(COOPERATIONS)}: one row per cooperation "
+                                 "(" + ", ".join(COOPERATIONS) + ")"))
     if problems:
         raise _error(problems, src)

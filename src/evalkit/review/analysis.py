@@ -1,0 +1,508 @@
+"""Every number of a phase review, computed from a Phase and a Dataset — and nothing displayed.
+
+``PhaseAnalysis`` is immutable: its inputs never change after construction, so its cached
+results cannot go stale; a change of methods returns a new analysis (:meth:`with_methods`).
+The dataset is cut at the review's as-of date before anything is computed
+(:func:`evalkit.review.asof.cut`). A part that cannot be estimated on the data raises
+:class:`NotEstimable`; the section renderers catch it and say so in the report.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.data.dataset import Dataset
+from evalkit.data.periods import Period, assign_windows, parse_period
+from evalkit.errors import EvalkitError
+from evalkit.indicators.registry import Registry
+from evalkit.review.asof import cut
+from evalkit.review.methods import Methods
+from evalkit.review.phases import COOPERATIONS, Phase, Target
+
+COUNT_UNITS = {"persons", "person-times", "bases", "enterprises", "groups", "majors", "workshops", "courses",
+               "textbooks", "teams"}
+
+
+class NotEstimable(EvalkitError):
+    """A part of the review cannot be computed on this data (too few units, no comparison, …)."""
+
+
+@dataclass(frozen=True, eq=False)
+class PhaseAnalysis:
+    """The analysis behind one phase review.
+
+    Parameters
+    ----------
+    phase : Phase
+        The validated params (window, baseline, targets).
+    dataset : Dataset
+        The data **as known at the as-of date** (build with :meth:`build`, which cuts it).
+    registry : Registry
+        Indicator definitions.
+    methods : Methods
+        The method choices actually used (the phase's, or changed by :meth:`with_methods`).
+    compared : dict
+        For a final review: the compared phases (id → Phase).
+    """
+
+    phase: Phase
+    dataset: Dataset
+    registry: Registry
+    methods: Methods
+    compared: dict[str, Phase] = field(default_factory=dict)
+    full_fingerprint: str = ""
+
+    @classmethod
+    def build(cls, phase: Phase, dataset: Dataset, registry: Registry, *, methods: Methods | None = None,
+              compared: dict[str, Phase] | None = None) -> PhaseAnalysis:
+        """Cut ``dataset`` at the phase's as-of date and return the analysis."""
+        return cls(phase, cut(dataset, phase.as_of), registry, methods or phase.methods, dict(compared or {}),
+                   dataset.fingerprint)
+
+    def with_methods(self, **changes: Any) -> PhaseAnalysis:
+        """A new analysis with some method choices changed (validated); this one is unchanged."""
+        return dataclasses.replace(self, methods=self.methods.replace(**changes))
+
+    # ------------------------------------------------------------------ windows
+    @property
+    def as_of(self) -> date:
+        return self.phase.as_of
+
+    @functools.cached_property
+    def baseline(self) -> tuple[date, date]:
+        """The declared baseline, else the last full calendar year before the first unit joined."""
+        if self.phase.baseline:
+            return self.phase.baseline
+        joined = pd.to_datetime(self.dataset.units["member_since"]).dropna()
+        year = (joined.min().year if len(joined) else self.phase.start.year) - 1
+        return date(year, 1, 1), date(year, 12, 31)
+
+    @functools.cached_property
+    def windows(self) -> dict[str, tuple[date, date]]:
+        """This review's window and, for the final review, the compared phases' windows."""
+        return {self.phase.phase_id: self.phase.window, **{k: ph.window for k, ph in self.compared.items()}}
+
+    @functools.cached_property
+    def period_windows(self) -> dict[str, str | None]:
+        """Period label → window id (a phase or "baseline") by the overlap rule."""
+        wins = {k: v for k, v in self.windows.items() if not (self.phase.kind == "final" and k == self.phase.phase_id)}
+        wins["baseline"] = self.baseline
+        return {p.label: w for p, w in assign_windows(self.dataset.periods, wins).items()}
+
+    def window_title(self, window: str, lang: str) -> str:
+        from evalkit.i18n import label
+
+        if window == "baseline":
+            return label("基线", "baseline", lang)  # type: ignore[arg-type]
+        ph = self.phase if window == self.phase.phase_id else self.compared.get(window)
+        if ph is None:
+            return window
+        return label(ph.title_zh.split("（")[0], ph.title_en.split(" (")[0], lang)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ tables
+    @functools.cached_property
+    def table(self) -> pd.DataFrame:
+        from evalkit.indicators.metrics import compute
+
+        return compute(self.dataset, self.registry)
+
+    @property
+    def units(self) -> pd.DataFrame:
+        return self.dataset.units
+
+    def unit_name(self, unit_id: str, lang: str = "zh") -> str:
+        """A unit's display name; comparison units keep their names here (anonymising is the
+        renderers' choice)."""
+        row = self.units.loc[self.units["unit_id"] == unit_id]
+        if not len(row):
+            return unit_id
+        zh, en = row["name_zh"].iloc[0], row["name_en"].iloc[0]
+        en = en if isinstance(en, str) and en else zh
+        return en if lang == "en" else zh
+
+    @functools.cached_property
+    def window_values(self) -> pd.DataFrame:
+        """Indicators per group for the baseline and this phase (flows per year; members as known
+        at the as-of date in both windows, so both describe the same units)."""
+        from evalkit.indicators.metrics import aggregate
+
+        windows = {"baseline": self.baseline, self.phase.phase_id: self.phase.window}
+        return aggregate(self.table, self.registry, by=["consortium", "membership", "alliance", "unit"],
+                         windows=windows, units=self.units, members="ever", flows="per_year")
+
+    def group_values(self, group_by: str, window: str) -> pd.DataFrame:
+        v = self.window_values
+        return v[(v["group_by"] == group_by) & (v["window"] == window)]
+
+    def _basis_window(self, window: tuple[date, date], basis: str) -> tuple[tuple[date, date], str]:
+        """The data window a target basis judges: ``end`` → the 12 months to the last period of the
+        window that the data has; otherwise the window itself. Returns (window, flows rule)."""
+        if basis != "end":
+            return window, ("per_year" if basis == "annual" else "sum")
+        inside = [p for p, w in assign_windows(self.dataset.periods, {"w": window}).items() if w == "w"]
+        if not inside:
+            return window, "sum"
+        last: Period = max(inside)
+        after = last.end + timedelta(days=1)
+        start = date(after.year - 1, after.month, after.day)
+        return (start, last.end), "sum"
+
+    @functools.cached_property
+    def targets(self) -> pd.DataFrame:
+        """One row per target: indicator, basis, the data window judged, baseline, actual, target,
+        direction, attained, completion, change and its unit (percentage points for rates)."""
+        from evalkit.indicators.metrics import aggregate
+
+        rows = []
+        for ind_id, target in self.phase.targets.items():
+            rows.append(self._judge(ind_id, target, aggregate))
+        cols = ["indicator", "basis", "period_start", "period_end", "baseline", "actual", "target", "direction",
+                "attained", "completion", "change", "change_unit", "count"]
+        return pd.DataFrame(rows, columns=cols)
+
+    def _judge(self, ind_id: str, target: Target, aggregate) -> dict[str, Any]:
+        ind = self.registry.get(ind_id)
+        (start, end), flows = self._basis_window(self.phase.window, target.basis)
+        (b_start, b_end), _ = self._basis_window(self.baseline, target.basis)
+        agg = aggregate(self.table[self.table["indicator"] == ind_id], self.registry, by="consortium",
+                        windows={"actual": (start, end), "baseline": (b_start, b_end)}, units=self.units,
+                        members="ever", flows=flows)
+        value = {w: float(agg.loc[agg["window"] == w, "value"].iloc[0]) if (agg["window"] == w).any() else np.nan
+                 for w in ("actual", "baseline")}
+        count = ind.aggregation != "ratio" and ind.unit in COUNT_UNITS
+        actual, base = value["actual"], value["baseline"]
+        if count:  # persons and units are whole numbers (an annual average is rounded)
+            actual, base = _whole(actual), _whole(base)
+        if np.isnan(actual):
+            attained, completion = None, np.nan
+        else:
+            attained = bool(actual >= target.value) if ind.direction == 1 else bool(actual <= target.value)
+            completion = (actual / target.value if ind.direction == 1 else target.value / actual) \
+                if (target.value if ind.direction == 1 else actual) else np.nan
+        rate = ind.unit == "%"
+        return {"indicator": ind_id, "basis": target.basis, "period_start": start.isoformat(),
+                "period_end": end.isoformat(), "baseline": base, "actual": actual, "target": target.value,
+                "direction": ind.direction, "attained": attained, "completion": completion,
+                "change": actual - base, "change_unit": "pp" if rate else ind.unit, "count": count}
+
+    @functools.cached_property
+    def per_period(self) -> pd.DataFrame:
+        """Members (as known at the as-of date) vs comparison, every period."""
+        from evalkit.indicators.metrics import aggregate
+
+        return aggregate(self.table, self.registry, by=["membership", "consortium"], windows=None,
+                         units=self.units, members="ever")
+
+    @functools.cached_property
+    def college_wide(self) -> pd.DataFrame:
+        """College × period, one column per indicator (the regression data)."""
+        colleges = self.units.loc[self.units["unit_type"] == "college", ["unit_id", "cohort_t", "member"]]
+        tbl = self.table[self.table["unit_id"].isin(colleges["unit_id"])]
+        wide = tbl.pivot_table(index=["unit_id", "period", "t"], columns="indicator", values="value",
+                               aggfunc="first").reset_index()
+        wide.columns.name = None
+        return wide.merge(colleges, on="unit_id", how="left")
+
+    @functools.cached_property
+    def coverage(self) -> pd.DataFrame:
+        """Per indicator: unit × period cells expected, reported, not applicable (a ratio whose
+        denominator is 0, e.g. graduates in a half-year without graduation) and missing, with the
+        periods that have missing cells."""
+        tbl = self.table[self.table["indicator"].isin(self.registry.ids)]
+        na = tbl["value"].isna()
+        structural = na & (tbl["denominator"] == 0)
+        g = tbl.assign(missing=na & ~structural, structural=structural).groupby("indicator", sort=False)
+        out = pd.DataFrame({"cells": g.size(), "not_applicable": g["structural"].sum(), "missing": g["missing"].sum()})
+        out["reported"] = out["cells"] - out["not_applicable"] - out["missing"]
+        miss_periods = tbl[na & ~structural].groupby("indicator")["period"].agg(lambda s: sorted(set(map(str, s))))
+        out["missing_periods"] = miss_periods.reindex(out.index)
+        return out.reindex([i for i in self.registry.ids if i in out.index]).reset_index()
+
+    # ------------------------------------------------------------------ estimates
+    @functools.cached_property
+    def composite_inputs(self) -> tuple[pd.DataFrame, pd.Series]:
+        """College × indicator matrix (size-neutral indicators) for this window, with directions."""
+        v = self.group_values("unit", self.phase.phase_id)
+        colleges = set(self.units.loc[self.units["unit_type"] == "college", "unit_id"])
+        ids = [i.id for i in self.registry if i.unit_type == "college" and i.role in ("input", "outcome")
+               and i.level != "context" and i.aggregation == "ratio"]
+        X = v[v["group"].isin(colleges) & v["indicator"].isin(ids)].pivot_table(
+            index="group", columns="indicator", values="value", aggfunc="first")
+        X = X[[c for c in ids if c in X.columns]].dropna(axis=1, how="any")
+        X = X.loc[:, X.std(ddof=0) > 0]
+        X.index.name = "unit_id"
+        return X, pd.Series({c: self.registry.get(c).direction for c in X.columns}, dtype="int64")
+
+    @functools.cached_property
+    def pipeline(self):
+        """The COINr-style pipeline: indicator → cooperation (四个合作) → index."""
+        from evalkit import composite as cp
+
+        X, directions = self.composite_inputs
+        m = self.methods
+        groups = {}
+        for c in X.columns:
+            gs = [g for g in self.registry.get(c).groups if g in COOPERATIONS] or list(self.registry.get(c).groups)
+            groups[c] = (gs or ["other"])[0]
+        extra: dict[str, Any] = {}
+        if m.weighting == "expert":
+            extra["expert_weights"] = dict(m.expert_weights or {})
+        if m.weighting == "ahp":
+            present = [g for g in COOPERATIONS if g in set(groups.values())]
+            idx = [COOPERATIONS.index(g) for g in present]
+            matrix = [[m.ahp_matrix[i][j] for j in idx] for i in idx]  # type: ignore[index]
+            extra["ahp_matrices"] = {"index": matrix}
+        return cp.Pipeline(groups=groups, directions=directions.to_dict(), normalisation=m.normalisation,
+                           weighting=m.pipeline_weighting, aggregation=m.aggregation, entropy_shift=m.entropy_shift,
+                           ahp_ri=m.ri_table, **extra)
+
+    @functools.cached_property
+    def composite(self) -> dict[str, Any]:
+        """Index scores, weights, TOPSIS closeness, obstacle degrees and rank uncertainty."""
+        from evalkit import composite as cp
+
+        X, directions = self.composite_inputs
+        if len(X) < 3 or X.shape[1] < 2:
+            raise NotEstimable(f"{len(X)} colleges × {X.shape[1]} indicators: too few for a composite index")
+        m = self.methods
+        result = self.pipeline.run(X)
+        wt = result.weights_table()
+        weights = pd.Series(wt["effective_weight"].to_numpy(), index=wt["indicator"])
+        return {"X": X, "result": result, "weights": weights, "scores": result.index,
+                "topsis": cp.topsis(X, weights, directions=directions, normalisation=m.topsis_normalisation),
+                "obstacles": cp.obstacle_degree(X, weights, directions=directions),
+                "uncertainty": cp.uncertainty(X, self.pipeline, n=m.uncertainty_runs, seed=m.seed)}
+
+    @functools.cached_property
+    def per_year(self) -> pd.DataFrame:
+        """Members, each calendar year the data covers in full (flows per year, stocks at year end)."""
+        from evalkit.indicators.metrics import aggregate
+
+        years = sorted({p.year for p in self.dataset.periods})
+        windows = {str(y): (date(y, 1, 1), date(y, 12, 31)) for y in years}
+        return aggregate(self.table, self.registry, by="consortium", windows=windows, units=self.units,
+                         members="ever", flows="per_year")
+
+    @functools.cached_property
+    def ccd(self) -> pd.DataFrame:
+        """Education vs industry subsystem indices per year and their coupling coordination."""
+        from evalkit import composite as cp
+
+        cons = self.per_year
+        rows = {}
+        for sub in ("education", "industry"):
+            ids = [i.id for i in self.registry if i.subsystem == sub and i.role != "context" and i.level != "context"]
+            M = cons[cons["indicator"].isin(ids)].pivot_table(index="window", columns="indicator", values="value",
+                                                              aggfunc="first").dropna(axis=1, how="any")
+            M = M.loc[:, M.std(ddof=0) > 0]
+            if M.shape[1] == 0 or len(M) < 2:
+                raise NotEstimable(f"no usable {sub} subsystem indicators over at least two years")
+            directions = pd.Series({c: self.registry.get(c).direction for c in M.columns})
+            norm = 0.01 + 0.99 * cp.normalise(M, "minmax", directions=directions)  # floor keeps C defined
+            w = cp.entropy_weights(M, directions=directions, form=self.methods.entropy_form,
+                                   shift=self.methods.entropy_shift)
+            rows[sub] = cp.aggregate(norm, w, method="arithmetic").clip(0.0, 1.0)
+        U = pd.DataFrame(rows).dropna().sort_index()
+        res = cp.coupling_coordination(U, form=self.methods.ccd_form)
+        res = res.assign(U_education=U["education"], U_industry=U["industry"])
+        res.index.name = "period"
+        res = res.reset_index()
+        years = [parse_period(y) for y in res["period"]]
+        wins = {k: v for k, v in self.windows.items() if not (self.phase.kind == "final" and k == self.phase.phase_id)}
+        wins["baseline"] = self.baseline
+        mapping = assign_windows(years, wins)
+        res["window"] = [mapping[y] for y in years]
+        if "band_zh" not in res.columns:
+            res["band_zh"] = res["band"]
+        return res
+
+    def twfe(self, y: str):
+        """Outcome ``y`` on the integration inputs, college and period fixed effects (annex)."""
+        from evalkit.models import twfe
+
+        inputs = [i for i in self.methods.twfe_inputs if i in self.college_wide.columns]
+        if y not in self.college_wide.columns or not inputs:
+            raise NotEstimable(f"{y}: the outcome or its inputs are not in the data")
+        data = self.college_wide.dropna(subset=[y, *inputs])
+        return _cached(self, ("twfe", y), lambda: twfe(data, y=y, x=inputs, unit="unit_id", time="t",
+                                                      vcov=self.methods.twfe_vcov("unit_id"), seed=self.methods.seed))
+
+    def did_panel(self, y: str) -> pd.DataFrame:
+        return balanced_did_panel(self.college_wide, y)
+
+    def did(self, y: str):
+        """Callaway–Sant'Anna staggered DiD of membership on ``y`` (colleges)."""
+        from evalkit.models import staggered_did
+
+        def fit():
+            data = self.did_panel(y)
+            if not len(data):
+                raise NotEstimable(f"{y}: no college is observed in every period; no balanced panel")
+            if not (data["cohort"] > 0).any():
+                raise NotEstimable(f"{y}: no college had joined by {self.as_of}")
+            if not (data["cohort"] == 0).any():
+                raise NotEstimable(f"{y}: no comparison college (every college is a member)")
+            return staggered_did(data, y=y, unit="unit_id", time="time", cohort="cohort",
+                                 control=self.methods.did_control, bootstrap=self.methods.bootstrap,
+                                 seed=self.methods.seed)
+        return _cached(self, ("did", y), fit)
+
+    def pretest(self, y: str) -> tuple[float | None, float | None, int, int]:
+        """R did's Wald pre-test (statistic, p; None when singular) and how many pre-joining
+        event-time CIs exclude zero, of how many."""
+        res = self.did(y)
+        dyn = res.aggregate("dynamic").tidy()
+        e = pd.to_numeric(dyn["term"], errors="coerce")
+        pre = dyn[e < 0]
+        excluding = int(((pre["ci_low"] > 0) | (pre["ci_high"] < 0)).sum())
+        return res.pretest.statistic, res.pretest.p_value, excluding, len(pre)
+
+    def calendar_effects(self, y: str) -> pd.DataFrame:
+        """ATT by calendar period with each period's label and window."""
+        res = self.did(y)
+        cal = res.aggregate("calendar").tidy()
+        t_of = self.did_panel(y).drop_duplicates("time").set_index("time")["t"]
+        labels = [self.dataset.periods[int(t_of[int(tm)]) - 1].label for tm in cal["term"]]
+        return pd.DataFrame({"period": labels, "window": [self.period_windows.get(lab) for lab in labels],
+                             "estimate": cal["estimate"].to_numpy(), "se": cal["se"].to_numpy(),
+                             "ci_low": cal["ci_low"].to_numpy(), "ci_high": cal["ci_high"].to_numpy()})
+
+    @functools.cached_property
+    def drivers_result(self):
+        """Exploratory prediction of the first TWFE outcome from the inputs (annex; not causal)."""
+        from evalkit.models import drivers
+
+        outcomes, inputs = self.methods.twfe_outcomes, [i for i in self.methods.twfe_inputs
+                                                        if i in self.college_wide.columns]
+        if not self.methods.drivers or not outcomes or not inputs or outcomes[0] not in self.college_wide.columns:
+            raise NotEstimable("no outcome and inputs named for the exploratory drivers")
+        from threadpoolctl import threadpool_limits
+
+        data = self.college_wide.dropna(subset=[outcomes[0], *inputs])
+        with threadpool_limits(limits=1):  # parallel reviews: avoid BLAS oversubscription
+            return drivers(data, y=outcomes[0], x=inputs, unit="unit_id", n_repeats=3, grid_resolution=10,
+                           seed=self.methods.seed)
+
+    # ------------------------------------------------------------------ design
+    @functools.cached_property
+    def design(self) -> dict[str, Any]:
+        """Facts about the identification design that the findings must state."""
+        colleges = self.units[self.units["unit_type"] == "college"]
+        members, comparison = colleges[colleges["member"]], colleges[~colleges["member"]]
+        city = self.dataset.meta.get("city")
+        cohorts = members.groupby("cohort").size()
+        return {
+            "members": len(members), "comparison": len(comparison), "clusters": len(colleges),
+            "cohorts": int(len(cohorts)), "single_unit_cohorts": [str(c) for c, n in cohorts.items() if n == 1],
+            "comparison_all_outside_city": bool(city) and len(comparison) > 0
+            and bool((comparison["city"].astype(str) != str(city)).all()),
+            "members_all_in_city": bool(city) and len(members) > 0 and bool((members["city"].astype(str) == str(city)).all()),
+            "city": city,
+        }
+
+    def methods_ran(self) -> dict[str, Any]:
+        """What actually ran (read from the executed objects where they record it)."""
+        m = self.methods
+        out: dict[str, Any] = {"normalisation": m.normalisation, "weighting": m.weighting,
+                               "aggregation": m.aggregation, "entropy_form": m.entropy_form,
+                               "entropy_shift": m.entropy_shift, "topsis_normalisation": m.topsis_normalisation,
+                               "ccd_form": m.ccd_form, "ri_table": m.ri_table,
+                               "uncertainty_runs": m.uncertainty_runs, "seed": m.seed,
+                               "did_estimator": "callaway_santanna", "did_control": m.did_control,
+                               "did_se": "multiplier_bootstrap" if m.bootstrap else "analytic",
+                               "vcov": None}
+        try:
+            comp = self.composite
+            out["weighting"] = comp["result"].pipeline.weighting
+        except NotEstimable:
+            pass
+        for y in m.twfe_outcomes:
+            try:
+                out["vcov"] = self.twfe(y).vcov
+                break
+            except EvalkitError:
+                continue
+        return out
+
+
+def _whole(x: float) -> float:
+    return float(np.floor(x + 0.5)) if np.isfinite(x) else x
+
+
+def _cached(obj: PhaseAnalysis, key: tuple, compute):
+    """Memoise a per-argument result on an immutable analysis (exceptions are memoised too)."""
+    store = obj.__dict__.setdefault("_memo", {})
+    if key not in store:
+        try:
+            store[key] = (True, compute())
+        except EvalkitError as exc:
+            store[key] = (False, exc)
+    ok, value = store[key]
+    if not ok:
+        raise value
+    return value
+
+
+def balanced_did_panel(wide: pd.DataFrame, y: str) -> pd.DataFrame:
+    """A balanced panel for a staggered DiD of ``y``.
+
+    Periods in which no unit reports ``y`` are dropped (graduate outcomes exist only in the
+    graduation half-year), units not observed in every kept period are dropped, time is
+    re-indexed 1..k and each cohort moves to the first kept period at or after joining (0 = never,
+    or joined after the last period, as R ``did`` treats it).
+
+    Parameters
+    ----------
+    wide : DataFrame
+        Columns ``unit_id``, ``t`` (1-based period index), ``cohort_t`` (0 = never) and ``y``.
+    y : str
+        The outcome column.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``unit_id, t, cohort_t, y, time, cohort``.
+    """
+    d = wide[["unit_id", "t", "cohort_t", y]].copy()
+    observed = d.groupby("t")[y].apply(lambda s: s.notna().any())
+    kept = sorted(observed[observed].index)
+    d = d[d["t"].isin(kept)]
+    complete = d.groupby("unit_id")[y].apply(lambda s: s.notna().all() and len(s) == len(kept))
+    d = d[d["unit_id"].isin(complete[complete].index)]
+    new_t = {t: i + 1 for i, t in enumerate(kept)}
+    d["time"] = d["t"].map(new_t).astype(int)
+
+    def first_kept(c: int) -> int:
+        if not c or c <= 0:
+            return 0
+        later = [new_t[t] for t in kept if t >= c]
+        return later[0] if later else 0
+
+    d["cohort"] = d["cohort_t"].fillna(0).astype(int).map(first_kept).astype(int)
+    return d.reset_index(drop=True)
+
+
+def open_analysis(params_file: str | Path, *, data_dir: str | Path | None = None,
+                  methods: dict[str, Any] | None = None) -> PhaseAnalysis:
+    """Read params, load and check the data, and build the analysis (``methods`` overrides)."""
+    from evalkit.data.dataset import load
+    from evalkit.indicators.registry import load_registry
+    from evalkit.review.phases import check_against, load_phase
+
+    phase = load_phase(params_file, data=data_dir)
+    dataset = load(phase.data)
+    registry = load_registry(phase.registry)
+    check_against(phase, dataset, registry)
+    compared = {}
+    if phase.kind == "final" and phase.source:
+        for pid in phase.compare_phases:
+            compared[pid] = load_phase(Path(phase.source).parent / f"{pid}.yaml", data=phase.data)
+    chosen = phase.methods.replace(**methods) if methods else phase.methods
+    return PhaseAnalysis.build(phase, dataset, registry, methods=chosen, compared=compared)

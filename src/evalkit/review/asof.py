@@ -1,0 +1,66 @@
+"""As-of discipline: a review sees only what was known at its window's end.
+
+:func:`cut` returns the dataset as it stood on the as-of date — the same dataset a user gets by
+cutting the files by hand and loading them:
+
+* panel rows of periods ending after the as-of date are dropped, and so are graduate records of
+  later cohorts;
+* facts dated after it are unknown: a later ``member_since`` is blank (that unit is not a member
+  yet: it is a comparison unit at that moment), a partnership that started later is dropped and a
+  later ``end_date`` is blank (it was still running).
+
+The cut dataset is validated again, so derived columns (``cohort``, ``member``, ``t``) are
+recomputed exactly as :func:`evalkit.load` computes them.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from evalkit.data.dataset import Dataset
+from evalkit.data.validation import DERIVED
+from evalkit.errors import ParamsError
+
+
+def cut(dataset: Dataset, as_of: date) -> Dataset:
+    """The dataset as known on ``as_of`` (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The full dataset.
+    as_of : datetime.date
+        The last day whose information may be used.
+
+    Returns
+    -------
+    Dataset
+        A new, validated dataset; ``meta["as_of"]`` records the date and ``meta["source_fingerprint"]``
+        the full dataset's fingerprint.
+    """
+    stamp = pd.Timestamp(as_of)
+    known = [p for p in dataset.periods if p.end <= as_of]
+    if not known:
+        raise ParamsError(f"no period of the data ends by {as_of} (the first, {dataset.periods[0].label}, "
+                          f"ends {dataset.periods[0].end}): the review has no data to look at yet")
+    labels = {p.label for p in known}
+    units = dataset.units.drop(columns=list(DERIVED["units"]))
+    units = units.assign(member_since=units["member_since"].mask(units["member_since"] > stamp))
+    panel = dataset.panel[dataset.panel["period"].astype(str).isin(labels)].drop(columns=list(DERIVED["panel"]))
+    graduates = None
+    if dataset.graduates is not None:
+        graduates = dataset.graduates[dataset.graduates["cohort"].astype(str).isin(labels)]
+    partnerships = None
+    if dataset.partnerships is not None:
+        p = dataset.partnerships
+        p = p[~(p["start_date"] > stamp)]
+        partnerships = p.assign(end_date=p["end_date"].mask(p["end_date"] > stamp))
+    meta = dict(dataset.meta)
+    meta["last_period"] = known[-1].label
+    meta.setdefault("first_period", known[0].label)
+    out = Dataset.from_frames(units, panel, graduates, partnerships, meta=meta, strict=False)
+    out.source = dataset.source
+    out.as_of = as_of  # type: ignore[attr-defined]
+    out.source_fingerprint = dataset.fingerprint  # type: ignore[attr-defined]
+    return out
