@@ -158,14 +158,14 @@ def test_graduate_flows_engines_agree_with_the_dataset_definition(fixture):
 
 def test_membership_is_by_window_end(fixture):
     windows = {"w23": ("2023-01-01", "2023-12-31"), "w24": ("2024-01-01", "2024-12-31")}
-    a = metrics.aggregate(fixture, by="membership", windows=windows)
+    a = metrics.aggregate(fixture, by="membership", windows=windows, flows="sum")
     sel = a[a["indicator"] == "students"].set_index(["window", "group"])
     # C1 joined 2023-12-05: a member in both windows; C2 joined 2024-09-01: in neither group in 2023
     # (not a never-member), a member in 2024; C3 never joined: comparison. Stocks at 2023H2 / 2024H2.
     assert sel.loc[("w23", "member"), "value"] == 1001.0
     assert sel.loc[("w23", "comparison"), "value"] == 1021.0
     assert sel.loc[("w24", "member"), "value"] == 1003.0 + 1013.0
-    ever = metrics.aggregate(fixture, by="consortium", windows=windows, members="ever")
+    ever = metrics.aggregate(fixture, by="consortium", windows=windows, members="ever", flows="sum")
     sel = ever[ever["indicator"] == "students"].set_index("window")
     assert sel.loc["w23", "value"] == 1001.0 + 1011.0 and sel.loc["w23", "n_units"] == 2
 
@@ -203,7 +203,7 @@ def test_attainment_directions_shares_and_baseline():
 
 def test_attainment_per_group_rows(fixture):
     windows = {"base": ("2023-01-01", "2023-06-30"), "p": ("2024-01-01", "2024-12-31")}
-    agg = metrics.aggregate(fixture, by="all", windows=windows)
+    agg = metrics.aggregate(fixture, by="all", windows=windows, flows="sum")
     out = metrics.attainment(agg[agg["window"] == "p"], {"students": 3000}, agg[agg["window"] == "base"])
     assert len(out) == 1 and out.loc[0, "group"] == "all"
     # students at 2024H2: 1003 + 1013 + 1023; baseline 2023H1: 1000 + 1010 + 1020
@@ -226,7 +226,7 @@ def raw():
 def default(raw):
     ds = load(DATA)
     table = metrics.compute(ds)
-    return ds, metrics.aggregate(table, by=["unit", "membership", "alliance", "consortium"], windows=WINDOWS,
+    return ds, metrics.aggregate(table, by=["unit", "membership", "alliance", "consortium"], windows=WINDOWS, flows="sum",
                                  units=ds.units), table
 
 
@@ -372,7 +372,7 @@ def test_default_consortium_baseline_matches_the_seed(raw, default):
         first, last = labels[0], labels[-1]
         window = {"c": (_start(first), _end(last))}
         by = "consortium" if spec["units"] == "member_colleges" else "unit"
-        got = metrics.aggregate(table, by=by, windows=window, members="ever", units=ds.units)
+        got = metrics.aggregate(table, by=by, windows=window, members="ever", units=ds.units, flows="sum")
         got = got[(got["indicator"] == single[spec["variable"]]) & (got["group"] == ("consortium" if by ==
                                                                                      "consortium" else lead))]
         assert got["value"].item() == pytest.approx(spec["target"], rel=max(spec["rel_tol"], 1e-12)), key
@@ -403,7 +403,7 @@ def test_flows_per_year_annualise_flows_and_flow_over_stock_ratios():
     root = Path(__file__).resolve().parents[1] / "data" / "zhuzhou_synthetic"
     ds = dataset.load(root)
     windows = {"p2": ("2024-01-01", "2025-06-30")}
-    summed = metrics.aggregate(ds, by="unit", windows=windows)
+    summed = metrics.aggregate(ds, by="unit", windows=windows, flows="sum")
     yearly = metrics.aggregate(ds, by="unit", windows=windows, flows="per_year")
     panel = pd.read_csv(root / "panel.csv")
     unit = ds.units.loc[ds.units["unit_type"] == "college", "unit_id"].iloc[0]

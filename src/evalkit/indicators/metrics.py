@@ -286,7 +286,7 @@ def aggregate(
     units: pd.DataFrame | None = None,
     members: Members = "by_window_end",
     source: Source = "auto",
-    flows: Literal["sum", "per_year"] = "sum",
+    flows: Literal["sum", "per_year"] | None = None,
 ) -> pd.DataFrame:
     """Indicators aggregated to windows and groups.
 
@@ -315,7 +315,9 @@ def aggregate(
     neither in that window. ``"ever"`` — every unit with a ``member_since`` is a member in every
     window (the consortium as finally constituted, e.g. to describe it before it was founded).
 
-    ``flows``: ``"sum"`` (default) — flows are the window's total; ``"per_year"`` — flow
+    ``flows``: ``None`` (default) — ``"per_year"`` when ``windows`` are given (so a 4-year baseline
+    and an 18-month phase compare), ``"sum"`` when every period is its own window;
+    ``"sum"`` — flows are the window's total; ``"per_year"`` — flow
     numerators and denominators are divided by the window's length in years (its periods in the
     data ÷ periods per year), so windows of different lengths compare: a flow becomes an annual
     amount and a flow-over-stock ratio (income per 100 teachers) an annual rate. Flow-over-flow
@@ -325,6 +327,8 @@ def aggregate(
     value, numerator, denominator, n, n_units`` (and ``years``, the window's length in years).
     """
     _choice("members", members, MEMBERS)
+    if flows is None:
+        flows = "sum" if windows is None else "per_year"
     _choice("flows", flows, ("sum", "per_year"))
     bys = [by] if isinstance(by, str) else list(by)
     for b in bys:
