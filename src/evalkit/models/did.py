@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -205,8 +206,8 @@ class DidResults(BaseResults):
         simple = self.aggregate("simple")
         lines = [f"{text('models.label.units', lang)}: {self.n}",
                  f"{text('models.label.control', lang)}: {self.settings['control']}",
-                 f"{text('models.label.overall_simple', lang)}: {simple.overall:.4f} "
-                 f"(SE {simple.overall_se:.4f})"]
+                 (f"{text('models.label.overall_simple', lang)}: {simple.overall:.4f} "
+                 f"(SE {simple.overall_se:.4f})")]
         if self.pretest.p_value is not None and self.pretest.statistic is not None:
             lines.append(f"{text('models.label.pretest', lang)}: "
                          f"W = {self.pretest.statistic:.3f}, df = {self.pretest.df}, p = {self.pretest.p_value:.4f}")

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,7 @@ from evalkit.models.results import Results, coef_table
 HC_TYPES = ("iid", "HC0", "HC1", "HC2", "HC3")
 CLUSTER_TYPES = ("CRV1", "CRV3")
 G_DF = ("min", "conventional")
-VcovSpec = Union[str, dict[str, str]]
+VcovSpec = str | dict[str, str]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -344,7 +344,7 @@ def _add_few_cluster_inference(pf: Any, model: Any, fml: str, sample: pd.DataFra
                 out = mw.wildboottest(reps=reps, param=term, seed=seed)
             p_wild.append(float(out["Pr(>|t|)"]))
         table["p_wild"] = p_wild
-    except Exception as exc:  # wildboottest missing or failing is reported, not fatal
+    except Exception as exc:  # noqa: BLE001  (wildboottest missing or failing is reported, not fatal)
         notes.append(msg("models.wild_failed", error=str(exc)))
     return table
 

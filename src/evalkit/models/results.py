@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from evalkit.i18n import Lang, Message, label, text
-from evalkit.models import messages as _messages  # noqa: F401  (registers the models' messages)
+from evalkit.i18n import Lang, Message, text
+from evalkit.models import messages as _messages
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
