@@ -394,7 +394,7 @@ def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str
         raise ModelInputError(f"No treated unit is observed at the reference event time {reference}.")
     cols: dict[str, np.ndarray] = {}
     if method == "twfe":
-        keys = [(None, k) for k in event_times]
+        keys: list[tuple[Any, int]] = [(None, k) for k in event_times]
         for k in event_times:
             cols[f"e{k}".replace("-", "m")] = (e == k).astype(float)
     else:

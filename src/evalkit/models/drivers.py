@@ -21,12 +21,18 @@ from evalkit.i18n import Lang, Message, text
 from evalkit.models import _checks as ck
 from evalkit.models.linear import deprecated_lang
 from evalkit.models.messages import msg
-from evalkit.models.results import EXPLORATORY_EN, EXPLORATORY_ZH, BaseResults, Summary, critical_value
+from evalkit.models.results import (
+    EXPLORATORY_EN,
+    EXPLORATORY_ZH,
+    BaseResults,
+    Summary,
+    critical_value,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-MODELS = ("linear", "boosting")
+MODELS: tuple[Literal["linear", "boosting"], ...] = ("linear", "boosting")
 
 
 def _pipeline(name: str, seed: int, n_splits_inner: int = 3) -> Any:
