@@ -52,3 +52,20 @@ def test_label_languages():
     assert label("指标", "indicator", "zh") == "指标"
     assert label("指标", "indicator", "en") == "indicator"
     assert label("指标", "indicator", "bilingual") == "指标 / indicator"
+
+
+def test_figures_carry_their_own_png_repr():
+    """A Figure built without pyplot shows as a picture in JupyterLab, not as
+    "<Figure size 770x440 with 1 Axes>": it has ``_repr_png_``, which IPython's PNG formatter uses."""
+    from matplotlib.figure import Figure
+
+    fig = new_figure(3, 2)
+    fig.add_subplot().plot([0, 1], [1, 0])
+    assert isinstance(fig, Figure)
+    png = fig._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    try:
+        from IPython.core.formatters import PNGFormatter
+    except ImportError:  # pragma: no cover - IPython ships with the notebook extras
+        return
+    assert PNGFormatter()(fig)[:4] == b"\x89PNG"

@@ -24,7 +24,17 @@ MEMBER_COLOUR, COMPARISON_COLOUR = PALETTE[0], PALETTE[1]
 
 
 def cjk_font_path() -> Path:
-    """Path of the bundled Noto Sans SC file; a clear error when the font package is missing."""
+    """Path of the bundled Noto Sans SC file; a clear error when the font package is missing.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    RuntimeError
+        The font package or its file is missing.
+    """
     try:
         import pylopdf_fonts_zh_cn as fonts
     except ImportError as exc:  # pragma: no cover - the dependency is declared
@@ -40,7 +50,13 @@ def cjk_font_path() -> Path:
 
 @functools.cache
 def setup_fonts() -> str:
-    """Register the CJK font with matplotlib and make it the default sans-serif. Idempotent."""
+    """Register the CJK font with matplotlib and make it the default sans-serif. Idempotent.
+
+    Returns
+    -------
+    str
+        The registered family name (``"Noto Sans SC"``).
+    """
     import matplotlib
     from matplotlib import font_manager
 
