@@ -96,6 +96,13 @@ def _figure_class() -> type:
     return ReportFigure
 
 
+def __getattr__(name: str) -> Any:
+    """``evalkit.plotting.ReportFigure`` resolves lazily (pickling and isinstance checks)."""
+    if name == "ReportFigure":
+        return _figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def new_figure(width: float = 7.0, height: float = 4.0, **kwargs: Any) -> Figure:
     """A figure (not pyplot state) with the CJK font registered, sized for a report page.
 
