@@ -20,10 +20,12 @@ import nbformat
 import pytest
 import yaml
 
-from evalkit import review, synth
+from evalkit import synth
+from evalkit.review import batch
 from evalkit.review.batch import (BatchInputError, ManifestError, SchedulerError, check_cluster, check_worker,
-                           read_manifest, run_batch, run_on_dask)
+                                  read_manifest, run_batch, run_on_dask)
 from evalkit.cli import main
+from evalkit.review.plan import Job
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "params"
@@ -69,11 +71,13 @@ def world(tmp_path_factory):
         "print('REVIEW', stem, data.name, (data / 'units.csv').exists())"))
     markers = tmp / "markers"
     markers.mkdir()
-    # records the process that launched its kernel (the Dask worker), then runs long enough to be killed
+    # records the process that launched its kernel (the Dask worker: the parent of the kernel's guard),
+    # then runs long enough to be killed
     sleepy = _notebook(tmp / "sleepy.ipynb", (
         "import os, pathlib, time\n"
-        f"pathlib.Path({str(markers)!r}, pathlib.Path(data_dir).name + '-' + str(os.getppid()))"
-        ".write_text(str(os.getppid()))\n"
+        "worker = pathlib.Path(f'/proc/{os.getppid()}/stat').read_text().rsplit(')', 1)[1].split()[1]\n"
+        f"pathlib.Path({str(markers)!r}, pathlib.Path(data_dir).name + '-' + worker)"
+        ".write_text(worker)\n"
         "time.sleep(6)\nprint('REVIEW done')"))
     return {"tmp": tmp, "generated": generated, "manifest": manifest, "ids": [e["id"] for e in raw["consortia"]],
             "echo": echo, "sleepy": sleepy, "markers": markers, "second": second}
@@ -173,8 +177,8 @@ def test_unreachable_scheduler_is_a_clear_error():
 
 # --------------------------------------------------------------------------- on the cluster
 def test_cluster_check_refuses_paths_workers_cannot_see(world, cluster, tmp_path):
-    job = {"notebook": str(world["echo"]), "params_file": str(world["tmp"] / "params" / "phase1.yaml"),
-           "data_dir": str(tmp_path / "not-mounted"), "out": str(tmp_path / "out" / "x" / "phase1")}
+    job = Job("phase1", notebook=str(world["echo"]), params_file=str(world["tmp"] / "params" / "phase1.yaml"),
+              data_dir=str(tmp_path / "not-mounted"), out=str(tmp_path / "out" / "x" / "phase1"))
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         with pytest.raises(SchedulerError, match="not-mounted") as info:
             check_cluster(client, [job])
@@ -182,7 +186,7 @@ def test_cluster_check_refuses_paths_workers_cannot_see(world, cluster, tmp_path
 
 
 def test_dask_batch_runs_every_review_and_matches_the_local_pool(world, cluster, tmp_path, monkeypatch, capfd):
-    monkeypatch.setattr(review, "default_notebook", lambda: world["echo"])
+    monkeypatch.setattr(batch, "default_notebook", lambda: world["echo"])
     labels = {f"{cid}/{ph}" for cid in world["ids"] for ph in ("phase1", "phase2")}
     failing = f"{world['second']}/phase2"
 
@@ -200,7 +204,9 @@ def test_dask_batch_runs_every_review_and_matches_the_local_pool(world, cluster,
         assert f"[{label}]" in captured.err  # a progress line per review
     assert statuses == {lb: ("failed" if lb == failing else "ok") for lb in labels}
     bad = json.loads((dask_out / failing / "status.json").read_text(encoding="utf-8"))
-    assert "designed failure phase2" in bad["error"] and Path(bad["notebook"]).exists()
+    # paths in status.json are relative to its folder: never the machine's absolute paths
+    assert "designed failure phase2" in bad["error"] and (dask_out / failing / bad["notebook"]).exists()
+    assert bad["notebook"] == "failed/review.ipynb" and bad["log"] == "failed/review.log"
     for label in labels - {failing}:
         page = (dask_out / label / "review.html").read_text(encoding="utf-8")
         cid, phase = label.split("/")

@@ -8,7 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from evalkit.review.runner import inspect_executed, run_jobs, write_index
+from evalkit.review.execute import inspect_executed
+from evalkit.review.plan import Job
+from evalkit.review.pool import run_jobs
+from evalkit.review.render import write_index
 
 
 def _notebook(path: Path, body: str, tags=("hide-input",)) -> Path:
@@ -25,9 +28,8 @@ def _notebook(path: Path, body: str, tags=("hide-input",)) -> Path:
 
 
 def _job(tmp_path, name, notebook, timeout=60):
-    return {"phase_id": name, "params_file": "p.yaml", "data_dir": "d", "out": str(tmp_path / "reports" / name),
-            "notebook": str(notebook), "timeout": timeout, "html": True, "pdf": False, "title": f"评估 {name}",
-            "language": "zh"}
+    return Job(phase_id=name, params_file="p.yaml", data_dir="d", out=str(tmp_path / "reports" / name),
+               notebook=str(notebook), timeout=timeout, title=f"评估 {name}", language="zh")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def runs(tmp_path_factory):
     bad = _notebook(tmp / "bad.ipynb", "raise ValueError('boom in the notebook')")
     slow = _notebook(tmp / "slow.ipynb", "import time\ntime.sleep(30)")
     jobs = [_job(tmp, "good", ok), _job(tmp, "raises", bad), _job(tmp, "slow", slow, timeout=3)]
-    results = {r["phase_id"]: r for r in run_jobs(jobs, workers=2, progress=False)}
+    results = {r.phase_id: r.as_dict() for r in run_jobs(jobs, workers=2, progress=False)}
     return tmp, results, (ok, bad, slow)
 
 
@@ -63,13 +65,13 @@ def test_failed_run_keeps_previous_good_report(runs, tmp_path):
     tmp, results, (ok, bad, _) = runs
     out = tmp / "reports" / "good"
     before = (out / "review.html").read_bytes()
-    again = run_jobs([_job(tmp, "good", bad)], workers=1, progress=False)[0]
+    again = run_jobs([_job(tmp, "good", bad)], workers=1, progress=False)[0].as_dict()
     assert again["status"] == "failed"
     assert (out / "review.html").read_bytes() == before  # the good report is untouched
     assert again["html"] == str(out / "review.html")
     assert (out / "failed" / "review.ipynb").exists()
     # a later success replaces it and clears the failed notebook
-    third = run_jobs([_job(tmp, "good", ok)], workers=1, progress=False)[0]
+    third = run_jobs([_job(tmp, "good", ok)], workers=1, progress=False)[0].as_dict()
     assert third["status"] == "ok" and not (out / "failed").exists()
 
 
@@ -109,7 +111,7 @@ def test_inspect_executed_cases():
 def test_pdf_printing_with_headless_chromium(runs, tmp_path):
     import os
 
-    from evalkit.review.runner import find_chromium, print_pdf
+    from evalkit.review.render import find_chromium, print_pdf
 
     if find_chromium() is None:
         if os.environ.get("CI"):
@@ -121,7 +123,7 @@ def test_pdf_printing_with_headless_chromium(runs, tmp_path):
 
 
 def test_embedded_font_subset_covers_the_page():
-    from evalkit.review.runner import embedded_font_css
+    from evalkit.review.render import embedded_font_css
 
     css = embedded_font_css("<p>株洲市产教联合体 — review</p>")
     assert css.startswith("@font-face") and "data:font/otf;base64," in css

@@ -6,6 +6,8 @@ printed, with what to do next, and no traceback).
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -119,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pdf", action="store_true", help="also print each review to PDF with headless Chromium")
     s.add_argument("--notebook", type=Path, default=None,
                    help="the review notebook to run (default: notebooks/phase_review.ipynb)")
+    s.add_argument("--force", action="store_true",
+                   help="write into an --out folder holding reviews of other data (they are marked stale)")
     s.set_defaults(func=_cmd_review)
 
     s = sub.add_parser("batch", help="run every phase review of every consortium in a manifest")
@@ -130,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-html", action="store_true")
     s.add_argument("--notebook", type=Path, default=None,
                    help="the review notebook to run (default: notebooks/phase_review.ipynb)")
+    s.add_argument("--force", action="store_true",
+                   help="write into consortium folders holding reviews of other data (they are marked stale)")
     s.set_defaults(func=_cmd_batch)
     return p
 
@@ -140,7 +146,24 @@ def _version() -> str:
     return f"evalkit {__version__}"
 
 
+def _crash_log(exc: BaseException) -> Path | None:
+    """Write the traceback of an unexpected error to a log file; its path, or None."""
+    import tempfile
+    import time
+    import traceback
+
+    path = Path(tempfile.gettempdir()) / f"evalkit-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    try:
+        path.write_text(f"evalkit {_version()} · {' '.join(sys.argv)}\n\n"
+                        + "".join(traceback.format_exception(exc)), encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``evalkit`` command. Exit codes: 0 success; 1 a review failed or an unexpected
+    error (one line; the traceback goes to a log file); 2 bad input; 130 interrupted."""
     from evalkit.errors import EvalkitError
 
     args = build_parser().parse_args(argv)
@@ -157,12 +180,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evalkit: permission denied: {exc.filename or exc}\nWhat to do: choose a folder you can write "
               "(e.g. --out) or fix its permissions.", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("evalkit: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"evalkit: interrupted ({signal.Signals(signum).name}); no report was replaced", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:  # `evalkit metrics --list | head`: the reader left; not an error
         sys.stderr.close()
         return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, the traceback to a file
+        log = _crash_log(exc)
+        first = (str(exc).splitlines() or [""])[0][:300]
+        where = f"the full traceback is in {log}" if log else "no traceback file could be written"
+        print(f"evalkit: unexpected error: {type(exc).__name__}: {first} — {where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ The manifest (YAML; ``evalkit synth --consortia N`` writes one) lists consortia:
 
 Order of work, as in ``evalkit review``: the manifest, every params file and every data folder are
 checked before any kernel starts (bad input: ``ParamsError``, exit 2, every problem listed); then
-one job per (consortium, phase) runs ``review.execute_phase`` — in a local process pool, or with
+one job per (consortium, phase) runs ``execute.execute_phase`` — in a local process pool, or with
 ``scheduler`` as Dask tasks. Data reaches Dask workers by shared path (docs/DASK.md): every path
 in a job is absolute and must mean the same folder on the client and on every worker.
 
@@ -26,20 +26,29 @@ labels returned are checked against the labels submitted.
 from __future__ import annotations
 
 import re
-import shutil
+import socket
+import struct
 import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from evalkit.errors import EvalkitError, ParamsError, Problem
+from evalkit.provenance import project_root
+from evalkit.review.execute import Outcome, execute_phase
+from evalkit.review.outdir import OutputLock, check_fingerprints, sweep_stale
+from evalkit.review.plan import Job, check_options, default_notebook, discover_params, preflight
+from evalkit.review.pool import Progress, record_lost, run_jobs
+from evalkit.review.render import write_index
 
 MANIFEST_KEYS = {"consortia", "params", "phases", "synthetic", "generator", "seed", "params_note", "title",
                  "notes"}
 CONSORTIUM_KEYS = {"id", "name", "name_en", "data", "params", "phases", "seed", "scale", "notes"}
-CONSORTIUM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # becomes a folder name and an index key
+CONSORTIUM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # fullmatch: a folder name and an index key
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 INDEX_TITLE = "evalkit 批量评估索引 / batch review index"
 
 
@@ -78,8 +87,6 @@ class Consortium:
 # --------------------------------------------------------------------------- the manifest
 def default_params() -> Path:
     """The params folder used when a manifest names none: ``./params``, else the checkout's."""
-    from evalkit.review.runner import project_root
-
     here = Path.cwd() / "params"
     return here if here.is_dir() else project_root() / "params"
 
@@ -125,7 +132,7 @@ def read_manifest(path: str | Path) -> list[Consortium]:
         cid = entry.get("id")
         if cid is None:
             problems.append(Problem(src, None, f"{where}.id", None, "required key missing"))
-        elif not isinstance(cid, str) or not CONSORTIUM_ID.match(cid):
+        elif not isinstance(cid, str) or not CONSORTIUM_ID.fullmatch(cid):
             problems.append(Problem(src, None, f"{where}.id", cid, "must be letters, digits, _ . - "
                                     "(it names the report folder), starting with a letter or digit"))
         elif cid in seen:
@@ -191,16 +198,25 @@ def _phases(value: Any, src: str, key: str, problems: list[Problem]) -> tuple[st
 
 # --------------------------------------------------------------------------- planning
 def plan_batch(manifest: str | Path, *, out: Path = Path("reports/batch"), notebook: Path | None = None,
-               timeout: int = 900, html: bool = True) -> list[dict[str, Any]]:
-    """Check the manifest, every consortium's params files and data (before any kernel starts) and
-    return one job per (consortium, phase): ``out/<consortium>/<phase>``, label ``<consortium>/<phase>``.
-    Every path in a job is absolute, so the job means the same thing on any machine that mounts them."""
-    from evalkit.review.runner import default_notebook, discover_params, preflight
+               timeout: float = 900, html: bool = True) -> list[Job]:
+    """Check the manifest, every consortium's params files and data (before any kernel starts).
 
+    Returns
+    -------
+    list of Job
+        One per (consortium, phase): ``out/<consortium>/<phase>``, label ``<consortium>/<phase>``.
+        Every path is absolute, so a job means the same on any machine that mounts them; the
+        reports name paths relative to the manifest's folder.
+
+    Raises
+    ------
+    ManifestError, BatchInputError
+    """
     consortia = read_manifest(manifest)
+    root = str(Path(manifest).resolve().parent)
     notebook = Path(notebook).resolve() if notebook else default_notebook().resolve()
     out = Path(out).resolve()
-    jobs: list[dict[str, Any]] = []
+    jobs: list[Job] = []
     problems: list[str] = []
     for c in consortia:
         try:
@@ -210,12 +226,10 @@ def plan_batch(manifest: str | Path, *, out: Path = Path("reports/batch"), noteb
             problems.append(f"consortium {c.id} ({c.data}):\n    " + str(detail).replace("\n", "\n    "))
             continue
         for job in planned:
-            label = f"{c.id}/{job['phase_id']}"
-            job.update({"out": str(out / c.id / job["phase_id"]), "label": label, "key": label,
-                        "consortium": c.id, "consortium_name": c.name, "notebook": str(notebook),
-                        "timeout": timeout, "html": html, "pdf": False,
-                        "title": f"{c.name} · {job.get('title') or job['phase_id']}"})
-            jobs.append(job)
+            jobs.append(job.with_(out=str(out / c.id / job.phase_id), label=f"{c.id}/{job.phase_id}",
+                                  consortium=c.id, consortium_name=c.name, notebook=str(notebook),
+                                  timeout=timeout, html=html, pdf=False, root=root,
+                                  title=f"{c.name} · {job.title or job.phase_id}"))
     if problems:
         raise BatchInputError(f"{len(problems)} of {len(consortia)} consortia failed the checks:\n"
                               + "\n".join(problems))
@@ -224,87 +238,79 @@ def plan_batch(manifest: str | Path, *, out: Path = Path("reports/batch"), noteb
 
 # --------------------------------------------------------------------------- running
 def run_batch(manifest: str | Path, *, jobs: int = 2, scheduler: Any = None, out: Path = Path("reports/batch"),
-              timeout: int = 900, html: bool = True, progress: bool = True,
-              notebook: Path | None = None) -> list[dict]:
-    """Run every (consortium, phase) review of ``manifest``; one outcome dict per review, in
-    manifest order, each with ``label`` ``"<consortium>/<phase>"`` and ``status`` ok / failed / timeout.
+              timeout: float = 900, html: bool = True, progress: bool = True,
+              notebook: Path | None = None, force: bool = False) -> list[Outcome]:
+    """Run every (consortium, phase) review of ``manifest``.
 
-    ``jobs``: worker processes of the local pool (ignored with ``scheduler``: the cluster's
-    workers decide). ``scheduler``: a Dask scheduler address (``"tcp://host:8786"``) or a
-    ``distributed.Client``; every path must be shared (docs/DASK.md). ``notebook``: the review
-    notebook (default ``notebooks/phase_review.ipynb``). Writes ``out/index.html`` over every
-    review under ``out`` when ``html``.
+    Parameters
+    ----------
+    manifest : path
+        The batch manifest (see the module's docstring).
+    jobs : int
+        Worker processes of the local pool (ignored with ``scheduler``: the cluster decides).
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler address (``"tcp://host:8786"``) or a client; every path must be shared
+        (docs/DASK.md).
+    out : Path
+        Reports go to ``out/<consortium>/<phase>/``; ``out/index.html`` lists every review under
+        ``out`` when ``html`` (or when an index is already there).
+    timeout : float
+        Seconds per notebook cell.
+    html : bool
+        Render HTML.
+    progress : bool
+        Print progress lines to stderr.
+    notebook : Path, optional
+        The review notebook (default ``notebooks/phase_review.ipynb``).
+    force : bool
+        Write into consortium folders holding reviews of other data (marked stale in the index).
+
+    Returns
+    -------
+    list of Outcome
+        One per review in manifest order, ``label`` ``"<consortium>/<phase>"``, ``status`` ok,
+        failed or timeout.
     """
-    from evalkit.review.runner import run_jobs, write_index
-
-    if jobs < 1:
-        raise EvalkitError(f"--jobs must be at least 1, got {jobs}")
-    if timeout <= 0:
-        raise EvalkitError(f"--timeout must be a positive number of seconds, got {timeout}")
+    check_options(jobs, timeout)
+    if scheduler is not None and not hasattr(scheduler, "submit"):
+        scheduler = check_scheduler_address(scheduler)
     out = Path(out).resolve()
     planned = plan_batch(manifest, out=out, notebook=notebook, timeout=timeout, html=html)
-    out.mkdir(parents=True, exist_ok=True)
-    n_consortia = len({j["consortium"] for j in planned})
-    if scheduler is None:
-        workers = min(jobs, len(planned))
-        if progress:
-            print(f"evalkit batch: {len(planned)} review(s) of {n_consortia} consortia on {workers} local "
-                  f"worker(s)", file=sys.stderr, flush=True)
-        results = run_jobs(planned, workers=workers, progress=progress)
-    else:
-        results = run_on_dask(planned, scheduler, progress=progress, n_consortia=n_consortia)
-    results = account(planned, results)
-    _clear_leftovers(planned)
-    if html:
-        write_index(out, results, title=INDEX_TITLE)
+    with OutputLock(out, "batch"):
+        parents = sorted({Path(j.out).parent for j in planned})
+        sweep_stale(parents)
+        prints = {p: {j.fingerprint for j in planned if Path(j.out).parent == p and j.fingerprint} for p in parents}
+        check_fingerprints(prints, force=force)
+        n_consortia = len({j.consortium for j in planned})
+        if scheduler is None:
+            workers = min(jobs, len(planned))
+            if progress:
+                print(f"evalkit batch: {len(planned)} review(s) of {n_consortia} consortia on {workers} local "
+                      f"worker(s)", file=sys.stderr, flush=True)
+            results = run_jobs(planned, workers=workers, progress=progress)
+        else:
+            results = run_on_dask(planned, scheduler, progress=progress, n_consortia=n_consortia)
+        results = account(planned, results)
+        sweep_stale(parents, all_=True)  # staging of reviews whose worker died; their retry used a fresh one
+        if html or (out / "index.html").exists():
+            write_index(out, results, title=INDEX_TITLE,
+                        fingerprints={p.name: fp for p, fp in prints.items()})
     return results
 
 
-def account(planned: list[dict], results: list[dict]) -> list[dict]:
+def account(planned: list[Job], results: list[Outcome]) -> list[Outcome]:
     """Check every submitted label came back exactly once; a missing one becomes a failed outcome
     (never silently dropped). Returns the outcomes in the planned order."""
-    by_label: dict[str, dict] = {}
+    by_label: dict[str, Outcome] = {}
     for rec in results:
-        label = rec.get("label") or rec["phase_id"]
-        if label in by_label:
-            raise RuntimeError(f"evalkit batch: review {label} returned twice (a bug; please report it)")
-        by_label[label] = rec
-    unknown = set(by_label) - {j["label"] for j in planned}
+        if rec.key in by_label:
+            raise RuntimeError(f"evalkit batch: review {rec.key} returned twice (a bug; please report it)")
+        by_label[rec.key] = rec
+    unknown = set(by_label) - {j.key for j in planned}
     if unknown:
         raise RuntimeError(f"evalkit batch: results for reviews never submitted: {sorted(unknown)}")
-    ordered = []
-    for job in planned:
-        rec = by_label.get(job["label"])
-        if rec is None:
-            rec = lost_outcome(job, "no result came back for this review (lost by the pool or cluster)")
-        ordered.append(rec)
-    return ordered
-
-
-def lost_outcome(job: dict, error: str) -> dict:
-    """A failed outcome for a review whose worker never returned; recorded in its ``status.json``
-    so the index shows it, pointing at the previous good report when there is one."""
-    from evalkit.review.runner import Outcome, _write_json
-
-    out = Path(job["out"])
-    previous = out / "review.html"
-    rec = Outcome(job["phase_id"], "failed", 0.0, "", str(previous) if previous.exists() else None,
-                  str(out.parent / f"{out.name}.log"), None, error, job.get("title", ""),
-                  label=job["label"]).as_dict()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_json(out / "status.json", rec)
-    except OSError:  # the outcome is still returned and printed
-        pass
-    return rec
-
-
-def _clear_leftovers(planned: list[dict]) -> None:
-    """Staging folders of reviews whose worker died mid-run; their retry used a fresh one."""
-    for job in planned:
-        out = Path(job["out"])
-        for stale in (*out.parent.glob(f".{out.name}.staging-*"), *out.parent.glob(f".{out.name}.old-*")):
-            shutil.rmtree(stale, ignore_errors=True)
+    return [by_label.get(job.key) or record_lost(job, "no result came back for this review (lost by the pool "
+                                                       "or cluster)") for job in planned]
 
 
 # --------------------------------------------------------------------------- Dask
@@ -328,6 +334,82 @@ def check_worker(read: list[str], write: list[str]) -> dict:
     return {"evalkit": __version__, "missing": missing, "unwritable": unwritable}
 
 
+def check_scheduler_address(address: Any) -> str:
+    """A Dask scheduler address, checked: ``[tcp|tls|ws|wss|ucx://]host:port`` (default tcp).
+
+    Returns
+    -------
+    str
+        ``scheme://host:port``.
+
+    Raises
+    ------
+    SchedulerError
+        A malformed address.
+    """
+    text = str(address).strip() if isinstance(address, str) else ""
+    bad = SchedulerError(f"--scheduler {address!r} is not a Dask scheduler address; expected e.g. "
+                         "tcp://host:8786")
+    if not text or any(c.isspace() for c in text):
+        raise bad
+    parts = urlsplit(text if "://" in text else f"tcp://{text}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise bad from None
+    if (parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or port is None or not 0 < port < 65536
+            or parts.path not in ("", "/") or parts.query or parts.fragment or parts.username):
+        raise bad
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def probe_scheduler(address: str, timeout: float = 10.0) -> None:
+    """Check that a ``tcp://`` peer speaks Dask before a client connects to it: a Dask scheduler
+    sends its handshake first (a small length-prefixed frame naming its Python). Other schemes
+    are left to the client.
+
+    Raises
+    ------
+    SchedulerError
+        Unreachable, silent for ``timeout`` s, or sending something else (an HTTP server, any
+        other program) — instead of a client that hangs or allocates what the peer announces.
+    """
+    parts = urlsplit(address)
+    if parts.scheme != "tcp":
+        return
+    what = f"the Dask scheduler at {address}"
+    try:
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+    except OSError as exc:
+        raise SchedulerError(f"cannot reach {what}: {type(exc).__name__}: {exc}. "
+                             "Is `dask scheduler` running there?") from None
+    deadline = time.monotonic() + timeout
+
+    def read(n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("the peer closed the connection")
+            buf += chunk
+        return buf
+
+    try:
+        (size,) = struct.unpack("<Q", read(8))
+        payload = read(size) if 16 <= size <= 1 << 16 else b""
+        if b"python" not in payload or b"pickle-protocol" not in payload:
+            raise ValueError("not a Dask handshake")
+    except (OSError, ValueError) as exc:
+        reason = "sent nothing" if isinstance(exc, TimeoutError) else f"answered something else ({exc})"
+        raise SchedulerError(f"{address} is not a Dask scheduler: it {reason} within {timeout:.0f} s. "
+                             "Check the host and port (dask scheduler listens on 8786 by default; "
+                             "8787 is its dashboard)") from None
+    finally:
+        sock.close()
+
+
 def _connect(scheduler: Any, connect_timeout: float):
     try:
         from distributed import Client
@@ -335,14 +417,16 @@ def _connect(scheduler: Any, connect_timeout: float):
         raise SchedulerError("--scheduler needs dask distributed: pip install 'dask[distributed]'") from None
     if hasattr(scheduler, "submit"):
         return scheduler, False
+    address = check_scheduler_address(scheduler)
+    probe_scheduler(address, timeout=min(10.0, connect_timeout))
     try:
-        return Client(scheduler, timeout=connect_timeout, set_as_default=False), True
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler}: {type(exc).__name__}: {exc}. "
+        return Client(address, timeout=connect_timeout, set_as_default=False), True
+    except Exception as exc:  # OSError, TimeoutError, a protocol error of a peer that changed its mind
+        raise SchedulerError(f"cannot connect to the Dask scheduler at {address}: {type(exc).__name__}: {exc}. "
                              "Is `dask scheduler` running there?") from None
 
 
-def check_cluster(client, planned: list[dict], wait_for_workers: float = 60) -> dict:
+def check_cluster(client, planned: list[Job], wait_for_workers: float = 60) -> dict:
     """Every worker imports the same evalkit and sees every shared path; else ``SchedulerError``."""
     from evalkit import __version__
 
@@ -351,9 +435,8 @@ def check_cluster(client, planned: list[dict], wait_for_workers: float = 60) -> 
     except (TimeoutError, OSError) as exc:
         raise SchedulerError(f"no Dask worker joined the scheduler within {wait_for_workers:.0f} s ({exc}); "
                              "start workers with `dask worker tcp://HOST:8786 --nworkers 2 --nthreads 1`") from None
-    read = sorted({j["notebook"] for j in planned} | {j["params_file"] for j in planned}
-                  | {j["data_dir"] for j in planned})
-    write = sorted({str(Path(j["out"]).parent) for j in planned})
+    read = sorted({j.notebook for j in planned} | {j.params_file for j in planned} | {j.data_dir for j in planned})
+    write = sorted({str(Path(j.out).parent) for j in planned})
     try:
         reports = client.run(check_worker, read, write)
     except Exception as exc:  # typically: the worker cannot import evalkit to unpickle check_worker
@@ -375,7 +458,7 @@ def check_cluster(client, planned: list[dict], wait_for_workers: float = 60) -> 
     return reports
 
 
-def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n_consortia: int = 0,
+def run_on_dask(planned: list[Job], scheduler: Any, *, progress: bool = True, n_consortia: int = 0,
                 connect_timeout: float = 30, reconnect_timeout: float = 120) -> list[dict]:
     """Run the jobs as Dask tasks (``review.execute_phase``, ``pure=False``, ``retries=1``) and
     collect them with ``as_completed``; a task that errs or is lost becomes a failed outcome, and so
@@ -383,8 +466,6 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
     import asyncio
 
     from distributed import as_completed
-
-    from evalkit.review.runner import Progress, execute_phase
 
     client, owned = _connect(scheduler, connect_timeout)
     try:
@@ -397,7 +478,7 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
         futures = {}
         for job in planned:
             fut = client.submit(execute_phase, job, pure=False, retries=1,
-                                key=f"evalkit-review-{job['label']}-{token}")
+                                key=f"evalkit-review-{job.label}-{token}")
             futures[fut.key] = (fut, job)
         results: list[dict] = []
         done_labels: set[str] = set()
@@ -418,9 +499,9 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
                 try:
                     rec = fut.result()
                 except (Exception, asyncio.CancelledError) as exc:  # killed twice, cancelled, lost
-                    rec = lost_outcome(job, f"worker failed: {type(exc).__name__}: {exc}")
+                    rec = record_lost(job, f"worker failed: {type(exc).__name__}: {exc}")
                 results.append(rec)
-                done_labels.add(job["label"])
+                done_labels.add(job.label)
                 if prog:
                     prog.finished(rec)
             if prog:
@@ -428,12 +509,12 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
             if not batch:
                 time.sleep(0.25)
         for fut, job in futures.values():
-            if job["label"] not in done_labels:
+            if job.label not in done_labels:
                 try:
                     fut.cancel()
                 except Exception:  # the client may already be closed; the outcome is what matters
                     pass
-                results.append(lost_outcome(job, f"lost: the Dask client is {client.status}"))
+                results.append(record_lost(job, f"lost: the Dask client is {client.status}"))
         return results
     finally:
         if owned:
@@ -442,16 +523,16 @@ def run_on_dask(planned: list[dict], scheduler: Any, *, progress: bool = True, n
 
 # --------------------------------------------------------------------------- CLI
 def run_from_cli(args) -> int:
+    """``evalkit batch``: run, print a summary; 0 when every review succeeded, else 1."""
     results = run_batch(args.manifest, jobs=args.jobs, scheduler=args.scheduler, out=args.out,
-                        timeout=args.timeout, html=not args.no_html,
-                        notebook=getattr(args, "notebook", None))  # when cli.py offers --notebook
-    failed = [r for r in results if r["status"] != "ok"]
+                        timeout=args.timeout, html=not args.no_html, notebook=getattr(args, "notebook", None),
+                        force=getattr(args, "force", False))
+    failed = [r for r in results if r.status != "ok"]
     print(f"\nbatch: {len(results)} review(s), {len(results) - len(failed)} ok, {len(failed)} failed")
     for r in results:
-        where = r.get("html") or r.get("notebook") or r.get("log")
-        print(f"  {r['label']:<32} {r['status']:<8} {where}")
-        if r["status"] != "ok":
-            print(f"  {'':<32} {r.get('error')}")
-    if not args.no_html:
+        print(f"  {r.label:<32} {r.status:<8} {r.html or r.notebook or r.log}")
+        if r.status != "ok":
+            print(f"  {'':<32} {r.error}")
+    if (Path(args.out) / "index.html").exists():
         print(f"index: {Path(args.out).resolve() / 'index.html'}")
     return 1 if failed else 0
