@@ -2,7 +2,7 @@
 column and says what to do, raised before any library sees the data."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
