@@ -28,6 +28,7 @@ from evalkit.composite.systems import (
 )
 from evalkit.composite.pipeline import Pipeline, PipelineResult, impute, treat_outliers
 from evalkit.composite.uncertainty import UncertaintyResult, uncertainty
+from evalkit.composite.reliability import AlphaResult, cronbach_alpha, item_rest_correlations  # noqa: F401
 
 __all__ = [
     "normalise", "entropy_weights", "critic_weights", "pca_weights", "ahp", "AHPResult", "RI_TABLES",
