@@ -160,7 +160,7 @@ def test_leave_one_out():
     assert res.full == pytest.approx(did_stat(d))
     assert t.loc[1, "estimate"] == pytest.approx(did_stat(d[d["unit"] != "a"]))
     assert t.loc[1, "change"] == pytest.approx(t.loc[1, "estimate"] - res.full)
-    assert "Leave-one-out" in str(res.summary(lang="en"))
+    assert "Leave-one-out" in str(res.summary("en"))
     from matplotlib.figure import Figure
 
     assert isinstance(res.plot(), Figure)
@@ -196,6 +196,11 @@ def test_results_api():
     assert isinstance(res, RandomizationResults)
     t = res.tidy()
     assert t.loc[0, "p"] == res.p_value and t.loc[0, "estimate"] == res.statistic
-    assert "随机化推断" in str(res.summary()) and "Exact randomization" in str(res.summary(lang="en"))
-    assert "#" in res.method_note
-    FigureCanvasAgg(res.plot(lang="en")).draw()
+    assert "随机化推断" in str(res.summary()) and "Exact randomization" in str(res.summary("en"))
+    assert "#" in res.method_note("en")
+    assert list(t.columns[:6]) == ["term", "estimate", "se", "ci_low", "ci_high", "p"]
+    from evalkit.models.results import ResultsProtocol
+
+    assert isinstance(res, ResultsProtocol)
+    assert hasattr(res.plot("en"), "_repr_png_")
+    FigureCanvasAgg(res.plot("en")).draw()

@@ -146,8 +146,8 @@ def test_staggered_cohorts_are_blocks_weighted_by_treated_unit_periods():
     # each block is the cohort plus the never-treated units, estimated alone
     alone = _sdid(d[~d["u"].isin(["u00", "u01", "u02"])], method="sdid", se=None)
     assert alone.estimate == pytest.approx(c.loc[8, "estimate"], abs=1e-12)
-    assert "treated unit-periods" in _sdid(d, method="sdid", se=None, lang="en").method_note
-    assert "加权" in res.method_note
+    assert "treated unit-periods" in res.method_note("en")
+    assert "加权" in res.method_note()
     assert len(res.tidy()) == 3 and res.unit_weights.sum() == pytest.approx(1.0)
     assert res.time_weights.sum() == pytest.approx(1.0)
 
@@ -245,16 +245,20 @@ def test_results_api(convex):
     assert isinstance(res, SynthDidResults)
     t = res.tidy()
     assert list(t.columns[:6]) == ["term", "estimate", "se", "ci_low", "ci_high", "p"]
-    lo, hi = res.ci(0.9)
-    assert lo < res.estimate < hi and res.ci(0.99)[0] < lo
-    assert t.loc[0, "ci_low"] == pytest.approx(res.ci(0.95)[0])
-    assert "合成双重差分" in str(res.summary()) and "Synthetic DiD" in str(res.summary(lang="en"))
+    lo, hi = res.overall_ci(0.9)
+    assert lo < res.estimate < hi and res.overall_ci(0.99)[0] < lo
+    assert t.loc[0, "ci_low"] == pytest.approx(res.overall_ci(0.95)[0])
+    assert res.ci(0.9).loc["ATT", "ci_low"] == pytest.approx(lo)
+    from evalkit.models.results import ResultsProtocol
+
+    assert isinstance(res, ResultsProtocol) and res.warning_texts("en") == []
+    assert "合成双重差分" in str(res.summary()) and "Synthetic DiD" in str(res.summary("en"))
     assert "<table" in res._repr_html_()
     for kind in ("trajectory", "weights"):
         fig = res.plot(kind=kind)
         assert isinstance(fig, Figure)
         FigureCanvasAgg(fig).draw()
-    staggered = _sdid(_staggered_panel(), se=None).plot(lang="en")
+    staggered = _sdid(_staggered_panel(), se=None).plot("en")
     FigureCanvasAgg(staggered).draw()
     assert len(staggered.axes) >= 2
     with pytest.raises(ValueError):

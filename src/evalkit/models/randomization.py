@@ -35,7 +35,7 @@ import pandas as pd
 
 from evalkit.errors import ModelInputError
 from evalkit.models import _checks as ck
-from evalkit.models.results import Summary
+from evalkit.models.results import BaseResults, Summary
 from evalkit.plotting import Lang, label
 
 TOLERANCE = 1e-10
@@ -95,8 +95,8 @@ def _progress(progress, done: int, total: int) -> None:
         print(f"randomization inference: {done}/{total}", file=sys.stderr, flush=True)
 
 
-@dataclass
-class RandomizationResults:
+@dataclass(repr=False)
+class RandomizationResults(BaseResults):
     """Result of :func:`randomization_inference`.
 
     ``statistic``: the estimate on the observed assignment. ``p_value``: two-sided RI p-value
@@ -113,17 +113,24 @@ class RandomizationResults:
     n_assignments: int
     exact: bool
     settings: dict
-    lang: Lang = "zh"
-    warnings: list[str] = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
     @property
     def reps(self) -> int:
         return len(self.distribution)
 
-    @property
-    def method_note(self) -> str:
-        """The p-value convention, in ``lang``."""
-        return self._note(self.lang)
+    def method_note(self, lang: Lang = "zh") -> str:
+        """The p-value convention.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        str
+        """
+        return self._note(lang)
 
     def _note(self, lang: Lang) -> str:
         if self.exact:
@@ -138,29 +145,31 @@ class RandomizationResults:
                      f"(1 + R) (two-sided).", lang)
 
     def tidy(self) -> pd.DataFrame:
-        """One row: term, estimate, p, p_se, n_assignments, reps, exact.
+        """One row: term, estimate, se, ci_low, ci_high (no SE: NaN), p (the RI p-value), p_se,
+        n_assignments, reps, exact.
 
         Returns
         -------
         pandas.DataFrame
         """
-        return pd.DataFrame({"term": ["statistic"], "estimate": [self.statistic], "p": [self.p_value],
+        nan = float("nan")
+        return pd.DataFrame({"term": ["statistic"], "estimate": [self.statistic], "se": [nan],
+                             "ci_low": [nan], "ci_high": [nan], "p": [self.p_value],
                              "p_se": [self.p_se], "n_assignments": [self.n_assignments], "reps": [self.reps],
                              "exact": [self.exact], "vcov": ["randomization"]})
 
-    def summary(self, *, lang: Lang | None = None) -> Summary:
+    def summary(self, lang: Lang = "zh") -> Summary:
         """Printable summary (renders as HTML in Jupyter).
 
         Parameters
         ----------
-        lang : {"zh", "en", "bilingual"}, optional
-            Label language; defaults to the result's ``lang``.
+        lang : {"zh", "en", "bilingual"}
+            Label language.
 
         Returns
         -------
         Summary
         """
-        lang = lang or self.lang
         lines = (f"{label('观测统计量', 'observed statistic', lang)}: {self.statistic:.4f}",
                  (f"{label('随机化 p 值', 'randomization p-value', lang)}: {self.p_value:.4f} "
                  f"(MC SE {self.p_se:.4f})"),
@@ -168,22 +177,19 @@ class RandomizationResults:
                  f"{(1 / self.n_assignments if self.exact else 1 / (1 + self.reps)):.4g}"),
                  self._note(lang))
         return Summary(label("随机化推断", "Randomization inference", lang), lines, self.tidy(),
-                       tuple(self.warnings))
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
+                       tuple(self.warning_texts(lang)))
 
     def __repr__(self) -> str:
         return str(self.summary())
 
-    def plot(self, *, lang: Lang | None = None, title: str | None = None, bins: int | str = "auto"):
+    def plot(self, lang: Lang = "zh", *, title: str | None = None, bins: int | str = "auto"):
         """Histogram of the permutation distribution with the observed value (and its mirror,
         the two-sided boundary) marked.
 
         Parameters
         ----------
-        lang : {"zh", "en", "bilingual"}, optional
-            Label language; defaults to the result's ``lang``.
+        lang : {"zh", "en", "bilingual"}
+            Label language.
         title : str, optional
             Figure title.
         bins : int or str
@@ -195,7 +201,6 @@ class RandomizationResults:
         """
         from evalkit.plotting import PALETTE, new_figure
 
-        lang = lang or self.lang
         fig = new_figure()
         ax = fig.add_subplot()
         ax.hist(self.distribution, bins=bins, color=PALETTE[0], alpha=0.75,
@@ -214,8 +219,7 @@ def randomization_inference(data: pd.DataFrame, *, estimator: Callable[[pd.DataF
                             cohort: str, time: str | None = None, treated: str | None = None,
                             eligible: str | Iterable | None = None, reps: int = 999, seed: int = 0,
                             exact: bool | None = None, max_exact: int = 2000,
-                            progress: int | Callable[[int, int], None] | None = None,
-                            lang: Lang = "zh") -> RandomizationResults:
+                            progress: int | Callable[[int, int], None] | None = None) -> RandomizationResults:
     """Randomization inference for a staggered membership effect.
 
     Reassigns membership and joining cohorts by permuting the per-unit cohort labels among the
@@ -256,8 +260,6 @@ def randomization_inference(data: pd.DataFrame, *, estimator: Callable[[pd.DataF
     progress : int or callable, optional
         None (quiet); an int N prints ``done/total`` to stderr every N assignments; a callable is
         called as ``progress(done, total)`` after each assignment.
-    lang : {"zh", "en", "bilingual"}
-        Default language of summary and plot labels.
 
     Returns
     -------
@@ -374,16 +376,16 @@ def randomization_inference(data: pd.DataFrame, *, estimator: Callable[[pd.DataF
                 "max_exact": max_exact, "n_eligible": len(el_idx)}
     return RandomizationResults(statistic=observed, p_value=float(p), p_se=p_se, distribution=dist,
                                 assignments=assignments, n_assignments=total, exact=bool(exact),
-                                settings=settings, lang=lang)
+                                settings=settings)
 
 
-@dataclass
-class LeaveOneOutResults:
+@dataclass(repr=False)
+class LeaveOneOutResults(BaseResults):
     """Result of :func:`leave_one_out`: the full-sample estimate and one row per dropped unit."""
 
     full: float
     table: pd.DataFrame
-    lang: Lang = "zh"
+    warnings: list = field(default_factory=list)
 
     def tidy(self) -> pd.DataFrame:
         """Rows: the full sample, then each dropped unit.
@@ -391,42 +393,42 @@ class LeaveOneOutResults:
         Returns
         -------
         pandas.DataFrame
-            Columns term, dropped, estimate, change (estimate − full), relative_change.
+            Columns term, estimate, se, ci_low, ci_high, p (no SE: NaN), dropped,
+            change (estimate − full), relative_change.
         """
         full = pd.DataFrame({"term": ["full sample"], "dropped": [None], "estimate": [self.full],
                              "change": [0.0], "relative_change": [0.0]})
-        return pd.concat([full, self.table], ignore_index=True)
+        out = pd.concat([full, self.table], ignore_index=True)
+        for c in ("se", "ci_low", "ci_high", "p"):
+            out[c] = float("nan")
+        return out[["term", "estimate", "se", "ci_low", "ci_high", "p", "dropped", "change", "relative_change"]]
 
-    def summary(self, *, lang: Lang | None = None) -> Summary:
+    def summary(self, lang: Lang = "zh") -> Summary:
         """Printable summary.
 
         Parameters
         ----------
-        lang : {"zh", "en", "bilingual"}, optional
+        lang : {"zh", "en", "bilingual"}
             Label language.
 
         Returns
         -------
         Summary
         """
-        lang = lang or self.lang
         est = self.table["estimate"]
         lines = (f"{label('全样本估计', 'full-sample estimate', lang)}: {self.full:.4f}",
                  f"{label('逐一剔除后范围', 'range when dropping one unit', lang)}: {est.min():.4f} – {est.max():.4f}")
         return Summary(label("逐一剔除（留一法）", "Leave-one-out", lang), lines, self.tidy())
 
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
-
     def __repr__(self) -> str:
         return str(self.summary())
 
-    def plot(self, *, lang: Lang | None = None, title: str | None = None):
+    def plot(self, lang: Lang = "zh", *, title: str | None = None):
         """The estimate with each unit dropped, against the full-sample line.
 
         Parameters
         ----------
-        lang : {"zh", "en", "bilingual"}, optional
+        lang : {"zh", "en", "bilingual"}
             Label language.
         title : str, optional
             Figure title.
@@ -437,7 +439,6 @@ class LeaveOneOutResults:
         """
         from evalkit.plotting import PALETTE, new_figure
 
-        lang = lang or self.lang
         t = self.table.iloc[::-1]
         fig = new_figure(6.5, max(2.5, 0.35 * len(t) + 1.2))
         ax = fig.add_subplot()
@@ -453,8 +454,8 @@ class LeaveOneOutResults:
 
 
 def leave_one_out(data: pd.DataFrame, *, estimator: Callable[[pd.DataFrame], float], unit: str,
-                  treated_units: Iterable, progress: int | Callable[[int, int], None] | None = None,
-                  lang: Lang = "zh") -> LeaveOneOutResults:
+                  treated_units: Iterable, progress: int | Callable[[int, int], None] | None = None
+                  ) -> LeaveOneOutResults:
     """The estimate with each listed unit (e.g. each member) dropped in turn.
 
     Parameters
@@ -469,8 +470,6 @@ def leave_one_out(data: pd.DataFrame, *, estimator: Callable[[pd.DataFrame], flo
         Units to drop one at a time (all their rows).
     progress : int or callable, optional
         As in :func:`randomization_inference`.
-    lang : {"zh", "en", "bilingual"}
-        Default language of summary and plot labels.
 
     Returns
     -------
@@ -505,7 +504,7 @@ def leave_one_out(data: pd.DataFrame, *, estimator: Callable[[pd.DataFrame], flo
         rows.append((f"drop {u}", u, est, est - full, (est - full) / abs(full) if full else np.nan))
         _progress(progress, k + 1, len(todo))
     table = pd.DataFrame(rows, columns=["term", "dropped", "estimate", "change", "relative_change"])
-    return LeaveOneOutResults(full=full, table=table, lang=lang)
+    return LeaveOneOutResults(full=full, table=table)
 
 
 __all__ = [

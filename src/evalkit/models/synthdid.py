@@ -44,7 +44,7 @@ import pandas as pd
 
 from evalkit.errors import ModelInputError
 from evalkit.models import _checks as ck
-from evalkit.models.results import Summary
+from evalkit.models.results import BaseResults, Summary, critical_value
 from evalkit.plotting import Lang, label
 
 METHODS = ("sdid", "sc", "did")
@@ -362,8 +362,8 @@ def _note(method: str, se: str | None, reps: int, seed: int, staggered: bool, la
     return text
 
 
-@dataclass
-class SynthDidResults:
+@dataclass(repr=False)
+class SynthDidResults(BaseResults):
     """Result of :func:`synthetic_did`.
 
     ``estimate`` / ``se``: the (overall) effect and its standard error (None when ``se=None``).
@@ -383,19 +383,26 @@ class SynthDidResults:
     n: int
     settings: dict
     alpha: float = 0.05
-    warnings: list[str] = field(default_factory=list)
-    lang: Lang = "zh"
+    warnings: list = field(default_factory=list)
     _blocks: list = field(default_factory=list, repr=False)
 
     @property
     def staggered(self) -> bool:
         return len(self._blocks) > 1
 
-    @property
-    def method_note(self) -> str:
-        """How the estimate and SE were made (cohort aggregation rule included), in ``lang``."""
+    def method_note(self, lang: Lang = "zh") -> str:
+        """How the estimate and SE were made (the cohort aggregation rule included).
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        str
+        """
         return _note(self.method, self.se_method, self.settings["reps"], self.settings["seed"],
-                     self.staggered, self.lang)
+                     self.staggered, lang)
 
     @property
     def cohort_weights(self) -> dict:
@@ -408,8 +415,9 @@ class SynthDidResults:
     def replicates(self) -> dict:
         return {b.start: b.replicates for b in self._blocks}
 
-    def ci(self, level: float = 0.95) -> tuple[float, float]:
-        """Normal confidence interval (low, high) at ``level``; (nan, nan) without an SE.
+    def overall_ci(self, level: float = 0.95) -> tuple[float, float]:
+        """Normal confidence interval (low, high) of the overall effect; (nan, nan) without an SE.
+        (``ci(level)`` gives every row of ``tidy()``.)
 
         Parameters
         ----------
@@ -420,13 +428,9 @@ class SynthDidResults:
         -------
         tuple of float
         """
-        from scipy.stats import norm
-
-        if not 0 < level < 1:
-            raise ValueError(f"level={level!r} must lie between 0 and 1.")
+        z = critical_value(level)
         if self.se is None:
             return (float("nan"), float("nan"))
-        z = norm.ppf(0.5 + level / 2)
         return (self.estimate - z * self.se, self.estimate + z * self.se)
 
     def tidy(self) -> pd.DataFrame:
@@ -439,7 +443,7 @@ class SynthDidResults:
         """
         from scipy.stats import norm
 
-        z = norm.ppf(1 - self.alpha / 2)
+        z = critical_value(1 - self.alpha)
         rows = [("ATT", self.estimate, self.se, int(self.cohorts["n_treated"].sum()),
                  int(self.cohorts["n_post"].max()), 1.0)]
         if self.staggered:
@@ -456,24 +460,23 @@ class SynthDidResults:
         return out[["term", "estimate", "se", "ci_low", "ci_high", "p", "n_treated", "n_post", "weight",
                     "method", "vcov"]]
 
-    def summary(self, *, lang: Lang | None = None) -> Summary:
+    def summary(self, lang: Lang = "zh") -> Summary:
         """Printable summary (renders as HTML in Jupyter).
 
         Parameters
         ----------
-        lang : {"zh", "en", "bilingual"}, optional
-            Label language; defaults to the result's ``lang``.
+        lang : {"zh", "en", "bilingual"}
+            Label language.
 
         Returns
         -------
         Summary
         """
-        lang = lang or self.lang
         lines = [(f"{label('单位数', 'units', lang)}: {self.n} "
                  f"({label('对照', 'controls', lang)} {len(self.unit_weights)})"),
                  _note(self.method, self.se_method, self.settings["reps"], self.settings["seed"],
                        self.staggered, lang)]
-        lo, hi = self.ci(1 - self.alpha)
+        lo, hi = self.overall_ci(1 - self.alpha)
         se_txt = "—" if self.se is None else f"{self.se:.4f}"
         lines.append(f"{label('效应', 'effect', lang)}: {self.estimate:.4f} (SE {se_txt}; "
                      f"{1 - self.alpha:.0%} CI {lo:.4f}, {hi:.4f})")
@@ -481,15 +484,12 @@ class SynthDidResults:
         lines.append(f"{label('主要对照权重', 'largest unit weights', lang)}: "
                      + ", ".join(f"{k} {v:.3f}" for k, v in top.items()))
         title = f"{label(METHOD_NAMES_ZH[self.method], METHOD_NAMES[self.method], lang)} ({self.method})"
-        return Summary(title, tuple(lines), self.tidy(), tuple(self.warnings))
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
+        return Summary(title, tuple(lines), self.tidy(), tuple(self.warning_texts(lang)))
 
     def __repr__(self) -> str:
         return str(self.summary())
 
-    def plot(self, kind: Literal["trajectory", "weights"] = "trajectory", *, lang: Lang | None = None,
+    def plot(self, lang: Lang = "zh", *, kind: Literal["trajectory", "weights"] = "trajectory",
              title: str | None = None):
         """Treated vs synthetic trajectory, or the unit weights.
 
@@ -500,10 +500,10 @@ class SynthDidResults:
 
         Parameters
         ----------
+        lang : {"zh", "en", "bilingual"}
+            Label language.
         kind : {"trajectory", "weights"}
             Which figure.
-        lang : {"zh", "en", "bilingual"}, optional
-            Label language; defaults to the result's ``lang``.
         title : str, optional
             Figure title.
 
@@ -512,7 +512,6 @@ class SynthDidResults:
         matplotlib.figure.Figure
         """
         ck.choice("kind", kind, ("trajectory", "weights"))
-        lang = lang or self.lang
         name = label(METHOD_NAMES_ZH[self.method], METHOD_NAMES[self.method], lang)
         return (self._plot_weights(lang, title or name) if kind == "weights"
                 else self._plot_trajectory(lang, title or name))
@@ -568,7 +567,7 @@ class SynthDidResults:
 def synthetic_did(data: pd.DataFrame, *, y: str, unit: str, time: str, treated: str,
                   method: Literal["sdid", "sc", "did"] = "sdid",
                   se: Literal["placebo", "jackknife", "bootstrap"] | None = "placebo",
-                  reps: int = 200, seed: int = 0, alpha: float = 0.05, lang: Lang = "zh") -> SynthDidResults:
+                  reps: int = 200, seed: int = 0, alpha: float = 0.05) -> SynthDidResults:
     """Synthetic DiD, synthetic control or DiD effect of an absorbing treatment on a balanced panel.
 
     Implements the ``synthdid`` R package (Arkhangelsky et al. 2021): Frank–Wolfe unit and time
@@ -577,7 +576,7 @@ def synthetic_did(data: pd.DataFrame, *, y: str, unit: str, time: str, treated: 
     With staggered starts every adoption cohort is its own block (the cohort plus the
     never-treated units, all periods); the overall effect is the average of the cohort effects
     weighted by their number of treated unit-periods, and its SE combines the cohort SEs as
-    independent, √(Σ w_g² SE_g²). ``result.method_note`` states this for a report.
+    independent, √(Σ w_g² SE_g²). ``result.method_note(lang)`` states this for a report.
 
     Parameters
     ----------
@@ -603,14 +602,13 @@ def synthetic_did(data: pd.DataFrame, *, y: str, unit: str, time: str, treated: 
         Seed of ``numpy.random.default_rng`` for the replications.
     alpha : float
         1 − confidence level of the intervals in ``tidy()`` and ``summary()``.
-    lang : {"zh", "en", "bilingual"}
-        Default language of summary and plot labels.
 
     Returns
     -------
     SynthDidResults
         ``.estimate``, ``.se``, ``.unit_weights``, ``.time_weights``, ``.cohorts``, ``tidy()``,
-        ``summary()``, ``ci(level)``, ``plot(kind)``, ``.method_note``.
+        ``summary(lang)``, ``ci(level)`` (every tidy row), ``overall_ci(level)``,
+        ``plot(lang, kind=)``, ``method_note(lang)``.
 
     Raises
     ------
@@ -662,7 +660,7 @@ def synthetic_did(data: pd.DataFrame, *, y: str, unit: str, time: str, treated: 
     settings = {"y": y, "unit": unit, "time": time, "treated": treated, "reps": reps, "seed": seed}
     return SynthDidResults(estimate=estimate, se=se_val, method=method, se_method=se, unit_weights=unit_weights,
                            time_weights=time_weights, cohorts=cohorts, n=len(units), settings=settings,
-                           alpha=alpha, warnings=notes, lang=lang, _blocks=blocks)
+                           alpha=alpha, warnings=notes, _blocks=blocks)
 
 
 __all__ = ["SynthDidResults", "synthetic_did"]
