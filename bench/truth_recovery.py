@@ -76,7 +76,7 @@ def estimate_seed(seed: int) -> list[dict]:
         """Record the estimate and the result's own 95 % CI (normal for CS; t(G−1) for the
         clustered regressions)."""
         if term is None:
-            est, se, (lo, hi) = res.estimate, res.se, res.ci
+            est, se, (lo, hi) = res.estimate, res.se, res.overall_ci()
         else:
             r = res.table.loc[term]
             est, se, lo, hi = r["estimate"], r["se"], r["ci_low"], r["ci_high"]

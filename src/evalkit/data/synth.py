@@ -24,9 +24,9 @@ import pandas as pd
 
 from evalkit.data import schema
 from evalkit.data import synth_model as sm
+from evalkit.data.synth_readme import BANNER_EN, BANNER_ZH, GENERATOR, SEED_FIGURES, readme
 from evalkit.data.periods import parse_period
 
-GENERATOR = "evalkit.synth 1"  # bump when the model changes (changes every file)
 COLLEGE_VARS = tuple(c.name for c in schema.PANEL_VARIABLES if "college" in c.applies_to)
 ENTERPRISE_VARS = tuple(c.name for c in schema.PANEL_VARIABLES if "enterprise" in c.applies_to)
 AMOUNT_VARS = ("productive_base_output", "enterprise_investment", "tech_service_income", "training_income",
@@ -99,9 +99,6 @@ OTHER_CITIES = (("常州", "Changzhou"), ("宁波", "Ningbo"), ("柳州", "Liuzh
 SEED_TARGETS = {"students": 112_000, "teachers": 4_600, "graduates": 30_600, "training_person_times": 205_000,
                 "dual_workshops": 91, "national_productive_bases": 5, "vocational_groups": 11,
                 "integration_enterprises": 85}
-SEED_FIGURES = {"students": "> 110,000", "teachers": "> 4,500", "graduates": "> 30,000 / year",
-                "training_person_times": "> 200,000 person-times / year", "dual_workshops": "91",
-                "national_productive_bases": "5", "vocational_groups": "11", "integration_enterprises": "85"}
 LEAD_PINS = {"apprentices": 1148, "joint_research_teams": 12, "productive_base_output": 15000,
              "textbooks_codeveloped": 205, "field_engineers_trained": 346, "new_aligned_majors": 8}
 
@@ -362,9 +359,6 @@ def _partnerships(units, world, labels, ic_partner, rng) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------
-BANNER_ZH = "⚠ 合成数据：本数据集由 evalkit 按结构模型随机生成，仅用于演示与方法检验，不是任何单位的真实数据。"
-BANNER_EN = ("⚠ SYNTHETIC DATA: generated at random by evalkit from a structural model, for demonstration and "
-             "method checks only. It is not the real data of any unit.")
 PARQUET_COMPRESSION = "zstd"
 PARQUET_LEVEL = 9
 
@@ -417,7 +411,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def write_consortium(consortium: SyntheticConsortium, out: str | Path) -> Path:
     """Write one consortium's folder: dataset.yaml, the tables, truth.json and README.md."""
-    from evalkit.data.synth_readme import readme
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -258,10 +258,14 @@ class PhaseAnalysis:
             present = [g for g in COOPERATIONS if g in set(groups.values())]
             idx = [COOPERATIONS.index(g) for g in present]
             matrix = [[m.ahp_matrix[i][j] for j in idx] for i in idx]  # type: ignore[index]
-            extra["ahp_matrices"] = {"index": matrix}
+            # params compare the four cooperations; within each, indicators weigh equally (an
+            # all-ones pairwise matrix: equal weights, CR 0)
+            within = {g: pd.DataFrame(1.0, index=cols, columns=cols)
+                      for g in present for cols in [[c for c, gg in groups.items() if gg == g]]}
+            extra["ahp_matrices"] = {**within, "index": matrix}
         return cp.Pipeline(groups=groups, directions=directions.to_dict(), normalisation=m.normalisation,
                            weighting=m.pipeline_weighting, aggregation=m.aggregation, entropy_shift=m.entropy_shift,
-                           ahp_ri=m.ri_table, **extra)
+                           ahp_ri=m.ri_table, **m.positive_scale, **extra)
 
     @functools.cached_property
     def composite(self) -> dict[str, Any]:
@@ -415,6 +419,7 @@ class PhaseAnalysis:
                                "entropy_shift": m.entropy_shift, "topsis_normalisation": m.topsis_normalisation,
                                "ccd_form": m.ccd_form, "ri_table": m.ri_table,
                                "uncertainty_runs": m.uncertainty_runs, "seed": m.seed,
+                               "normalisation_bounds": list(m.positive_scale["bounds"]),
                                "did_estimator": "callaway_santanna", "did_control": m.did_control,
                                "did_se": "multiplier_bootstrap" if m.bootstrap else "analytic",
                                "vcov": None}

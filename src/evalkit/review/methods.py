@@ -15,11 +15,13 @@ from typing import Any, Literal
 
 from evalkit.errors import ParamsError, Problem
 
-Normalisation = Literal["minmax", "zscore", "rank", "target", "vector"]
+Normalisation = Literal["minmax", "zscore", "rank", "vector"]
 Weighting = Literal["equal", "entropy", "ahp", "pca", "critic", "expert"]
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "normalisation": ("minmax", "zscore", "rank", "target", "vector"),
+    # (the composite's "target" normalisation needs a target for every index indicator, which params
+    # do not carry: it stays available in evalkit.composite, not in a review)
+    "normalisation": ("minmax", "zscore", "rank", "vector"),
     "weighting": ("equal", "entropy", "ahp", "pca", "critic", "expert"),
     "entropy_form": ("classic", "minmax"),
     "aggregation": ("arithmetic", "geometric", "harmonic"),
@@ -92,6 +94,14 @@ class Methods:
         if self.weighting == "entropy":
             return "entropy_minmax" if self.entropy_form == "minmax" else "entropy"
         return self.weighting
+
+    @property
+    def positive_scale(self) -> dict[str, tuple[float, float]]:
+        """Normalisation settings that keep every value positive, as geometric and harmonic
+        aggregation need (COINr's advice): min–max onto [1, 100], z-scores with mean 100 and SD 10."""
+        if self.aggregation == "arithmetic":
+            return {"bounds": (0.0, 100.0), "mean_sd": (0.0, 1.0)}
+        return {"bounds": (1.0, 100.0), "mean_sd": (100.0, 10.0)}
 
     def twfe_vcov(self, cluster: str) -> str | dict[str, str]:
         """The estimator's ``vcov=`` for the chosen standard errors."""
@@ -175,6 +185,11 @@ def parse(raw: dict[str, Any] | None, *, source: str = "params") -> tuple[Method
         bad("ahp_matrix", "…", f"is given but weighting is {weighting}: set weighting: ahp or remove the matrix")
     if "expert_weights" in values and weighting != "expert":
         bad("expert_weights", "…", f"are given but weighting is {weighting}: set weighting: expert or remove them")
+    aggregation = values.get("aggregation", defaults.aggregation)
+    normalisation = values.get("normalisation", defaults.normalisation)
+    if aggregation != "arithmetic" and normalisation == "vector":
+        bad("aggregation", aggregation, f"{aggregation} aggregation needs strictly positive normalised values; "
+            f"{normalisation} normalisation can give 0: use minmax, zscore or rank")
     if bool(values.get("twfe_outcomes")) != bool(values.get("twfe_inputs")):
         bad("twfe_inputs", values.get("twfe_inputs", []), "twfe_outcomes and twfe_inputs go together: name both or neither")
     overlap = set(values.get("twfe_outcomes", ())) & set(values.get("twfe_inputs", ()))

@@ -19,7 +19,7 @@ from evalkit.review.sections import did_sentence, ind_name, unit_label
 NORMALISATION = {"minmax": ("极差（min–max）", "min–max"), "zscore": ("z 分数", "z-score"), "rank": ("秩", "rank"),
                  "target": ("目标距离", "distance to target"), "vector": ("向量", "vector")}
 WEIGHTING = {"equal": ("等权", "equal"), "entropy": ("熵权（经典形式）", "entropy (classic form)"),
-             "entropy_minmax": ("熵权（正向化极差形式）", "entropy (min–max form)"), "ahp": ("层次分析法（AHP）", "AHP"),
+             "entropy_minmax": ("熵权（正向化极差形式）", "entropy (min–max form)"), "ahp": ("层次分析法（AHP：四个合作之间；合作内各指标等权）", "AHP (between the four cooperations; equal within each)"),
              "pca": ("主成分", "PCA"), "critic": ("CRITIC", "CRITIC"), "expert": ("专家赋权", "expert")}
 AGGREGATION = {"arithmetic": ("算术加权", "arithmetic"), "geometric": ("几何加权", "geometric"),
                "harmonic": ("调和加权", "harmonic")}
@@ -204,11 +204,11 @@ def appendix(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
         ("目标口径：期末值（存量取窗口最后一期，流量取截至该期的 12 个月）、年均值或累计值，见各目标的“口径”列；比率的变化以百分点计；人数、个数取整。",
          "Target bases: end (stock at the window's last period, flow over the 12 months to it), annual or cumulative, as the basis column says; "
          "changes of rates in percentage points; persons and units are whole numbers."),
-        (f"综合指数：{norm[0]}标准化（按指标方向），{wt[0]}"
+        (f"综合指数：{norm[0]}标准化（按指标方向{'，极差标准化至 [{:g}, {:g}]'.format(*r['normalisation_bounds']) if r['normalisation'] == 'minmax' else ''}），{wt[0]}"
          + (f"（熵权平移量 {r['entropy_shift']}）" if "entropy" in str(r["weighting"]) else "")
          + f"，{agg[0]}汇总；TOPSIS 采用{_pair(NORMALISATION, r['topsis_normalisation'])[0]}标准化；"
          f"排名不确定性为 {r['uncertainty_runs']} 次蒙特卡洛（随机种子 {r['seed']}）。",
-         f"Composite index: {norm[1]} normalisation (with direction), {wt[1]} weights"
+         f"Composite index: {norm[1]} normalisation (with direction{', onto [{:g}, {:g}]'.format(*r['normalisation_bounds']) if r['normalisation'] == 'minmax' else ''}), {wt[1]} weights"
          + (f" (entropy shift {r['entropy_shift']})" if "entropy" in str(r["weighting"]) else "")
          + f", {agg[1]} aggregation; TOPSIS with {_pair(NORMALISATION, r['topsis_normalisation'])[1]} normalisation; "
          f"rank uncertainty from {r['uncertainty_runs']} Monte Carlo variants (seed {r['seed']})."),

@@ -1,0 +1,251 @@
+"""The review is right in time, tells one story and says only what ran (issues 9 and 10).
+
+Rendered with ``PhaseReview(..., sink=[])`` (no kernel): every section runs and every table it
+shows is recorded for results.json, exactly as in the notebook.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from evalkit.errors import ParamsError
+from evalkit.review.analysis import PhaseAnalysis
+from evalkit.review.methods import CHOICES, Methods
+from evalkit.review.report import PhaseReview
+from evalkit.review.sections import fmt_completion
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "zhuzhou_synthetic"
+FAST = {"uncertainty_runs": 20, "drivers": False}  # the properties tested do not depend on these sizes
+
+
+def render(params: Path, *, data_dir: Path | None = None, **methods) -> PhaseReview:
+    review = PhaseReview(PhaseReview.open(params, data_dir=data_dir, methods={**FAST, **methods}).analysis, sink=[])
+    review.render_all()
+    return review
+
+
+def comparable(results: dict) -> dict:
+    """results.json without what legitimately differs between two runs on the same facts."""
+    out = json.loads(json.dumps(results, default=str))
+    out["tables"].pop("provenance", None)
+    out.pop("provenance", None)
+    return out
+
+
+# ---------------------------------------------------------------------- as-of discipline
+def cut_by_hand(src: Path, dst: Path, as_of: date) -> Path:
+    """The data folder as it stood on ``as_of``, cut with pandas on the files themselves (a second
+    implementation of the rule in evalkit.review.asof)."""
+    shutil.copytree(src, dst)
+    halves = lambda label: date(int(label[:4]), 6, 30) if label.endswith("H1") else date(int(label[:4]), 12, 31)  # noqa: E731
+    panel = pd.read_csv(dst / "panel.csv", dtype=str, keep_default_na=False)
+    panel = panel[[halves(p) <= as_of for p in panel["period"]]]
+    panel.to_csv(dst / "panel.csv", index=False)
+    units = pd.read_csv(dst / "units.csv", dtype=str, keep_default_na=False)
+    units.loc[[bool(s) and date.fromisoformat(s) > as_of for s in units["member_since"]], "member_since"] = ""
+    units.to_csv(dst / "units.csv", index=False)
+    part = pd.read_csv(dst / "partnerships.csv", dtype=str, keep_default_na=False)
+    part = part[[date.fromisoformat(s) <= as_of for s in part["start_date"]]].copy()
+    part.loc[[bool(s) and date.fromisoformat(s) > as_of for s in part["end_date"]], "end_date"] = ""
+    part.to_csv(dst / "partnerships.csv", index=False)
+    grads = pd.read_parquet(dst / "graduates.parquet")
+    grads[[halves(c) <= as_of for c in grads["cohort"]]].to_parquet(dst / "graduates.parquet", index=False)
+    meta = (dst / "dataset.yaml").read_text(encoding="utf-8")
+    last = max(panel["period"], key=lambda p: (p[:4], p[-1]))
+    (dst / "dataset.yaml").write_text(meta.replace("last_period: 2026H1", f"last_period: {last}"), encoding="utf-8")
+    return dst
+
+
+@pytest.mark.parametrize("phase", ["phase1", "phase2"])
+def test_cutting_the_files_by_hand_gives_the_same_review(phase, tmp_path):
+    params = ROOT / "params" / f"{phase}.yaml"
+    full = render(params)
+    as_of = full.analysis.as_of
+    assert full.analysis.dataset.periods[-1].end <= as_of  # nothing after the window's end was used
+    by_hand = render(params, data_dir=cut_by_hand(DATA, tmp_path / "cut", as_of))
+    assert comparable(full.results()) == comparable(by_hand.results())
+
+
+def test_a_phase_review_uses_no_period_after_its_end():
+    a = PhaseReview.open(ROOT / "params" / "phase1.yaml", methods=FAST).analysis
+    assert a.as_of == date(2023, 12, 31)
+    assert a.dataset.periods[-1].label == "2023H2"
+    assert int(a.table["period"].astype(str).str[:4].astype(int).max()) == 2023
+    ccd_years = [int(y) for y in a.ccd["period"]]
+    assert max(ccd_years) == 2023
+    # units joining after the as-of date are not members yet
+    joined_later = a.units[a.units["unit_id"].isin(["C04", "C09"])]
+    assert not joined_later["member"].any()
+
+
+def test_reporting_lag_moves_the_as_of_date(tmp_path):
+    raw = yaml.safe_load((ROOT / "params" / "phase1.yaml").read_text(encoding="utf-8"))
+    raw["reporting_lag_days"] = 200
+    raw["data"] = str(DATA)
+    (tmp_path / "phase1.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    a = PhaseReview.open(tmp_path / "phase1.yaml", methods=FAST).analysis
+    assert a.as_of == date(2024, 7, 18)
+    assert a.dataset.periods[-1].label == "2024H1"
+
+
+# ---------------------------------------------------------------------- one story
+@pytest.fixture(scope="module")
+def phase3_and_final():
+    return render(ROOT / "params" / "phase3.yaml"), render(ROOT / "params" / "final.yaml")
+
+
+def test_phase3_and_final_agree_on_every_shared_quantity(phase3_and_final):
+    p3, fin = (r.results() for r in phase3_and_final)
+    assert p3["as_of"] == fin["as_of"]
+    key = lambda t: (t["indicator"], t["basis"], t["period_start"], t["period_end"])  # noqa: E731
+    shared = {key(t): t for t in p3["targets"]}.keys() & {key(t): t for t in fin["targets"]}.keys()
+    assert len(shared) >= 6
+    a = {key(t): t for t in p3["targets"]}
+    b = {key(t): t for t in fin["targets"]}
+    for k in shared:
+        for field in ("actual", "baseline", "attained"):
+            assert a[k][field] == b[k][field], (k, field)
+    # the same data as of the same date: the same coupling and the same membership effects
+    for table in ("coupling", "did_tech_service_income_per_100_teachers", "did_local_retention_rate", "coverage", "units"):
+        assert p3["tables"][table] == fin["tables"][table], table
+
+
+def test_status_and_completion_never_disagree(phase3_and_final):
+    for review in phase3_and_final:
+        for t in review.results()["targets"]:
+            if t["attained"] is None:
+                continue
+            ratio = t["actual"] / t["target"] if t["direction"] == 1 else t["target"] / t["actual"]
+            assert t["attained"] == (ratio >= 1)
+            shown = fmt_completion(t["attained"], t["completion"])
+            assert (float(shown.rstrip("%")) >= 100) == t["attained"]
+    assert fmt_completion(False, 0.99956) == "99.9%" and fmt_completion(True, 1.0) == "100.0%"
+
+
+def test_rates_change_in_points_and_persons_stay_whole(phase3_and_final):
+    review = phase3_and_final[0]
+    reg = review.registry
+    for t in review.results()["targets"]:
+        ind = reg.get(t["indicator"])
+        if ind.unit == "%":
+            assert t["change_unit"] == "pp"
+            assert t["change"] == pytest.approx(t["actual"] - t["baseline"])
+        if t["count"]:
+            assert float(t["actual"]).is_integer() and float(t["baseline"]).is_integer()
+    html = "".join(review.page.sink)
+    assert "个百分点" in html
+
+
+def test_data_quality_counts_what_is_missing(phase3_and_final):
+    review = phase3_and_final[0]
+    cov = review.analysis.coverage
+    grad = cov[cov["indicator"] == "local_retention_rate"].iloc[0]
+    # graduate indicators: only first half-years have graduates; the others are not applicable
+    assert grad["not_applicable"] > 0 and grad["reported"] + grad["not_applicable"] + grad["missing"] == grad["cells"]
+    assert "均有数据" not in "".join(review.page.sink)
+
+
+def test_findings_lead_with_the_interval_and_name_the_design_caveats(phase3_and_final):
+    html = "".join(phase3_and_final[0].page.sink)
+    assert "95% 置信区间" in html
+    assert "显著" not in html.replace("不作显著性判断", "")  # 15 clusters: no significance claims
+    assert "全市范围的冲击" in html  # members all in Zhuzhou, comparison all elsewhere
+
+
+def test_the_input_regression_is_in_the_annex_only(phase3_and_final):
+    html = "".join(phase3_and_final[0].page.sink)
+    annex = html.index("技术附录")
+    assert html.index("双向固定效应") > annex
+
+
+# ---------------------------------------------------------------------- says what ran
+@pytest.mark.parametrize("key", sorted(CHOICES))
+def test_every_method_option_is_named_as_it_ran(key):
+    base = PhaseReview.open(ROOT / "params" / "phase3.yaml", methods=FAST).analysis
+    for value in CHOICES[key]:
+        extra: dict = {}
+        if key == "normalisation" and value == "vector":
+            extra["aggregation"] = "arithmetic"
+        if key == "weighting" and value == "ahp":
+            extra["ahp_matrix"] = [[1, 2, 3, 1], [0.5, 1, 2, 1], [1 / 3, 0.5, 1, 1], [1, 1, 1, 1]]
+        if key == "weighting" and value == "expert":
+            extra["expert_weights"] = {"dual_teacher_ratio": 2.0, "order_class_coverage": 1.0}
+        a = base.with_methods(**{key: value}, **extra)
+        ran = a.methods_ran()
+        if key == "se":
+            assert str(value) in str(ran["vcov"])
+            review = PhaseReview(a, sink=[])
+            review.annex()
+            assert f"标准误（{value}）" in "".join(review.page.sink)
+        elif key == "weighting":
+            expected = a.methods.pipeline_weighting
+            assert ran["weighting"] == expected and a.composite["result"].pipeline.weighting == expected
+        elif key in ran:
+            assert ran[key] == value
+        if key in ("normalisation", "aggregation", "weighting", "topsis_normalisation"):
+            review = PhaseReview(a, sink=[])
+            review.composite_index()
+            review.appendix()
+            html = "".join(review.page.sink)
+            assert a.composite["result"].pipeline.aggregation == ran["aggregation"]
+            from evalkit.review.sections_estimates import AGGREGATION, NORMALISATION, WEIGHTING
+            assert NORMALISATION[ran["normalisation"]][0] in html and AGGREGATION[ran["aggregation"]][0] in html
+            assert WEIGHTING[ran["weighting"]][0] in html
+
+
+def test_with_methods_returns_a_new_review_and_leaves_the_original():
+    review = PhaseReview.open(ROOT / "params" / "phase3.yaml", methods=FAST)
+    equal = review.with_methods(weighting="equal")
+    w_equal = equal.analysis.composite["weights"]
+    w_entropy = review.analysis.composite["weights"]
+    groups = equal.analysis.composite["result"].weights_table().groupby("group")["weight"]
+    assert all(abs(s.to_numpy() - 1 / len(s)).max() < 1e-12 for _, s in groups)  # equal within each group
+    assert review.analysis.methods.weighting == "entropy"
+    assert not w_equal.equals(w_entropy)
+    assert review.analysis.composite["weights"].equals(w_entropy)  # the original is unchanged
+
+
+def test_bad_method_combinations_are_one_params_error_listing_every_problem():
+    with pytest.raises(ParamsError) as err:
+        Methods.from_mapping({"weighting": "ahp", "se": "HC9", "seed": 10**23, "uncertainty_runs": 10**9,
+                              "entropy_shift": float("nan"), "twfe_outcomes": [["nested"]]})
+    text = str(err.value)
+    assert text.startswith("6 problems")
+    for key in ("methods.weighting", "methods.se", "methods.seed", "methods.uncertainty_runs",
+                "methods.entropy_shift", "methods.twfe_outcomes"):
+        assert key in text
+
+
+def test_bad_params_exit_2_before_any_kernel(tmp_path):
+    raw = yaml.safe_load((ROOT / "params" / "phase3.yaml").read_text(encoding="utf-8"))
+    raw["data"] = str(DATA)
+    raw["methods"]["weighting"] = "ahp"
+    raw["methods"]["se"] = "HC7"
+    raw["privacy"] = {"min_cell": 1}
+    raw["compare_phases"] = []
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "phase3.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "evalkit.cli", "review", "phase3", "--params", str(tmp_path / "params"),
+                          "--out", str(tmp_path / "reports")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    out = run.stdout + run.stderr
+    assert "Traceback" not in out
+    for key in ("methods.weighting", "methods.se", "privacy.min_cell"):
+        assert key in out
+    assert not (tmp_path / "reports" / "phase3" / "review.html").exists()
+
+
+def test_analysis_is_immutable():
+    a = PhaseReview.open(ROOT / "params" / "phase1.yaml", methods=FAST).analysis
+    with pytest.raises(Exception):
+        a.methods = Methods()  # type: ignore[misc]
+    assert isinstance(a, PhaseAnalysis)
