@@ -17,3 +17,14 @@ from evalkit.models.sensitivity import (  # noqa: E402
 
 __all__ += ["honest_did", "pretrend_power", "event_vcov", "SensitivityResults", "PretrendPowerResults",
             "adjust_pvalues", "MultipleTestingResults"]
+from evalkit.models.randomization import (
+    LeaveOneOutResults,
+    RandomizationResults,
+    leave_one_out,
+    multinomial_count,
+    randomization_inference,
+)
+from evalkit.models.synthdid import SynthDidResults, synthetic_did
+
+__all__ += ["LeaveOneOutResults", "RandomizationResults", "SynthDidResults", "leave_one_out",
+            "multinomial_count", "randomization_inference", "synthetic_did"]
