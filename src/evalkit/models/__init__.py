@@ -10,13 +10,17 @@ from evalkit.models.results import BaseResults, Results, ResultsProtocol, Summar
 
 __all__ = ["ols", "glm", "twfe", "staggered_did", "event_study", "drivers",
            "Results", "DidResults", "DriversResults", "Summary", "BaseResults", "ResultsProtocol"]
-from evalkit.models.multiple import MultipleTestingResults, adjust_pvalues  # noqa: E402
-from evalkit.models.sensitivity import (  # noqa: E402
-    PretrendPowerResults, SensitivityResults, event_vcov, honest_did, pretrend_power,
+from evalkit.models.multiple import MultipleTestingResults, adjust_pvalues
+from evalkit.models.sensitivity import (
+    PretrendPowerResults,
+    SensitivityResults,
+    event_vcov,
+    honest_did,
+    pretrend_power,
 )
 
-__all__ += ["honest_did", "pretrend_power", "event_vcov", "SensitivityResults", "PretrendPowerResults",
-            "adjust_pvalues", "MultipleTestingResults"]
+__all__ += ["MultipleTestingResults", "PretrendPowerResults", "SensitivityResults", "adjust_pvalues",
+            "event_vcov", "honest_did", "pretrend_power"]
 from evalkit.models.randomization import (
     LeaveOneOutResults,
     RandomizationResults,
