@@ -272,3 +272,66 @@ def test_real_review_notebook_on_the_cluster(world, cluster, tmp_path):
     assert [r["status"] for r in results] == ["ok"], results
     page = Path(results[0]["html"]).read_text(encoding="utf-8")
     assert "合成数据" in page
+
+
+# --------------------------------------------------------------------------- CLI robustness
+@pytest.fixture
+def peer():
+    """A TCP server on 127.0.0.1 that is not Dask: ``peer(reply)`` sends ``reply`` (or nothing) on connect."""
+    import socket
+    import socketserver
+
+    servers = []
+
+    def start(reply: bytes | None):
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                if reply is not None:
+                    self.request.sendall(reply)
+                time.sleep(40)  # hold the connection open, as a hung peer would
+
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"tcp://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+@pytest.mark.parametrize("reply", [b"\xff" * 64, None, b"HTTP/1.1 400 Bad Request\r\n\r\n"],
+                         ids=["garbage", "silent-http", "http-reply"])
+def test_a_scheduler_address_served_by_another_program_exits_2_quickly(world, peer, reply, capsys):
+    address = peer(reply)
+    t0 = time.monotonic()
+    code = main(["batch", str(world["manifest"]), "--scheduler", address, "--out", str(world["tmp"] / "peer")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert time.monotonic() - t0 < 30
+    assert "is not a Dask scheduler" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("address", ["tcp://", "http://127.0.0.1:8786", "tcp://host:99999", "tcp://a b:1",
+                                     "tcp://127.0.0.1", "127.0.0.1:port", "tcp://127.0.0.1:8786/x"])
+def test_a_malformed_scheduler_address_exits_2(world, address, capsys):
+    code = main(["batch", str(world["manifest"]), "--scheduler", address, "--out", str(world["tmp"] / "bad")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a Dask scheduler address" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option", [["--jobs", "-3"], ["--timeout", "-1"], ["--timeout", "0"]])
+def test_batch_options_out_of_range_exit_2(world, option, capsys):
+    assert main(["batch", str(world["manifest"]), "--out", str(world["tmp"] / "opt"), *option]) == 2
+    assert option[0] in capsys.readouterr().err
+    assert not (world["tmp"] / "opt").exists()
+
+
+def test_a_consortium_id_with_a_trailing_newline_is_refused(world, tmp_path):
+    data = str(world["generated"].parent / world["ids"][0])
+    bad = _write(tmp_path / "nl.yaml", {"params": str(world["tmp"] / "params"),
+                                         "consortia": [{"id": "one\n", "data": data}]})
+    with pytest.raises(ManifestError, match="consortia\\[0\\].id"):
+        read_manifest(bad)

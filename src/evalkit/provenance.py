@@ -142,9 +142,10 @@ def scrub(text: str, folders: dict[str | Path, str] | None = None) -> str:
                 pairs.setdefault(variant.rstrip("/"), label)
     if not pairs:
         return text
-    # a folder name only where it is a whole path component: /tmp/x matches /tmp/x/y, not /tmp/xy
+    # a folder name only where it is a whole path component: /tmp/x matches /tmp/x/y, not /tmp/xy …
     alternation = "|".join(re.escape(k) for k in sorted(pairs, key=len, reverse=True))
-    pattern = re.compile(f"(?:file://)?({alternation})(?=[/\\\\\"'<>\\s:;,)\\]}}]|$)")
+    # … and not inside base64 data (an embedded figure or font), where "/root" may occur by chance
+    pattern = re.compile(f"(?<![A-Za-z0-9+/])(?:file://)?({alternation})(?=[/\\\\\"'<>\\s:;,)\\]}}]|$)")
     return pattern.sub(lambda m: pairs[m.group(1)], text)
 
 
