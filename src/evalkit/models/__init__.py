@@ -1,15 +1,13 @@
 """Regression models of the consortium: how integration inputs relate to outcomes (``ols``,
-``glm``, ``twfe``), what membership changed (``staggered_did``, ``event_study``) and an
-exploratory predictive view (``drivers``). Every function returns a result of one protocol
+``glm``, ``twfe``), what membership changed (``staggered_did``, ``event_study``,
+``synthetic_did``), how credible that is with few treated units (``randomization_inference``,
+``leave_one_out``, ``honest_did``, ``pretrend_power``, ``adjust_pvalues``) and an exploratory
+predictive view (``drivers``). Every function returns a result of one protocol
 (``BaseResults``): ``tidy()``, ``summary(lang)``, ``plot(lang)``, ``ci(level)``, ``warnings`` as
 i18n messages and ``warning_texts(lang)``."""
 from evalkit.models.did import DidResults, event_study, staggered_did
 from evalkit.models.drivers import DriversResults, drivers
 from evalkit.models.linear import glm, ols, twfe
-from evalkit.models.results import BaseResults, Results, ResultsProtocol, Summary
-
-__all__ = ["ols", "glm", "twfe", "staggered_did", "event_study", "drivers",
-           "Results", "DidResults", "DriversResults", "Summary", "BaseResults", "ResultsProtocol"]
 from evalkit.models.multiple import MultipleTestingResults, adjust_pvalues
 from evalkit.models.sensitivity import (
     PretrendPowerResults,
@@ -18,9 +16,7 @@ from evalkit.models.sensitivity import (
     honest_did,
     pretrend_power,
 )
-
-__all__ += ["MultipleTestingResults", "PretrendPowerResults", "SensitivityResults", "adjust_pvalues",
-            "event_vcov", "honest_did", "pretrend_power"]
+from evalkit.models.multiple import MultipleTestingResults, adjust_pvalues
 from evalkit.models.randomization import (
     LeaveOneOutResults,
     RandomizationResults,
@@ -28,7 +24,20 @@ from evalkit.models.randomization import (
     multinomial_count,
     randomization_inference,
 )
+from evalkit.models.results import BaseResults, Results, ResultsProtocol, Summary
+from evalkit.models.sensitivity import (
+    PretrendPowerResults,
+    SensitivityResults,
+    event_vcov,
+    honest_did,
+    pretrend_power,
+)
 from evalkit.models.synthdid import SynthDidResults, synthetic_did
 
-__all__ += ["LeaveOneOutResults", "RandomizationResults", "SynthDidResults", "leave_one_out",
-            "multinomial_count", "randomization_inference", "synthetic_did"]
+__all__ = [
+    "BaseResults", "DidResults", "DriversResults", "LeaveOneOutResults", "MultipleTestingResults",
+    "PretrendPowerResults", "RandomizationResults", "Results", "ResultsProtocol", "SensitivityResults",
+    "Summary", "SynthDidResults", "adjust_pvalues", "drivers", "event_study", "event_vcov", "glm",
+    "honest_did", "leave_one_out", "multinomial_count", "ols", "pretrend_power", "randomization_inference",
+    "staggered_did", "synthetic_did", "twfe",
+]
