@@ -9,14 +9,6 @@ from evalkit.models.did import DidResults, event_study, staggered_did
 from evalkit.models.drivers import DriversResults, drivers
 from evalkit.models.linear import glm, ols, twfe
 from evalkit.models.multiple import MultipleTestingResults, adjust_pvalues
-from evalkit.models.sensitivity import (
-    PretrendPowerResults,
-    SensitivityResults,
-    event_vcov,
-    honest_did,
-    pretrend_power,
-)
-from evalkit.models.multiple import MultipleTestingResults, adjust_pvalues
 from evalkit.models.randomization import (
     LeaveOneOutResults,
     RandomizationResults,
