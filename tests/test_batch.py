@@ -278,7 +278,6 @@ def test_real_review_notebook_on_the_cluster(world, cluster, tmp_path):
 @pytest.fixture
 def peer():
     """A TCP server on 127.0.0.1 that is not Dask: ``peer(reply)`` sends ``reply`` (or nothing) on connect."""
-    import socket
     import socketserver
 
     servers = []

@@ -98,8 +98,10 @@ def test_index_lists_every_review_with_status(runs):
 
 def test_inspect_executed_cases():
     nb = nbformat.v4.new_notebook()
-    a = nbformat.v4.new_code_cell("x = 1"); a.execution_count = 1
-    b = nbformat.v4.new_code_cell("y = 2"); b.execution_count = None
+    a = nbformat.v4.new_code_cell("x = 1")
+    a.execution_count = 1
+    b = nbformat.v4.new_code_cell("y = 2")
+    b.execution_count = None
     nb.cells = [a, b]
     assert inspect_executed(nb)[0] == "timeout"
     b.execution_count = 2
