@@ -84,6 +84,7 @@ def test_smoothness_published_medicaid(medicaid):
     assert r.breakdown == pytest.approx(0.02)  # README: "breakdown value … M ≈ 0.03" (0.03 includes 0)
 
 
+@pytest.mark.slow  # moderndid's C-LF takes tens of seconds per call: make test-slow
 def test_relative_magnitudes_published_medicaid(medicaid):
     """R README: createSensitivityResults_relativeMagnitudes(..., Mbarvec = seq(0.5, 2, by = 0.5)),
     C-LF. Endpoints are points of a 1 000-point grid and the LF critical value is simulated, so we
@@ -128,6 +129,7 @@ def test_smoothness_mpdta_agrees_with_moderndid(mpdta_did):
         np.testing.assert_allclose(r.table["ci_high"], ref["ub"].to_numpy(), atol=1e-6)
 
 
+@pytest.mark.slow  # moderndid's C-LF takes tens of seconds per call: make test-slow
 def test_relative_magnitudes_mpdta_results_object(mpdta_did):
     r = honest_did(mpdta_did, Mbar=[0.5, 1.0], grid_points=200, lang="en")
     t = r.tidy()
@@ -145,6 +147,7 @@ def test_relative_magnitudes_mpdta_results_object(mpdta_did):
     assert len(fig.axes[0].containers) >= 2
 
 
+@pytest.mark.slow  # moderndid's C-LF takes tens of seconds per call: make test-slow
 def test_breakdown_and_average_target(medicaid):
     b, V = medicaid
     r = honest_did((b, V, 5, 2), method="smoothness", Mbar=[0, 0.01, 0.02, 0.03], target="average")

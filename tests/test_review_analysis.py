@@ -178,7 +178,7 @@ def test_every_method_option_is_named_as_it_ran(key):
         if key == "weighting" and value == "ahp":
             extra["ahp_matrix"] = [[1, 2, 3, 1], [0.5, 1, 2, 1], [1 / 3, 0.5, 1, 1], [1, 1, 1, 1]]
         if key == "weighting" and value == "expert":
-            extra["expert_weights"] = {"dual_teacher_ratio": 2.0, "order_class_coverage": 1.0}
+            extra["expert_weights"] = {c: 1.0 + i for i, c in enumerate(base.composite_inputs[0].columns)}
         a = base.with_methods(**{key: value}, **extra)
         ran = a.methods_ran()
         if key == "se":

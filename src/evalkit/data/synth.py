@@ -24,7 +24,8 @@ import pandas as pd
 
 from evalkit.data import schema
 from evalkit.data import synth_model as sm
-from evalkit.data.synth_readme import BANNER_EN, BANNER_ZH, GENERATOR, SEED_FIGURES, readme
+from evalkit.data.synth_readme import SEED_FIGURES as SEED_FIGURES  # re-exported: the seed's figures
+from evalkit.data.synth_readme import BANNER_EN, BANNER_ZH, GENERATOR, readme
 from evalkit.data.periods import parse_period
 
 COLLEGE_VARS = tuple(c.name for c in schema.PANEL_VARIABLES if "college" in c.applies_to)

@@ -253,6 +253,10 @@ class PhaseAnalysis:
             groups[c] = (gs or ["other"])[0]
         extra: dict[str, Any] = {}
         if m.weighting == "expert":
+            missing = [c for c in X.columns if c not in (m.expert_weights or {})]
+            if missing:
+                raise NotEstimable("methods.expert_weights gives no weight to the index indicators "
+                                   + ", ".join(missing) + ": add them to the params file")
             extra["expert_weights"] = dict(m.expert_weights or {})
         if m.weighting == "ahp":
             present = [g for g in COOPERATIONS if g in set(groups.values())]

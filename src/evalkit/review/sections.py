@@ -17,7 +17,7 @@ import pandas as pd
 from evalkit.errors import EvalkitError
 from evalkit.i18n import label
 from evalkit.review.analysis import NotEstimable, PhaseAnalysis
-from evalkit.review.html import Page, fmt_num
+from evalkit.review.html import Page
 
 BASIS = {"end": ("期末值（存量取期末，流量取截至期末的 12 个月）", "end (stock at the end; flow over the 12 months to it)"),
          "annual": ("窗口内年均值", "yearly average in the window"),
