@@ -209,7 +209,10 @@ def _run_papermill(job: Job, nb_path: Path, log_path: Path) -> str:
     try:
         ensure_kernel()
         pm.execute_notebook(job.notebook, str(nb_path),
-                            parameters={"params_file": job.params_file, "data_dir": job.data_dir},
+                            parameters={"params_file": job.params_file, "data_dir": job.data_dir,
+                                        # beside the review; relative, so no absolute path is saved
+                                        "results_file": os.path.relpath(nb_path.parent / "results.json",
+                                                                        project_root())},
                             kernel_name=KERNEL_NAME, execution_timeout=job.timeout, progress_bar=False,
                             log_output=True, cwd=str(project_root()), report_mode=False,
                             kernel_manager_class=guarded_kernel_manager())
