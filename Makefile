@@ -32,6 +32,7 @@ review: setup
 	$(VENV)/bin/evalkit review --all --jobs $(JOBS)
 
 test: setup
+	$(VENV)/bin/ruff check src
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 test-slow: setup
