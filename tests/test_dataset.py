@@ -200,7 +200,7 @@ def test_meta_is_checked(tmp_path):
 
 
 def test_import_does_not_load_excel_or_parquet_readers():
-    code = ("import sys, pandas; before = 'pyarrow' in sys.modules; import evalkit.data.dataset, evalkit.validation; "
+    code = ("import sys, pandas; before = 'pyarrow' in sys.modules; import evalkit.data.dataset, evalkit.data.validation; "
             "assert 'openpyxl' not in sys.modules; assert ('pyarrow' in sys.modules) == before; "
             "assert 'yaml' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

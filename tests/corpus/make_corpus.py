@@ -140,7 +140,7 @@ def cases() -> dict[str, tuple[dict[str, bytes], dict]]:
     add("partner_wrong_unit_type", base(partnerships=PARTNERSHIPS.replace("P01,C01,E01", "P01,C01,C02")),
         [err("partnerships.csv", 2, "enterprise_id", "must be a unit of type enterprise")])
     add("ragged_row", base(panel=panel_text(replace_row(rows, 7, "C01,2024H2,1050,50,0,0,0,,extra,fields"))),
-        [err("panel.csv", 7, None, "cannot split the row")])
+        [err("panel.csv", 7, None, "ragged row")])
     add("graduate_cohort_frequency", base(graduates=GRADUATES.replace("g0003,C02,机电,2022H1", "g0003,C02,机电,2022")),
         [err("graduates.csv", 4, "cohort", "graduate cohort frequency")])
     add("declared_frequency_mismatch", {**base(), "dataset.yaml": b"name_zh: test\nfrequency: year\n"},

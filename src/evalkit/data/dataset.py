@@ -19,6 +19,7 @@ import functools
 import hashlib
 import io
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,11 @@ TABLE_ORDER = ("units", "panel", "graduates", "partnerships")
 DATA_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")
 META_FILES = ("dataset.yaml", "dataset.yml")
 META_KEYS = ("name_zh", "name_en", "city", "frequency", "synthetic", "generator", "seed", "currency_unit",
-             "first_period", "last_period", "description", "source", "license")
+             "first_period", "last_period", "description", "source", "license", "max_abs_value")
 # Files beside the tables that are not tables (documentation, the synthetic truth file, ...).
 _IGNORED_SUFFIXES = (".md", ".json", ".txt", ".yaml", ".yml", ".html", ".pdf", ".png", ".ipynb")
 HEADER_SEARCH_ROWS = 10
+MAX_BAD_ROWS = 50  # ragged rows listed one by one; beyond, one summary line
 
 
 @functools.lru_cache(maxsize=8192)
@@ -234,7 +236,14 @@ def validate(path: str | Path) -> ValidationReport:
 
 def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files, strict: bool,
            label: str) -> Dataset:
-    checked = check_tables(raws, meta.get("frequency"), c)
+    if "max_abs_value" in meta:
+        try:
+            c.max_abs_value = float(meta["max_abs_value"])
+        except (TypeError, ValueError):
+            c.add("dataset.yaml", None, "max_abs_value", meta["max_abs_value"], "max_abs_value must be a number",
+                  fatal=True)
+    checked = check_tables(raws, meta.get("frequency"), c,
+                           declared_range=(meta.get("first_period"), meta.get("last_period")))
     errors = c.errors
     if checked is None or (errors and (strict or c.fatal)):
         raise DataError(c.problems, label)
@@ -356,58 +365,263 @@ def _check_meta(meta: dict, file: str, c: Collector) -> dict:
     return meta
 
 
-def _decode(raw: bytes, name: str, c: Collector) -> str | None:
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:4096]:
+# ---------------------------------------------------------------------- limits
+# Checked before a file is read. Raise them with the environment variables named here.
+LIMITS = {
+    "max_file_mb": ("EVALKIT_MAX_FILE_MB", 1024.0, "the size of one table file (MB; for an .xlsx, unpacked)"),
+    "max_rows": ("EVALKIT_MAX_ROWS", 10_000_000, "the rows of one table"),
+    "max_columns": ("EVALKIT_MAX_COLUMNS", 500, "the columns of one table"),
+}
+_SEPARATORS = {";": "';' (semicolon)", "\t": "a tab", "|": "'|' (vertical bar)"}
+
+
+def limit(name: str) -> float:
+    """The current value of one input limit (``max_file_mb``, ``max_rows``, ``max_columns``).
+
+    Parameters
+    ----------
+    name : str
+        A key of ``LIMITS``.
+
+    Returns
+    -------
+    float
+        The environment variable's value when set (``EVALKIT_MAX_FILE_MB``, ``EVALKIT_MAX_ROWS``,
+        ``EVALKIT_MAX_COLUMNS``), else the default (1024 MB, 10 000 000 rows, 500 columns).
+    """
+    env, default, _ = LIMITS[name]
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise DataError([Problem(env, None, None, raw, f"the environment variable {env} must be a number")],
+                        "the environment") from None
+    return value
+
+
+def _over_limit(file: str, name: str, found: float, c: Collector, row: int | None = None) -> bool:
+    env, _, what = LIMITS[name]
+    cap = limit(name)
+    if found <= (cap * 2**20 if name == "max_file_mb" else cap):
+        return False
+    shown = f"{found / 2**20:,.1f} MB" if name == "max_file_mb" else f"{int(found):,}"
+    cap_shown = f"{cap:g} MB" if name == "max_file_mb" else f"{int(cap):,}"
+    c.add(file, row, None, None, f"{shown} is more than the limit for {what}, {cap_shown}; the file is refused "
+          f"before reading. If it is right, raise the limit: environment variable {env} (e.g. {env}="
+          f"{int(cap * 4)})", fatal=True)
+    return True
+
+
+def _over_limit_bytes(path: Path, c: Collector) -> bool:
+    return _over_limit(path.name, "max_file_mb", float(path.stat().st_size), c)
+
+
+def _nul_problem(data: bytes, name: str, c: Collector) -> bool:
+    """NUL bytes: UTF-16/32 text (reported as such) or a damaged file (a padded or cut copy)."""
+    first = data.find(b"\x00")
+    if first < 0:
+        return False
+    head = data[:4096]
+    utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+    if not utf16 and len(head) >= 8:  # ASCII text in UTF-16 without BOM: every other byte is NUL
+        even, odd = head[0::2].count(0) / len(head[0::2]), head[1::2].count(0) / len(head[1::2])
+        utf16 = max(even, odd) > 0.4 and min(even, odd) < 0.05
+    if utf16:
         c.add(name, None, None, None, "the file is UTF-16 text (Excel's 'Unicode text'); save it as 'CSV UTF-8' "
               "(逗号分隔) instead", fatal=True)
-        return None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
+        return True
+    row = data.count(b"\n", 0, first) + 1
+    n = data.count(b"\x00")
+    c.add(name, row, None, None, f"the file holds {n:,} NUL byte{'s' if n != 1 else ''} (binary zeros), the "
+          f"first at byte {first:,} (row {row}): it is damaged or not a text file (a copy padded or cut short?); "
+          "export the table again as 'CSV UTF-8'", fatal=True)
+    return True
+
+
+def _looks_chinese(text: str) -> bool:
+    """True when the non-ASCII characters of GB18030-decoded text are those of Chinese text: not
+    the rare characters that Latin-1 / Windows-1252 / Big5 bytes decode to."""
+    odd = common = 0
+    for ch in text:
+        o = ord(ch)
+        if o < 0x80:
             continue
-    c.add(name, None, None, None, "cannot read the text: it is neither UTF-8 nor GBK/GB18030; save the file as "
-          "'CSV UTF-8' (CSV UTF-8 逗号分隔)", fatal=True)
+        try:
+            b = ch.encode("gb2312")
+        except UnicodeEncodeError:
+            odd += 1
+            continue
+        if len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1:
+            common += 1
+        else:
+            odd += 1
+        if common + odd >= 20000:
+            break
+    return odd <= 0.1 * (common + odd)
+
+
+def _guess_encoding(data: bytes) -> str:
+    """A name for the encoding of text that is neither UTF-8 nor GBK."""
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:200_000]).best()
+        if best is not None and best.encoding not in ("utf_8", "gb18030", "gbk", "gb2312"):
+            return best.encoding.replace("_", "-")
+    except Exception:  # noqa: BLE001 - optional helper; fall back to the plain guesses below
+        pass
+    try:
+        data[:200_000].decode("big5")
+        return "Big5 (Traditional Chinese)"
+    except UnicodeDecodeError:
+        pass
+    return "Latin-1 / Windows-1252 (Western European)"
+
+
+def _decode(data: bytes, name: str, c: Collector) -> bytes | None:
+    """The file as UTF-8 bytes (BOM removed), or None with a problem naming the encoding.
+
+    UTF-8 is checked in chunks (no text copy of the whole file); GBK/GB18030 is accepted only
+    when it reads as Chinese text (Latin-1 and most other byte soups also decode as GB18030)."""
+    import codecs
+
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 1 << 24
+    try:
+        for i in range(0, len(data), step):
+            decoder.decode(data[i:i + step], final=i + step >= len(data))
+        return data
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _looks_chinese(text):
+        return text.encode("utf-8")
+    del text
+    enc = _guess_encoding(data)
+    c.add(name, None, None, None, f"the text is neither UTF-8 nor GBK/GB18030: it looks like {enc}. evalkit does "
+          "not guess (a wrong guess gives garbled text): save it as 'CSV UTF-8' (CSV UTF-8 逗号分隔)", fatal=True)
     return None
 
 
+def _separator(line: str) -> str | None:
+    """The separator a header line uses when it is not a comma (None for a comma file)."""
+    counts = {sep: line.count(sep) for sep in (",", *_SEPARATORS)}
+    best = max(counts, key=counts.get)
+    return None if best == "," or counts[best] == 0 else best
+
+
 def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
+    if _over_limit_bytes(path, c):
+        return None
     data = path.read_bytes()
     if not data.strip():
         c.add(path.name, None, None, None, "the file is empty (no header, no data)", fatal=True)
         return None
-    text = _decode(data, path.name, c)
-    if text is None:
+    if _nul_problem(data, path.name, c):
         return None
+    data = _decode(data, path.name, c)
+    if data is None:
+        return None
+    head_text = data[:1 << 16].decode("utf-8", errors="ignore")
     head = []
-    for i, record in enumerate(csv.reader(io.StringIO(text))):
+    for i, record in enumerate(csv.reader(io.StringIO(head_text))):
         if i >= HEADER_SEARCH_ROWS:
             break
         head.append(record)
+    lines = head_text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    sep = _separator(lines[first]) if lines else None
+    if sep is not None:
+        c.add(path.name, first + 1, None, lines[first][:80], f"this file is separated by {_SEPARATORS[sep]}, "
+              "evalkit reads comma-separated CSV: re-save as CSV (comma) — in Excel/WPS: Save As → 'CSV UTF-8 "
+              "(逗号分隔)'", fatal=True)
+        return None
     h = _find_header(table, head)
     if h is None:
         c.add(path.name, None, None, None, _no_header_rule(table), fatal=True)
         return None
+    header = head[h]
+    width = len(header)
+    if _over_limit(path.name, "max_columns", width, c, row=h + 1):
+        return None
+    if _over_limit(path.name, "max_rows", data.count(b"\n"), c):
+        return None
+    bad: list = []
+
+    def on_bad_row(row) -> str:
+        bad.append((row.number, row.actual_columns, row.text))
+        return "skip"
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{j}" for j in range(width)]
+    if len(head) <= h + 1 and data.count(b"\n") <= h + 1:  # a header and nothing after it
+        return _make_raw(table, path.name, header, [pd.Series([], dtype="str") for _ in names],
+                         np.array([], dtype=np.int64), h + 1, c)
     try:
-        frame = pd.read_csv(io.StringIO(text), header=None, skiprows=h, dtype=str, keep_default_na=False,
-                            na_filter=False, skip_blank_lines=False, skipinitialspace=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        message = str(exc).strip()
-        m = re.search(r"line (\d+)", message)
-        row = int(m.group(1)) if m else None  # pandas counts file lines, skipped ones included
-        c.add(path.name, row, None, None, f"cannot split the row into columns ({message}); check quotes and "
-              "separators (use commas)", fatal=True)
+        arrow = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=h + 1, use_threads=False,
+                                           block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_bad_row,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, ValueError) as exc:
+        message = str(exc).strip().splitlines()[0]
+        m = re.search(r"Row #(\d+)", message)
+        row = int(m.group(1)) if m else None
+        c.add(path.name, row, None, None, f"cannot split the row into columns ({message}); check quotes (a quote "
+              "opened and never closed?) and separators (use commas)", fatal=True)
         return None
-    if frame.empty:
-        c.add(path.name, None, None, None, _no_header_rule(table), fatal=True)
+    n_records = arrow.num_rows + len(bad)
+    skipped = {number for number, _, _ in bad}
+    for number, got, text in bad[:MAX_BAD_ROWS]:
+        short = got < width
+        what = (f"a row cut short: {got} field{'s' if got != 1 else ''} where the header has {width}"
+                if short else f"{got} fields where the header has {width}")
+        c.add(path.name, number, None, text[:80], f"{what} (ragged row); every row needs one field per column — "
+              "check for a missing or extra comma, or a file copied incompletely", fatal=True)
+    if len(bad) > MAX_BAD_ROWS:
+        c.add(path.name, None, None, None, f"— and {len(bad) - MAX_BAD_ROWS} more ragged rows", fatal=True)
+    if not data.endswith((b"\n", b"\r")):
+        last = h + 1 + n_records
+        if last not in skipped:
+            c.add(path.name, last, None, None, "the file does not end with a line break: its last row looks cut "
+                  "short (a damaged or incomplete copy). If the row is complete, add a line break at the end",
+                  fatal=True)
+    del data
+    if bad:
         return None
-    header = list(frame.iloc[0])
-    body = frame.iloc[1:].reset_index(drop=True)
-    rows = np.arange(len(body)) + h + 2
-    return _make_raw(table, path.name, header, [body[col] for col in body.columns], rows, h + 1, c)
+    frame = arrow.to_pandas()
+    del arrow
+    rows = np.arange(len(frame)) + h + 2
+    columns = [frame[col] for col in frame.columns]
+    del frame
+    return _make_raw(table, path.name, header, columns, rows, h + 1, c)
 
 
 def _read_parquet(path: Path, table: str, c: Collector) -> RawTable | None:
+    if _over_limit_bytes(path, c):
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        if (_over_limit(path.name, "max_rows", float(meta.num_rows), c)
+                or _over_limit(path.name, "max_columns", float(meta.num_columns), c)):
+            return None
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
+        c.add(path.name, None, None, None, f"cannot read the Parquet file: {exc}", fatal=True)
+        return None
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for a corrupt file
@@ -492,13 +706,26 @@ def _read_workbook(path: Path, c: Collector, only: str | None) -> list[RawTable]
 
     import openpyxl
 
+    if _over_limit_bytes(path, c):
+        return []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+            sheet_xml = [i.filename for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
+            has_formulas = any(_has_formula(zf, name) for name in sheet_xml)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        c.add(path.name, None, None, None, f"cannot open the Excel workbook ({exc}); it is damaged or not an "
+              ".xlsx file: save it again as .xlsx (Excel Workbook)", fatal=True)
+        return []
+    if _over_limit(path.name + " (unpacked)", "max_file_mb", float(unpacked), c):
+        return []
     # Read-only mode streams large sheets but does not expose merged cells.
     big = path.stat().st_size > 20_000_000
     try:
         book = openpyxl.load_workbook(path, read_only=big, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        c.add(path.name, None, None, None, f"cannot open the Excel workbook ({exc}); save it again as .xlsx",
-              fatal=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types (XML, zip, KeyError) for a damaged file
+        c.add(path.name, None, None, None, f"cannot open the Excel workbook ({type(exc).__name__}: {exc}); it is "
+              "damaged or cut short: save it again as .xlsx (Excel Workbook)", fatal=True)
         return []
     try:
         sheets = [(ws, _table_for_name(ws.title)) for ws in book.worksheets]
@@ -509,12 +736,67 @@ def _read_workbook(path: Path, c: Collector, only: str | None) -> list[RawTable]
         for ws, table in sheets:
             if table is None:
                 continue  # instructions, column dictionary, the user's own notes
-            raw = _read_sheet(path, ws, table, c)
+            file = f"{path.name}[{ws.title}]"
+            if (_over_limit(file, "max_rows", float(ws.max_row or 0), c)
+                    or _over_limit(file, "max_columns", float(ws.max_column or 0), c)):
+                continue
+            try:
+                raw = _read_sheet(path, ws, table, c)
+            except Exception as exc:  # noqa: BLE001 - damaged sheet XML surfaces while iterating rows
+                c.add(file, None, None, None, f"cannot read the sheet ({type(exc).__name__}: {exc}); the workbook "
+                      "is damaged: save it again as .xlsx", fatal=True)
+                continue
             if raw is not None:
                 out.append(raw)
+        if has_formulas and out:
+            _formulas_without_values(path, out, c)
         return out
     finally:
         book.close()
+
+
+def _has_formula(zf, name: str) -> bool:
+    """Whether a sheet's XML holds a formula element (read in chunks)."""
+    tail = b""
+    with zf.open(name) as fh:
+        while chunk := fh.read(1 << 20):
+            if b"<f>" in tail + chunk or b"<f " in tail + chunk or b":f>" in tail + chunk or b":f " in tail + chunk:
+                return True
+            tail = chunk[-8:]
+    return False
+
+
+def _formulas_without_values(path: Path, raws: list[RawTable], c: Collector) -> None:
+    """Formula cells whose saved (cached) value is empty: a file written by a program that does
+    not calculate (a script, some exports) shows values in Excel but holds none for evalkit."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - the workbook opened once already; a second failure adds nothing
+        return
+    try:
+        by_file = {raw.file: raw for raw in raws}
+        for ws in book.worksheets:
+            file = f"{path.name}[{ws.title}]"
+            if file not in by_file:
+                continue
+            found = []
+            for formulas, cached in zip(ws.iter_rows(), values[ws.title].iter_rows()):
+                for f_cell, v_cell in zip(formulas, cached):
+                    if isinstance(f_cell.value, str) and f_cell.value.startswith("=") and v_cell.value is None:
+                        found.append((f_cell.row, f_cell.column_letter, f_cell.value))
+            for row, letter, formula in found[:MAX_BAD_ROWS]:
+                c.add(file, row, f"cell {letter}{row}", formula, "formula without a saved value: the file was "
+                      "written by a program that does not calculate. Open it in Excel/WPS and save it again, or "
+                      "paste the cells as values", fatal=True)
+            if len(found) > MAX_BAD_ROWS:
+                c.add(file, None, None, None, f"— and {len(found) - MAX_BAD_ROWS} more formulas without a saved "
+                      "value", fatal=True)
+    finally:
+        book.close()
+        values.close()
 
 
 def _read_sheet(path: Path, ws, table: str, c: Collector) -> RawTable | None:

@@ -43,6 +43,11 @@ DERIVED = {"units": ("cohort", "cohort_t", "member"), "panel": ("t",), "graduate
 _RATE_HEADER = re.compile(r"(率|比例|占比|rate|ratio|share|pct|percent|%)", re.IGNORECASE)
 _TRUE = frozenset({"1", "1.0", "true", "t", "yes", "y", "是", "对", "√"})
 _FALSE = frozenset({"0", "0.0", "false", "f", "no", "n", "否", "×"})
+# Thousands separators are read only in the unambiguous form: groups of three (1,234,567.5).
+_GROUPED = r"^[+-]?\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?$"
+# Values whose magnitude exceeds this are refused (a typo, a unit error or an overflow to come);
+# raise it with max_abs_value in dataset.yaml or the environment variable EVALKIT_MAX_ABS_VALUE.
+DEFAULT_MAX_ABS_VALUE = 1e15
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
 
 
@@ -74,6 +79,16 @@ class RawTable:
         return column if header == column else f"{header} [{column}]"
 
 
+def max_abs_value_default() -> float:
+    """The largest magnitude a number may have: ``EVALKIT_MAX_ABS_VALUE`` or 1e15."""
+    import os
+
+    try:
+        return float(os.environ.get("EVALKIT_MAX_ABS_VALUE", "") or DEFAULT_MAX_ABS_VALUE)
+    except ValueError:
+        return DEFAULT_MAX_ABS_VALUE
+
+
 class Collector:
     """Accumulates problems; ``fatal`` marks those after which no Dataset can be formed."""
 
@@ -81,6 +96,7 @@ class Collector:
         self.problems: list[Problem] = []
         self.fatal = False
         self.unreadable: set[str] = set()  # tables whose file was found but could not be read
+        self.max_abs_value = max_abs_value_default()
 
     def add(self, file: str, row: int | None, column: str | None, value: object, rule: str,
             severity: str = "error", fatal: bool = False) -> None:
@@ -185,11 +201,17 @@ def to_number(raw: RawTable, col: str, c: Collector) -> pd.Series:
     except (ValueError, TypeError):
         pass
     missing = _missing(text)
-    cleaned = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False).where(~missing, None)
-    num = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    grouped = text.str.match(_GROUPED).fillna(False).astype(bool)
+    cleaned = text.where(~grouped, text.str.replace(",", "", regex=False).str.replace("，", "", regex=False))
+    num = pd.to_numeric(cleaned.where(~missing, None), errors="coerce").astype("float64")
     bad = (~missing & num.isna()).to_numpy()
-    c.rows(raw, bad, col, text, "not a number (write digits only, no units or text; leave empty if not "
-           "reported)")
+    comma = text.str.contains("[,，]", regex=True).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        rules = np.where(comma, "ambiguous thousands separator: commas are read only in groups of three "
+                         "(1,234,567); write the number with digits only (e.g. 1234567; a decimal point, "
+                         "not a comma)", "not a number (write digits only, no units or text; leave empty if "
+                         "not reported)").astype(object)
+        c.rows(raw, bad, col, text, rules)
     return num
 
 
@@ -289,11 +311,19 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
                 frac = values.notna() & (values != np.round(values))
                 c.rows(raw, frac.to_numpy(), spec.name, values, "must be a whole number")
                 values = values.where(~frac, np.nan).round().astype("Int64")
-            infinite = np.isinf(values.astype("float64")).fillna(False).to_numpy(dtype=bool)
+            as_float = values.astype("float64")
+            infinite = np.isinf(as_float).fillna(False).to_numpy(dtype=bool)
             c.rows(raw, infinite, spec.name, values, "not a finite number")
+            huge = ((as_float.abs() > c.max_abs_value) & ~np.isinf(as_float)).fillna(False).to_numpy(dtype=bool)
+            c.rows(raw, huge, spec.name, values, f"magnitude above {c.max_abs_value:g}: not a plausible value "
+                   "(a typo or a unit error?). If it is right, raise max_abs_value in dataset.yaml (or the "
+                   "environment variable EVALKIT_MAX_ABS_VALUE)")
             negative = (values < 0).fillna(False).to_numpy(dtype=bool)
             c.rows(raw, negative, spec.name, values, "must be ≥ 0 (counts and amounts cannot be negative)")
             out[spec.name] = values
+            if not spec.required:  # the typed column replaces the text: a long panel is not held twice
+                raw.__dict__.get("_text", {}).pop(spec.name, None)
+                raw.data[spec.name] = values
         elif spec.dtype == "bool":
             values = to_bool(raw, spec.name, c)
             out[spec.name] = values.astype("int64") if spec.required and not values.isna().any() else values
@@ -322,7 +352,7 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
                 empty = _missing(raw.text(spec.name)).to_numpy()
             c.rows(raw, empty, spec.name, None, "required value is missing",
                    fatal=spec.name in schema.KEYS[raw.table] or spec.dtype == "period")
-    frame = pd.DataFrame(out, index=raw.data.index)
+    frame = pd.DataFrame(out, index=raw.data.index, copy=False)
     _check_le(raw, frame, c)
     _check_rate_columns(raw, c)
     return frame
@@ -420,9 +450,14 @@ class Checked:
     periods: list[Period]
 
 
-def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: Collector) -> Checked | None:
+def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: Collector,
+                 declared_range: tuple[object, object] = (None, None), today: date | None = None) -> Checked | None:
     """Validate every table and the links between them; None when a fatal problem stops typing.
-    Tables in ``c.unreadable`` (a file was found but could not be read) are not reported missing."""
+
+    Tables in ``c.unreadable`` (a file was found but could not be read) are not reported missing.
+    ``declared_range`` is (first_period, last_period) of dataset.yaml: panel periods, graduate
+    cohorts and partnership start dates outside it are errors; without a declared last period,
+    periods that start after ``today`` (default: the date today) are errors."""
     unreadable = c.unreadable
     for name in schema.REQUIRED_TABLES:
         if name not in raws and name not in unreadable:
@@ -460,7 +495,13 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
     why = "the declared frequency (dataset.yaml)" if declared_frequency else "the panel's main frequency"
     c.rows(panel_raw, other, "period", panel["period"], f"period of another frequency than {why} "
            f"'{frequency}': use one frequency throughout (mixed frequencies)", fatal=True)
-    labels = panel.loc[panel["__freq_period"] == frequency, "period"].dropna().unique()
+    outside = _outside_range(panel["period"], panel["__freq_period"], frequency, declared_range, today)
+    if outside is not None:
+        mask, rule = outside
+        c.rows(panel_raw, mask, "period", panel["period"], rule, fatal=True)
+    else:
+        mask = np.zeros(len(panel), dtype=bool)
+    labels = panel.loc[(panel["__freq_period"] == frequency).to_numpy() & ~mask, "period"].dropna().unique()
     if len(labels) == 0:
         if "period" in panel_raw.data.columns:
             c.add(panel_raw.file, None, panel_raw.label("period"), None, "no readable period labels", fatal=True)
@@ -493,6 +534,10 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
         wrong = (graduates["__freq_cohort"].notna() & (graduates["__freq_cohort"] != frequency)).to_numpy()
         c.rows(g_raw, wrong, "cohort", graduates["cohort"],
                f"graduate cohort frequency must equal the panel frequency '{frequency}'")
+        beyond = _outside_range(graduates["cohort"], graduates["__freq_cohort"], frequency, declared_range, today)
+        if beyond is not None:
+            c.rows(g_raw, beyond[0] & ~wrong, "cohort", graduates["cohort"], beyond[1])
+            wrong = wrong | beyond[0]
         late = (graduates["cohort"].notna() & ~graduates["cohort"].isin(t_of) & ~wrong).to_numpy()
         c.rows(g_raw, late, "cohort", graduates["cohort"],
                f"cohort outside the panel's periods {periods[0].label}–{periods[-1].label}", severity="warning")
@@ -506,6 +551,11 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
         p_raw = raws["partnerships"]
         _check_refs(p_raw, partnerships, "college_id", ids, c, types, COLLEGE_SIDE)
         _check_refs(p_raw, partnerships, "enterprise_id", ids, c, types, ("enterprise",))
+        _, hi, why = _range_bounds(frequency, declared_range, today)
+        if hi is not None:
+            late_start = (partnerships["start_date"] > pd.Timestamp(hi.end)).fillna(False).to_numpy(dtype=bool)
+            c.rows(p_raw, late_start, "start_date", partnerships["start_date"].dt.strftime("%Y-%m-%d"),
+                   f"start_date after the end of the data ({hi.end}, {why})")
         backwards = (partnerships["end_date"] < partnerships["start_date"]).fillna(False).to_numpy(dtype=bool)
         c.rows(p_raw, backwards, "end_date", partnerships["end_date"].dt.strftime("%Y-%m-%d"),
                "end_date is before start_date")
@@ -524,6 +574,56 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
         graduates = graduates.drop(columns="__freq_cohort")
         _graduate_consistency(raws["graduates"], graduates, panel, c)
     return Checked(units, panel, graduates, partnerships, frequency, periods)
+
+
+def _range_bounds(frequency: str, declared_range: tuple[object, object], today: date | None):
+    """(first, last, why-last) periods allowed in the data, at ``frequency`` (None when open)."""
+    from evalkit.data.periods import period_containing
+
+    first = last = None
+    why = ""
+    lo, hi = declared_range
+    for value, slot in ((lo, "first"), (hi, "last")):
+        if value in (None, ""):
+            continue
+        try:
+            p = parse_period(str(value))
+        except PeriodError:
+            continue
+        if p.freq != frequency:
+            p = period_containing(p.start if slot == "first" else p.end, frequency)
+        if slot == "first":
+            first = p
+        else:
+            last, why = p, f"last_period {value} declared in dataset.yaml"
+    if last is None:
+        day = today or date.today()
+        last, why = period_containing(day, frequency), f"today is {day.isoformat()}; declare last_period in " \
+            "dataset.yaml if later periods are meant"
+    return first, last, why
+
+
+def _outside_range(labels: pd.Series, freqs: pd.Series, frequency: str, declared_range, today):
+    """(mask, rules) of period labels outside the allowed range, or None when all are inside."""
+    first, last, why = _range_bounds(frequency, declared_range, today)
+    ordinal = {}
+    for u in labels.dropna().unique():
+        try:
+            ordinal[u] = parse_period(u).ordinal
+        except PeriodError:
+            continue
+    if not ordinal:
+        return None
+    same = (freqs == frequency).fillna(False).to_numpy(dtype=bool)
+    o = map_values(labels, ordinal, dtype="float64").to_numpy(dtype="float64", na_value=np.nan)
+    after = same & (o > last.ordinal)
+    before = same & (o < first.ordinal) if first is not None else np.zeros(len(o), dtype=bool)
+    if not (after.any() or before.any()):
+        return None
+    rules = np.where(after, f"period after the end of the data {last.label} ({why})",
+                     f"period before the start of the data {first.label if first else ''} (first_period "
+                     "declared in dataset.yaml)").astype(object)
+    return after | before, rules
 
 
 def _period_of(day: pd.Timestamp, frequency: str) -> Period:
