@@ -398,7 +398,8 @@ def test_flows_per_year_annualise_flows_and_flow_over_stock_ratios():
     import pandas as pd
     from pathlib import Path
 
-    from evalkit import dataset, metrics
+    from evalkit import metrics
+    from evalkit.data import dataset
 
     root = Path(__file__).resolve().parents[1] / "data" / "zhuzhou_synthetic"
     ds = dataset.load(root)

@@ -326,14 +326,14 @@ def test_shipped_folder_is_the_generators_output(tmp_path):
 
 
 def test_shipped_folder_loads_without_errors():
-    from evalkit import dataset
+    from evalkit.data import dataset
 
     ds = dataset.load(SHIPPED)
     assert len(ds.units) > 100 and len(ds.panel) == len(ds.units) * 15
 
 
 def test_write_many_folders_load_without_errors(tmp_path):
-    from evalkit import dataset
+    from evalkit.data import dataset
 
     import yaml
 
