@@ -54,7 +54,7 @@ def shipped() -> Registry:
 def _raw() -> dict:
     from importlib import resources
 
-    return yaml.safe_load(resources.files("evalkit").joinpath("indicators.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(resources.files("evalkit").joinpath("indicators", "indicators.yaml").read_text(encoding="utf-8"))
 
 
 def _entry(**over) -> dict:
