@@ -33,6 +33,7 @@ review: setup
 
 test: setup
 	$(VENV)/bin/ruff check src
+	$(VENV)/bin/ruff format --check src
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 test-slow: setup

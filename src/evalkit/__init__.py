@@ -12,6 +12,7 @@ The public API (notebooks import only these)::
 
 Submodules are imported on first use, so ``import evalkit`` stays light.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -3,6 +3,7 @@
 Exit codes: 0 success; 1 a review or batch item failed; 2 bad input (every problem is
 printed, with what to do next, and no traceback).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,8 +79,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="evalkit", description="Evaluate a city-level industry–education "
-                                "consortium (市域产教联合体评价工具).")
+    p = argparse.ArgumentParser(
+        prog="evalkit", description="Evaluate a city-level industry–education consortium (市域产教联合体评价工具)."
+    )
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -90,8 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("synth", help="write the seed-calibrated synthetic consortium (with its truth file)")
     s.add_argument("--out", type=Path, default=DEFAULT_DATA)
     s.add_argument("--seed", type=int, default=20231205)
-    s.add_argument("--consortia", type=int, default=0, metavar="N",
-                   help="write N differently-seeded consortia of varying size and a batch manifest")
+    s.add_argument(
+        "--consortia",
+        type=int,
+        default=0,
+        metavar="N",
+        help="write N differently-seeded consortia of varying size and a batch manifest",
+    )
     s.add_argument("--force", action="store_true", help="write into an existing, non-empty folder")
     s.set_defaults(func=_cmd_synth)
 
@@ -119,10 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=int, default=900, help="seconds per notebook cell")
     s.add_argument("--no-html", action="store_true")
     s.add_argument("--pdf", action="store_true", help="also print each review to PDF with headless Chromium")
-    s.add_argument("--notebook", type=Path, default=None,
-                   help="the review notebook to run (default: notebooks/phase_review.ipynb)")
-    s.add_argument("--force", action="store_true",
-                   help="write into an --out folder holding reviews of other data (they are marked stale)")
+    s.add_argument(
+        "--notebook", type=Path, default=None, help="the review notebook to run (default: notebooks/phase_review.ipynb)"
+    )
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an --out folder holding reviews of other data (they are marked stale)",
+    )
     s.set_defaults(func=_cmd_review)
 
     s = sub.add_parser("batch", help="run every phase review of every consortium in a manifest")
@@ -132,10 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=Path("reports/batch"))
     s.add_argument("--timeout", type=int, default=900)
     s.add_argument("--no-html", action="store_true")
-    s.add_argument("--notebook", type=Path, default=None,
-                   help="the review notebook to run (default: notebooks/phase_review.ipynb)")
-    s.add_argument("--force", action="store_true",
-                   help="write into consortium folders holding reviews of other data (they are marked stale)")
+    s.add_argument(
+        "--notebook", type=Path, default=None, help="the review notebook to run (default: notebooks/phase_review.ipynb)"
+    )
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="write into consortium folders holding reviews of other data (they are marked stale)",
+    )
     s.set_defaults(func=_cmd_batch)
     return p
 
@@ -154,8 +169,10 @@ def _crash_log(exc: BaseException) -> Path | None:
 
     path = Path(tempfile.gettempdir()) / f"evalkit-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     try:
-        path.write_text(f"evalkit {_version()} · {' '.join(sys.argv)}\n\n"
-                        + "".join(traceback.format_exception(exc)), encoding="utf-8")
+        path.write_text(
+            f"evalkit {_version()} · {' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(exc)),
+            encoding="utf-8",
+        )
     except OSError:
         return None
     return path
@@ -173,12 +190,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evalkit: {exc}", file=sys.stderr)
         return exc.exit_code
     except FileNotFoundError as exc:
-        print(f"evalkit: file not found: {exc.filename or exc}\nWhat to do: check the path and run again.",
-              file=sys.stderr)
+        print(
+            f"evalkit: file not found: {exc.filename or exc}\nWhat to do: check the path and run again.",
+            file=sys.stderr,
+        )
         return 2
     except PermissionError as exc:
-        print(f"evalkit: permission denied: {exc.filename or exc}\nWhat to do: choose a folder you can write "
-              "(e.g. --out) or fix its permissions.", file=sys.stderr)
+        print(
+            f"evalkit: permission denied: {exc.filename or exc}\nWhat to do: choose a folder you can write "
+            "(e.g. --out) or fix its permissions.",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)

@@ -1,5 +1,6 @@
 """Errors and warnings evalkit raises. Anything a user can cause is an ``EvalkitError``: the CLI
 prints it (every problem, and what to do next) and exits 2, with no traceback."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,14 @@ class Problem:
         return f"{text}: {self.rule}"
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "row": self.row, "column": self.column, "value": self.value,
-                "rule": self.rule, "severity": self.severity}
+        return {
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "rule": self.rule,
+            "severity": self.severity,
+        }
 
 
 class EvalkitError(Exception):
@@ -61,8 +68,10 @@ class EvalkitError(Exception):
 class DataError(EvalkitError, ValueError):
     """The data folder has problems; ``problems`` lists every one of them."""
 
-    hint = ("What to do: correct the cells listed above in the named files (row numbers are as "
-            "shown in a spreadsheet program), then run `evalkit validate PATH` again.")
+    hint = (
+        "What to do: correct the cells listed above in the named files (row numbers are as "
+        "shown in a spreadsheet program), then run `evalkit validate PATH` again."
+    )
 
     def __init__(self, problems: list[Problem], source: str = ""):
         self.problems = [p for p in problems if p.severity == "error"]

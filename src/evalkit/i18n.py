@@ -7,6 +7,7 @@ rendering picks a language. Estimators therefore know no language.
 >>> text("demo.hello", "en", name="Zhuzhou")
 'hello, Zhuzhou'
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -5,6 +5,7 @@ pip package that ships Noto Sans SC (SIL Open Font License), so a fresh machine 
 with ``make`` and without root. The font file is registered explicitly (``addfont``): the
 font cache is never trusted, because it hides fonts installed after it was built.
 """
+
 from __future__ import annotations
 
 import functools

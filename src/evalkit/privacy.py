@@ -4,6 +4,7 @@ Graduate-level records never appear in a report row by row. Any table computed f
 records shows a value only when it rests on at least ``min_cell`` graduates (default 5); smaller
 cells are blanked and marked, so a reader sees that a value exists but not what it is.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,11 +59,25 @@ def gate_problems(problems: Iterable, *, min_cell: int = 5) -> pd.DataFrame:
             key = (name, str(pr.column or "—"), str(pr.rule))
             person[key] = person.get(key, 0) + 1
         else:
-            rows.append({"file": name, "row": "—" if pr.row is None else str(pr.row), "column": str(pr.column or "—"),
-                         "rule": str(pr.rule), "count": "1"})
+            rows.append(
+                {
+                    "file": name,
+                    "row": "—" if pr.row is None else str(pr.row),
+                    "column": str(pr.column or "—"),
+                    "rule": str(pr.rule),
+                    "count": "1",
+                }
+            )
     for (name, column, rule), n in person.items():
-        rows.append({"file": name, "row": "—", "column": column, "rule": rule,
-                     "count": str(n) if n >= min_cell else f"<{min_cell}"})
+        rows.append(
+            {
+                "file": name,
+                "row": "—",
+                "column": column,
+                "rule": rule,
+                "count": str(n) if n >= min_cell else f"<{min_cell}",
+            }
+        )
     return pd.DataFrame(rows, columns=["file", "row", "column", "rule", "count"])
 
 

@@ -5,6 +5,7 @@ A report or log that names ``/home/zhang/…`` or ``/tmp/pytest-…`` tells the 
 need and leaks the machine's layout; :func:`relative` and :func:`scrub` keep paths in the
 folder they are about.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,18 @@ from typing import Iterable
 
 from evalkit import __version__
 
-PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "pyfixest", "csdid", "scikit-learn", "matplotlib",
-            "papermill", "nbconvert")
+PACKAGES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pyfixest",
+    "csdid",
+    "scikit-learn",
+    "matplotlib",
+    "papermill",
+    "nbconvert",
+)
 OUTSIDE = "…"  # stands for the part of a path outside every known folder
 
 
@@ -54,12 +65,18 @@ def git_commit(root: str | Path | None = None) -> str | None:
     """
     try:
         root = Path(root) if root else project_root()
-        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=5)
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+        )
         if sha.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return sha.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -149,9 +166,15 @@ def scrub(text: str, folders: dict[str | Path, str] | None = None) -> str:
     return pattern.sub(lambda m: pairs[m.group(1)], text)
 
 
-def provenance(params_file: str | Path, data_dir: str | Path, fingerprint: str | None, *,
-               base: str | Path | Iterable[str | Path] | None = None, synthetic: bool | None = None,
-               params_sha256: str | None = None) -> dict:
+def provenance(
+    params_file: str | Path,
+    data_dir: str | Path,
+    fingerprint: str | None,
+    *,
+    base: str | Path | Iterable[str | Path] | None = None,
+    synthetic: bool | None = None,
+    params_sha256: str | None = None,
+) -> dict:
     """The provenance record of one review: what ran, on which data, with which params.
 
     Parameters
@@ -175,10 +198,17 @@ def provenance(params_file: str | Path, data_dir: str | Path, fingerprint: str |
     """
     if params_sha256 is None and params_file and Path(params_file).is_file():
         params_sha256 = file_sha256(params_file)
-    return {"evalkit": __version__, "git": git_commit(), "data": relative(data_dir, base),
-            "data_fingerprint": fingerprint, "params_file": relative(params_file, base),
-            "params_sha256": params_sha256, "synthetic": synthetic, "packages": package_versions(),
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "evalkit": __version__,
+        "git": git_commit(),
+        "data": relative(data_dir, base),
+        "data_fingerprint": fingerprint,
+        "params_file": relative(params_file, base),
+        "params_sha256": params_sha256,
+        "synthetic": synthetic,
+        "packages": package_versions(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _resolved(p: Path) -> Path:

@@ -12,6 +12,7 @@
 
 Every CSV/XLSX writer in evalkit goes through these functions.
 """
+
 from __future__ import annotations
 
 import os
@@ -106,19 +107,22 @@ def check_output(path: str | os.PathLike, *, force: bool = False, kind: str = "f
     p = Path(path)
     if kind == "file":
         if p.is_dir():
-            err = OutputExistsError(f"{p} is a folder; the output is a file: give a file name, e.g. "
-                                    f"{p / 'indicators.csv'}")
+            err = OutputExistsError(
+                f"{p} is a folder; the output is a file: give a file name, e.g. {p / 'indicators.csv'}"
+            )
             err.hint = "What to do: give a file path (not a folder) as the output."
             raise err
         if p.exists() and not force:
-            raise OutputExistsError(f"{p} already exists and would be overwritten; evalkit does not replace "
-                                    "files without --force")
+            raise OutputExistsError(
+                f"{p} already exists and would be overwritten; evalkit does not replace files without --force"
+            )
     else:
         if p.exists() and not p.is_dir():
             raise OutputExistsError(f"{p} is a file; the output is a folder: give a folder path")
         if p.is_dir() and any(p.iterdir()) and not force:
-            raise OutputExistsError(f"{p} already exists and is not empty; evalkit does not write over a "
-                                    "data folder without --force")
+            raise OutputExistsError(
+                f"{p} already exists and is not empty; evalkit does not write over a data folder without --force"
+            )
     return p
 
 
@@ -150,8 +154,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return p
 
 
-def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, force: bool = False, index: bool = False,
-              encoding: str = "utf-8-sig", **to_csv_kwargs) -> Path:
+def write_csv(
+    df: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    force: bool = False,
+    index: bool = False,
+    encoding: str = "utf-8-sig",
+    **to_csv_kwargs,
+) -> Path:
     """Write ``df`` as CSV for spreadsheet users: neutralised, atomic, never over a file by accident.
 
     Parameters
@@ -209,8 +220,9 @@ def neutralise_worksheet(ws) -> int:
     return changed
 
 
-def write_excel(sheets: dict[str, pd.DataFrame], path: str | os.PathLike, *, force: bool = False,
-                index: bool = False) -> Path:
+def write_excel(
+    sheets: dict[str, pd.DataFrame], path: str | os.PathLike, *, force: bool = False, index: bool = False
+) -> Path:
     """Write frames as sheets of one .xlsx workbook: neutralised, atomic, never over a file by accident.
 
     Parameters

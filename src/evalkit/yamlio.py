@@ -11,6 +11,7 @@ through :func:`read_yaml`. It refuses, with an error naming the file and the lim
   each anchored node remembered, so it takes milliseconds even on a hostile file;
 * tags other than the standard ones (``yaml.safe_load`` semantics: no Python objects).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,7 @@ ENV_MAX_YAML_MB = "EVALKIT_MAX_YAML_MB"
 class YamlError(EvalkitError, ValueError):
     """A YAML file that cannot be read safely (syntax, encoding, size or alias expansion)."""
 
-    hint = "What to do: fix the YAML file named above (plain keys and values; no anchors/aliases needed) " \
-           "and run again."
+    hint = "What to do: fix the YAML file named above (plain keys and values; no anchors/aliases needed) and run again."
 
 
 def max_yaml_bytes() -> int:
@@ -41,8 +41,13 @@ def max_yaml_bytes() -> int:
     return int(mb * 2**20)
 
 
-def read_yaml(source: str | os.PathLike | bytes, *, what: str = "YAML file",
-              error: type[Exception] = YamlError, max_nodes: int = MAX_YAML_NODES) -> Any:
+def read_yaml(
+    source: str | os.PathLike | bytes,
+    *,
+    what: str = "YAML file",
+    error: type[Exception] = YamlError,
+    max_nodes: int = MAX_YAML_NODES,
+) -> Any:
     """Parse one YAML document safely, with bounded time and memory.
 
     Parameters
@@ -107,14 +112,18 @@ def _bytes_of(source, what: str, error) -> tuple[str, bytes]:
         label = str(path)
         size = path.stat().st_size  # FileNotFoundError for a missing path, as open() would
         if size > limit:
-            raise error(f"{label}: the {what} is {size / 2**20:.1f} MB, more than the limit of "
-                        f"{limit / 2**20:g} MB for a YAML file; a real one is a few kB. If it is right, raise "
-                        f"the limit with the environment variable {ENV_MAX_YAML_MB}")
+            raise error(
+                f"{label}: the {what} is {size / 2**20:.1f} MB, more than the limit of "
+                f"{limit / 2**20:g} MB for a YAML file; a real one is a few kB. If it is right, raise "
+                f"the limit with the environment variable {ENV_MAX_YAML_MB}"
+            )
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)
     if len(data) > limit:
-        raise error(f"{label}: the {what} is more than the limit of {limit / 2**20:g} MB for a YAML file "
-                    f"(environment variable {ENV_MAX_YAML_MB})")
+        raise error(
+            f"{label}: the {what} is more than the limit of {limit / 2**20:g} MB for a YAML file "
+            f"(environment variable {ENV_MAX_YAML_MB})"
+        )
     return label, data
 
 
@@ -132,8 +141,10 @@ def _check_expansion(root, max_nodes: int, label: str, what: str, error) -> None
         if key in sizes:
             return sizes[key]
         if key in on_path:
-            raise error(f"{label}: the {what} has an alias that refers to itself (a recursive anchor); "
-                        "write the values out instead")
+            raise error(
+                f"{label}: the {what} has an alias that refers to itself (a recursive anchor); "
+                "write the values out instead"
+            )
         on_path.add(key)
         total = 1
         if isinstance(node, yaml.SequenceNode):
@@ -149,9 +160,11 @@ def _check_expansion(root, max_nodes: int, label: str, what: str, error) -> None
         on_path.discard(key)
         sizes[key] = total
         if total > max_nodes:
-            raise error(f"{label}: the {what} expands to more than {max_nodes:,} values through its "
-                        "anchors and aliases (&name / *name) — a 'billion laughs' file; it is refused. "
-                        "Write the values out without aliases")
+            raise error(
+                f"{label}: the {what} expands to more than {max_nodes:,} values through its "
+                "anchors and aliases (&name / *name) — a 'billion laughs' file; it is refused. "
+                "Write the values out without aliases"
+            )
         return total
 
     size(root)

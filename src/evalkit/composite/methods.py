@@ -6,6 +6,7 @@ indicators (criteria). Every convention that changes a number is a named keyword
 choice raises ``ValueError`` naming the allowed values, and unusable data raises
 ``evalkit.errors.ModelInputError`` (a ``ValueError`` too).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,8 +44,7 @@ RI_TABLES: dict[str, tuple[float, ...]] = {
 def check_choice(name: str, value, allowed: Sequence[str]) -> None:
     """Raise a ValueError naming the allowed values when ``value`` is not one of them."""
     if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not a known choice; use one of: "
-                         + ", ".join(repr(a) for a in allowed))
+        raise ValueError(f"{name}={value!r} is not a known choice; use one of: " + ", ".join(repr(a) for a in allowed))
 
 
 def as_frame(X, *, name: str = "X", allow_nan: bool = False) -> pd.DataFrame:
@@ -54,20 +54,24 @@ def as_frame(X, *, name: str = "X", allow_nan: bool = False) -> pd.DataFrame:
     else:
         arr = np.asarray(X, dtype=float)
         if arr.ndim != 2:
-            raise ModelInputError(f"{name} must be 2-D (rows = units, columns = indicators); "
-                                  f"got an array of shape {arr.shape}.")
+            raise ModelInputError(
+                f"{name} must be 2-D (rows = units, columns = indicators); got an array of shape {arr.shape}."
+            )
         df = pd.DataFrame(arr, columns=[f"x{j + 1}" for j in range(arr.shape[1])])
     bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     if bad:
-        raise ModelInputError(f"{name} has non-numeric columns {bad}: pass only indicator columns "
-                              "(move labels into the index).")
+        raise ModelInputError(
+            f"{name} has non-numeric columns {bad}: pass only indicator columns (move labels into the index)."
+        )
     df = df.astype(float)
     if df.shape[0] < 1 or df.shape[1] < 1:
         raise ModelInputError(f"{name} is empty (shape {df.shape}).")
     if not allow_nan and df.isna().any().any():
         cols = [c for c in df.columns if df[c].isna().any()]
-        raise ModelInputError(f"{name} has missing values in {cols}; impute them first "
-                              "(e.g. Pipeline(imputation='mean')) or drop those units.")
+        raise ModelInputError(
+            f"{name} has missing values in {cols}; impute them first "
+            "(e.g. Pipeline(imputation='mean')) or drop those units."
+        )
     return df
 
 
@@ -79,8 +83,7 @@ def as_directions(directions, columns) -> np.ndarray:
     if isinstance(directions, Mapping):
         missing = [c for c in columns if c not in directions]
         if missing:
-            raise ModelInputError(f"directions has no entry for {missing}; give +1 or -1 for "
-                                  "every indicator.")
+            raise ModelInputError(f"directions has no entry for {missing}; give +1 or -1 for every indicator.")
         d = np.array([directions[c] for c in columns], dtype=float)
     else:
         d = np.asarray(list(directions), dtype=float)
@@ -117,9 +120,16 @@ def _minmax01(values: np.ndarray, directions: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- normalisation
-def normalise(X, method: Normalisation = "minmax", *, directions=None,
-              bounds: tuple[float, float] = (0.0, 1.0), mean_sd: tuple[float, float] = (0.0, 1.0),
-              targets=None, cap: bool = True) -> pd.DataFrame:
+def normalise(
+    X,
+    method: Normalisation = "minmax",
+    *,
+    directions=None,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    mean_sd: tuple[float, float] = (0.0, 1.0),
+    targets=None,
+    cap: bool = True,
+) -> pd.DataFrame:
     """Normalise indicator columns so that higher is better for every column.
 
     method
@@ -155,8 +165,11 @@ def normalise(X, method: Normalisation = "minmax", *, directions=None,
     elif method == "target":
         if targets is None:
             raise ModelInputError("normalisation 'target' needs targets= (one per indicator).")
-        t = (np.array([targets[c] for c in df.columns], dtype=float) if isinstance(targets, Mapping)
-             else np.asarray(targets, dtype=float))
+        t = (
+            np.array([targets[c] for c in df.columns], dtype=float)
+            if isinstance(targets, Mapping)
+            else np.asarray(targets, dtype=float)
+        )
         if t.shape != (v.shape[1],) or np.any(t <= 0):
             raise ModelInputError("targets must be positive, one per indicator.")
         if np.any((v <= 0) & (d < 0)):
@@ -166,7 +179,7 @@ def normalise(X, method: Normalisation = "minmax", *, directions=None,
             out = np.minimum(out, 100.0)
     else:  # vector
         refl = np.where(d > 0, v, v.max(axis=0) + v.min(axis=0) - v)
-        norm = np.sqrt((refl ** 2).sum(axis=0))
+        norm = np.sqrt((refl**2).sum(axis=0))
         out = 100.0 * refl / np.where(norm > 0, norm, 1.0)
     return pd.DataFrame(out, index=df.index, columns=df.columns)
 
@@ -180,8 +193,7 @@ def _entropy_of_columns(P: np.ndarray) -> np.ndarray:
     return -terms.sum(axis=0) / np.log(m)
 
 
-def entropy_weights(X, *, directions=None, form: EntropyForm = "classic",
-                    shift: float = 1e-4) -> pd.Series:
+def entropy_weights(X, *, directions=None, form: EntropyForm = "classic", shift: float = 1e-4) -> pd.Series:
     """Entropy weights (熵权法): w_j = (1 - e_j) / Σ(1 - e_k), e_j = -(1/ln m) Σ_i p_ij ln p_ij.
 
     form
@@ -200,8 +212,9 @@ def entropy_weights(X, *, directions=None, form: EntropyForm = "classic",
     v = df.to_numpy()
     if form == "classic":
         if np.any(v < 0):
-            raise ModelInputError("the classic entropy form needs non-negative data; use "
-                                  "form='minmax' for data with negative values.")
+            raise ModelInputError(
+                "the classic entropy form needs non-negative data; use form='minmax' for data with negative values."
+            )
         Z = v
     else:
         if shift < 0:
@@ -256,8 +269,9 @@ def pca_weights(X, *, retain: Literal["kaiser", "all"] = "kaiser") -> pd.Series:
     v = df.to_numpy()
     sd = v.std(axis=0, ddof=1)
     if df.shape[0] < 3 or np.any(sd == 0):
-        raise ModelInputError("PCA weights need ≥ 3 units and no constant indicator "
-                              f"(constant: {list(df.columns[sd == 0])}).")
+        raise ModelInputError(
+            f"PCA weights need ≥ 3 units and no constant indicator (constant: {list(df.columns[sd == 0])})."
+        )
     lam, U = np.linalg.eigh(np.corrcoef(v, rowvar=False))
     order = np.argsort(lam)[::-1]
     lam, U = lam[order], U[:, order]
@@ -289,15 +303,18 @@ class AHPResult:
         return self.weights.rename("weight").rename_axis("criterion").reset_index()
 
     def summary(self) -> "_Summary":
-        stats = pd.DataFrame({"value": [self.n, self.lambda_max, self.ci, self.ri, self.cr,
-                                        self.consistent]},
-                             index=["n", "lambda_max", "CI", f"RI ({self.ri_table})", "CR", "CR < 0.1"])
+        stats = pd.DataFrame(
+            {"value": [self.n, self.lambda_max, self.ci, self.ri, self.cr, self.consistent]},
+            index=["n", "lambda_max", "CI", f"RI ({self.ri_table})", "CR", "CR < 0.1"],
+        )
         return _Summary("AHP (principal eigenvector)", [self.tidy(), stats])
 
     def plot(self, *, lang="zh"):
         from evalkit.plotting import label
-        return bar_plot(self.weights, title=label("AHP 权重", "AHP weights", lang),
-                        xlabel=label("权重", "weight", lang))
+
+        return bar_plot(
+            self.weights, title=label("AHP 权重", "AHP weights", lang), xlabel=label("权重", "weight", lang)
+        )
 
 
 def ahp(A, *, ri: RITable = "saaty") -> AHPResult:
@@ -324,7 +341,8 @@ def ahp(A, *, ri: RITable = "saaty") -> AHPResult:
                 raise ModelInputError(
                     f"the AHP matrix is not reciprocal at ({i + 1}, {j + 1}): a_ij = {M[i, j]:g}, "
                     f"a_ji = {M[j, i]:g}, product {M[i, j] * M[j, i]:g} ≠ 1. Enter a_ji = 1/a_ij "
-                    "(and 1 on the diagonal).")
+                    "(and 1 on the diagonal)."
+                )
     vals, vecs = np.linalg.eig(M)
     k = int(np.argmax(vals.real))
     lam = float(vals[k].real)
@@ -354,16 +372,17 @@ def aggregate_array(v: np.ndarray, w: np.ndarray, method: str) -> np.ndarray:
     if method == "arithmetic":
         return (v * w[..., None, :]).sum(axis=-1)
     if np.any(v <= 0):
-        raise ModelInputError(f"{method} aggregation needs strictly positive normalised values; "
-                              "normalise to a positive range, e.g. minmax with bounds=(1, 100).")
+        raise ModelInputError(
+            f"{method} aggregation needs strictly positive normalised values; "
+            "normalise to a positive range, e.g. minmax with bounds=(1, 100)."
+        )
     if method == "geometric":
         return np.exp((np.log(v) * w[..., None, :]).sum(axis=-1))
     return 1.0 / (w[..., None, :] / v).sum(axis=-1)
 
 
 # ----------------------------------------------------------------------------- TOPSIS
-def topsis(X, weights, *, directions=None,
-           normalisation: TopsisNormalisation = "vector") -> pd.Series:
+def topsis(X, weights, *, directions=None, normalisation: TopsisNormalisation = "vector") -> pd.Series:
     """TOPSIS relative closeness C_i = D_i⁻ / (D_i⁺ + D_i⁻) in [0, 1] (Hwang & Yoon 1981).
 
     ``normalisation``: ``"vector"`` r = x / ‖x‖₂ per column (Hwang & Yoon's form) or ``"minmax"``
@@ -388,15 +407,14 @@ def topsis(X, weights, *, directions=None,
 
 def _topsis_normalised(v: np.ndarray, normalisation: str) -> np.ndarray:
     if normalisation == "vector":
-        norm = np.sqrt((v ** 2).sum(axis=0))
+        norm = np.sqrt((v**2).sum(axis=0))
         return v / np.where(norm > 0, norm, 1.0)
     lo, hi = v.min(axis=0), v.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
     return np.where(hi > lo, (v - lo) / span, 0.0)
 
 
-def obstacle_degree(X, weights, *, directions=None,
-                    normalisation: Literal["minmax"] = "minmax") -> pd.DataFrame:
+def obstacle_degree(X, weights, *, directions=None, normalisation: Literal["minmax"] = "minmax") -> pd.DataFrame:
     """Obstacle degree (障碍度) of each indicator for each unit, rows summing to 1.
 
     O_ij = w_j (1 - r_ij) / Σ_k w_k (1 - r_ik), with r the direction-aware min-max value in [0, 1]

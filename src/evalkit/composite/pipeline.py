@@ -9,6 +9,7 @@ References: OECD/JRC (2008), Handbook on Constructing Composite Indicators; Beck
 COINr: an R package for developing composite indicators, JOSS 7(78):4567 (defaults for the
 outlier rule: |skew| > 2 and kurtosis > 3.5, at most 5 winsorised points, else a log transform).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,18 @@ import numpy as np
 import pandas as pd
 
 from evalkit.composite.methods import (
-    AGGREGATIONS, NORMALISATIONS, RI_TABLES, _Summary, aggregate_array, ahp,
-    as_frame, check_choice, critic_weights, entropy_weights, normalise, pca_weights,
+    AGGREGATIONS,
+    NORMALISATIONS,
+    RI_TABLES,
+    _Summary,
+    aggregate_array,
+    ahp,
+    as_frame,
+    check_choice,
+    critic_weights,
+    entropy_weights,
+    normalise,
+    pca_weights,
 )
 from evalkit.errors import ModelInputError
 
@@ -30,8 +41,13 @@ WEIGHTINGS = ("equal", "expert", "ahp", "entropy", "entropy_minmax", "pca", "cri
 
 
 # ----------------------------------------------------------------------------- imputation
-def impute(X: pd.DataFrame, method: Literal["none", "mean", "median", "group_mean", "knn"] = "mean",
-           *, unit_groups=None, knn_neighbours: int = 5) -> pd.DataFrame:
+def impute(
+    X: pd.DataFrame,
+    method: Literal["none", "mean", "median", "group_mean", "knn"] = "mean",
+    *,
+    unit_groups=None,
+    knn_neighbours: int = 5,
+) -> pd.DataFrame:
     """Fill missing indicator values: ``"none"`` (leave them; later steps refuse NaN), ``"mean"`` /
     ``"median"`` of the indicator over units, ``"group_mean"`` mean of the indicator within the
     unit's group (``unit_groups``: a Series/mapping unit → group), ``"knn"`` scikit-learn's
@@ -72,8 +88,9 @@ def _log_ct(x: np.ndarray, skew: float) -> np.ndarray:
     return -np.log(np.nanmax(x) - x + 0.01 * rng)
 
 
-def treat_outliers(X: pd.DataFrame, *, skew_threshold: float = 2.0, kurtosis_threshold: float = 3.5,
-                   winmax: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+def treat_outliers(
+    X: pd.DataFrame, *, skew_threshold: float = 2.0, kurtosis_threshold: float = 3.5, winmax: int = 5
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """COINr's default outlier treatment, per indicator.
 
     An indicator is treated when |skew| > ``skew_threshold`` AND kurtosis > ``kurtosis_threshold``
@@ -108,9 +125,17 @@ def treat_outliers(X: pd.DataFrame, *, skew_threshold: float = 2.0, kurtosis_thr
             else:
                 treatment = "winsorised"
             out[col] = xt
-        rows.append({"indicator": col, "skew": s0, "kurtosis": k0, "treatment": treatment,
-                     "n_winsorised": n_win, "skew_after": pd.Series(xt).skew(),
-                     "kurtosis_after": pd.Series(xt).kurt()})
+        rows.append(
+            {
+                "indicator": col,
+                "skew": s0,
+                "kurtosis": k0,
+                "treatment": treatment,
+                "n_winsorised": n_win,
+                "skew_after": pd.Series(xt).skew(),
+                "kurtosis_after": pd.Series(xt).kurt(),
+            }
+        )
     return out, pd.DataFrame(rows)
 
 
@@ -179,8 +204,10 @@ class Pipeline:
         """A copy with some choices changed (``pipe.with_(weighting="entropy")``)."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
-            raise ValueError(f"unknown pipeline settings {sorted(unknown)}; known: "
-                             + ", ".join(f.name for f in dataclasses.fields(self)))
+            raise ValueError(
+                f"unknown pipeline settings {sorted(unknown)}; known: "
+                + ", ".join(f.name for f in dataclasses.fields(self))
+            )
         return dataclasses.replace(self, **changes)
 
     def spec(self) -> dict:
@@ -205,34 +232,48 @@ class Pipeline:
                     raise ModelInputError(f"denominator column {col!r} (for {ind!r}) is not in denominator_data.")
                 d = den[col].astype(float)
                 if (d <= 0).any():
-                    raise ModelInputError(f"denominator {col!r} has zero or negative values for "
-                                          f"units {list(d.index[d <= 0])}.")
+                    raise ModelInputError(
+                        f"denominator {col!r} has zero or negative values for units {list(d.index[d <= 0])}."
+                    )
                 df[ind] = df[ind] / d * self.denominator_scale
-            steps.append(("denomination", {"denominators": dict(self.denominators),
-                                           "scale": self.denominator_scale}))
+            steps.append(("denomination", {"denominators": dict(self.denominators), "scale": self.denominator_scale}))
         df = impute(df, self.imputation, unit_groups=self.unit_groups, knn_neighbours=self.knn_neighbours)
         steps.append(("imputation", {"method": self.imputation}))
         if df.isna().any().any():
-            raise ModelInputError("X has missing values and imputation='none': choose an imputation "
-                                  f"({', '.join(IMPUTATIONS[1:])}) or drop those units.")
+            raise ModelInputError(
+                "X has missing values and imputation='none': choose an imputation "
+                f"({', '.join(IMPUTATIONS[1:])}) or drop those units."
+            )
         if self.outliers == "coinr":
-            df, log = treat_outliers(df, skew_threshold=self.skew_threshold,
-                                     kurtosis_threshold=self.kurtosis_threshold, winmax=self.winmax)
+            df, log = treat_outliers(
+                df, skew_threshold=self.skew_threshold, kurtosis_threshold=self.kurtosis_threshold, winmax=self.winmax
+            )
         else:
             log = pd.DataFrame({"indicator": df.columns, "treatment": "none"})
-        steps.append(("outliers", {"rule": self.outliers, "skew_threshold": self.skew_threshold,
-                                   "kurtosis_threshold": self.kurtosis_threshold, "winmax": self.winmax,
-                                   "treated": log.loc[log["treatment"] != "none", "indicator"].tolist()}))
+        steps.append(
+            (
+                "outliers",
+                {
+                    "rule": self.outliers,
+                    "skew_threshold": self.skew_threshold,
+                    "kurtosis_threshold": self.kurtosis_threshold,
+                    "winmax": self.winmax,
+                    "treated": log.loc[log["treatment"] != "none", "indicator"].tolist(),
+                },
+            )
+        )
         return df, log, steps
 
     def normalised(self, treated: pd.DataFrame, method: str | None = None, **overrides) -> pd.DataFrame:
         params = {"bounds": self.bounds, "mean_sd": self.mean_sd, "targets": self.targets, **overrides}
         dirs = self.directions or {}
-        return normalise(treated, method or self.normalisation,
-                         directions={c: dirs.get(c, 1) for c in treated.columns}, **params)
+        return normalise(
+            treated, method or self.normalisation, directions={c: dirs.get(c, 1) for c in treated.columns}, **params
+        )
 
-    def indicator_weights(self, treated: pd.DataFrame, weighting: str | None = None,
-                          shift: float | None = None) -> tuple[pd.Series, dict]:
+    def indicator_weights(
+        self, treated: pd.DataFrame, weighting: str | None = None, shift: float | None = None
+    ) -> tuple[pd.Series, dict]:
         """Within-group indicator weights (each group's weights sum to 1) and details (AHP CRs)."""
         method = weighting or self.weighting
         check_choice("weighting", method, WEIGHTINGS)
@@ -246,7 +287,9 @@ class Pipeline:
                 w = pd.Series(1.0 / len(cols), index=cols)
             elif method == "expert":
                 if not self.expert_weights or any(c not in self.expert_weights for c in cols):
-                    raise ModelInputError(f"weighting 'expert' needs expert_weights for every indicator of group {g!r}.")
+                    raise ModelInputError(
+                        f"weighting 'expert' needs expert_weights for every indicator of group {g!r}."
+                    )
                 w = pd.Series({c: float(self.expert_weights[c]) for c in cols})
                 w = w / w.sum()
             elif method == "ahp":
@@ -258,7 +301,9 @@ class Pipeline:
                 elif len(res.weights) == len(cols):
                     w = pd.Series(res.weights.to_numpy(), index=cols)
                 else:
-                    raise ModelInputError(f"ahp_matrices[{g!r}] has {len(res.weights)} rows for {len(cols)} indicators.")
+                    raise ModelInputError(
+                        f"ahp_matrices[{g!r}] has {len(res.weights)} rows for {len(cols)} indicators."
+                    )
                 details[g] = {"cr": res.cr, "consistent": res.consistent}
             elif method == "entropy":
                 w = entropy_weights(sub, form="classic")
@@ -274,8 +319,11 @@ class Pipeline:
     def group_weight_series(self) -> pd.Series:
         gs = self.group_names
         if self.group_weights is not None:
-            w = pd.Series({g: float(self.group_weights[g]) for g in gs}) if all(
-                g in self.group_weights for g in gs) else None
+            w = (
+                pd.Series({g: float(self.group_weights[g]) for g in gs})
+                if all(g in self.group_weights for g in gs)
+                else None
+            )
             if w is None:
                 raise ModelInputError(f"group_weights needs a weight for every group {gs}.")
         elif self.weighting == "ahp" and self.ahp_matrices and "index" in self.ahp_matrices:
@@ -296,29 +344,40 @@ class Pipeline:
         """Compute the index; rows of ``X`` are units, columns indicators (as named in ``groups``)."""
         treated, log, steps = self.prepare(X, denominator_data)
         norm = self.normalised(treated)
-        steps.append(("normalisation", {"method": self.normalisation, "bounds": self.bounds,
-                                        "mean_sd": self.mean_sd, "directions": dict(self.directions or {})}))
+        steps.append(
+            (
+                "normalisation",
+                {
+                    "method": self.normalisation,
+                    "bounds": self.bounds,
+                    "mean_sd": self.mean_sd,
+                    "directions": dict(self.directions or {}),
+                },
+            )
+        )
         w, details = self.indicator_weights(treated)
         gw = self.group_weight_series()
-        steps.append(("weighting", {"method": self.weighting, "entropy_shift": self.entropy_shift,
-                                    "ahp_ri": self.ahp_ri, "ahp": details}))
-        scores = compute_scores(norm.to_numpy(), w.to_numpy(), self.membership(), gw.to_numpy(),
-                                self.aggregation)
+        steps.append(
+            (
+                "weighting",
+                {"method": self.weighting, "entropy_shift": self.entropy_shift, "ahp_ri": self.ahp_ri, "ahp": details},
+            )
+        )
+        scores = compute_scores(norm.to_numpy(), w.to_numpy(), self.membership(), gw.to_numpy(), self.aggregation)
         steps.append(("aggregation", {"method": self.aggregation, "levels": ["indicator", "group", "index"]}))
         table = pd.DataFrame(scores, index=norm.index, columns=[*self.group_names, "index"])
         return PipelineResult(self, table, norm, w, gw, log, steps, X, denominator_data)
 
 
-def compute_scores(norm: np.ndarray, w: np.ndarray, member: np.ndarray, gw: np.ndarray,
-                   method: str) -> np.ndarray:
+def compute_scores(norm: np.ndarray, w: np.ndarray, member: np.ndarray, gw: np.ndarray, method: str) -> np.ndarray:
     """Group scores and the index, level by level: returns (units × (groups + 1)).
     ``w`` sums to 1 within each group (columns of ``member``); ``gw`` sums to 1."""
-    W = member * w[:, None]                          # indicators × groups
+    W = member * w[:, None]  # indicators × groups
     if method == "arithmetic":
         G = norm @ W
     elif method == "geometric":
         if np.any(norm <= 0):
-            aggregate_array(norm, w, method)         # raises the clear error
+            aggregate_array(norm, w, method)  # raises the clear error
         G = np.exp(np.log(norm) @ W)
     else:
         if np.any(norm <= 0):
@@ -355,8 +414,7 @@ class PipelineResult:
 
     @property
     def ranks(self) -> pd.DataFrame:
-        return pd.DataFrame(rank_desc(self.scores.to_numpy().T).T, index=self.scores.index,
-                            columns=self.scores.columns)
+        return pd.DataFrame(rank_desc(self.scores.to_numpy().T).T, index=self.scores.index, columns=self.scores.columns)
 
     def rerun(self, **changes) -> "PipelineResult":
         """Run again on the same data with some choices changed, e.g. ``rerun(weighting="entropy")``."""
@@ -371,8 +429,13 @@ class PipelineResult:
     def weights_table(self) -> pd.DataFrame:
         g = pd.Series(self.pipeline.groups).reindex(self.weights.index)
         eff = self.weights * g.map(self.group_weights)
-        return pd.DataFrame({"group": g, "weight": self.weights, "group_weight": g.map(self.group_weights),
-                             "effective_weight": eff}).rename_axis("indicator").reset_index()
+        return (
+            pd.DataFrame(
+                {"group": g, "weight": self.weights, "group_weight": g.map(self.group_weights), "effective_weight": eff}
+            )
+            .rename_axis("indicator")
+            .reset_index()
+        )
 
     def summary(self) -> _Summary:
         table = self.scores.assign(rank=self.ranks["index"]).sort_values("rank")
@@ -386,8 +449,10 @@ class PipelineResult:
 
         check_choice("kind", kind, ("bars", "radar"))
         if kind == "bars":
-            return bar_plot(self.index, title=label("综合指数", "Composite index", lang),
-                            xlabel=label("得分", "score", lang))
+            return bar_plot(
+                self.index, title=label("综合指数", "Composite index", lang), xlabel=label("得分", "score", lang)
+            )
         best = self.ranks["index"].sort_values().index[:top]
-        return radar_plot(self.scores.loc[best, self.pipeline.group_names],
-                          title=label("分维度得分", "Group scores", lang), lang=lang)
+        return radar_plot(
+            self.scores.loc[best, self.pipeline.group_names], title=label("分维度得分", "Group scores", lang), lang=lang
+        )

@@ -8,6 +8,7 @@ value dropped, sample variances (ddof = 1):
 The item–rest correlation of item i is the Pearson correlation between item i and the sum of the
 other items (the "corrected item–total correlation").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ def cronbach_alpha(data: pd.DataFrame, *, details: bool = False) -> float | Alph
         return a
     k = x.shape[1]
     without = [(_alpha(np.delete(x, i, axis=1)) if k > 2 else np.nan) for i in range(k)]
-    items = pd.DataFrame({"item_rest_r": item_rest_correlations(full).to_numpy(), "alpha_if_dropped": without},
-                         index=full.columns)
+    items = pd.DataFrame(
+        {"item_rest_r": item_rest_correlations(full).to_numpy(), "alpha_if_dropped": without}, index=full.columns
+    )
     return AlphaResult(alpha=a, n=len(full), k=k, n_dropped=dropped, items=items)

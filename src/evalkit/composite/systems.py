@@ -1,6 +1,7 @@
 """Between-system and efficiency methods: coupling coordination degree (耦合协调度), grey relational
 analysis (灰色关联分析) and data envelopment analysis (DEA). Public names are re-exported by
 ``evalkit.composite``."""
+
 from __future__ import annotations
 
 from itertools import combinations
@@ -48,8 +49,9 @@ def ccd_band(D, *, bands=CCD_BANDS, lang: Literal["en", "zh"] = "en"):
     return names if np.ndim(D) else names[0]
 
 
-def coupling_coordination(U, *, weights=None, form: Literal["standard", "wang2021"] = "standard",
-                          bands=CCD_BANDS) -> pd.DataFrame:
+def coupling_coordination(
+    U, *, weights=None, form: Literal["standard", "wang2021"] = "standard", bands=CCD_BANDS
+) -> pd.DataFrame:
     """Coupling degree C, comprehensive index T, coupling coordination degree D = √(C·T) and band.
 
     ``U``: DataFrame, one column per subsystem (n ≥ 2), values in [0, 1] (each unit's subsystem
@@ -74,8 +76,10 @@ def coupling_coordination(U, *, weights=None, form: Literal["standard", "wang202
         raise ModelInputError("coupling coordination needs at least 2 subsystems (columns).")
     u = df.to_numpy()
     if np.any(u < 0) or np.any(u > 1):
-        raise ModelInputError("subsystem indices U must lie in [0, 1]; normalise them first "
-                              "(e.g. Pipeline(..., normalisation='minmax') and divide by 100).")
+        raise ModelInputError(
+            "subsystem indices U must lie in [0, 1]; normalise them first "
+            "(e.g. Pipeline(..., normalisation='minmax') and divide by 100)."
+        )
     alpha = np.full(n, 1.0 / n) if weights is None else as_weights(weights, df.columns)
     T = u @ alpha
     if form == "standard":
@@ -89,17 +93,25 @@ def coupling_coordination(U, *, weights=None, form: Literal["standard", "wang202
         if np.any(mx == 0):
             raise ModelInputError("a unit has all subsystem indices 0: C is undefined.")
         pair_diff = sum(np.abs(u[:, i] - u[:, j]) for i, j in combinations(range(n), 2))
-        spread = 1.0 - pair_diff / (n * (n - 1) / 2)          # Σ_{m=1}^{n-1} m = n(n-1)/2
+        spread = 1.0 - pair_diff / (n * (n - 1) / 2)  # Σ_{m=1}^{n-1} m = n(n-1)/2
         ratio = np.prod(u / mx[:, None], axis=1) ** (1.0 / (n - 1))
         C = np.sqrt(np.clip(spread, 0.0, None) * ratio)
     D = np.sqrt(C * T)
-    return pd.DataFrame({"C": C, "T": T, "D": D,
-                         "band": ccd_band(D, bands=bands, lang="en"),
-                         "band_zh": ccd_band(D, bands=bands, lang="zh")}, index=df.index)
+    return pd.DataFrame(
+        {
+            "C": C,
+            "T": T,
+            "D": D,
+            "band": ccd_band(D, bands=bands, lang="en"),
+            "band_zh": ccd_band(D, bands=bands, lang="zh"),
+        },
+        index=df.index,
+    )
 
 
-def plot_coupling_coordination(ccd: pd.DataFrame, *, x: str | None = None, group: str | None = None,
-                               bands=CCD_BANDS, lang="zh"):
+def plot_coupling_coordination(
+    ccd: pd.DataFrame, *, x: str | None = None, group: str | None = None, bands=CCD_BANDS, lang="zh"
+):
     """D over time (or over units) on the band table: one line per ``group`` value, x from column
     ``x`` (default: the index), the bands shaded and named at the right."""
     from evalkit.plotting import PALETTE, label, new_figure
@@ -112,13 +124,19 @@ def plot_coupling_coordination(ccd: pd.DataFrame, *, x: str | None = None, group
     lower = 0.0
     for i, (upper, zh, en) in enumerate(bands):
         ax.axhspan(lower, upper, color="0.93" if i % 2 else "white", zorder=0)
-        ax.text(1.01, (lower + upper) / 2, label(zh, en, lang), transform=ax.get_yaxis_transform(),
-                va="center", fontsize=7)
+        ax.text(
+            1.01, (lower + upper) / 2, label(zh, en, lang), transform=ax.get_yaxis_transform(), va="center", fontsize=7
+        )
         lower = upper
     groups = [(None, data)] if group is None else list(data.groupby(group, sort=False))
     for i, (name, part) in enumerate(groups):
-        ax.plot(part[xcol].astype(str), part["D"], marker="o", color=PALETTE[i % len(PALETTE)],
-                label=None if name is None else str(name))
+        ax.plot(
+            part[xcol].astype(str),
+            part["D"],
+            marker="o",
+            color=PALETTE[i % len(PALETTE)],
+            label=None if name is None else str(name),
+        )
     ax.set_ylim(0, bands[-1][0])
     ax.set_ylabel(label("耦合协调度 D", "coupling coordination degree D", lang))
     ax.set_title(label("耦合协调度与协调等级", "Coupling coordination and bands", lang))
@@ -140,8 +158,9 @@ def _gra_coefficients(ref: np.ndarray, cmp: np.ndarray, rho: float) -> np.ndarra
     return (dmin + rho * dmax) / (delta + rho * dmax)
 
 
-def grey_relational(reference, factors, *, rho: float = 0.5,
-                    normalisation: Literal["mean", "initial"] = "mean") -> pd.Series:
+def grey_relational(
+    reference, factors, *, rho: float = 0.5, normalisation: Literal["mean", "initial"] = "mean"
+) -> pd.Series:
     """Grey relational grade of each factor series with a reference series (factor mode:
     which factors move most like the reference; Deng 1982).
 
@@ -162,8 +181,10 @@ def grey_relational(reference, factors, *, rho: float = 0.5,
     series = np.column_stack([y, f.to_numpy()])
     base = series.mean(axis=0) if normalisation == "mean" else series[0]
     if np.any(base == 0):
-        raise ModelInputError(f"{normalisation}-value normalisation divides by zero: a series has "
-                              f"{'mean' if normalisation == 'mean' else 'first value'} 0.")
+        raise ModelInputError(
+            f"{normalisation}-value normalisation divides by zero: a series has "
+            f"{'mean' if normalisation == 'mean' else 'first value'} 0."
+        )
     z = series / base
     xi = _gra_coefficients(z[:, 0], z[:, 1:], rho)
     return pd.Series(xi.mean(axis=0), index=f.columns, name="grade")
@@ -179,13 +200,14 @@ def grey_relational_evaluation(X, *, directions=None, weights=None, rho: float =
     df = as_frame(X)
     r = _minmax01(df.to_numpy(), as_directions(directions, df.columns))
     w = np.full(df.shape[1], 1.0 / df.shape[1]) if weights is None else as_weights(weights, df.columns)
-    xi = _gra_coefficients(np.ones(df.shape[1]), r.T, rho).T   # rows: units, cols: indicators
+    xi = _gra_coefficients(np.ones(df.shape[1]), r.T, rho).T  # rows: units, cols: indicators
     return pd.Series(xi @ w, index=df.index, name="grade")
 
 
 # ----------------------------------------------------------------------------- DEA
-def dea(X, Y, *, returns: Literal["crs", "vrs"] = "crs",
-        orientation: Literal["input", "output"] = "input") -> pd.Series:
+def dea(
+    X, Y, *, returns: Literal["crs", "vrs"] = "crs", orientation: Literal["input", "output"] = "input"
+) -> pd.Series:
     """Radial DEA efficiency of each unit (envelopment form, solved with scipy's HiGHS).
 
     ``returns``: ``"crs"`` (CCR, Charnes, Cooper & Rhodes 1978) or ``"vrs"`` (BCC, Banker, Charnes
@@ -221,11 +243,11 @@ def dea(X, Y, *, returns: Literal["crs", "vrs"] = "crs",
             b_ub = np.r_[x[o], np.zeros(y.shape[1])]
         A_eq = np.r_[0.0, np.ones(n)][None, :] if returns == "vrs" else None
         b_eq = np.array([1.0]) if returns == "vrs" else None
-        res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq,
-                      bounds=[(None, None)] + [(0, None)] * n, method="highs")
+        res = linprog(
+            c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=[(None, None)] + [(0, None)] * n, method="highs"
+        )
         if res.status != 0:
-            raise ModelInputError(f"the DEA linear programme for unit {xf.index[o]!r} failed: "
-                                  f"{res.message}")
+            raise ModelInputError(f"the DEA linear programme for unit {xf.index[o]!r} failed: {res.message}")
         scores[o] = res.x[0]
     return pd.Series(scores, index=xf.index, name=f"{'theta' if orientation == 'input' else 'phi'}_{returns}")
 
@@ -237,11 +259,16 @@ def scale_efficiency(X, Y, *, orientation: Literal["input", "output"] = "input")
     crs = dea(X, Y, returns="crs", orientation=orientation)
     vrs = dea(X, Y, returns="vrs", orientation=orientation)
     se = crs / vrs if orientation == "input" else vrs / crs
-    return pd.DataFrame({"crs": crs.to_numpy(), "vrs": vrs.to_numpy(), "scale": se.to_numpy()},
-                        index=crs.index)
+    return pd.DataFrame({"crs": crs.to_numpy(), "vrs": vrs.to_numpy(), "scale": se.to_numpy()}, index=crs.index)
 
 
 __all__: Sequence[str] = [
-    "CCD_BANDS", "ccd_band", "coupling_coordination", "plot_coupling_coordination",
-    "grey_relational", "grey_relational_evaluation", "dea", "scale_efficiency",
+    "CCD_BANDS",
+    "ccd_band",
+    "coupling_coordination",
+    "plot_coupling_coordination",
+    "grey_relational",
+    "grey_relational_evaluation",
+    "dea",
+    "scale_efficiency",
 ]

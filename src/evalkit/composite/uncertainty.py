@@ -11,6 +11,7 @@ Sensitivity indices are computed with our own implementation of the estimators i
 radial A/B design where A_B^i takes factor i from B. The weight noise is one (vector-valued) factor.
 The scalar output is COINr's: the mean absolute rank shift of the units from their nominal ranks.
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,19 +27,24 @@ from evalkit.errors import ModelInputError
 
 # Normalisation settings inside the Monte Carlo: positive scales, so that geometric and harmonic
 # aggregation are defined for every variant.
-MC_NORMALISATION_PARAMS = {"minmax": {"bounds": (1.0, 100.0)}, "zscore": {"mean_sd": (100.0, 10.0)},
-                           "rank": {}, "target": {}, "vector": {}}
+MC_NORMALISATION_PARAMS = {
+    "minmax": {"bounds": (1.0, 100.0)},
+    "zscore": {"mean_sd": (100.0, 10.0)},
+    "rank": {},
+    "target": {},
+    "vector": {},
+}
 
 
 @dataclass
 class _Context:
     """Everything a worker needs to score variants: precomputed, picklable, deterministic."""
 
-    normalised: list            # one (units × indicators) array per normalisation choice
-    weights: dict               # (weighting index, shift index) → indicator weights
+    normalised: list  # one (units × indicators) array per normalisation choice
+    weights: dict  # (weighting index, shift index) → indicator weights
     member: np.ndarray
     group_weights: np.ndarray
-    group_of: np.ndarray        # group column of each indicator
+    group_of: np.ndarray  # group column of each indicator
     aggregations: tuple
 
 
@@ -49,10 +55,9 @@ def _evaluate_chunk(ctx: _Context, specs: np.ndarray, noise: np.ndarray) -> np.n
     out = np.empty((specs.shape[0], ctx.normalised[0].shape[0]))
     for r, (ni, wi, ai, si) in enumerate(specs):
         w = ctx.weights[(int(wi), int(si))] * noise[r, :k]
-        w = w / (ctx.member.T @ w)[ctx.group_of]          # renormalise within each group
+        w = w / (ctx.member.T @ w)[ctx.group_of]  # renormalise within each group
         gw = ctx.group_weights * noise[r, k:]
-        out[r] = compute_scores(ctx.normalised[ni], w, ctx.member, gw / gw.sum(),
-                                ctx.aggregations[ai])[:, -1]
+        out[r] = compute_scores(ctx.normalised[ni], w, ctx.member, gw / gw.sum(), ctx.aggregations[ai])[:, -1]
     return out
 
 
@@ -71,18 +76,31 @@ def _report(progress, done: int, total: int) -> None:
     if callable(progress):
         progress(done, total)
     elif progress:
-        print(f"\r[evalkit] uncertainty: {done}/{total} variants", end="" if done < total else "\n",
-              file=sys.stderr, flush=True)
+        print(
+            f"\r[evalkit] uncertainty: {done}/{total} variants",
+            end="" if done < total else "\n",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
-def uncertainty(X, pipeline: Pipeline, *, n: int = 200, seed: int = 0,
-                normalisation: Sequence[str] = ("minmax", "zscore", "rank"),
-                weighting: Sequence[str] = ("equal", "entropy_minmax", "critic"),
-                aggregation: Sequence[str] = ("arithmetic", "geometric"),
-                entropy_shift: Sequence[float] = (1e-4, 1e-2),
-                weight_noise: float = 0.25, sensitivity: bool = True, denominator_data=None,
-                client=None, chunk_size: int = 250,
-                progress: bool | Callable[[int, int], None] = False) -> "UncertaintyResult":
+def uncertainty(
+    X,
+    pipeline: Pipeline,
+    *,
+    n: int = 200,
+    seed: int = 0,
+    normalisation: Sequence[str] = ("minmax", "zscore", "rank"),
+    weighting: Sequence[str] = ("equal", "entropy_minmax", "critic"),
+    aggregation: Sequence[str] = ("arithmetic", "geometric"),
+    entropy_shift: Sequence[float] = (1e-4, 1e-2),
+    weight_noise: float = 0.25,
+    sensitivity: bool = True,
+    denominator_data=None,
+    client=None,
+    chunk_size: int = 250,
+    progress: bool | Callable[[int, int], None] = False,
+) -> "UncertaintyResult":
     """Monte Carlo uncertainty analysis of ``pipeline`` on ``X`` over method choices.
 
     Each variant draws, uniformly and independently, one ``normalisation``, ``weighting``,
@@ -98,9 +116,11 @@ def uncertainty(X, pipeline: Pipeline, *, n: int = 200, seed: int = 0,
     ``chunk_size`` (identical results for the same seed). ``progress``: True prints to stderr, or a
     callable(done, total).
     """
-    for name, chosen, allowed in (("normalisation", normalisation, NORMALISATIONS),
-                                  ("weighting", weighting, WEIGHTINGS),
-                                  ("aggregation", aggregation, AGGREGATIONS)):
+    for name, chosen, allowed in (
+        ("normalisation", normalisation, NORMALISATIONS),
+        ("weighting", weighting, WEIGHTINGS),
+        ("aggregation", aggregation, AGGREGATIONS),
+    ):
         if not chosen:
             raise ValueError(f"{name} needs at least one choice.")
         for c in chosen:
@@ -114,13 +134,14 @@ def uncertainty(X, pipeline: Pipeline, *, n: int = 200, seed: int = 0,
     nominal = pipeline.run(X, denominator_data)
     treated, _, _ = pipeline.prepare(X, denominator_data)
     units = treated.index
-    normalised = [pipeline.normalised(treated, m, **MC_NORMALISATION_PARAMS[m]).to_numpy()
-                  for m in normalisation]
+    normalised = [pipeline.normalised(treated, m, **MC_NORMALISATION_PARAMS[m]).to_numpy() for m in normalisation]
     if any(a != "arithmetic" for a in aggregation):
         bad = [m for m, v in zip(normalisation, normalised) if np.any(v <= 0)]
         if bad:
-            raise ModelInputError(f"normalisations {bad} give non-positive values here, so geometric/"
-                                  "harmonic aggregation is undefined for them; drop one of the two choices.")
+            raise ModelInputError(
+                f"normalisations {bad} give non-positive values here, so geometric/"
+                "harmonic aggregation is undefined for them; drop one of the two choices."
+            )
     weights = {}
     for wi, method in enumerate(weighting):
         base = None
@@ -129,14 +150,24 @@ def uncertainty(X, pipeline: Pipeline, *, n: int = 200, seed: int = 0,
                 base = pipeline.indicator_weights(treated, method, s)[0].to_numpy()
             weights[(wi, si)] = base
     member = pipeline.membership()
-    ctx = _Context(normalised, weights, member, pipeline.group_weight_series().to_numpy(),
-                   member.argmax(axis=1), tuple(aggregation))
+    ctx = _Context(
+        normalised,
+        weights,
+        member,
+        pipeline.group_weight_series().to_numpy(),
+        member.argmax(axis=1),
+        tuple(aggregation),
+    )
 
     # Every specification is drawn here, before any evaluation: the result does not depend on
     # where or in which order the variants run.
     rng = np.random.default_rng(seed)
-    levels = {"normalisation": len(normalisation), "weighting": len(weighting),
-              "aggregation": len(aggregation), "entropy_shift": len(shifts)}
+    levels = {
+        "normalisation": len(normalisation),
+        "weighting": len(weighting),
+        "aggregation": len(aggregation),
+        "entropy_shift": len(shifts),
+    }
     p = member.shape[0] + member.shape[1]
     a_spec = np.column_stack([rng.integers(0, L, n) for L in levels.values()])
     b_spec = np.column_stack([rng.integers(0, L, n) for L in levels.values()])
@@ -173,15 +204,19 @@ def uncertainty(X, pipeline: Pipeline, *, n: int = 200, seed: int = 0,
         from distributed import as_completed
 
         ctx_future = client.scatter(ctx, broadcast=True)
-        futures = client.map(_evaluate_chunk, [ctx_future] * len(chunks),
-                             [specs[lo:hi] for lo, hi in chunks], [noise[lo:hi] for lo, hi in chunks],
-                             pure=False)
+        futures = client.map(
+            _evaluate_chunk,
+            [ctx_future] * len(chunks),
+            [specs[lo:hi] for lo, hi in chunks],
+            [noise[lo:hi] for lo, hi in chunks],
+            pure=False,
+        )
         size_of = {f.key: hi - lo for f, (lo, hi) in zip(futures, chunks)}
         done = 0
         for fut in as_completed(futures):
             done += size_of[fut.key]
             _report(progress, done, total)
-        parts = client.gather(futures)          # in submission order
+        parts = client.gather(futures)  # in submission order
     scores = np.vstack(parts)
     ranks = rank_desc(scores)
     nominal_rank = nominal.ranks["index"].to_numpy()
@@ -189,23 +224,36 @@ def uncertainty(X, pipeline: Pipeline, *, n: int = 200, seed: int = 0,
 
     sens = None
     if sensitivity and factors:
-        y_a, y_b = shift[:n], shift[n:2 * n]
-        y_ab = shift[2 * n:].reshape(len(factors), n)
+        y_a, y_b = shift[:n], shift[n : 2 * n]
+        y_ab = shift[2 * n :].reshape(len(factors), n)
         s, st = saltelli_indices(y_a, y_b, y_ab)
         sens = pd.DataFrame({"factor": factors, "S": s, "ST": st})
-    design = pd.DataFrame({
-        "block": np.repeat(labels, n),
-        "normalisation": np.asarray(normalisation, dtype=object)[specs[:, 0]],
-        "weighting": np.asarray(weighting, dtype=object)[specs[:, 1]],
-        "aggregation": np.asarray(aggregation, dtype=object)[specs[:, 2]],
-        "entropy_shift": np.asarray(shifts)[specs[:, 3]],
-        "mean_abs_rank_shift": shift,
-    })
-    return UncertaintyResult(pd.DataFrame(ranks, columns=units), pd.DataFrame(scores, columns=units),
-                             pd.Series(nominal_rank, index=units, name="nominal_rank"), design, sens,
-                             {"seed": seed, "n": n, "weight_noise": weight_noise,
-                              "normalisation": tuple(normalisation), "weighting": tuple(weighting),
-                              "aggregation": tuple(aggregation), "entropy_shift": shifts})
+    design = pd.DataFrame(
+        {
+            "block": np.repeat(labels, n),
+            "normalisation": np.asarray(normalisation, dtype=object)[specs[:, 0]],
+            "weighting": np.asarray(weighting, dtype=object)[specs[:, 1]],
+            "aggregation": np.asarray(aggregation, dtype=object)[specs[:, 2]],
+            "entropy_shift": np.asarray(shifts)[specs[:, 3]],
+            "mean_abs_rank_shift": shift,
+        }
+    )
+    return UncertaintyResult(
+        pd.DataFrame(ranks, columns=units),
+        pd.DataFrame(scores, columns=units),
+        pd.Series(nominal_rank, index=units, name="nominal_rank"),
+        design,
+        sens,
+        {
+            "seed": seed,
+            "n": n,
+            "weight_noise": weight_noise,
+            "normalisation": tuple(normalisation),
+            "weighting": tuple(weighting),
+            "aggregation": tuple(aggregation),
+            "entropy_shift": shifts,
+        },
+    )
 
 
 @dataclass
@@ -222,10 +270,20 @@ class UncertaintyResult:
     def tidy(self) -> pd.DataFrame:
         """Per unit: nominal rank, median rank, 5 % and 95 % rank quantiles, mean rank."""
         q = self.ranks.quantile([0.05, 0.5, 0.95]).T
-        return pd.DataFrame({"unit": self.ranks.columns, "nominal_rank": self.nominal.to_numpy(),
-                             "median_rank": q[0.5].to_numpy(), "rank_q05": q[0.05].to_numpy(),
-                             "rank_q95": q[0.95].to_numpy(), "mean_rank": self.ranks.mean().to_numpy()}
-                            ).sort_values("nominal_rank", kind="stable").reset_index(drop=True)
+        return (
+            pd.DataFrame(
+                {
+                    "unit": self.ranks.columns,
+                    "nominal_rank": self.nominal.to_numpy(),
+                    "median_rank": q[0.5].to_numpy(),
+                    "rank_q05": q[0.05].to_numpy(),
+                    "rank_q95": q[0.95].to_numpy(),
+                    "mean_rank": self.ranks.mean().to_numpy(),
+                }
+            )
+            .sort_values("nominal_rank", kind="stable")
+            .reset_index(drop=True)
+        )
 
     def summary(self) -> _Summary:
         tables = [self.tidy()]
@@ -242,8 +300,15 @@ class UncertaintyResult:
         fig = new_figure(7.0, max(3.0, 0.28 * len(t) + 1.2))
         ax = fig.add_subplot()
         y = np.arange(len(t))
-        ax.hlines(y, t["rank_q05"], t["rank_q95"], color=PALETTE[0], lw=3, alpha=0.6,
-                  label=label("5%–95% 排名区间", "5–95% rank interval", lang))
+        ax.hlines(
+            y,
+            t["rank_q05"],
+            t["rank_q95"],
+            color=PALETTE[0],
+            lw=3,
+            alpha=0.6,
+            label=label("5%–95% 排名区间", "5–95% rank interval", lang),
+        )
         ax.plot(t["median_rank"], y, "o", color=PALETTE[0], label=label("中位排名", "median rank", lang))
         ax.plot(t["nominal_rank"], y, "x", color=PALETTE[3], label=label("基准排名", "nominal rank", lang))
         ax.set_yticks(y, [str(u) for u in t["unit"]])
@@ -265,9 +330,13 @@ class UncertaintyResult:
         x = np.arange(len(s))
         ax.bar(x - 0.2, s["S"], 0.4, color=PALETTE[0], label=label("一阶指数 S", "first order S", lang))
         ax.bar(x + 0.2, s["ST"], 0.4, color=PALETTE[1], label=label("总效应指数 ST", "total ST", lang))
-        names = {"normalisation": ("标准化", "normalisation"), "weighting": ("赋权", "weighting"),
-                 "aggregation": ("加总", "aggregation"), "entropy_shift": ("熵值平移", "entropy shift"),
-                 "weight_noise": ("权重扰动", "weight noise")}
+        names = {
+            "normalisation": ("标准化", "normalisation"),
+            "weighting": ("赋权", "weighting"),
+            "aggregation": ("加总", "aggregation"),
+            "entropy_shift": ("熵值平移", "entropy shift"),
+            "weight_noise": ("权重扰动", "weight noise"),
+        }
         ax.set_xticks(x, [label(*names[f], lang) for f in s["factor"]])
         ax.set_title(label("方法选择的敏感性", "Sensitivity to method choices", lang))
         ax.legend(fontsize=8)

@@ -12,6 +12,7 @@ problems are as a spreadsheet shows them: CSV header = row 1 (first data row = 2
 row number; Parquet the 1-based record number; a DataFrame (``Dataset.from_frames``) the 0-based
 position (``df.iloc[row]``). The rules checked are listed in ``evalkit.validation``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -36,8 +37,22 @@ from evalkit.errors import DataError, Problem
 TABLE_ORDER = ("units", "panel", "graduates", "partnerships")
 DATA_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")
 META_FILES = ("dataset.yaml", "dataset.yml")
-META_KEYS = ("name_zh", "name_en", "city", "frequency", "synthetic", "generator", "seed", "currency_unit",
-             "first_period", "last_period", "description", "source", "license", "max_abs_value")
+META_KEYS = (
+    "name_zh",
+    "name_en",
+    "city",
+    "frequency",
+    "synthetic",
+    "generator",
+    "seed",
+    "currency_unit",
+    "first_period",
+    "last_period",
+    "description",
+    "source",
+    "license",
+    "max_abs_value",
+)
 # Files beside the tables that are not tables (documentation, the synthetic truth file, ...).
 _IGNORED_SUFFIXES = (".md", ".json", ".txt", ".yaml", ".yml", ".html", ".pdf", ".png", ".ipynb")
 HEADER_SEARCH_ROWS = 10
@@ -58,10 +73,20 @@ class Dataset:
     ``partnerships`` (or None). Build one with :func:`load` or :meth:`from_frames`.
     """
 
-    def __init__(self, units: pd.DataFrame, panel: pd.DataFrame, graduates: pd.DataFrame | None = None,
-                 partnerships: pd.DataFrame | None = None, *, frequency: str, periods: list[Period],
-                 meta: dict | None = None, source: Path | None = None, warnings: list[Problem] | None = None,
-                 files: list[tuple[str, Path]] | None = None):
+    def __init__(
+        self,
+        units: pd.DataFrame,
+        panel: pd.DataFrame,
+        graduates: pd.DataFrame | None = None,
+        partnerships: pd.DataFrame | None = None,
+        *,
+        frequency: str,
+        periods: list[Period],
+        meta: dict | None = None,
+        source: Path | None = None,
+        warnings: list[Problem] | None = None,
+        files: list[tuple[str, Path]] | None = None,
+    ):
         self.units = units
         self.panel = panel
         self.graduates = graduates
@@ -75,23 +100,41 @@ class Dataset:
         self._fingerprint: str | None = None
 
     @classmethod
-    def from_frames(cls, units: pd.DataFrame, panel: pd.DataFrame, graduates: pd.DataFrame | None = None,
-                    partnerships: pd.DataFrame | None = None, meta: dict | None = None, *,
-                    strict: bool = True) -> Dataset:
+    def from_frames(
+        cls,
+        units: pd.DataFrame,
+        panel: pd.DataFrame,
+        graduates: pd.DataFrame | None = None,
+        partnerships: pd.DataFrame | None = None,
+        meta: dict | None = None,
+        *,
+        strict: bool = True,
+    ) -> Dataset:
         """Build a dataset from DataFrames with the same validation as :func:`load` (problem rows
         are 0-based positions). Raises :class:`~evalkit.errors.DataError` listing every problem."""
         c = Collector()
         meta = _check_meta(dict(meta or {}), "meta", c)
         raws = {}
-        for name, frame in (("units", units), ("panel", panel), ("graduates", graduates),
-                            ("partnerships", partnerships)):
+        for name, frame in (
+            ("units", units),
+            ("panel", panel),
+            ("graduates", graduates),
+            ("partnerships", partnerships),
+        ):
             if frame is None:
                 continue
             if not isinstance(frame, pd.DataFrame):
                 raise TypeError(f"{name} must be a pandas DataFrame, not {type(frame).__name__}")
             frame = frame.reset_index(drop=True)
-            raws[name] = _make_raw(name, f"{name} (DataFrame)", list(frame.columns),
-                                   [frame[col] for col in frame.columns], np.arange(len(frame)), None, c)
+            raws[name] = _make_raw(
+                name,
+                f"{name} (DataFrame)",
+                list(frame.columns),
+                [frame[col] for col in frame.columns],
+                np.arange(len(frame)),
+                None,
+                c,
+            )
         return _build(raws, meta, c, source=None, files=None, strict=strict, label="the DataFrames")
 
     # ------------------------------------------------------------------ properties
@@ -101,8 +144,9 @@ class Dataset:
 
     @property
     def name(self) -> str:
-        return str(self.meta.get("name_zh") or self.meta.get("name_en") or (self.source.stem if self.source else
-                                                                                 "dataset"))
+        return str(
+            self.meta.get("name_zh") or self.meta.get("name_en") or (self.source.stem if self.source else "dataset")
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -140,8 +184,11 @@ class Dataset:
     def __repr__(self) -> str:
         flag = "SYNTHETIC DATA — not real figures; " if self.synthetic else ""
         span = f"{self.periods[0].label}–{self.periods[-1].label}" if self.periods else "no periods"
-        parts = [f"{len(self.units)} units ({int(self.units['member'].sum())} members)",
-                 f"{len(self.panel)} panel rows", f"{self.frequency} periods {span}"]
+        parts = [
+            f"{len(self.units)} units ({int(self.units['member'].sum())} members)",
+            f"{len(self.panel)} panel rows",
+            f"{self.frequency} periods {span}",
+        ]
         if self.graduates is not None:
             parts.append(f"{len(self.graduates)} graduate records")
         if self.partnerships is not None:
@@ -181,16 +228,20 @@ class ValidationReport:
             lines.append(f"ERROR — {n} problem{'s' if n != 1 else ''} (数据有误，请逐条修改):")
             lines += _grouped(self.problems)
         if self.warnings:
-            lines.append(f"{len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''} "
-                         "(提示; the data can still be used):")
+            lines.append(
+                f"{len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''} "
+                "(提示; the data can still be used):"
+            )
             lines += _grouped(self.warnings)
         if not self.ok:
             lines.append(DataError.hint)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<ValidationReport {self.source}: {'ok' if self.ok else f'{len(self.problems)} problems'}, " \
-               f"{len(self.warnings)} warnings>"
+        return (
+            f"<ValidationReport {self.source}: {'ok' if self.ok else f'{len(self.problems)} problems'}, "
+            f"{len(self.warnings)} warnings>"
+        )
 
 
 def _grouped(problems: list[Problem]) -> list[str]:
@@ -234,16 +285,22 @@ def validate(path: str | Path) -> ValidationReport:
     return ValidationReport(source, c.problems, dataset)
 
 
-def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files, strict: bool,
-           label: str) -> Dataset:
+def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files, strict: bool, label: str) -> Dataset:
     if "max_abs_value" in meta:
         try:
             c.max_abs_value = float(meta["max_abs_value"])
         except (TypeError, ValueError):
-            c.add("dataset.yaml", None, "max_abs_value", meta["max_abs_value"], "max_abs_value must be a number",
-                  fatal=True)
-    checked = check_tables(raws, meta.get("frequency"), c,
-                           declared_range=(meta.get("first_period"), meta.get("last_period")))
+            c.add(
+                "dataset.yaml",
+                None,
+                "max_abs_value",
+                meta["max_abs_value"],
+                "max_abs_value must be a number",
+                fatal=True,
+            )
+    checked = check_tables(
+        raws, meta.get("frequency"), c, declared_range=(meta.get("first_period"), meta.get("last_period"))
+    )
     errors = c.errors
     if checked is None or (errors and (strict or c.fatal)):
         raise DataError(c.problems, label)
@@ -253,11 +310,26 @@ def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files
                 files = files + [("dataset.yaml", source / name)]
     for key, period in (("first_period", checked.periods[0]), ("last_period", checked.periods[-1])):
         if key in meta and str(meta[key]) != period.label:
-            c.add("dataset.yaml", None, key, meta[key], f"the panel's {key.replace('_', ' ')} is {period.label}",
-                  severity="warning")
-    return Dataset(checked.units, checked.panel, checked.graduates, checked.partnerships,
-                   frequency=checked.frequency, periods=checked.periods, meta=meta, source=source,
-                   warnings=list(c.problems), files=files)
+            c.add(
+                "dataset.yaml",
+                None,
+                key,
+                meta[key],
+                f"the panel's {key.replace('_', ' ')} is {period.label}",
+                severity="warning",
+            )
+    return Dataset(
+        checked.units,
+        checked.panel,
+        checked.graduates,
+        checked.partnerships,
+        frequency=checked.frequency,
+        periods=checked.periods,
+        meta=meta,
+        source=source,
+        warnings=list(c.problems),
+        files=files,
+    )
 
 
 # ---------------------------------------------------------------------- reading files
@@ -285,8 +357,14 @@ def _read_source(path: Path):
                 _put(raws, raw, c)
             files = [("workbook", path)]
         else:
-            c.add(path.name, None, None, None, "give the folder that holds the tables (units, panel, …) or "
-                  "one .xlsx workbook with a sheet per table", fatal=True)
+            c.add(
+                path.name,
+                None,
+                None,
+                None,
+                "give the folder that holds the tables (units, panel, …) or one .xlsx workbook with a sheet per table",
+                fatal=True,
+            )
         return path, raws, meta, files, c
     entries = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
     meta_path = next((path / m for m in META_FILES if (path / m).exists()), None)
@@ -298,8 +376,14 @@ def _read_source(path: Path):
         table = _table_for_name(p.stem)
         if suffix in (".xls", ".et") and table:
             c.unreadable.add(table)
-            c.add(p.name, None, None, None, "old Excel format is not read: save the file as .xlsx (Excel "
-                  "Workbook) or CSV UTF-8", fatal=True)
+            c.add(
+                p.name,
+                None,
+                None,
+                None,
+                "old Excel format is not read: save the file as .xlsx (Excel Workbook) or CSV UTF-8",
+                fatal=True,
+            )
         elif suffix in DATA_EXTENSIONS and table:
             by_table.setdefault(table, []).append(p)
         elif suffix in (".xlsx", ".xlsm"):  # a workbook with one sheet per table
@@ -307,8 +391,15 @@ def _read_source(path: Path):
                 _put(raws, raw, c)
             files.append(("workbook", p))
         elif suffix in DATA_EXTENSIONS:
-            c.add(p.name, None, None, None, "file not used: its name is not a table name (units/单位, "
-                  "panel/面板, graduates/毕业生, partnerships/校企合作)", severity="warning")
+            c.add(
+                p.name,
+                None,
+                None,
+                None,
+                "file not used: its name is not a table name (units/单位, "
+                "panel/面板, graduates/毕业生, partnerships/校企合作)",
+                severity="warning",
+            )
         elif suffix not in _IGNORED_SUFFIXES:
             c.add(p.name, None, None, None, "file not used", severity="warning")
     for table in TABLE_ORDER:
@@ -331,8 +422,14 @@ def _read_source(path: Path):
 
 def _put(raws: dict[str, RawTable], raw: RawTable, c: Collector) -> None:
     if raw.table in raws:
-        c.add(raw.file, None, None, None, f"a second file or sheet for table '{raw.table}' (first: "
-              f"{raws[raw.table].file}); keep one", fatal=True)
+        c.add(
+            raw.file,
+            None,
+            None,
+            None,
+            f"a second file or sheet for table '{raw.table}' (first: {raws[raw.table].file}); keep one",
+            fatal=True,
+        )
         return
     raws[raw.table] = raw
 
@@ -354,8 +451,14 @@ def _read_meta(path: Path, c: Collector) -> dict:
 def _check_meta(meta: dict, file: str, c: Collector) -> dict:
     for key in meta:
         if key not in META_KEYS:
-            c.add(file, None, str(key), meta[key], f"unknown metadata key (known: {', '.join(META_KEYS)})",
-                  severity="warning")
+            c.add(
+                file,
+                None,
+                str(key),
+                meta[key],
+                f"unknown metadata key (known: {', '.join(META_KEYS)})",
+                severity="warning",
+            )
     freq = meta.get("frequency")
     if freq is not None and freq not in FREQUENCIES:
         c.add(file, None, "frequency", freq, f"frequency must be one of {', '.join(FREQUENCIES)}", fatal=True)
@@ -396,8 +499,9 @@ def limit(name: str) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise DataError([Problem(env, None, None, raw, f"the environment variable {env} must be a number")],
-                        "the environment") from None
+        raise DataError(
+            [Problem(env, None, None, raw, f"the environment variable {env} must be a number")], "the environment"
+        ) from None
     return value
 
 
@@ -408,9 +512,16 @@ def _over_limit(file: str, name: str, found: float, c: Collector, row: int | Non
         return False
     shown = f"{found / 2**20:,.1f} MB" if name == "max_file_mb" else f"{int(found):,}"
     cap_shown = f"{cap:g} MB" if name == "max_file_mb" else f"{int(cap):,}"
-    c.add(file, row, None, None, f"{shown} is more than the limit for {what}, {cap_shown}; the file is refused "
-          f"before reading. If it is right, raise the limit: environment variable {env} (e.g. {env}="
-          f"{int(cap * 4)})", fatal=True)
+    c.add(
+        file,
+        row,
+        None,
+        None,
+        f"{shown} is more than the limit for {what}, {cap_shown}; the file is refused "
+        f"before reading. If it is right, raise the limit: environment variable {env} (e.g. {env}="
+        f"{int(cap * 4)})",
+        fatal=True,
+    )
     return True
 
 
@@ -429,14 +540,27 @@ def _nul_problem(data: bytes, name: str, c: Collector) -> bool:
         even, odd = head[0::2].count(0) / len(head[0::2]), head[1::2].count(0) / len(head[1::2])
         utf16 = max(even, odd) > 0.4 and min(even, odd) < 0.05
     if utf16:
-        c.add(name, None, None, None, "the file is UTF-16 text (Excel's 'Unicode text'); save it as 'CSV UTF-8' "
-              "(逗号分隔) instead", fatal=True)
+        c.add(
+            name,
+            None,
+            None,
+            None,
+            "the file is UTF-16 text (Excel's 'Unicode text'); save it as 'CSV UTF-8' (逗号分隔) instead",
+            fatal=True,
+        )
         return True
     row = data.count(b"\n", 0, first) + 1
     n = data.count(b"\x00")
-    c.add(name, row, None, None, f"the file holds {n:,} NUL byte{'s' if n != 1 else ''} (binary zeros), the "
-          f"first at byte {first:,} (row {row}): it is damaged or not a text file (a copy padded or cut short?); "
-          "export the table again as 'CSV UTF-8'", fatal=True)
+    c.add(
+        name,
+        row,
+        None,
+        None,
+        f"the file holds {n:,} NUL byte{'s' if n != 1 else ''} (binary zeros), the "
+        f"first at byte {first:,} (row {row}): it is damaged or not a text file (a copy padded or cut short?); "
+        "export the table again as 'CSV UTF-8'",
+        fatal=True,
+    )
     return True
 
 
@@ -488,12 +612,12 @@ def _decode(data: bytes, name: str, c: Collector) -> bytes | None:
     import codecs
 
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     decoder = codecs.getincrementaldecoder("utf-8")()
     step = 1 << 24
     try:
         for i in range(0, len(data), step):
-            decoder.decode(data[i:i + step], final=i + step >= len(data))
+            decoder.decode(data[i : i + step], final=i + step >= len(data))
         return data
     except UnicodeDecodeError:
         pass
@@ -505,8 +629,15 @@ def _decode(data: bytes, name: str, c: Collector) -> bytes | None:
         return text.encode("utf-8")
     del text
     enc = _guess_encoding(data)
-    c.add(name, None, None, None, f"the text is neither UTF-8 nor GBK/GB18030: it looks like {enc}. evalkit does "
-          "not guess (a wrong guess gives garbled text): save it as 'CSV UTF-8' (CSV UTF-8 逗号分隔)", fatal=True)
+    c.add(
+        name,
+        None,
+        None,
+        None,
+        f"the text is neither UTF-8 nor GBK/GB18030: it looks like {enc}. evalkit does "
+        "not guess (a wrong guess gives garbled text): save it as 'CSV UTF-8' (CSV UTF-8 逗号分隔)",
+        fatal=True,
+    )
     return None
 
 
@@ -529,7 +660,7 @@ def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
     data = _decode(data, path.name, c)
     if data is None:
         return None
-    head_text = data[:1 << 16].decode("utf-8", errors="ignore")
+    head_text = data[: 1 << 16].decode("utf-8", errors="ignore")
     head = []
     for i, record in enumerate(csv.reader(io.StringIO(head_text))):
         if i >= HEADER_SEARCH_ROWS:
@@ -539,9 +670,16 @@ def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
     first = next((i for i, line in enumerate(lines) if line.strip()), 0)
     sep = _separator(lines[first]) if lines else None
     if sep is not None:
-        c.add(path.name, first + 1, None, lines[first][:80], f"this file is separated by {_SEPARATORS[sep]}, "
-              "evalkit reads comma-separated CSV: re-save as CSV (comma) — in Excel/WPS: Save As → 'CSV UTF-8 "
-              "(逗号分隔)'", fatal=True)
+        c.add(
+            path.name,
+            first + 1,
+            None,
+            lines[first][:80],
+            f"this file is separated by {_SEPARATORS[sep]}, "
+            "evalkit reads comma-separated CSV: re-save as CSV (comma) — in Excel/WPS: Save As → 'CSV UTF-8 "
+            "(逗号分隔)'",
+            fatal=True,
+        )
         return None
     h = _find_header(table, head)
     if h is None:
@@ -564,40 +702,74 @@ def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
 
     names = [f"c{j}" for j in range(width)]
     if len(head) <= h + 1 and data.count(b"\n") <= h + 1:  # a header and nothing after it
-        return _make_raw(table, path.name, header, [pd.Series([], dtype="str") for _ in names],
-                         np.array([], dtype=np.int64), h + 1, c)
+        return _make_raw(
+            table,
+            path.name,
+            header,
+            [pd.Series([], dtype="str") for _ in names],
+            np.array([], dtype=np.int64),
+            h + 1,
+            c,
+        )
     try:
         arrow = pacsv.read_csv(
             io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=h + 1, use_threads=False,
-                                           block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_bad_row,
-                                             ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=h + 1, use_threads=False, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_bad_row, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
     except (pa.ArrowInvalid, ValueError) as exc:
         message = str(exc).strip().splitlines()[0]
         m = re.search(r"Row #(\d+)", message)
         row = int(m.group(1)) if m else None
-        c.add(path.name, row, None, None, f"cannot split the row into columns ({message}); check quotes (a quote "
-              "opened and never closed?) and separators (use commas)", fatal=True)
+        c.add(
+            path.name,
+            row,
+            None,
+            None,
+            f"cannot split the row into columns ({message}); check quotes (a quote "
+            "opened and never closed?) and separators (use commas)",
+            fatal=True,
+        )
         return None
     n_records = arrow.num_rows + len(bad)
     skipped = {number for number, _, _ in bad}
     for number, got, text in bad[:MAX_BAD_ROWS]:
         short = got < width
-        what = (f"a row cut short: {got} field{'s' if got != 1 else ''} where the header has {width}"
-                if short else f"{got} fields where the header has {width}")
-        c.add(path.name, number, None, text[:80], f"{what} (ragged row); every row needs one field per column — "
-              "check for a missing or extra comma, or a file copied incompletely", fatal=True)
+        what = (
+            f"a row cut short: {got} field{'s' if got != 1 else ''} where the header has {width}"
+            if short
+            else f"{got} fields where the header has {width}"
+        )
+        c.add(
+            path.name,
+            number,
+            None,
+            text[:80],
+            f"{what} (ragged row); every row needs one field per column — "
+            "check for a missing or extra comma, or a file copied incompletely",
+            fatal=True,
+        )
     if len(bad) > MAX_BAD_ROWS:
         c.add(path.name, None, None, None, f"— and {len(bad) - MAX_BAD_ROWS} more ragged rows", fatal=True)
     if not data.endswith((b"\n", b"\r")):
         last = h + 1 + n_records
         if last not in skipped:
-            c.add(path.name, last, None, None, "the file does not end with a line break: its last row looks cut "
-                  "short (a damaged or incomplete copy). If the row is complete, add a line break at the end",
-                  fatal=True)
+            c.add(
+                path.name,
+                last,
+                None,
+                None,
+                "the file does not end with a line break: its last row looks cut "
+                "short (a damaged or incomplete copy). If the row is complete, add a line break at the end",
+                fatal=True,
+            )
     del data
     if bad:
         return None
@@ -616,8 +788,9 @@ def _read_parquet(path: Path, table: str, c: Collector) -> RawTable | None:
         import pyarrow.parquet as pq
 
         meta = pq.ParquetFile(path).metadata
-        if (_over_limit(path.name, "max_rows", float(meta.num_rows), c)
-                or _over_limit(path.name, "max_columns", float(meta.num_columns), c)):
+        if _over_limit(path.name, "max_rows", float(meta.num_rows), c) or _over_limit(
+            path.name, "max_columns", float(meta.num_columns), c
+        ):
             return None
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
         c.add(path.name, None, None, None, f"cannot read the Parquet file: {exc}", fatal=True)
@@ -628,8 +801,9 @@ def _read_parquet(path: Path, table: str, c: Collector) -> RawTable | None:
         c.add(path.name, None, None, None, f"cannot read the Parquet file: {exc}", fatal=True)
         return None
     frame = frame.reset_index(drop=True)
-    return _make_raw(table, path.name, list(frame.columns), [frame[col] for col in frame.columns],
-                     np.arange(len(frame)) + 1, None, c)
+    return _make_raw(
+        table, path.name, list(frame.columns), [frame[col] for col in frame.columns], np.arange(len(frame)) + 1, None, c
+    )
 
 
 def _find_header(table: str, records: list[list[Any]]) -> int | None:
@@ -644,12 +818,21 @@ def _find_header(table: str, records: list[list[Any]]) -> int | None:
 
 def _no_header_rule(table: str) -> str:
     required = ", ".join(f"{col.name}/{col.zh}" for col in schema.TABLES[table] if col.required)
-    return (f"no header row found in the first {HEADER_SEARCH_ROWS} rows: the first row must name the columns "
-            f"of the {table} table (required: {required})")
+    return (
+        f"no header row found in the first {HEADER_SEARCH_ROWS} rows: the first row must name the columns "
+        f"of the {table} table (required: {required})"
+    )
 
 
-def _make_raw(table: str, file: str, header: list, columns: list[pd.Series], rows: np.ndarray,
-              header_row: int | None, c: Collector) -> RawTable:
+def _make_raw(
+    table: str,
+    file: str,
+    header: list,
+    columns: list[pd.Series],
+    rows: np.ndarray,
+    header_row: int | None,
+    c: Collector,
+) -> RawTable:
     """Map headers to canonical names; unknown headers are kept aside as extras; fully blank records
     are dropped (their row numbers are kept for the rest)."""
     data, headers, extras = {}, {}, {}
@@ -663,8 +846,14 @@ def _make_raw(table: str, file: str, header: list, columns: list[pd.Series], row
         h_text = "" if h is None or (isinstance(h, float) and h != h) else str(h).strip()
         if not h_text:
             if filled.any():
-                c.add(file, header_row, f"column {j + 1}", None, "values in a column without a header: they are "
-                      "not read (give the column a header or delete it)", severity="warning")
+                c.add(
+                    file,
+                    header_row,
+                    f"column {j + 1}",
+                    None,
+                    "values in a column without a header: they are not read (give the column a header or delete it)",
+                    severity="warning",
+                )
             continue
         name = _canonical(table, h_text)
         if name is None and h_text in derived:
@@ -673,8 +862,14 @@ def _make_raw(table: str, file: str, header: list, columns: list[pd.Series], row
             extras[h_text] = values
             continue
         if name in data:
-            c.add(file, header_row, h_text, None, f"two columns mean '{name}' (also '{headers[name]}'); keep one",
-                  fatal=True)
+            c.add(
+                file,
+                header_row,
+                h_text,
+                None,
+                f"two columns mean '{name}' (also '{headers[name]}'); keep one",
+                fatal=True,
+            )
             continue
         data[name] = values
         headers[name] = h_text
@@ -689,9 +884,13 @@ def _make_raw(table: str, file: str, header: list, columns: list[pd.Series], row
 
 def _filled(values: pd.Series) -> np.ndarray:
     if values.dtype == object:
-        return np.array([not (v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not
-                                                                                   v.strip())) for v in values],
-                        dtype=bool)
+        return np.array(
+            [
+                not (v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()))
+                for v in values
+            ],
+            dtype=bool,
+        )
     if pd.api.types.is_string_dtype(values):
         return (values.notna() & (values.str.strip() != "")).to_numpy(dtype=bool)
     return values.notna().to_numpy(dtype=bool)
@@ -714,8 +913,15 @@ def _read_workbook(path: Path, c: Collector, only: str | None) -> list[RawTable]
             sheet_xml = [i.filename for i in zf.infolist() if i.filename.startswith("xl/worksheets/")]
             has_formulas = any(_has_formula(zf, name) for name in sheet_xml)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        c.add(path.name, None, None, None, f"cannot open the Excel workbook ({exc}); it is damaged or not an "
-              ".xlsx file: save it again as .xlsx (Excel Workbook)", fatal=True)
+        c.add(
+            path.name,
+            None,
+            None,
+            None,
+            f"cannot open the Excel workbook ({exc}); it is damaged or not an "
+            ".xlsx file: save it again as .xlsx (Excel Workbook)",
+            fatal=True,
+        )
         return []
     if _over_limit(path.name + " (unpacked)", "max_file_mb", float(unpacked), c):
         return []
@@ -724,8 +930,15 @@ def _read_workbook(path: Path, c: Collector, only: str | None) -> list[RawTable]
     try:
         book = openpyxl.load_workbook(path, read_only=big, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types (XML, zip, KeyError) for a damaged file
-        c.add(path.name, None, None, None, f"cannot open the Excel workbook ({type(exc).__name__}: {exc}); it is "
-              "damaged or cut short: save it again as .xlsx (Excel Workbook)", fatal=True)
+        c.add(
+            path.name,
+            None,
+            None,
+            None,
+            f"cannot open the Excel workbook ({type(exc).__name__}: {exc}); it is "
+            "damaged or cut short: save it again as .xlsx (Excel Workbook)",
+            fatal=True,
+        )
         return []
     try:
         sheets = [(ws, _table_for_name(ws.title)) for ws in book.worksheets]
@@ -737,14 +950,22 @@ def _read_workbook(path: Path, c: Collector, only: str | None) -> list[RawTable]
             if table is None:
                 continue  # instructions, column dictionary, the user's own notes
             file = f"{path.name}[{ws.title}]"
-            if (_over_limit(file, "max_rows", float(ws.max_row or 0), c)
-                    or _over_limit(file, "max_columns", float(ws.max_column or 0), c)):
+            if _over_limit(file, "max_rows", float(ws.max_row or 0), c) or _over_limit(
+                file, "max_columns", float(ws.max_column or 0), c
+            ):
                 continue
             try:
                 raw = _read_sheet(path, ws, table, c)
             except Exception as exc:  # noqa: BLE001 - damaged sheet XML surfaces while iterating rows
-                c.add(file, None, None, None, f"cannot read the sheet ({type(exc).__name__}: {exc}); the workbook "
-                      "is damaged: save it again as .xlsx", fatal=True)
+                c.add(
+                    file,
+                    None,
+                    None,
+                    None,
+                    f"cannot read the sheet ({type(exc).__name__}: {exc}); the workbook "
+                    "is damaged: save it again as .xlsx",
+                    fatal=True,
+                )
                 continue
             if raw is not None:
                 out.append(raw)
@@ -788,12 +1009,25 @@ def _formulas_without_values(path: Path, raws: list[RawTable], c: Collector) -> 
                     if isinstance(f_cell.value, str) and f_cell.value.startswith("=") and v_cell.value is None:
                         found.append((f_cell.row, f_cell.column_letter, f_cell.value))
             for row, letter, formula in found[:MAX_BAD_ROWS]:
-                c.add(file, row, f"cell {letter}{row}", formula, "formula without a saved value: the file was "
-                      "written by a program that does not calculate. Open it in Excel/WPS and save it again, or "
-                      "paste the cells as values", fatal=True)
+                c.add(
+                    file,
+                    row,
+                    f"cell {letter}{row}",
+                    formula,
+                    "formula without a saved value: the file was "
+                    "written by a program that does not calculate. Open it in Excel/WPS and save it again, or "
+                    "paste the cells as values",
+                    fatal=True,
+                )
             if len(found) > MAX_BAD_ROWS:
-                c.add(file, None, None, None, f"— and {len(found) - MAX_BAD_ROWS} more formulas without a saved "
-                      "value", fatal=True)
+                c.add(
+                    file,
+                    None,
+                    None,
+                    None,
+                    f"— and {len(found) - MAX_BAD_ROWS} more formulas without a saved value",
+                    fatal=True,
+                )
     finally:
         book.close()
         values.close()
@@ -811,7 +1045,7 @@ def _read_sheet(path: Path, ws, table: str, c: Collector) -> RawTable | None:
         return None
     header_row = h + 1  # Excel rows are 1-based
     header = list(records[h])
-    body = records[h + 1:]
+    body = records[h + 1 :]
     width = max([len(header)] + [len(r) for r in body])
     header += [None] * (width - len(header))
     for merged in getattr(ws, "merged_cells", None).ranges if hasattr(ws, "merged_cells") else []:
@@ -822,9 +1056,15 @@ def _read_sheet(path: Path, ws, table: str, c: Collector) -> RawTable | None:
         if merged.max_col > merged.min_col:
             covered = range(merged.min_col, merged.max_col)  # 0-based indices of the covered columns
             if any(len(r) > j and r[j] not in (None, "") for r in body for j in covered):
-                c.add(file, header_row, merged.coord, records[merged.min_row - 1][merged.min_col - 1],
-                      f"merged header cell spans {merged.max_col - merged.min_col + 1} columns that hold data: "
-                      "unmerge it and give each column its own header", fatal=True)
+                c.add(
+                    file,
+                    header_row,
+                    merged.coord,
+                    records[merged.min_row - 1][merged.min_col - 1],
+                    f"merged header cell spans {merged.max_col - merged.min_col + 1} columns that hold data: "
+                    "unmerge it and give each column its own header",
+                    fatal=True,
+                )
     columns = [pd.Series([r[j] if j < len(r) else None for r in body], dtype=object) for j in range(width)]
     rows = np.arange(len(body)) + header_row + 1
     return _make_raw(table, file, header, columns, rows, header_row, c)

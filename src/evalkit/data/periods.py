@@ -15,6 +15,7 @@ Phases are date windows (``2024-01-01`` – ``2025-06-30``). A period belongs to
 overlaps; when a period overlaps two windows it belongs to the one it overlaps most (ties go
 to the earlier window). This rule is written in every report's methods section.
 """
+
 from __future__ import annotations
 
 import re
@@ -103,9 +104,7 @@ def parse_period(value: object) -> Period:
         if freq == "month" and not 1 <= sub <= 12:
             raise PeriodError(f"month {sub} out of range 1–12")
         return Period(freq, year * PER_YEAR[freq] + sub - 1)
-    raise PeriodError(
-        f"{text!r} is not a period label (use 2024, 2024H1, 2024Q3 or 2024-07)"
-    )
+    raise PeriodError(f"{text!r} is not a period label (use 2024, 2024H1, 2024Q3 or 2024-07)")
 
 
 def infer_frequency(labels: Iterable[object]) -> str:
@@ -150,9 +149,7 @@ def _overlap_days(p: Period, start: date, end: date) -> int:
     return max(0, (hi - lo).days + 1)
 
 
-def assign_windows(
-    periods: Sequence[Period], windows: dict[str, tuple[date, date]]
-) -> dict[Period, str | None]:
+def assign_windows(periods: Sequence[Period], windows: dict[str, tuple[date, date]]) -> dict[Period, str | None]:
     """Map each period to the window it overlaps most (ties: earlier window), or None."""
     ordered = sorted(windows.items(), key=lambda kv: (kv[1][0], kv[0]))
     out: dict[Period, str | None] = {}

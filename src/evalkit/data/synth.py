@@ -10,6 +10,7 @@ ATT(g, t) of membership for every outcome, ``write_synthetic`` writes the data f
 byte-identically for a seed, ``write_many`` writes N differently-seeded consortia and a batch
 manifest. Every file says it is synthetic.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,30 +31,90 @@ from evalkit.data.periods import parse_period
 
 COLLEGE_VARS = tuple(c.name for c in schema.PANEL_VARIABLES if "college" in c.applies_to)
 ENTERPRISE_VARS = tuple(c.name for c in schema.PANEL_VARIABLES if "enterprise" in c.applies_to)
-AMOUNT_VARS = ("productive_base_output", "enterprise_investment", "tech_service_income", "training_income",
-               "output_value")
+AMOUNT_VARS = (
+    "productive_base_output",
+    "enterprise_investment",
+    "tech_service_income",
+    "training_income",
+    "output_value",
+)
 
 # (name_zh, name_en, alliance, relative size, majors)
 ZHUZHOU_COLLEGES = (
-    ("湖南铁道职业技术学院", "Hunan Railway Professional Technology College", "rail_transit", 0.17,
-     ("铁道机车运用与维护", "城市轨道交通车辆技术", "铁道供电技术", "工业机器人技术", "增材制造技术",
-      "智能光电制造技术", "集成电路技术", "人工智能技术应用", "大数据技术", "新能源装备技术")),
-    ("湖南汽车工程职业学院", "Hunan Automotive Engineering Vocational College", "aerospace", 0.14,
-     ("汽车制造与试验技术", "新能源汽车技术", "汽车检测与维修技术", "飞行器数字化制造技术", "机电一体化技术")),
-    ("湖南铁路科技职业技术学院", "Hunan Railway Science and Technology Vocational College", "rail_transit", 0.12,
-     ("储能材料技术", "铁道工程技术", "城市轨道交通运营管理", "电气自动化技术", "铁道信号自动控制")),
-    ("醴陵陶瓷烟花职业技术学校", "Liling Ceramics and Fireworks Vocational School", "new_materials", 0.05,
-     ("陶瓷设计与工艺", "烟花爆竹技术与管理", "工业设计", "电子商务")),
-    ("湖南化工职业技术学院", "Hunan Chemical Vocational Technology College", "new_materials", 0.11,
-     ("应用化工技术", "化工新材料", "工业分析技术", "安全技术与管理")),
-    ("湖南有色金属职业技术学院", "Hunan Nonferrous Metals Vocational College", "new_materials", 0.09,
-     ("材料工程技术", "金属精密成型技术", "粉末冶金技术", "资源勘查")),
-    ("株洲师范高等专科学校", "Zhuzhou Normal College", "beidou", 0.10,
-     ("导航与位置服务", "软件技术", "学前教育", "计算机应用技术")),
-    ("湖南中医药高等专科学校", "Hunan Traditional Chinese Medicine College", "none", 0.12,
-     ("中药学", "护理", "药学", "康复治疗技术")),
-    ("湖南工贸技师学院", "Hunan Industry and Trade Technician College", "beidou", 0.10,
-     ("无人机应用技术", "数控加工", "电子技术应用", "北斗导航技术应用")),
+    (
+        "湖南铁道职业技术学院",
+        "Hunan Railway Professional Technology College",
+        "rail_transit",
+        0.17,
+        (
+            "铁道机车运用与维护",
+            "城市轨道交通车辆技术",
+            "铁道供电技术",
+            "工业机器人技术",
+            "增材制造技术",
+            "智能光电制造技术",
+            "集成电路技术",
+            "人工智能技术应用",
+            "大数据技术",
+            "新能源装备技术",
+        ),
+    ),
+    (
+        "湖南汽车工程职业学院",
+        "Hunan Automotive Engineering Vocational College",
+        "aerospace",
+        0.14,
+        ("汽车制造与试验技术", "新能源汽车技术", "汽车检测与维修技术", "飞行器数字化制造技术", "机电一体化技术"),
+    ),
+    (
+        "湖南铁路科技职业技术学院",
+        "Hunan Railway Science and Technology Vocational College",
+        "rail_transit",
+        0.12,
+        ("储能材料技术", "铁道工程技术", "城市轨道交通运营管理", "电气自动化技术", "铁道信号自动控制"),
+    ),
+    (
+        "醴陵陶瓷烟花职业技术学校",
+        "Liling Ceramics and Fireworks Vocational School",
+        "new_materials",
+        0.05,
+        ("陶瓷设计与工艺", "烟花爆竹技术与管理", "工业设计", "电子商务"),
+    ),
+    (
+        "湖南化工职业技术学院",
+        "Hunan Chemical Vocational Technology College",
+        "new_materials",
+        0.11,
+        ("应用化工技术", "化工新材料", "工业分析技术", "安全技术与管理"),
+    ),
+    (
+        "湖南有色金属职业技术学院",
+        "Hunan Nonferrous Metals Vocational College",
+        "new_materials",
+        0.09,
+        ("材料工程技术", "金属精密成型技术", "粉末冶金技术", "资源勘查"),
+    ),
+    (
+        "株洲师范高等专科学校",
+        "Zhuzhou Normal College",
+        "beidou",
+        0.10,
+        ("导航与位置服务", "软件技术", "学前教育", "计算机应用技术"),
+    ),
+    (
+        "湖南中医药高等专科学校",
+        "Hunan Traditional Chinese Medicine College",
+        "none",
+        0.12,
+        ("中药学", "护理", "药学", "康复治疗技术"),
+    ),
+    (
+        "湖南工贸技师学院",
+        "Hunan Industry and Trade Technician College",
+        "beidou",
+        0.10,
+        ("无人机应用技术", "数控加工", "电子技术应用", "北斗导航技术应用"),
+    ),
 )
 # (name_zh, name_en, alliance, employees at the baseline)
 ZHUZHOU_ENTERPRISES = (
@@ -70,38 +131,150 @@ ZHUZHOU_INDUSTRIAL_COLLEGES = (  # (name_zh, name_en, parent college index, part
     ("轨道交通装备产业学院", "Rail Transit Equipment Industrial College", 0, 0),
 )
 ALLIANCE_SHARES = {"rail_transit": 0.40, "aerospace": 0.18, "beidou": 0.14, "new_materials": 0.28}
-FIRM_WORDS = ("恒通", "华锐", "中科", "联诚", "天成", "宏达", "瑞丰", "博远", "新航", "星联", "金石", "长鑫",
-              "明德", "嘉诚", "铭泰", "立信", "鼎盛", "科力", "振华", "汇智", "华拓", "弘远", "启航", "精诚",
-              "众合", "安泰", "凯捷", "泰和", "永兴", "德润")
-FIRM_WORDS_EN = ("Hengtong", "Huarui", "Zhongke", "Liancheng", "Tiancheng", "Hongda", "Ruifeng", "Boyuan",
-                 "Xinhang", "Xinglian", "Jinshi", "Changxin", "Mingde", "Jiacheng", "Mingtai", "Lixin",
-                 "Dingsheng", "Keli", "Zhenhua", "Huizhi", "Huatuo", "Hongyuan", "Qihang", "Jingcheng",
-                 "Zhonghe", "Antai", "Kaijie", "Taihe", "Yongxing", "Derun")
+FIRM_WORDS = (
+    "恒通",
+    "华锐",
+    "中科",
+    "联诚",
+    "天成",
+    "宏达",
+    "瑞丰",
+    "博远",
+    "新航",
+    "星联",
+    "金石",
+    "长鑫",
+    "明德",
+    "嘉诚",
+    "铭泰",
+    "立信",
+    "鼎盛",
+    "科力",
+    "振华",
+    "汇智",
+    "华拓",
+    "弘远",
+    "启航",
+    "精诚",
+    "众合",
+    "安泰",
+    "凯捷",
+    "泰和",
+    "永兴",
+    "德润",
+)
+FIRM_WORDS_EN = (
+    "Hengtong",
+    "Huarui",
+    "Zhongke",
+    "Liancheng",
+    "Tiancheng",
+    "Hongda",
+    "Ruifeng",
+    "Boyuan",
+    "Xinhang",
+    "Xinglian",
+    "Jinshi",
+    "Changxin",
+    "Mingde",
+    "Jiacheng",
+    "Mingtai",
+    "Lixin",
+    "Dingsheng",
+    "Keli",
+    "Zhenhua",
+    "Huizhi",
+    "Huatuo",
+    "Hongyuan",
+    "Qihang",
+    "Jingcheng",
+    "Zhonghe",
+    "Antai",
+    "Kaijie",
+    "Taihe",
+    "Yongxing",
+    "Derun",
+)
 INDUSTRY = {
-    "rail_transit": (("轨道装备", "Rail Equipment"), ("牵引电气", "Traction Electric"), ("机车配件", "Locomotive Parts")),
+    "rail_transit": (
+        ("轨道装备", "Rail Equipment"),
+        ("牵引电气", "Traction Electric"),
+        ("机车配件", "Locomotive Parts"),
+    ),
     "aerospace": (("航空零部件", "Aero Components"), ("通航装备", "General Aviation")),
     "beidou": (("北斗导航科技", "BeiDou Navigation"), ("时空信息", "Spatial Information")),
     "new_materials": (("硬质材料", "Hard Materials"), ("陶瓷新材料", "Advanced Ceramics"), ("复合材料", "Composites")),
     "none": (("机械制造", "Machinery"), ("电子科技", "Electronics"), ("物流", "Logistics")),
 }
-HUNAN_CITIES = (("长沙", "Changsha"), ("湘潭", "Xiangtan"), ("衡阳", "Hengyang"), ("岳阳", "Yueyang"),
-                ("常德", "Changde"), ("娄底", "Loudi"), ("邵阳", "Shaoyang"), ("益阳", "Yiyang"),
-                ("郴州", "Chenzhou"), ("永州", "Yongzhou"), ("怀化", "Huaihua"), ("张家界", "Zhangjiajie"))
-COLLEGE_FIELDS = (("机电", "Mechanical and Electrical"), ("工业", "Industrial"), ("交通", "Transport"),
-                  ("科技", "Science and Technology"), ("信息", "Information"), ("工程", "Engineering"))
-GENERIC_MAJORS = ("机电一体化技术", "电气自动化技术", "工业机器人技术", "软件技术", "大数据技术", "会计",
-                  "市场营销", "数控技术", "新能源汽车技术", "护理")
+HUNAN_CITIES = (
+    ("长沙", "Changsha"),
+    ("湘潭", "Xiangtan"),
+    ("衡阳", "Hengyang"),
+    ("岳阳", "Yueyang"),
+    ("常德", "Changde"),
+    ("娄底", "Loudi"),
+    ("邵阳", "Shaoyang"),
+    ("益阳", "Yiyang"),
+    ("郴州", "Chenzhou"),
+    ("永州", "Yongzhou"),
+    ("怀化", "Huaihua"),
+    ("张家界", "Zhangjiajie"),
+)
+COLLEGE_FIELDS = (
+    ("机电", "Mechanical and Electrical"),
+    ("工业", "Industrial"),
+    ("交通", "Transport"),
+    ("科技", "Science and Technology"),
+    ("信息", "Information"),
+    ("工程", "Engineering"),
+)
+GENERIC_MAJORS = (
+    "机电一体化技术",
+    "电气自动化技术",
+    "工业机器人技术",
+    "软件技术",
+    "大数据技术",
+    "会计",
+    "市场营销",
+    "数控技术",
+    "新能源汽车技术",
+    "护理",
+)
 # Cities for write_many (other consortia): (zh, en, province)
-OTHER_CITIES = (("常州", "Changzhou"), ("宁波", "Ningbo"), ("柳州", "Liuzhou"), ("十堰", "Shiyan"),
-                ("芜湖", "Wuhu"), ("襄阳", "Xiangyang"), ("佛山", "Foshan"), ("青岛", "Qingdao"),
-                ("洛阳", "Luoyang"), ("绵阳", "Mianyang"), ("宜宾", "Yibin"), ("潍坊", "Weifang"))
+OTHER_CITIES = (
+    ("常州", "Changzhou"),
+    ("宁波", "Ningbo"),
+    ("柳州", "Liuzhou"),
+    ("十堰", "Shiyan"),
+    ("芜湖", "Wuhu"),
+    ("襄阳", "Xiangyang"),
+    ("佛山", "Foshan"),
+    ("青岛", "Qingdao"),
+    ("洛阳", "Luoyang"),
+    ("绵阳", "Mianyang"),
+    ("宜宾", "Yibin"),
+    ("潍坊", "Weifang"),
+)
 
 # Baseline figures of the seed article (see data/zhuzhou_synthetic/README.md); "over N" -> slightly above N.
-SEED_TARGETS = {"students": 112_000, "teachers": 4_600, "graduates": 30_600, "training_person_times": 205_000,
-                "dual_workshops": 91, "national_productive_bases": 5, "vocational_groups": 11,
-                "integration_enterprises": 85}
-LEAD_PINS = {"apprentices": 1148, "joint_research_teams": 12, "productive_base_output": 15000,
-             "textbooks_codeveloped": 205, "field_engineers_trained": 346, "new_aligned_majors": 8}
+SEED_TARGETS = {
+    "students": 112_000,
+    "teachers": 4_600,
+    "graduates": 30_600,
+    "training_person_times": 205_000,
+    "dual_workshops": 91,
+    "national_productive_bases": 5,
+    "vocational_groups": 11,
+    "integration_enterprises": 85,
+}
+LEAD_PINS = {
+    "apprentices": 1148,
+    "joint_research_teams": 12,
+    "productive_base_output": 15000,
+    "textbooks_codeveloped": 205,
+    "field_engineers_trained": 346,
+    "new_aligned_majors": 8,
+}
 
 
 @dataclass
@@ -116,9 +289,19 @@ class SyntheticConsortium:
     truth: dict[str, Any]
 
 
-def generate(seed: int = 20231205, *, scale: float = 1.0, graduates: bool = True, n_comparison_colleges: int = 6,
-             n_nonmember_enterprises: int = 30, first_period: str = "2019H1", last_period: str = "2026H1",
-             city: str = "株洲", city_en: str = "Zhuzhou", effects: bool = True) -> SyntheticConsortium:
+def generate(
+    seed: int = 20231205,
+    *,
+    scale: float = 1.0,
+    graduates: bool = True,
+    n_comparison_colleges: int = 6,
+    n_nonmember_enterprises: int = 30,
+    first_period: str = "2019H1",
+    last_period: str = "2026H1",
+    city: str = "株洲",
+    city_en: str = "Zhuzhou",
+    effects: bool = True,
+) -> SyntheticConsortium:
     """Draw the synthetic consortium for ``seed``.
 
     ``scale`` multiplies the numbers of member colleges (9 at 1.0, at least 5) and member
@@ -138,21 +321,33 @@ def generate(seed: int = 20231205, *, scale: float = 1.0, graduates: bool = True
         raise ValueError("the synthetic consortium is half-yearly: give periods like 2019H1")
     needed = (sm.BASELINE, *sm.COHORTS)
     if any(p not in labels for p in needed) or labels.index(sm.BASELINE) < 8:
-        raise ValueError(f"periods {first_period}–{last_period} must cover {sm.BASELINE} with at least four "
-                         f"years before it and every cohort {sm.COHORTS[0]}–{sm.COHORTS[-1]}")
+        raise ValueError(
+            f"periods {first_period}–{last_period} must cover {sm.BASELINE} with at least four "
+            f"years before it and every cohort {sm.COHORTS[0]}–{sm.COHORTS[-1]}"
+        )
     root = np.random.default_rng(seed)
     r_design, r_names, r_partners, r_sim = root.spawn(4)
     zhuzhou = city == "株洲"
-    units, design, majors, ic_partner = _units(r_design, r_names, labels, scale, n_comparison_colleges,
-                                   n_nonmember_enterprises, city, city_en, zhuzhou)
+    units, design, majors, ic_partner = _units(
+        r_design, r_names, labels, scale, n_comparison_colleges, n_nonmember_enterprises, city, city_en, zhuzhou
+    )
     world = sm.simulate(design, periods, r_sim, effects=effects, records=graduates)
     panel = _panel(units, world, labels)
     grads = _graduates(units, world, majors, labels) if graduates else None
     partners = _partnerships(units, world, labels, ic_partner, r_partners)
     name_zh = f"{city}市产教联合体（合成数据）"
-    meta = {"name_zh": name_zh, "name_en": f"{city_en} City-level Industry-Education Consortium (synthetic data)",
-            "city": city, "frequency": "half", "synthetic": True, "generator": GENERATOR, "seed": int(seed),
-            "currency_unit": "万元", "first_period": labels[0], "last_period": labels[-1]}
+    meta = {
+        "name_zh": name_zh,
+        "name_en": f"{city_en} City-level Industry-Education Consortium (synthetic data)",
+        "city": city,
+        "frequency": "half",
+        "synthetic": True,
+        "generator": GENERATOR,
+        "seed": int(seed),
+        "currency_unit": "万元",
+        "first_period": labels[0],
+        "last_period": labels[-1],
+    }
     truth = sm.build_truth(world, design, units, seed, scale)
     return SyntheticConsortium(units, panel, grads, partners, meta, truth)
 
@@ -183,11 +378,18 @@ def _units(r_design, r_names, labels, scale, n_comp, n_nonmem, city, city_en, zh
         weight = np.array([s[3] for s in specs])
     else:
         fields = r_names.permutation(len(COLLEGE_FIELDS))
-        specs = [(f"{city}{'' if k == 0 else COLLEGE_FIELDS[fields[k % 6]][0]}职业技术学院"
-                  + (f"（{k // 6 + 1}）" if k >= 6 else ""),
-                  f"{city_en} {'' if k == 0 else COLLEGE_FIELDS[fields[k % 6]][1] + ' '}Vocational and Technical "
-                  f"College" + (f" {k // 6 + 1}" if k >= 6 else ""),
-                  tuple(ALLIANCE_SHARES)[k % 4], 0.0, GENERIC_MAJORS) for k in range(n_m)]
+        specs = [
+            (
+                f"{city}{'' if k == 0 else COLLEGE_FIELDS[fields[k % 6]][0]}职业技术学院"
+                + (f"（{k // 6 + 1}）" if k >= 6 else ""),
+                f"{city_en} {'' if k == 0 else COLLEGE_FIELDS[fields[k % 6]][1] + ' '}Vocational and Technical "
+                f"College" + (f" {k // 6 + 1}" if k >= 6 else ""),
+                tuple(ALLIANCE_SHARES)[k % 4],
+                0.0,
+                GENERIC_MAJORS,
+            )
+            for k in range(n_m)
+        ]
         weight = r_design.lognormal(0, 0.3, n_m)
         weight[0] *= 1.5
     weight = weight / weight.sum()
@@ -196,14 +398,18 @@ def _units(r_design, r_names, labels, scale, n_comp, n_nonmem, city, city_en, zh
         uid = f"C{k + 1:02d}"
         rows.append((uid, "college", zh, en, alliance, _join_date(cohort, r_design), city, 1 if k == 0 else 0, ""))
         majors[uid] = mj
-    comp_cities = [HUNAN_CITIES[i] for i in r_names.permutation(len(HUNAN_CITIES))] if zhuzhou else \
-        [(f"邻市{k + 1}", f"Neighbouring City {k + 1}") for k in range(n_comp)]
+    comp_cities = (
+        [HUNAN_CITIES[i] for i in r_names.permutation(len(HUNAN_CITIES))]
+        if zhuzhou
+        else [(f"邻市{k + 1}", f"Neighbouring City {k + 1}") for k in range(n_comp)]
+    )
     for k in range(n_comp):
         c_zh, c_en = comp_cities[k % len(comp_cities)]
         f_zh, f_en = COLLEGE_FIELDS[int(r_names.integers(len(COLLEGE_FIELDS)))]
         uid = f"C{n_m + k + 1:02d}"
-        rows.append((uid, "college", f"{c_zh}{f_zh}职业学院", f"{c_en} {f_en} Vocational College", "none", "",
-                     c_zh, 0, ""))
+        rows.append(
+            (uid, "college", f"{c_zh}{f_zh}职业学院", f"{c_en} {f_en} Vocational College", "none", "", c_zh, 0, "")
+        )
         majors[uid] = GENERIC_MAJORS
     # enterprises
     named = list(ZHUZHOU_ENTERPRISES) if zhuzhou else []
@@ -228,15 +434,32 @@ def _units(r_design, r_names, labels, scale, n_comp, n_nonmem, city, city_en, zh
         ent_rows.append((f"E{k + 1:03d}", "enterprise", zh, en, alliance, since, city, 1 if k == 0 else 0, ""))
         employees.append(emp)
     rows += ent_rows
-    rows.append(("P01", "park", f"{city}高新区" if zhuzhou else f"{city}高新技术产业开发区",
-                 f"{city_en} High-tech Zone", "none", sm.FOUNDING_DATE, city, 1, ""))
-    ics = ZHUZHOU_INDUSTRIAL_COLLEGES if zhuzhou and n_m == 9 else (
-        ("智能制造产业学院", "Intelligent Manufacturing Industrial College", 0, 0),
-        ("新材料产业学院", "New Materials Industrial College", 1, 1))
+    rows.append(
+        (
+            "P01",
+            "park",
+            f"{city}高新区" if zhuzhou else f"{city}高新技术产业开发区",
+            f"{city_en} High-tech Zone",
+            "none",
+            sm.FOUNDING_DATE,
+            city,
+            1,
+            "",
+        )
+    )
+    ics = (
+        ZHUZHOU_INDUSTRIAL_COLLEGES
+        if zhuzhou and n_m == 9
+        else (
+            ("智能制造产业学院", "Intelligent Manufacturing Industrial College", 0, 0),
+            ("新材料产业学院", "New Materials Industrial College", 1, 1),
+        )
+    )
     for k, (zh, en, parent, _) in enumerate(ics):
         parent_row = rows[parent]
-        rows.append((f"IC{k + 1:02d}", "industrial_college", zh, en, parent_row[4], parent_row[5], city, 0,
-                     parent_row[0]))
+        rows.append(
+            (f"IC{k + 1:02d}", "industrial_college", zh, en, parent_row[4], parent_row[5], city, 0, parent_row[0])
+        )
     units = pd.DataFrame(rows, columns=[c.name for c in schema.UNITS])
     units["lead"] = units["lead"].astype("int64")
     ic_partner = {f"IC{k + 1:02d}": f"E{e + 1:03d}" for k, (_, _, _, e) in enumerate(ics)}
@@ -285,17 +508,19 @@ def _graduates(units, world, majors, labels) -> pd.DataFrame:
     major = flat[offsets[unit_idx] + (rec["major_u"] * lengths[unit_idx]).astype(np.int64)]
     order = np.lexsort((unit_idx, t_idx))  # by cohort, then college
     ids = "G" + pd.Series(np.arange(1, len(order) + 1)).astype("str").str.zfill(7)
-    frame = pd.DataFrame({
-        "graduate_id": ids,
-        "college_id": college_ids[unit_idx[order]],
-        "major": major[order],
-        "cohort": np.array(labels, dtype=object)[t_idx[order]],
-        "placed": rec["placed"][order].astype("int8"),
-        "local": rec["local"][order].astype("int8"),
-        "member_enterprise": rec["member_enterprise"][order].astype("int8"),
-        "job_match": rec["job_match"][order].astype("int8"),
-        "income": rec["income"][order],
-    })
+    frame = pd.DataFrame(
+        {
+            "graduate_id": ids,
+            "college_id": college_ids[unit_idx[order]],
+            "major": major[order],
+            "cohort": np.array(labels, dtype=object)[t_idx[order]],
+            "placed": rec["placed"][order].astype("int8"),
+            "local": rec["local"][order].astype("int8"),
+            "member_enterprise": rec["member_enterprise"][order].astype("int8"),
+            "job_match": rec["job_match"][order].astype("int8"),
+            "income": rec["income"][order],
+        }
+    )
     for c in ("graduate_id", "college_id", "major", "cohort"):
         frame[c] = frame[c].astype("str")
     return frame
@@ -334,11 +559,13 @@ def _partnerships(units, world, labels, ic_partner, rng) -> pd.DataFrame:
             for j in range(1, int(min(path[-1], 30)) + 1):
                 reached = np.flatnonzero(path >= j)
                 t = int(reached[0]) if len(reached) else len(labels) - 1
-                start = (date(2015 + int(rng.integers(0, 4)), int(rng.integers(1, 13)), 1).isoformat()
-                         if t == 0 else day_in(t))
+                start = (
+                    date(2015 + int(rng.integers(0, 4)), int(rng.integers(1, 13)), 1).isoformat()
+                    if t == 0
+                    else day_in(t)
+                )
                 rows.append((uid, partner(i, t), kind, start, "", pd.NA))
-        for kind, var, per_link in (("order_class", "order_class_students", 40),
-                                    ("apprenticeship", "apprentices", 60)):
+        for kind, var, per_link in (("order_class", "order_class_students", 40), ("apprenticeship", "apprentices", 60)):
             last = int(world.college[var][i, -1])
             n_links = int(np.clip(round(last / per_link), 1, 15))
             shares = rng.multinomial(last, np.full(n_links, 1 / n_links))
@@ -377,19 +604,32 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    fields = [pa.field("graduate_id", pa.string()), pa.field("college_id", pa.string()),
-              pa.field("major", pa.string()), pa.field("cohort", pa.string()),
-              pa.field("placed", pa.int8()), pa.field("local", pa.int8()),
-              pa.field("member_enterprise", pa.int8()), pa.field("job_match", pa.int8()),
-              pa.field("income", pa.float64())]
+    fields = [
+        pa.field("graduate_id", pa.string()),
+        pa.field("college_id", pa.string()),
+        pa.field("major", pa.string()),
+        pa.field("cohort", pa.string()),
+        pa.field("placed", pa.int8()),
+        pa.field("local", pa.int8()),
+        pa.field("member_enterprise", pa.int8()),
+        pa.field("job_match", pa.int8()),
+        pa.field("income", pa.float64()),
+    ]
     # from_pandas keeps arrow-backed strings as they are; drop the pandas metadata (no index, no
     # version strings) so the file depends on the data only
     table = pa.Table.from_pandas(frame[[f.name for f in fields]], schema=pa.schema(fields), preserve_index=False)
     table = table.replace_schema_metadata(None)
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression=PARQUET_COMPRESSION, compression_level=PARQUET_LEVEL,
-                   use_dictionary=["college_id", "major", "cohort"], write_statistics=False,
-                   row_group_size=1 << 20, store_schema=False)
+    pq.write_table(
+        table,
+        sink,
+        compression=PARQUET_COMPRESSION,
+        compression_level=PARQUET_LEVEL,
+        use_dictionary=["college_id", "major", "cohort"],
+        write_statistics=False,
+        row_group_size=1 << 20,
+        store_schema=False,
+    )
     return sink.getvalue().to_pybytes()
 
 
@@ -462,20 +702,45 @@ def write_many(out: str | Path, n: int, seed: int = 20231205, *, graduates: bool
         suffix = "" if k < len(cities) else f"{k // len(cities) + 1}"
         sub_seed = int(rng.integers(1, 2**31 - 1))
         scale = float(np.round(rng.uniform(0.5, 1.5), 2))
-        consortium = generate(sub_seed, scale=scale, graduates=graduates,
-                              n_comparison_colleges=int(rng.integers(3, 9)),
-                              n_nonmember_enterprises=int(rng.integers(10, 41)), city=city_zh + suffix,
-                              city_en=city_en + suffix)
+        consortium = generate(
+            sub_seed,
+            scale=scale,
+            graduates=graduates,
+            n_comparison_colleges=int(rng.integers(3, 9)),
+            n_nonmember_enterprises=int(rng.integers(10, 41)),
+            city=city_zh + suffix,
+            city_en=city_en + suffix,
+        )
         cid = f"syn{k + 1:03d}_{(city_en + suffix).lower()}"
-        consortium.meta["description"] = (f"synthetic consortium {cid} for batch runs (seed {sub_seed}, "
-                                          f"scale {scale:g}); 合成数据，仅供演示")
+        consortium.meta["description"] = (
+            f"synthetic consortium {cid} for batch runs (seed {sub_seed}, scale {scale:g}); 合成数据，仅供演示"
+        )
         write_consortium(consortium, out / cid)
-        entries.append({"id": cid, "name": consortium.meta["name_zh"], "name_en": consortium.meta["name_en"],
-                        "data": cid, "params": params, "seed": sub_seed, "scale": scale})
-    manifest = {"synthetic": True, "generator": GENERATOR, "seed": int(seed),
-                "params": params, "params_note": "params folder relative to this manifest (the repository's "
-                "params/); empty = the batch's default params", "consortia": entries}
+        entries.append(
+            {
+                "id": cid,
+                "name": consortium.meta["name_zh"],
+                "name_en": consortium.meta["name_en"],
+                "data": cid,
+                "params": params,
+                "seed": sub_seed,
+                "scale": scale,
+            }
+        )
+    manifest = {
+        "synthetic": True,
+        "generator": GENERATOR,
+        "seed": int(seed),
+        "params": params,
+        "params_note": "params folder relative to this manifest (the repository's "
+        "params/); empty = the batch's default params",
+        "consortia": entries,
+    }
     path = out / "manifest.yaml"
-    _write_atomic(path, (f"# {BANNER_ZH}\n# {BANNER_EN}\n" +
-                         yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)).encode("utf-8"))
+    _write_atomic(
+        path,
+        (f"# {BANNER_ZH}\n# {BANNER_EN}\n" + yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)).encode(
+            "utf-8"
+        ),
+    )
     return path

@@ -18,6 +18,7 @@ Model (college i, half-year period t = 1..T, cohort g_i = period index of joinin
 * graduate outcomes are probabilities (in %) from the same equation; each graduate record is a
   Bernoulli draw from them (income: a normal draw around the equation's mean, whole yuan).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,18 +27,21 @@ import numpy as np
 
 from evalkit.data.periods import Period, parse_period, period_range
 
-BASELINE = "2023H1"   # last pre-consortium period: the seed's baseline figures hold here
-FOUNDING = "2023H2"   # the consortium was founded on 5 December 2023
+BASELINE = "2023H1"  # last pre-consortium period: the seed's baseline figures hold here
+FOUNDING = "2023H2"  # the consortium was founded on 5 December 2023
 FOUNDING_DATE = "2023-12-05"
 # Phases: the article gives Aug 2023 – Feb 2026 in three phases, not the boundaries; these are
 # the assumed windows of params/phase*.yaml (start-up, full construction, consolidation).
-PHASES = {"phase1": ("2023-08-01", "2023-12-31"), "phase2": ("2024-01-01", "2025-06-30"),
-          "phase3": ("2025-07-01", "2026-02-28")}
+PHASES = {
+    "phase1": ("2023-08-01", "2023-12-31"),
+    "phase2": ("2024-01-01", "2025-06-30"),
+    "phase3": ("2025-07-01", "2026-02-28"),
+}
 COHORTS = ("2023H2", "2024H1", "2024H2", "2025H1", "2025H2")
 COHORT_MULTIPLIER = {"2023H2": 1.2, "2024H1": 1.0, "2024H2": 0.9, "2025H1": 0.8, "2025H2": 0.7}
 COLLEGE_COHORT_SIZES_9 = (3, 2, 2, 1, 1)
 ENTERPRISE_COHORT_SHARES = (0.45, 0.22, 0.15, 0.10, 0.08)
-INPUT_RAMP = 4        # half-years for induced input rises to reach full size
+INPUT_RAMP = 4  # half-years for induced input rises to reach full size
 COVID_PERIOD = "2020H1"
 
 
@@ -47,11 +51,11 @@ class InputSpec:
     percentage points of that denominator), 'amount' (delta = proportional rise)."""
 
     name: str
-    kind: str          # stock | flow
+    kind: str  # stock | flow
     form: str
     delta: float
     baseline_per_1k_students: float = 0.0  # typical baseline level relative to size (counts)
-    growth: float = 0.03                    # per half-year, as a share of the baseline level
+    growth: float = 0.03  # per half-year, as a share of the baseline level
 
 
 COLLEGE_INPUTS = (
@@ -93,52 +97,178 @@ class OutcomeSpec:
     label_zh: str
     label_en: str
     betas: dict[str, float]
-    level_member: float      # mean of y at the baseline for members (comparison: level_comparison)
+    level_member: float  # mean of y at the baseline for members (comparison: level_comparison)
     level_comparison: float
     level_sd: float
-    trend: float             # gamma_t slope per half-year
-    covid: float             # gamma shift in 2020H1
+    trend: float  # gamma_t slope per half-year
+    covid: float  # gamma shift in 2020H1
     noise_sd: float
-    tau: float               # full-size direct effect of membership (before cohort multipliers)
+    tau: float  # full-size direct effect of membership (before cohort multipliers)
     ramp: int = 3
-    observed: str = "all"    # all | H1 (graduate outcomes)
+    observed: str = "all"  # all | H1 (graduate outcomes)
 
 
 OUTCOMES = (
-    OutcomeSpec("tech_service", "college", "tech_service_income / teachers * 100", "每百名教师横向技术服务到款额",
-                "technical-service income per 100 teachers (10k yuan)",
-                {"joint_research_teams": 3.0, "dual_workshops": 1.0}, 70, 55, 15, 1.5, -8, 6.0, 12.0),
-    OutcomeSpec("training_income", "college", "training_income / teachers * 100", "每百名教师非学历培训到款额",
-                "non-degree training income per 100 teachers (10k yuan)",
-                {"shared_bases": 1.2, "parttime_teacher_share": 0.8}, 45, 40, 10, 1.0, -10, 5.0, 8.0),
-    OutcomeSpec("social_training", "college", "training_person_times / teachers", "师均社会培训人次",
-                "social training person-times per teacher",
-                {"shared_bases": 0.3, "parttime_teacher_share": 0.15}, 22, 19, 4, 0.3, -6, 1.5, 3.0),
-    OutcomeSpec("placement", "college", "graduates_placed / graduates * 100", "毕业去向落实率（%）",
-                "graduate placement rate (%)", {"order_class_share": 0.3, "apprentice_share": 0.2},
-                86, 85, 2.5, 0.2, -4, 1.0, 2.5, observed="H1"),
-    OutcomeSpec("local_retention", "college", "graduates_local / graduates_placed * 100", "本地就业率（%）",
-                "local employment among placed graduates (%)", {"apprentice_share": 0.8, "order_class_share": 0.4},
-                42, 40, 6, 0.3, 0, 1.5, 6.0, observed="H1"),
-    OutcomeSpec("member_ent_employment", "college", "graduates_member_ent / graduates_placed * 100",
-                "成员企业就业率（%）", "employment at member enterprises among placed graduates (%)",
-                {"order_class_share": 1.0, "apprentice_share": 0.6}, 14, 3, 3, 0.1, 0, 1.0, 5.0, observed="H1"),
-    OutcomeSpec("job_match", "college", "graduates_matched / graduates_placed * 100", "专业对口率（%）",
-                "job–major match among placed graduates (%)", {"order_class_share": 0.4, "dual_workshops": 0.15},
-                68, 66, 4, 0.2, 0, 1.5, 4.0, observed="H1"),
-    OutcomeSpec("income", "college", "income_sum / income_respondents", "毕业半年后平均月收入（元）",
-                "mean monthly income six months after graduation (yuan)",
-                {"order_class_share": 8.0, "apprentice_share": 6.0}, 4300, 4100, 250, 40, -150, 60.0, 180.0,
-                observed="H1"),
-    OutcomeSpec("employer_satisfaction", "college", "employer_satisfied / employer_surveyed * 100",
-                "用人单位满意度（%）", "employers satisfied (%) — placebo outcome, no effect", {},
-                90, 90, 3, 0.0, 0, 1.0, 0.0, observed="H1"),
-    OutcomeSpec("enterprise_output", "enterprise", "output_value / employees", "人均产值（万元/半年）",
-                "output per employee (10k yuan per half-year)", {}, 45, 40, 12, 0.6, -6, 2.5, 3.5),
+    OutcomeSpec(
+        "tech_service",
+        "college",
+        "tech_service_income / teachers * 100",
+        "每百名教师横向技术服务到款额",
+        "technical-service income per 100 teachers (10k yuan)",
+        {"joint_research_teams": 3.0, "dual_workshops": 1.0},
+        70,
+        55,
+        15,
+        1.5,
+        -8,
+        6.0,
+        12.0,
+    ),
+    OutcomeSpec(
+        "training_income",
+        "college",
+        "training_income / teachers * 100",
+        "每百名教师非学历培训到款额",
+        "non-degree training income per 100 teachers (10k yuan)",
+        {"shared_bases": 1.2, "parttime_teacher_share": 0.8},
+        45,
+        40,
+        10,
+        1.0,
+        -10,
+        5.0,
+        8.0,
+    ),
+    OutcomeSpec(
+        "social_training",
+        "college",
+        "training_person_times / teachers",
+        "师均社会培训人次",
+        "social training person-times per teacher",
+        {"shared_bases": 0.3, "parttime_teacher_share": 0.15},
+        22,
+        19,
+        4,
+        0.3,
+        -6,
+        1.5,
+        3.0,
+    ),
+    OutcomeSpec(
+        "placement",
+        "college",
+        "graduates_placed / graduates * 100",
+        "毕业去向落实率（%）",
+        "graduate placement rate (%)",
+        {"order_class_share": 0.3, "apprentice_share": 0.2},
+        86,
+        85,
+        2.5,
+        0.2,
+        -4,
+        1.0,
+        2.5,
+        observed="H1",
+    ),
+    OutcomeSpec(
+        "local_retention",
+        "college",
+        "graduates_local / graduates_placed * 100",
+        "本地就业率（%）",
+        "local employment among placed graduates (%)",
+        {"apprentice_share": 0.8, "order_class_share": 0.4},
+        42,
+        40,
+        6,
+        0.3,
+        0,
+        1.5,
+        6.0,
+        observed="H1",
+    ),
+    OutcomeSpec(
+        "member_ent_employment",
+        "college",
+        "graduates_member_ent / graduates_placed * 100",
+        "成员企业就业率（%）",
+        "employment at member enterprises among placed graduates (%)",
+        {"order_class_share": 1.0, "apprentice_share": 0.6},
+        14,
+        3,
+        3,
+        0.1,
+        0,
+        1.0,
+        5.0,
+        observed="H1",
+    ),
+    OutcomeSpec(
+        "job_match",
+        "college",
+        "graduates_matched / graduates_placed * 100",
+        "专业对口率（%）",
+        "job–major match among placed graduates (%)",
+        {"order_class_share": 0.4, "dual_workshops": 0.15},
+        68,
+        66,
+        4,
+        0.2,
+        0,
+        1.5,
+        4.0,
+        observed="H1",
+    ),
+    OutcomeSpec(
+        "income",
+        "college",
+        "income_sum / income_respondents",
+        "毕业半年后平均月收入（元）",
+        "mean monthly income six months after graduation (yuan)",
+        {"order_class_share": 8.0, "apprentice_share": 6.0},
+        4300,
+        4100,
+        250,
+        40,
+        -150,
+        60.0,
+        180.0,
+        observed="H1",
+    ),
+    OutcomeSpec(
+        "employer_satisfaction",
+        "college",
+        "employer_satisfied / employer_surveyed * 100",
+        "用人单位满意度（%）",
+        "employers satisfied (%) — placebo outcome, no effect",
+        {},
+        90,
+        90,
+        3,
+        0.0,
+        0,
+        1.0,
+        0.0,
+        observed="H1",
+    ),
+    OutcomeSpec(
+        "enterprise_output",
+        "enterprise",
+        "output_value / employees",
+        "人均产值（万元/半年）",
+        "output per employee (10k yuan per half-year)",
+        {},
+        45,
+        40,
+        12,
+        0.6,
+        -6,
+        2.5,
+        3.5,
+    ),
 )
 OUTCOMES_BY_ID = {o.id: o for o in OUTCOMES}
-INCOME_SD = 900.0          # individual monthly income around the equation's mean (yuan)
-INCOME_RESPONSE = 0.8      # share of placed graduates answering the income survey
+INCOME_SD = 900.0  # individual monthly income around the equation's mean (yuan)
+INCOME_RESPONSE = 0.8  # share of placed graduates answering the income survey
 
 
 @dataclass
@@ -149,11 +279,11 @@ class World:
     labels: list[str]
     college_ids: list[str]
     college_member: np.ndarray
-    college_gt: np.ndarray          # cohort period index (1-based), 0 = never
+    college_gt: np.ndarray  # cohort period index (1-based), 0 = never
     enterprise_ids: list[str]
     enterprise_member: np.ndarray
     enterprise_gt: np.ndarray
-    college: dict[str, np.ndarray] = field(default_factory=dict)    # variable -> (n_colleges, T)
+    college: dict[str, np.ndarray] = field(default_factory=dict)  # variable -> (n_colleges, T)
     enterprise: dict[str, np.ndarray] = field(default_factory=dict)
     truth_effects: dict[str, np.ndarray] = field(default_factory=dict)  # outcome -> expected y1 - y0
     records: dict[str, np.ndarray] | None = None
@@ -184,8 +314,9 @@ def allocate(total: int, weights: np.ndarray, rng: np.random.Generator) -> np.nd
     return rng.multinomial(int(total), w / w.sum())
 
 
-def anchored_walk(anchor_value: np.ndarray, anchor_t: np.ndarray, rate: np.ndarray, n_periods: int,
-                  rng: np.random.Generator) -> np.ndarray:
+def anchored_walk(
+    anchor_value: np.ndarray, anchor_t: np.ndarray, rate: np.ndarray, n_periods: int, rng: np.random.Generator
+) -> np.ndarray:
     """Stock paths that equal ``anchor_value`` at ``anchor_t`` (1-based) and grow by Poisson(rate)
     additions per half-year elsewhere; floored at 0 (rarely binding)."""
     inc = rng.poisson(np.repeat(rate[:, None], n_periods, axis=1).clip(0))
@@ -225,15 +356,16 @@ class Design:
     enterprises first (lead at 0), then non-members. ``*_gt``: cohort period index, 0 = never."""
 
     college_gt: np.ndarray
-    college_weight: np.ndarray      # relative size of member colleges (sums to 1 over members)
+    college_weight: np.ndarray  # relative size of member colleges (sums to 1 over members)
     enterprise_gt: np.ndarray
     enterprise_employees: np.ndarray  # employees at the baseline
-    targets: dict[str, int]           # baseline totals over member colleges (see synth.CALIBRATION)
-    pins: dict[str, float]            # lead college's seed figures
+    targets: dict[str, int]  # baseline totals over member colleges (see synth.CALIBRATION)
+    pins: dict[str, float]  # lead college's seed figures
 
 
-def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *, effects: bool = True,
-             records: bool = True) -> World:
+def simulate(
+    design: Design, periods: list[Period], rng: np.random.Generator, *, effects: bool = True, records: bool = True
+) -> World:
     """Draw one world. ``effects=False`` gives every unit its untreated potential outcomes with
     the same noise draws. ``records`` keeps the graduate-level arrays (they are always drawn,
     so the panel does not depend on it)."""
@@ -264,10 +396,18 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
     # comparison colleges drawn around the members' mean size (similar colleges in other cities)
     comp_students = np.rint(r_context.lognormal(np.log(tg["students"] / n_m), 0.35, n_c - n_m))
     s9 = np.concatenate([allocate(tg["students"], w, r_context), comp_students])
-    t9 = np.concatenate([allocate(tg["teachers"], w * r_context.uniform(0.85, 1.15, n_m), r_context),
-                         np.rint(comp_students / r_context.uniform(22, 27, n_c - n_m))])
-    g9 = np.concatenate([allocate(tg["graduates"], w * r_context.uniform(0.9, 1.1, n_m), r_context),
-                         np.rint(comp_students * r_context.uniform(0.26, 0.30, n_c - n_m))])
+    t9 = np.concatenate(
+        [
+            allocate(tg["teachers"], w * r_context.uniform(0.85, 1.15, n_m), r_context),
+            np.rint(comp_students / r_context.uniform(22, 27, n_c - n_m)),
+        ]
+    )
+    g9 = np.concatenate(
+        [
+            allocate(tg["graduates"], w * r_context.uniform(0.9, 1.1, n_m), r_context),
+            np.rint(comp_students * r_context.uniform(0.26, 0.30, n_c - n_m)),
+        ]
+    )
     growth = r_context.normal(0.015, 0.01, n_c)
     students = path(s9, growth, 0.01)
     teachers = path(t9, growth * 0.7, 0.01)
@@ -293,7 +433,11 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
                 comp = np.rint(size * u * (spec.baseline_per_1k_students or 0.8))[n_m:]
                 if spec.name == "national_productive_bases":
                     comp = r_inputs.binomial(1, 0.3, n_c - n_m).astype(float)
-                    mem = np.concatenate([[2.0], allocate(target - 2, w[1:], r_inputs)]) if n_m > 1 else np.array([target])
+                    mem = (
+                        np.concatenate([[2.0], allocate(target - 2, w[1:], r_inputs)])
+                        if n_m > 1
+                        else np.array([target])
+                    )
                 elif spec.name == "vocational_groups":
                     comp = r_inputs.binomial(2, 0.4, n_c - n_m).astype(float)
                     mem = allocate(target, w, r_inputs)
@@ -317,8 +461,11 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
                 rate = spec.growth * base.sum() / denom.sum() * denom
             x0[spec.name] = anchored_walk(base, anchor_t, rate, n_t, r_inputs)
         elif spec.form == "amount":
-            level = s9 * (r_inputs.uniform(0.15, 0.35, n_c) if spec.name == "productive_base_output"
-                          else r_inputs.uniform(0.02, 0.05, n_c))
+            level = s9 * (
+                r_inputs.uniform(0.15, 0.35, n_c)
+                if spec.name == "productive_base_output"
+                else r_inputs.uniform(0.02, 0.05, n_c)
+            )
             noise = r_inputs.normal(0, 0.08, (n_c, n_t))
             x0[spec.name] = np.round(level[:, None] * trend_flow * np.exp(noise), 2)
         else:
@@ -342,8 +489,7 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
     x1 = {}
     for spec in COLLEGE_INPUTS:
         rise = input_rise(spec, e, students, teachers)
-        x1[spec.name] = (np.round(x0[spec.name] * (1 + rise), 2) if spec.form == "amount"
-                         else x0[spec.name] + rise)
+        x1[spec.name] = np.round(x0[spec.name] * (1 + rise), 2) if spec.form == "amount" else x0[spec.name] + rise
     for xs in (x0, x1):
         xs["dual_teachers"] = np.minimum(xs["dual_teachers"], teachers)
         xs["apprentices"] = np.minimum(xs["apprentices"], students)
@@ -359,8 +505,11 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
     for spec in OUTCOMES:
         if spec.unit_type != "college":
             continue
-        level = np.where(member, r_out_c.normal(spec.level_member, spec.level_sd, n_c),
-                         r_out_c.normal(spec.level_comparison, spec.level_sd, n_c))
+        level = np.where(
+            member,
+            r_out_c.normal(spec.level_member, spec.level_sd, n_c),
+            r_out_c.normal(spec.level_comparison, spec.level_sd, n_c),
+        )
         gamma = spec.trend * (t_idx - tb) + spec.covid * covid + r_out_c.normal(0, 0.3 * spec.noise_sd, n_t)
         eps = r_out_c.normal(0, spec.noise_sd, (n_c, n_t))
         alpha = level - sum(b * reg0[k][:, tb - 1] for k, b in spec.betas.items())
@@ -368,16 +517,17 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
         mean0 = alpha[:, None] + gamma[None, :] + sum(b * reg0[k] for k, b in spec.betas.items())
         mean1 = alpha[:, None] + gamma[None, :] + sum(b * reg1[k] for k, b in spec.betas.items()) + direct
         if spec.id == "social_training":  # calibrate the intercept: seed's training person-times
-            cells = np.s_[:n_m, tb - 2:tb]
-            kappa = (tg["training_person_times"] - ((mean0 + eps)[cells] * teachers[cells]).sum()) \
-                / teachers[cells].sum()
+            cells = np.s_[:n_m, tb - 2 : tb]
+            kappa = (tg["training_person_times"] - ((mean0 + eps)[cells] * teachers[cells]).sum()) / teachers[
+                cells
+            ].sum()
             mean0, mean1 = mean0 + kappa, mean1 + kappa
         if spec.observed == "H1" and spec.id != "income":  # probabilities: clipped as drawn
             effect_expected = np.clip(mean1, 0.5, 99.5) - np.clip(mean0, 0.5, 99.5)
         else:
             effect_expected = mean1 - mean0
         truth[spec.id] = effect_expected * h1[None, :] if spec.observed == "H1" else effect_expected
-        y_expected[spec.id] = (mean1 if effects else mean0)
+        y_expected[spec.id] = mean1 if effects else mean0
         y_obs[spec.id] = y_expected[spec.id] + eps
 
     col = {"students": students, "teachers": teachers, "majors": majors, "graduates": graduates, **inputs}
@@ -391,8 +541,10 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
     n_rec = len(cell)
     u = r_records.random((6, n_rec))
     z = r_records.standard_normal(n_rec)
-    prob = {k: np.clip(y_obs[k], 0.5, 99.5).ravel()[cell] / 100 for k in
-            ("placement", "local_retention", "member_ent_employment", "job_match")}
+    prob = {
+        k: np.clip(y_obs[k], 0.5, 99.5).ravel()[cell] / 100
+        for k in ("placement", "local_retention", "member_ent_employment", "job_match")
+    }
     placed = u[0] < prob["placement"]
     local = placed & (u[1] < prob["local_retention"])
     member_ent = placed & (u[2] < prob["member_ent_employment"])
@@ -412,7 +564,8 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
     surveyed = r_employer.poisson(graduates / 60 + 5) * h1[None, :]
     col["employer_surveyed"] = surveyed.astype(float)
     col["employer_satisfied"] = r_employer.binomial(
-        surveyed, np.clip(y_obs["employer_satisfaction"], 0.5, 99.5) / 100).astype(float)
+        surveyed, np.clip(y_obs["employer_satisfaction"], 0.5, 99.5) / 100
+    ).astype(float)
 
     # --- enterprises ----------------------------------------------------------------------------
     egt = design.enterprise_gt
@@ -423,8 +576,14 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
     e_noise[:, tb - 1] = 0
     employees = np.rint(design.enterprise_employees[:, None] * np.exp(0.01 * (t_idx - tb) + e_noise))
     spec = OUTCOMES_BY_ID["enterprise_output"]
-    level = np.maximum(5, np.where(emember, r_out_e.normal(spec.level_member, spec.level_sd, n_e),
-                                   r_out_e.normal(spec.level_comparison, spec.level_sd, n_e)))
+    level = np.maximum(
+        5,
+        np.where(
+            emember,
+            r_out_e.normal(spec.level_member, spec.level_sd, n_e),
+            r_out_e.normal(spec.level_comparison, spec.level_sd, n_e),
+        ),
+    )
     gamma = spec.trend * (t_idx - tb) + spec.covid * covid + r_out_e.normal(0, 0.3 * spec.noise_sd, n_t)
     eps = r_out_e.normal(0, spec.noise_sd, (n_e, n_t))
     eh = np.array([COHORT_MULTIPLIER.get(labels[g - 1], 1.0) if g > 0 else 0.0 for g in egt])
@@ -444,23 +603,30 @@ def simulate(design: Design, periods: list[Period], rng: np.random.Generator, *,
 
     world = World(periods, labels, [], member, gt, [], emember, egt, col, ent, truth)
     if records:
-        world.records = {"cell": cell, "placed": placed, "local": local, "member_enterprise": member_ent,
-                         "job_match": matched, "income": income, "major_u": u[5]}
+        world.records = {
+            "cell": cell,
+            "placed": placed,
+            "local": local,
+            "member_enterprise": member_ent,
+            "job_match": matched,
+            "income": income,
+            "major_u": u[5],
+        }
     return world
 
 
 ASSUMPTIONS = {
     "parallel_trends": "holds unconditionally: untreated outcomes are alpha_i + gamma_t + sum beta x0 + eps with "
-                       "gamma_t common to members and comparison units, and x0 (inputs without membership) drift "
-                       "by the same expected amount a period for every unit (counts: the same number; shares: the "
-                       "same percentage points); levels may differ, trends do not",
+    "gamma_t common to members and comparison units, and x0 (inputs without membership) drift "
+    "by the same expected amount a period for every unit (counts: the same number; shares: the "
+    "same percentage points); levels may differ, trends do not",
     "no_anticipation": "holds: inputs and outcomes change only from the joining period on (e >= 0)",
     "treatment_timing": "staggered, absorbing: a unit never leaves; cohort = period containing member_since",
     "noise": "eps_it iid normal across units and periods (no serial correlation); graduate outcomes add "
-             "binomial sampling of graduates given the probabilities",
+    "binomial sampling of graduates given the probabilities",
     "inputs": "x0 is exogenous given unit and period effects (independent of eps); membership raises inputs "
-              "by a deterministic, cohort-homogeneous event-time path D_k(e), so inputs are mediators of "
-              "membership",
+    "by a deterministic, cohort-homogeneous event-time path D_k(e), so inputs are mediators of "
+    "membership",
     "estimators_satisfied": [
         "staggered_did (Callaway–Sant'Anna, never-treated or not-yet-treated controls, no covariates): "
         "unbiased for att_gt / att_simple / att_dynamic (total effect of membership, including the induced "
@@ -490,15 +656,26 @@ def _att_block(effect: np.ndarray, gt: np.ndarray, labels: list[str], observed: 
         n_g = int(rows.sum())
         for t in np.flatnonzero(observed) + 1:
             att = float(effect[rows, t - 1].mean())
-            att_gt.append({"cohort": labels[g - 1], "cohort_t": int(g), "time": labels[t - 1], "t": int(t),
-                           "att": round(att, 8), "n": n_g})
+            att_gt.append(
+                {
+                    "cohort": labels[g - 1],
+                    "cohort_t": int(g),
+                    "time": labels[t - 1],
+                    "t": int(t),
+                    "att": round(att, 8),
+                    "n": n_g,
+                }
+            )
             if t >= g:
                 simple_num += n_g * att
                 simple_den += n_g
             num, den = dyn.get(int(t - g), (0.0, 0))
             dyn[int(t - g)] = (num + n_g * att, den + n_g)
-    return {"att_gt": att_gt, "att_simple": round(simple_num / simple_den, 8) if simple_den else None,
-            "att_dynamic": {str(e): round(num / den, 8) for e, (num, den) in sorted(dyn.items())}}
+    return {
+        "att_gt": att_gt,
+        "att_simple": round(simple_num / simple_den, 8) if simple_den else None,
+        "att_dynamic": {str(e): round(num / den, 8) for e, (num, den) in sorted(dyn.items())},
+    }
 
 
 def build_truth(world: World, design: Design, units, seed: int, scale: float) -> dict:
@@ -510,59 +687,92 @@ def build_truth(world: World, design: Design, units, seed: int, scale: float) ->
     cohorts = {}
     for lab in COHORTS:
         g = t_of[lab]
-        cohorts[lab] = {"cohort_t": g, "colleges": int((world.college_gt == g).sum()),
-                        "enterprises": int((world.enterprise_gt == g).sum()), "multiplier": COHORT_MULTIPLIER[lab]}
+        cohorts[lab] = {
+            "cohort_t": g,
+            "colleges": int((world.college_gt == g).sum()),
+            "enterprises": int((world.enterprise_gt == g).sum()),
+            "multiplier": COHORT_MULTIPLIER[lab],
+        }
     outcomes = {}
     for spec in OUTCOMES:
         gt = world.college_gt if spec.unit_type == "college" else world.enterprise_gt
         observed = h1 if spec.observed == "H1" else np.ones(len(labels), dtype=bool)
         entry = {
-            "label_zh": spec.label_zh, "label_en": spec.label_en,
-            "definition": f"{spec.y}" + ("  (H1 periods only: the June graduate cohort; H2 flows are 0)"
-                                         if spec.observed == "H1" else ""),
+            "label_zh": spec.label_zh,
+            "label_en": spec.label_en,
+            "definition": f"{spec.y}"
+            + ("  (H1 periods only: the June graduate cohort; H2 flows are 0)" if spec.observed == "H1" else ""),
             "variables": {"y": spec.y, "inputs": {k: REGRESSORS[k] for k in spec.betas}},
             "unit_type": spec.unit_type,
             "observed_periods": "H1" if spec.observed == "H1" else "all",
             "input_effects": dict(spec.betas),
             "membership_effect": {
                 "form": "direct_it = multiplier[cohort] * tau * min(1, (e + 1) / ramp_periods) for e = t - "
-                        "cohort_t >= 0, else 0",
-                "tau": spec.tau, "ramp_periods": spec.ramp, "cohort_multipliers": dict(COHORT_MULTIPLIER),
-                "event_time_unit": "half-year"},
+                "cohort_t >= 0, else 0",
+                "tau": spec.tau,
+                "ramp_periods": spec.ramp,
+                "cohort_multipliers": dict(COHORT_MULTIPLIER),
+                "event_time_unit": "half-year",
+            },
             "induced_input_rise": {
-                k: {"input_column": REGRESSORS[k].split(" ")[0], "delta": INPUTS_BY_NAME[REGRESSORS[k].split(" ")[0]].delta,
-                    "unit": {"count": "count", "students": "percentage points of students",
-                             "teachers": "percentage points of teachers"}[
-                        INPUTS_BY_NAME[REGRESSORS[k].split(" ")[0]].form],
+                k: {
+                    "input_column": REGRESSORS[k].split(" ")[0],
+                    "delta": INPUTS_BY_NAME[REGRESSORS[k].split(" ")[0]].delta,
+                    "unit": {
+                        "count": "count",
+                        "students": "percentage points of students",
+                        "teachers": "percentage points of teachers",
+                    }[INPUTS_BY_NAME[REGRESSORS[k].split(" ")[0]].form],
                     "form": f"floor(delta * min(1, (e + 1) / {INPUT_RAMP}) * denominator + 0.5) added to the count",
-                    "ramp_periods": INPUT_RAMP} for k in spec.betas},
+                    "ramp_periods": INPUT_RAMP,
+                }
+                for k in spec.betas
+            },
             "noise_sd": spec.noise_sd,
-            "baseline_level": {"members": spec.level_member, "comparison": spec.level_comparison,
-                               "sd": spec.level_sd},
-            "period_effect": {"trend_per_half_year": spec.trend, "covid_2020H1": spec.covid,
-                              "common_shock_sd": round(0.3 * spec.noise_sd, 6)},
+            "baseline_level": {"members": spec.level_member, "comparison": spec.level_comparison, "sd": spec.level_sd},
+            "period_effect": {
+                "trend_per_half_year": spec.trend,
+                "covid_2020H1": spec.covid,
+                "common_shock_sd": round(0.3 * spec.noise_sd, 6),
+            },
         }
         if spec.observed == "H1":
-            entry["sampling"] = ("y is a ratio of graduate counts drawn per graduate: E[y | equation] = the "
-                                 "equation's value (in %), clipped to [0.5, 99.5]" if spec.id != "income" else
-                                 f"income_i = max(1500, round(mean + {INCOME_SD:g} z)), z ~ N(0,1); "
-                                 f"{INCOME_RESPONSE:.0%} of placed graduates respond")
+            entry["sampling"] = (
+                "y is a ratio of graduate counts drawn per graduate: E[y | equation] = the "
+                "equation's value (in %), clipped to [0.5, 99.5]"
+                if spec.id != "income"
+                else f"income_i = max(1500, round(mean + {INCOME_SD:g} z)), z ~ N(0,1); "
+                f"{INCOME_RESPONSE:.0%} of placed graduates respond"
+            )
         entry.update(_att_block(world.truth_effects[spec.id], gt, labels, observed))
         if spec.observed == "H1":  # the same effects on the annual (H1-only) panel
-            annual_gt = np.array([next(t for t in range(g, len(labels) + 1) if h1[t - 1]) if g > 0 else 0
-                                  for g in gt])
+            annual_gt = np.array([next(t for t in range(g, len(labels) + 1) if h1[t - 1]) if g > 0 else 0 for g in gt])
             block = _att_block(world.truth_effects[spec.id], annual_gt, labels, observed)
             block["att_dynamic"] = {str(int(e) // 2): v for e, v in block["att_dynamic"].items()}
-            entry["annual"] = {"cohort_rule": "cohort = first H1 period at or after the joining period; event "
-                                              "time in years", **block}
+            entry["annual"] = {
+                "cohort_rule": "cohort = first H1 period at or after the joining period; event time in years",
+                **block,
+            }
         outcomes[spec.id] = entry
     calib = _calibration(design, t_of, scale)
-    return {"seed": int(seed), "frequency": "half", "periods": labels, "baseline": BASELINE,
-            "founding": FOUNDING, "phases": PHASES, "cohorts": cohorts, "calibration": calib,
-            "outcomes": outcomes, "assumptions": ASSUMPTIONS,
-            "conventions": {"t": "1-based index of the period in periods", "cohort": "label of the period "
-                            "containing member_since", "cohort_t": "t of the cohort (0 = never a member)",
-                            "att": "mean over the cohort's units of E[y(1) - y(0)] (no noise)"}}
+    return {
+        "seed": int(seed),
+        "frequency": "half",
+        "periods": labels,
+        "baseline": BASELINE,
+        "founding": FOUNDING,
+        "phases": PHASES,
+        "cohorts": cohorts,
+        "calibration": calib,
+        "outcomes": outcomes,
+        "assumptions": ASSUMPTIONS,
+        "conventions": {
+            "t": "1-based index of the period in periods",
+            "cohort": "label of the period containing member_since",
+            "cohort_t": "t of the cohort (0 = never a member)",
+            "att": "mean over the cohort's units of E[y(1) - y(0)] (no noise)",
+        },
+    }
 
 
 def _calibration(design: Design, t_of: dict, scale: float) -> dict:
@@ -572,12 +782,21 @@ def _calibration(design: Design, t_of: dict, scale: float) -> dict:
     out = {}
     for name, target in design.targets.items():
         out[f"member_colleges_{name}"] = {
-            "variable": name, "units": "member_colleges", "aggregate": "sum",
-            "periods": pre if name == "training_person_times" else [BASELINE], "target": target,
-            "rel_tol": 0.001 if name == "training_person_times" else 0.0}
-    out["member_enterprises_count"] = {"variable": "unit_id", "units": "member_enterprises", "aggregate": "count",
-                                       "periods": [], "target": int((design.enterprise_gt > 0).sum()),
-                                       "rel_tol": 0.0}
+            "variable": name,
+            "units": "member_colleges",
+            "aggregate": "sum",
+            "periods": pre if name == "training_person_times" else [BASELINE],
+            "target": target,
+            "rel_tol": 0.001 if name == "training_person_times" else 0.0,
+        }
+    out["member_enterprises_count"] = {
+        "variable": "unit_id",
+        "units": "member_enterprises",
+        "aggregate": "count",
+        "periods": [],
+        "target": int((design.enterprise_gt > 0).sum()),
+        "rel_tol": 0.0,
+    }
     for name, pin in design.pins.items():
         spec = INPUTS_BY_NAME[name]
         if name == "productive_base_output":
@@ -586,8 +805,17 @@ def _calibration(design: Design, t_of: dict, scale: float) -> dict:
             periods = upto
         else:
             periods = [FOUNDING]
-        out[f"lead_college_{name}"] = {"variable": name, "units": "lead_college", "aggregate": "sum",
-                                       "periods": periods, "target": pin, "rel_tol": 0.0}
-    out["_note"] = {"scale": scale, "seed_figures": "over N in the seed -> slightly above N here; 'sum over "
-                    "periods' for flows, the stock at the listed period otherwise"}
+        out[f"lead_college_{name}"] = {
+            "variable": name,
+            "units": "lead_college",
+            "aggregate": "sum",
+            "periods": periods,
+            "target": pin,
+            "rel_tol": 0.0,
+        }
+    out["_note"] = {
+        "scale": scale,
+        "seed_figures": "over N in the seed -> slightly above N here; 'sum over "
+        "periods' for flows, the stock at the listed period otherwise",
+    }
     return out

@@ -1,5 +1,6 @@
 """README.md of a synthetic data folder: the banner, the structural model with its equations,
 the calibration to the seed article and the meaning of every truth parameter."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -9,12 +10,21 @@ from evalkit.data import synth_model as sm
 # The generator's identity and the seed's figures (synth.py uses them too; defined here so the
 # README and the generator never import each other).
 GENERATOR = "evalkit.synth 1"  # bump when the model changes (changes every file)
-SEED_FIGURES = {"students": "> 110,000", "teachers": "> 4,500", "graduates": "> 30,000 / year",
-                "training_person_times": "> 200,000 person-times / year", "dual_workshops": "91",
-                "national_productive_bases": "5", "vocational_groups": "11", "integration_enterprises": "85"}
+SEED_FIGURES = {
+    "students": "> 110,000",
+    "teachers": "> 4,500",
+    "graduates": "> 30,000 / year",
+    "training_person_times": "> 200,000 person-times / year",
+    "dual_workshops": "91",
+    "national_productive_bases": "5",
+    "vocational_groups": "11",
+    "integration_enterprises": "85",
+}
 BANNER_ZH = "⚠ 合成数据：本数据集由 evalkit 按结构模型随机生成，仅用于演示与方法检验，不是任何单位的真实数据。"
-BANNER_EN = ("⚠ SYNTHETIC DATA: generated at random by evalkit from a structural model, for demonstration and "
-             "method checks only. It is not the real data of any unit.")
+BANNER_EN = (
+    "⚠ SYNTHETIC DATA: generated at random by evalkit from a structural model, for demonstration and "
+    "method checks only. It is not the real data of any unit."
+)
 
 
 def _calibration_rows(c) -> list[str]:
@@ -23,10 +33,13 @@ def _calibration_rows(c) -> list[str]:
         if key.startswith("_"):
             continue
         got = calibration_value(c.units, c.panel, item)
-        seed = SEED_FIGURES.get(item["variable"], "lead college, as printed" if item["units"] == "lead_college"
-                                else "85 integration enterprises")
-        where = ", ".join(item["periods"]) if len(item["periods"]) <= 3 else \
-            f"{item['periods'][0]}–{item['periods'][-1]}"
+        seed = SEED_FIGURES.get(
+            item["variable"],
+            "lead college, as printed" if item["units"] == "lead_college" else "85 integration enterprises",
+        )
+        where = (
+            ", ".join(item["periods"]) if len(item["periods"]) <= 3 else f"{item['periods'][0]}–{item['periods'][-1]}"
+        )
         rows.append(f"| {key} ({where or 'all'}) | {seed} | {item['target']:g} | {got:g} |")
     return rows
 
@@ -52,28 +65,42 @@ def readme(c) -> str:
     n_mc = int(((units["unit_type"] == "college") & (units["member_since"] != "")).sum())
     n_ent = int((units["unit_type"] == "enterprise").sum())
     n_me = int(((units["unit_type"] == "enterprise") & (units["member_since"] != "")).sum())
-    cohort_rows = ["| cohort | t | phase | member colleges | member enterprises | multiplier h_g |",
-                   "| --- | --- | --- | --- | --- | --- |"]
-    phase_of = {"2023H2": "phase 1", "2024H1": "phase 2", "2024H2": "phase 2", "2025H1": "phase 2",
-                "2025H2": "phase 3"}
+    cohort_rows = [
+        "| cohort | t | phase | member colleges | member enterprises | multiplier h_g |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    phase_of = {"2023H2": "phase 1", "2024H1": "phase 2", "2024H2": "phase 2", "2025H1": "phase 2", "2025H2": "phase 3"}
     for lab, info in t["cohorts"].items():
-        cohort_rows.append(f"| {lab} | {info['cohort_t']} | {phase_of.get(lab, '')} | {info['colleges']} | "
-                           f"{info['enterprises']} | {info['multiplier']} |")
+        cohort_rows.append(
+            f"| {lab} | {info['cohort_t']} | {phase_of.get(lab, '')} | {info['colleges']} | "
+            f"{info['enterprises']} | {info['multiplier']} |"
+        )
     input_rows = ["| input column | kind | induced rise at full ramp (delta) |", "| --- | --- | --- |"]
-    unit_text = {"count": "{d:g} more", "students": "+{d:g} per 100 students", "teachers": "+{d:g} per 100 teachers",
-                 "amount": "+{p:.0%} of the level"}
+    unit_text = {
+        "count": "{d:g} more",
+        "students": "+{d:g} per 100 students",
+        "teachers": "+{d:g} per 100 teachers",
+        "amount": "+{p:.0%} of the level",
+    }
     for spec in sm.COLLEGE_INPUTS:
         rise = unit_text[spec.form].format(d=spec.delta, p=spec.delta)
         input_rows.append(f"| `{spec.name}` | {spec.kind} | {rise if spec.delta else 'none'} |")
-    out_rows = ["| outcome | y (from panel columns) | input effects beta | tau | ramp | noise sd | periods | "
-                "true ATT (simple) |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    out_rows = [
+        "| outcome | y (from panel columns) | input effects beta | tau | ramp | noise sd | periods | "
+        "true ATT (simple) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for oid, o in t["outcomes"].items():
         betas = ", ".join(f"{k} {v:g}" for k, v in o["input_effects"].items()) or "—"
         eff = o["membership_effect"]
-        out_rows.append(f"| `{oid}` {o['label_zh']} | `{o['variables']['y']}` | {betas} | {eff['tau']:g} | "
-                        f"{eff['ramp_periods']} | {o['noise_sd']:g} | {o['observed_periods']} | "
-                        f"{o['att_simple']:.3f} |")
-    reg_rows = ["| regressor | expression |", "| --- | --- |"] + [f"| `{k}` | `{v}` |" for k, v in sm.REGRESSORS.items()]
+        out_rows.append(
+            f"| `{oid}` {o['label_zh']} | `{o['variables']['y']}` | {betas} | {eff['tau']:g} | "
+            f"{eff['ramp_periods']} | {o['noise_sd']:g} | {o['observed_periods']} | "
+            f"{o['att_simple']:.3f} |"
+        )
+    reg_rows = ["| regressor | expression |", "| --- | --- |"] + [
+        f"| `{k}` | `{v}` |" for k, v in sm.REGRESSORS.items()
+    ]
     a = t["assumptions"]
     lines = [
         f"# {m['name_zh']} — {m['name_en']}",
@@ -97,8 +124,9 @@ def readme(c) -> str:
         f"| `panel.csv` | one row per unit × half-year {t['periods'][0]}–{t['periods'][-1]}; raw counts and "
         "amounts only (park and industrial-college rows are empty) |",
         "| `graduates.parquet` | one pseudonymous record per graduate (June cohort, H1 periods); sums to the "
-        "panel's graduate flows exactly |" if c.graduates is not None else
-        "| (no graduates table) | graduate flows are in the panel only |",
+        "panel's graduate flows exactly |"
+        if c.graduates is not None
+        else "| (no graduates table) | graduate flows are in the panel only |",
         "| `partnerships.csv` | illustrative college–enterprise links (not reconciled to the panel stocks) |",
         "| `truth.json` | the true parameters and effects (below) |",
         "",
@@ -108,7 +136,8 @@ def readme(c) -> str:
         f"Baseline {t['baseline']} (the seed article's pre-consortium figures hold here); the consortium was "
         f"founded on {sm.FOUNDING_DATE} ({t['founding']}). Build phases (the article gives August 2023 – "
         "February 2026 in three phases without boundaries; these are the assumed windows of params/): "
-        + "; ".join(f"{k} {v[0]} – {v[1]}" for k, v in t["phases"].items()) + ". Members join in cohorts "
+        + "; ".join(f"{k} {v[0]} – {v[1]}" for k, v in t["phases"].items())
+        + ". Members join in cohorts "
         "(cohort = the half-year containing `member_since`; founders on 2023-12-05):",
         "",
         *cohort_rows,
@@ -162,7 +191,7 @@ def readme(c) -> str:
         "## Calibration to the seed article (株洲日报, December 2023)",
         "",
         "Totals over the member colleges at the baseline are allocated at random across colleges with the "
-        "exact seed figure as the sum (\"over N\" → slightly above N); the lead college's figures hold on its "
+        'exact seed figure as the sum ("over N" → slightly above N); the lead college\'s figures hold on its '
         "treated path at the founding. The intercept of `social_training` is shifted so the member colleges' "
         "training person-times over 2022H2 + 2023H1 equal the target.",
         "",

@@ -8,6 +8,7 @@ table sheet, row 1 holds merged group titles, row 2 the column headers (``在校
 and data starts at row 3; the loader finds the header row itself, so Excel row numbers in
 validation problems are the ones the user sees.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,47 +32,71 @@ PANEL_GROUPS = (
     ("graduates_placed", "成效", "outcomes"),
     ("employees", "企业", "enterprise side"),
 )
-_CATEGORY_ZH = {"unit_type": schema.UNIT_TYPES_ZH, "alliance": schema.ALLIANCES_ZH,
-                "kind": schema.PARTNERSHIP_KINDS_ZH}
-_TYPE_TEXT = {"str": "text 文本", "int": "whole number 整数", "float": "number 数值", "date": "date 日期 YYYY-MM-DD",
-              "period": "period 统计期", "bool": "1/0 是/否", "category": "category 类别"}
+_CATEGORY_ZH = {"unit_type": schema.UNIT_TYPES_ZH, "alliance": schema.ALLIANCES_ZH, "kind": schema.PARTNERSHIP_KINDS_ZH}
+_TYPE_TEXT = {
+    "str": "text 文本",
+    "int": "whole number 整数",
+    "float": "number 数值",
+    "date": "date 日期 YYYY-MM-DD",
+    "period": "period 统计期",
+    "bool": "1/0 是/否",
+    "category": "category 类别",
+}
 
 INSTRUCTIONS: tuple[tuple[str, str], ...] = (
     ("市域产教联合体数据采集模板", "Data-collection template for a city-level industry–education consortium"),
-    ("本工作簿包含四张数据表：单位、面板、毕业生（可选）、校企合作（可选）。每张表第 2 行为列名（中英文及计量单位），"
-     "从第 3 行起每行填写一条记录。请勿修改列名、勿合并单元格、勿插入合计行。",
-     "The workbook holds four tables: units, panel, graduates (optional) and partnerships (optional). Row 2 of "
-     "each sheet names the columns (Chinese, English, unit); fill one record per row from row 3. Do not rename "
-     "headers, merge cells or add total rows."),
-    ("单位表：每个院校、企业、园区、产业学院一行。单位代码须唯一。加入时间填加入联合体的日期（YYYY-MM-DD）；"
-     "从未加入的单位留空，它们构成对照组。",
-     "units: one row per college, enterprise, park or industrial college; unit ids must be unique. member_since is "
-     "the date the unit joined the consortium (YYYY-MM-DD); leave it empty for units that never joined — they "
-     "form the comparison group."),
-    ("面板表：每个单位每个统计期一行（单位代码 + 统计期唯一）。统计期写法：年 2024；半年 2024H1（1–6 月）、2024H2；"
-     "季度 2024Q3；月 2024-07。全表只能使用一种频率。",
-     "panel: one row per unit and period (unit_id + period unique). Period labels: year 2024; half-year 2024H1 "
-     "(Jan–Jun), 2024H2; quarter 2024Q3; month 2024-07. Use one frequency throughout."),
-    ("流量与存量：流量（如毕业生数、产值、到款额）填本期内发生的数；存量（如在校生数、教师数、基地数）填期末时点数。"
-     "阶段汇总时流量相加，存量取阶段最后一期。",
-     "Flows and stocks: a flow (graduates, output, income) is what happened within the period; a stock "
-     "(students, teachers, bases) is the count at the period's end. Phase totals sum flows and take stocks at "
-     "the last period."),
-    ("只填分子和分母，不填比率：例如填毕业去向落实人数和毕业生数，而不是落实率；比率由工具统一计算。分子不得大于分母。",
-     "Give numerators and denominators, never rates: e.g. graduates placed and graduates, not the placement rate; "
-     "evalkit computes every rate. A numerator may not exceed its denominator."),
-    ("未统计的数据请留空，不要填 0（0 表示确实为零）。金额单位为万元，除非列名另有说明。",
-     "Leave a cell empty when the figure was not collected; 0 means zero. Amounts are in 10k yuan unless the "
-     "header says otherwise."),
-    ("毕业生表（可选）：每名毕业生一行，使用匿名编号，严禁填写真实学号、姓名或身份证号。毕业生记录汇总后应与面板中的"
-     "毕业生人数一致。",
-     "graduates (optional): one row per graduate with a pseudonymous id — never a real student number, name or ID "
-     "card number. Records should add up to the panel's graduate counts."),
-    ("校企合作表（可选）：每项合作一行，院校代码与企业代码须在单位表中；结束日期留空表示仍在进行。",
-     "partnerships (optional): one row per college–enterprise link; both ids must be in the units table; leave "
-     "end_date empty for an ongoing link."),
-    ("填好后运行 evalkit validate 文件名.xlsx 检查，所有问题会按工作表、行号、列名一次列出。",
-     "When done, run `evalkit validate FILE.xlsx`: every problem is listed at once with sheet, row and column."),
+    (
+        "本工作簿包含四张数据表：单位、面板、毕业生（可选）、校企合作（可选）。每张表第 2 行为列名（中英文及计量单位），"
+        "从第 3 行起每行填写一条记录。请勿修改列名、勿合并单元格、勿插入合计行。",
+        "The workbook holds four tables: units, panel, graduates (optional) and partnerships (optional). Row 2 of "
+        "each sheet names the columns (Chinese, English, unit); fill one record per row from row 3. Do not rename "
+        "headers, merge cells or add total rows.",
+    ),
+    (
+        "单位表：每个院校、企业、园区、产业学院一行。单位代码须唯一。加入时间填加入联合体的日期（YYYY-MM-DD）；"
+        "从未加入的单位留空，它们构成对照组。",
+        "units: one row per college, enterprise, park or industrial college; unit ids must be unique. member_since is "
+        "the date the unit joined the consortium (YYYY-MM-DD); leave it empty for units that never joined — they "
+        "form the comparison group.",
+    ),
+    (
+        "面板表：每个单位每个统计期一行（单位代码 + 统计期唯一）。统计期写法：年 2024；半年 2024H1（1–6 月）、2024H2；"
+        "季度 2024Q3；月 2024-07。全表只能使用一种频率。",
+        "panel: one row per unit and period (unit_id + period unique). Period labels: year 2024; half-year 2024H1 "
+        "(Jan–Jun), 2024H2; quarter 2024Q3; month 2024-07. Use one frequency throughout.",
+    ),
+    (
+        "流量与存量：流量（如毕业生数、产值、到款额）填本期内发生的数；存量（如在校生数、教师数、基地数）填期末时点数。"
+        "阶段汇总时流量相加，存量取阶段最后一期。",
+        "Flows and stocks: a flow (graduates, output, income) is what happened within the period; a stock "
+        "(students, teachers, bases) is the count at the period's end. Phase totals sum flows and take stocks at "
+        "the last period.",
+    ),
+    (
+        "只填分子和分母，不填比率：例如填毕业去向落实人数和毕业生数，而不是落实率；比率由工具统一计算。分子不得大于分母。",
+        "Give numerators and denominators, never rates: e.g. graduates placed and graduates, not the placement rate; "
+        "evalkit computes every rate. A numerator may not exceed its denominator.",
+    ),
+    (
+        "未统计的数据请留空，不要填 0（0 表示确实为零）。金额单位为万元，除非列名另有说明。",
+        "Leave a cell empty when the figure was not collected; 0 means zero. Amounts are in 10k yuan unless the "
+        "header says otherwise.",
+    ),
+    (
+        "毕业生表（可选）：每名毕业生一行，使用匿名编号，严禁填写真实学号、姓名或身份证号。毕业生记录汇总后应与面板中的"
+        "毕业生人数一致。",
+        "graduates (optional): one row per graduate with a pseudonymous id — never a real student number, name or ID "
+        "card number. Records should add up to the panel's graduate counts.",
+    ),
+    (
+        "校企合作表（可选）：每项合作一行，院校代码与企业代码须在单位表中；结束日期留空表示仍在进行。",
+        "partnerships (optional): one row per college–enterprise link; both ids must be in the units table; leave "
+        "end_date empty for an ongoing link.",
+    ),
+    (
+        "填好后运行 evalkit validate 文件名.xlsx 检查，所有问题会按工作表、行号、列名一次列出。",
+        "When done, run `evalkit validate FILE.xlsx`: every problem is listed at once with sheet, row and column.",
+    ),
     ("各列含义见“列说明 Columns”工作表。", "Every column is explained on the sheet 列说明 Columns."),
 )
 
@@ -166,14 +191,33 @@ def write_template(path: str | Path, lang: Lang = "bilingual", *, force: bool = 
     ws.cell(len(INSTRUCTIONS) + 2, 1, f"频率 frequencies: {freq_line}")
 
     cols = book.create_sheet("列说明 Columns")
-    titles = ["表 table", "列 column", "中文名", "类型 type", "单位 unit", "流量/存量 flow/stock", "必填 required",
-              "含义", "meaning"]
+    titles = [
+        "表 table",
+        "列 column",
+        "中文名",
+        "类型 type",
+        "单位 unit",
+        "流量/存量 flow/stock",
+        "必填 required",
+        "含义",
+        "meaning",
+    ]
     cols.append(titles)
     for table, columns in schema.TABLES.items():
         for column in columns:
-            cols.append([f"{schema.TABLES_ZH[table]} {table}", column.name, column.zh, column.dtype,
-                         f"{column.unit_zh} {column.unit}".strip(), column.kind or "",
-                         "是 yes" if column.required else "", column.meaning_zh, column.meaning])
+            cols.append(
+                [
+                    f"{schema.TABLES_ZH[table]} {table}",
+                    column.name,
+                    column.zh,
+                    column.dtype,
+                    f"{column.unit_zh} {column.unit}".strip(),
+                    column.kind or "",
+                    "是 yes" if column.required else "",
+                    column.meaning_zh,
+                    column.meaning,
+                ]
+            )
     for j, width in enumerate((18, 28, 22, 10, 18, 12, 10, 40, 50), start=1):
         cols.column_dimensions[get_column_letter(j)].width = width
     for cell in cols[1]:
@@ -205,13 +249,18 @@ def write_template(path: str | Path, lang: Lang = "bilingual", *, force: bool = 
             rng = f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}"
             dv = None
             if column.dtype == "category":
-                dv = DataValidation(type="list", formula1='"' + ",".join(_choices(column, lang)) + '"',
-                                    allow_blank=not column.required)
+                dv = DataValidation(
+                    type="list", formula1='"' + ",".join(_choices(column, lang)) + '"', allow_blank=not column.required
+                )
             elif column.dtype == "bool":
                 dv = DataValidation(type="list", formula1='"1,0"', allow_blank=not column.required)
             elif column.dtype in ("float", "int"):
-                dv = DataValidation(type="decimal" if column.dtype == "float" else "whole",
-                                    operator="greaterThanOrEqual", formula1="0", allow_blank=True)
+                dv = DataValidation(
+                    type="decimal" if column.dtype == "float" else "whole",
+                    operator="greaterThanOrEqual",
+                    formula1="0",
+                    allow_blank=True,
+                )
             elif column.dtype == "date":
                 dv = DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True)
                 ws.column_dimensions[letter].number_format = "yyyy-mm-dd"
@@ -271,7 +320,9 @@ def schema_markdown(table: str | None = None) -> str:
                 rules.append("one of " + ", ".join(f"`{k}` {zh.get(k, '')}".strip() for k in c.categories))
             if c.dtype in ("float", "int"):
                 rules.append("≥ 0")
-            out.append(f"| `{c.name}` | {_md(c.zh)} | {c.dtype} | {_md(unit)} | {c.kind or ''} | {_md('; '.join(rules))} "
-                       f"| {_md(c.meaning)} · {_md(c.meaning_zh)} |")
+            out.append(
+                f"| `{c.name}` | {_md(c.zh)} | {c.dtype} | {_md(unit)} | {c.kind or ''} | {_md('; '.join(rules))} "
+                f"| {_md(c.meaning)} · {_md(c.meaning_zh)} |"
+            )
         out.append("")
     return "\n".join(out)

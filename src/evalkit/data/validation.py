@@ -18,6 +18,7 @@ Rules (severity):
   (graduate records may be a survey sample, so this is reported but not fatal; the panel keeps
   the values as reported and ``Dataset.graduate_flows()`` gives the record totals).
 """
+
 from __future__ import annotations
 
 import re
@@ -98,14 +99,30 @@ class Collector:
         self.unreadable: set[str] = set()  # tables whose file was found but could not be read
         self.max_abs_value = max_abs_value_default()
 
-    def add(self, file: str, row: int | None, column: str | None, value: object, rule: str,
-            severity: str = "error", fatal: bool = False) -> None:
+    def add(
+        self,
+        file: str,
+        row: int | None,
+        column: str | None,
+        value: object,
+        rule: str,
+        severity: str = "error",
+        fatal: bool = False,
+    ) -> None:
         self.problems.append(Problem(file, row, column, _plain(value), rule, severity))
         if severity == "error" and fatal:
             self.fatal = True
 
-    def rows(self, raw: RawTable, mask: np.ndarray | pd.Series, column: str | None, values, rule,
-             severity: str = "error", fatal: bool = False) -> None:
+    def rows(
+        self,
+        raw: RawTable,
+        mask: np.ndarray | pd.Series,
+        column: str | None,
+        values,
+        rule,
+        severity: str = "error",
+        fatal: bool = False,
+    ) -> None:
         """One problem per flagged record (capped); ``rule`` may be one string or one per record."""
         idx = np.flatnonzero(np.asarray(mask, dtype=bool))
         if not len(idx):
@@ -113,14 +130,28 @@ class Collector:
         vals = np.asarray(values, dtype=object) if values is not None else None
         rules = rule if not isinstance(rule, str) else None
         for i in idx[:MAX_ROWS_PER_CHECK]:
-            self.add(raw.file, int(raw.rows[i]), raw.label(column), vals[i] if vals is not None else None,
-                     rules[i] if rules is not None else rule, severity, fatal)
+            self.add(
+                raw.file,
+                int(raw.rows[i]),
+                raw.label(column),
+                vals[i] if vals is not None else None,
+                rules[i] if rules is not None else rule,
+                severity,
+                fatal,
+            )
         if len(idx) > MAX_ROWS_PER_CHECK:
             rest = idx[MAX_ROWS_PER_CHECK:]
             first_rule = rules[idx[0]] if rules is not None else rule
-            self.add(raw.file, None, raw.label(column), None,
-                     f"{first_rule} — and {len(rest)} more rows like this (rows {int(raw.rows[rest[0]])}"
-                     f"–{int(raw.rows[rest[-1]])})", severity, fatal)
+            self.add(
+                raw.file,
+                None,
+                raw.label(column),
+                None,
+                f"{first_rule} — and {len(rest)} more rows like this (rows {int(raw.rows[rest[0]])}"
+                f"–{int(raw.rows[rest[-1]])})",
+                severity,
+                fatal,
+            )
         if severity == "error" and fatal:
             self.fatal = True
 
@@ -207,10 +238,13 @@ def to_number(raw: RawTable, col: str, c: Collector) -> pd.Series:
     bad = (~missing & num.isna()).to_numpy()
     comma = text.str.contains("[,，]", regex=True).fillna(False).to_numpy(dtype=bool)
     if bad.any():
-        rules = np.where(comma, "ambiguous thousands separator: commas are read only in groups of three "
-                         "(1,234,567); write the number with digits only (e.g. 1234567; a decimal point, "
-                         "not a comma)", "not a number (write digits only, no units or text; leave empty if "
-                         "not reported)").astype(object)
+        rules = np.where(
+            comma,
+            "ambiguous thousands separator: commas are read only in groups of three "
+            "(1,234,567); write the number with digits only (e.g. 1234567; a decimal point, "
+            "not a comma)",
+            "not a number (write digits only, no units or text; leave empty if not reported)",
+        ).astype(object)
         c.rows(raw, bad, col, text, rules)
     return num
 
@@ -244,15 +278,17 @@ def to_date(raw: RawTable, col: str, c: Collector) -> pd.Series:
     ok = ymd.notna().all(axis=1)
     stamp = pd.to_datetime(
         pd.DataFrame({"year": ymd[0].where(ok, 2000), "month": ymd[1].where(ok, 1), "day": ymd[2].where(ok, 1)}),
-        errors="coerce").astype("datetime64[ns]")
+        errors="coerce",
+    ).astype("datetime64[ns]")
     stamp = stamp.where(ok & ~missing, pd.NaT)
     bad = (~missing & stamp.isna()).to_numpy()
     c.rows(raw, bad, col, text, "not a date (write YYYY-MM-DD, e.g. 2023-12-05)")
     return stamp
 
 
-def to_category(raw: RawTable, col: str, categories: tuple[str, ...], labels_zh: dict[str, str],
-                c: Collector) -> pd.Series:
+def to_category(
+    raw: RawTable, col: str, categories: tuple[str, ...], labels_zh: dict[str, str], c: Collector
+) -> pd.Series:
     """Codes, Chinese labels or both (``院校 college``) are accepted; stored as the code."""
     lookup: dict[str, str] = {}
     for code in categories:
@@ -288,8 +324,9 @@ def _period_objects(raw: RawTable, col: str, c: Collector) -> tuple[pd.Series, p
     freq = map_values(text, freqs)
     bad = (text.notna() & label.isna()).to_numpy()
     if bad.any():
-        rules = np.array([f"not a period label: {errors.get(v, '')}" if b else "" for v, b in zip(text, bad)],
-                         dtype=object)
+        rules = np.array(
+            [f"not a period label: {errors.get(v, '')}" if b else "" for v, b in zip(text, bad)], dtype=object
+        )
         c.rows(raw, bad, col, text, rules, fatal=True)  # a row without a period cannot be placed
     return label, freq
 
@@ -315,9 +352,15 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
             infinite = np.isinf(as_float).fillna(False).to_numpy(dtype=bool)
             c.rows(raw, infinite, spec.name, values, "not a finite number")
             huge = ((as_float.abs() > c.max_abs_value) & ~np.isinf(as_float)).fillna(False).to_numpy(dtype=bool)
-            c.rows(raw, huge, spec.name, values, f"magnitude above {c.max_abs_value:g}: not a plausible value "
-                   "(a typo or a unit error?). If it is right, raise max_abs_value in dataset.yaml (or the "
-                   "environment variable EVALKIT_MAX_ABS_VALUE)")
+            c.rows(
+                raw,
+                huge,
+                spec.name,
+                values,
+                f"magnitude above {c.max_abs_value:g}: not a plausible value "
+                "(a typo or a unit error?). If it is right, raise max_abs_value in dataset.yaml (or the "
+                "environment variable EVALKIT_MAX_ABS_VALUE)",
+            )
             negative = (values < 0).fillna(False).to_numpy(dtype=bool)
             c.rows(raw, negative, spec.name, values, "must be ≥ 0 (counts and amounts cannot be negative)")
             out[spec.name] = values
@@ -330,8 +373,11 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
         elif spec.dtype == "date":
             out[spec.name] = to_date(raw, spec.name, c)
         elif spec.dtype == "category":
-            labels_zh = {"unit_type": schema.UNIT_TYPES_ZH, "alliance": schema.ALLIANCES_ZH,
-                         "kind": schema.PARTNERSHIP_KINDS_ZH}.get(spec.name, {})
+            labels_zh = {
+                "unit_type": schema.UNIT_TYPES_ZH,
+                "alliance": schema.ALLIANCES_ZH,
+                "kind": schema.PARTNERSHIP_KINDS_ZH,
+            }.get(spec.name, {})
             values = to_category(raw, spec.name, spec.categories, labels_zh, c)
             if spec.name == "alliance":  # documented: empty alliance means "none"
                 values = values.fillna("none")
@@ -350,8 +396,14 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
                 empty = column.isna().to_numpy()
             else:
                 empty = _missing(raw.text(spec.name)).to_numpy()
-            c.rows(raw, empty, spec.name, None, "required value is missing",
-                   fatal=spec.name in schema.KEYS[raw.table] or spec.dtype == "period")
+            c.rows(
+                raw,
+                empty,
+                spec.name,
+                None,
+                "required value is missing",
+                fatal=spec.name in schema.KEYS[raw.table] or spec.dtype == "period",
+            )
     frame = pd.DataFrame(out, index=raw.data.index, copy=False)
     _check_le(raw, frame, c)
     _check_rate_columns(raw, c)
@@ -380,9 +432,20 @@ def _check_le(raw: RawTable, frame: pd.DataFrame, c: Collector) -> None:
         if spec.dtype == "bool":
             rule = f"{spec.name} = 1 needs {spec.le} = 1 in the same row"
         else:
-            rules = np.array([f"{spec.name} ({a:g}) must not exceed {spec.le} ({b:g}) in the same row "
-                              f"(numerator ≤ denominator)" if o else "" for a, b, o in zip(num, den, over)],
-                             dtype=object) if over.any() else ""
+            rules = (
+                np.array(
+                    [
+                        f"{spec.name} ({a:g}) must not exceed {spec.le} ({b:g}) in the same row "
+                        f"(numerator ≤ denominator)"
+                        if o
+                        else ""
+                        for a, b, o in zip(num, den, over)
+                    ],
+                    dtype=object,
+                )
+                if over.any()
+                else ""
+            )
             rule = rules
         c.rows(raw, over, spec.name, frame[spec.name], rule)
 
@@ -399,8 +462,14 @@ def _check_rate_columns(raw: RawTable, c: Collector) -> None:
         num = num.where(~pct, num / 100)
         outside = ((num < 0) | (num > 1)).fillna(False).to_numpy(dtype=bool)
         tmp = RawTable(raw.table, raw.file, raw.data, raw.rows, {header: header})
-        c.rows(tmp, outside, header, text, "rate outside [0, 1] (give rates as fractions, e.g. 0.95; better, "
-               "give the numerator and denominator columns instead)")
+        c.rows(
+            tmp,
+            outside,
+            header,
+            text,
+            "rate outside [0, 1] (give rates as fractions, e.g. 0.95; better, "
+            "give the numerator and denominator columns instead)",
+        )
 
 
 def check_unique(raw: RawTable, frame: pd.DataFrame, keys: tuple[str, ...], c: Collector) -> None:
@@ -419,11 +488,21 @@ def check_unique(raw: RawTable, frame: pd.DataFrame, keys: tuple[str, ...], c: C
     firsts = np.zeros(len(frame), dtype=np.int64)
     firsts[positions.to_numpy()] = first.to_numpy()
     name = keys[0] if len(keys) == 1 else "(" + ", ".join(keys) + ")"
-    values = [" / ".join(str(frame[k].iat[i]) for k in keys) if m else None for i, m in enumerate(mask)] \
-        if len(keys) > 1 else frame[keys[0]]
-    rules = np.array([f"duplicate {name}: already in row {int(raw.rows[firsts[i]])}; each key must appear "
-                      f"once (rows are never merged — remove or correct one)" if m else ""
-                      for i, m in enumerate(mask)], dtype=object)
+    values = (
+        [" / ".join(str(frame[k].iat[i]) for k in keys) if m else None for i, m in enumerate(mask)]
+        if len(keys) > 1
+        else frame[keys[0]]
+    )
+    rules = np.array(
+        [
+            f"duplicate {name}: already in row {int(raw.rows[firsts[i]])}; each key must appear "
+            f"once (rows are never merged — remove or correct one)"
+            if m
+            else ""
+            for i, m in enumerate(mask)
+        ],
+        dtype=object,
+    )
     c.rows(raw, mask, keys[-1] if len(keys) > 1 else keys[0], values, rules, fatal=True)
 
 
@@ -450,8 +529,13 @@ class Checked:
     periods: list[Period]
 
 
-def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: Collector,
-                 declared_range: tuple[object, object] = (None, None), today: date | None = None) -> Checked | None:
+def check_tables(
+    raws: dict[str, RawTable],
+    declared_frequency: str | None,
+    c: Collector,
+    declared_range: tuple[object, object] = (None, None),
+    today: date | None = None,
+) -> Checked | None:
     """Validate every table and the links between them; None when a fatal problem stops typing.
 
     Tables in ``c.unreadable`` (a file was found but could not be read) are not reported missing.
@@ -462,12 +546,25 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
     for name in schema.REQUIRED_TABLES:
         if name not in raws and name not in unreadable:
             aliases = " / ".join(schema.TABLE_ALIASES[name])
-            c.add(name, None, None, None, f"required table '{name}' ({schema.TABLES_ZH[name]}) is missing: add a "
-                  f"file or sheet named {aliases} (.csv, .xlsx or .parquet)", fatal=True)
+            c.add(
+                name,
+                None,
+                None,
+                None,
+                f"required table '{name}' ({schema.TABLES_ZH[name]}) is missing: add a "
+                f"file or sheet named {aliases} (.csv, .xlsx or .parquet)",
+                fatal=True,
+            )
     for name in schema.OPTIONAL_TABLES:
         if name not in raws and name not in unreadable:
-            c.add(name, None, None, None, f"optional table '{name}' ({schema.TABLES_ZH[name]}) not provided",
-                  severity="warning")
+            c.add(
+                name,
+                None,
+                None,
+                None,
+                f"optional table '{name}' ({schema.TABLES_ZH[name]}) not provided",
+                severity="warning",
+            )
     for raw in raws.values():
         _check_columns(raw, c)
     typed: dict[str, pd.DataFrame] = {}
@@ -476,8 +573,14 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
             if name in schema.REQUIRED_TABLES:
                 c.add(raw.file, raw.header_row, None, None, "the table has a header but no data rows", fatal=True)
             else:  # an empty optional sheet (e.g. of the template) means "not provided"
-                c.add(raw.file, raw.header_row, None, None, "the table has no data rows: treated as not provided",
-                      severity="warning")
+                c.add(
+                    raw.file,
+                    raw.header_row,
+                    None,
+                    None,
+                    "the table has no data rows: treated as not provided",
+                    severity="warning",
+                )
                 continue
         typed[name] = type_table(raw, c)
         check_unique(raw, typed[name], schema.KEYS[name], c)
@@ -493,8 +596,14 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
         return None
     other = (panel["__freq_period"].notna() & (panel["__freq_period"] != frequency)).to_numpy()
     why = "the declared frequency (dataset.yaml)" if declared_frequency else "the panel's main frequency"
-    c.rows(panel_raw, other, "period", panel["period"], f"period of another frequency than {why} "
-           f"'{frequency}': use one frequency throughout (mixed frequencies)", fatal=True)
+    c.rows(
+        panel_raw,
+        other,
+        "period",
+        panel["period"],
+        f"period of another frequency than {why} '{frequency}': use one frequency throughout (mixed frequencies)",
+        fatal=True,
+    )
     outside = _outside_range(panel["period"], panel["__freq_period"], frequency, declared_range, today)
     if outside is not None:
         mask, rule = outside
@@ -517,34 +626,60 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
         return None
     _check_refs(panel_raw, panel, "unit_id", ids, c)
     parent_known = units["parent_id"].isna() | units["parent_id"].isin(ids)
-    c.rows(units_raw, (~parent_known).to_numpy(), "parent_id", units["parent_id"],
-           "parent_id is not a unit_id in the units table")
+    c.rows(
+        units_raw,
+        (~parent_known).to_numpy(),
+        "parent_id",
+        units["parent_id"],
+        "parent_id is not a unit_id in the units table",
+    )
 
     first_day, last_day = periods[0].start, periods[-1].end
     since = units["member_since"]
     outside = (since.notna() & ((since < pd.Timestamp(first_day)) | (since > pd.Timestamp(last_day)))).to_numpy()
-    c.rows(units_raw, outside, "member_since", since.dt.strftime("%Y-%m-%d"),
-           f"member_since outside the data range {first_day} – {last_day} ({periods[0].label}–"
-           f"{periods[-1].label}); leave it empty for a never-member")
+    c.rows(
+        units_raw,
+        outside,
+        "member_since",
+        since.dt.strftime("%Y-%m-%d"),
+        f"member_since outside the data range {first_day} – {last_day} ({periods[0].label}–"
+        f"{periods[-1].label}); leave it empty for a never-member",
+    )
 
     graduates = typed.get("graduates")
     if graduates is not None:
         g_raw = raws["graduates"]
         _check_refs(g_raw, graduates, "college_id", ids, c, types, COLLEGE_SIDE)
         wrong = (graduates["__freq_cohort"].notna() & (graduates["__freq_cohort"] != frequency)).to_numpy()
-        c.rows(g_raw, wrong, "cohort", graduates["cohort"],
-               f"graduate cohort frequency must equal the panel frequency '{frequency}'")
+        c.rows(
+            g_raw,
+            wrong,
+            "cohort",
+            graduates["cohort"],
+            f"graduate cohort frequency must equal the panel frequency '{frequency}'",
+        )
         beyond = _outside_range(graduates["cohort"], graduates["__freq_cohort"], frequency, declared_range, today)
         if beyond is not None:
             c.rows(g_raw, beyond[0] & ~wrong, "cohort", graduates["cohort"], beyond[1])
             wrong = wrong | beyond[0]
         late = (graduates["cohort"].notna() & ~graduates["cohort"].isin(t_of) & ~wrong).to_numpy()
-        c.rows(g_raw, late, "cohort", graduates["cohort"],
-               f"cohort outside the panel's periods {periods[0].label}–{periods[-1].label}", severity="warning")
+        c.rows(
+            g_raw,
+            late,
+            "cohort",
+            graduates["cohort"],
+            f"cohort outside the panel's periods {periods[0].label}–{periods[-1].label}",
+            severity="warning",
+        )
         bad_income = (graduates["income"].notna() & (graduates["placed"] == 0).fillna(False)).to_numpy(dtype=bool)
-        c.rows(g_raw, bad_income, "income", graduates["income"],
-               "income given for a graduate whose destination is not confirmed (placed = 0); it is not counted",
-               severity="warning")
+        c.rows(
+            g_raw,
+            bad_income,
+            "income",
+            graduates["income"],
+            "income given for a graduate whose destination is not confirmed (placed = 0); it is not counted",
+            severity="warning",
+        )
 
     partnerships = typed.get("partnerships")
     if partnerships is not None:
@@ -554,11 +689,21 @@ def check_tables(raws: dict[str, RawTable], declared_frequency: str | None, c: C
         _, hi, why = _range_bounds(frequency, declared_range, today)
         if hi is not None:
             late_start = (partnerships["start_date"] > pd.Timestamp(hi.end)).fillna(False).to_numpy(dtype=bool)
-            c.rows(p_raw, late_start, "start_date", partnerships["start_date"].dt.strftime("%Y-%m-%d"),
-                   f"start_date after the end of the data ({hi.end}, {why})")
+            c.rows(
+                p_raw,
+                late_start,
+                "start_date",
+                partnerships["start_date"].dt.strftime("%Y-%m-%d"),
+                f"start_date after the end of the data ({hi.end}, {why})",
+            )
         backwards = (partnerships["end_date"] < partnerships["start_date"]).fillna(False).to_numpy(dtype=bool)
-        c.rows(p_raw, backwards, "end_date", partnerships["end_date"].dt.strftime("%Y-%m-%d"),
-               "end_date is before start_date")
+        c.rows(
+            p_raw,
+            backwards,
+            "end_date",
+            partnerships["end_date"].dt.strftime("%Y-%m-%d"),
+            "end_date is before start_date",
+        )
 
     if c.fatal:
         return None
@@ -598,8 +743,10 @@ def _range_bounds(frequency: str, declared_range: tuple[object, object], today: 
             last, why = p, f"last_period {value} declared in dataset.yaml"
     if last is None:
         day = today or date.today()
-        last, why = period_containing(day, frequency), f"today is {day.isoformat()}; declare last_period in " \
-            "dataset.yaml if later periods are meant"
+        last, why = (
+            period_containing(day, frequency),
+            f"today is {day.isoformat()}; declare last_period in dataset.yaml if later periods are meant",
+        )
     return first, last, why
 
 
@@ -620,9 +767,11 @@ def _outside_range(labels: pd.Series, freqs: pd.Series, frequency: str, declared
     before = same & (o < first.ordinal) if first is not None else np.zeros(len(o), dtype=bool)
     if not (after.any() or before.any()):
         return None
-    rules = np.where(after, f"period after the end of the data {last.label} ({why})",
-                     f"period before the start of the data {first.label if first else ''} (first_period "
-                     "declared in dataset.yaml)").astype(object)
+    rules = np.where(
+        after,
+        f"period after the end of the data {last.label} ({why})",
+        f"period before the start of the data {first.label if first else ''} (first_period declared in dataset.yaml)",
+    ).astype(object)
     return after | before, rules
 
 
@@ -635,29 +784,64 @@ def _period_of(day: pd.Timestamp, frequency: str) -> Period:
 def _check_columns(raw: RawTable, c: Collector) -> None:
     for spec in schema.TABLES[raw.table]:
         if spec.required and spec.name not in raw.data.columns:
-            c.add(raw.file, raw.header_row, spec.name, None,
-                  f"required column '{spec.name}' ({spec.zh}) is missing", fatal=True)
+            c.add(
+                raw.file,
+                raw.header_row,
+                spec.name,
+                None,
+                f"required column '{spec.name}' ({spec.zh}) is missing",
+                fatal=True,
+            )
     for header in raw.extras:
-        c.add(raw.file, raw.header_row, str(header), None, "unknown column, not part of the data model: kept out "
-              "of the tables (see data/README.md for the accepted headers)", severity="warning")
+        c.add(
+            raw.file,
+            raw.header_row,
+            str(header),
+            None,
+            "unknown column, not part of the data model: kept out "
+            "of the tables (see data/README.md for the accepted headers)",
+            severity="warning",
+        )
 
 
-def _check_refs(raw: RawTable, frame: pd.DataFrame, col: str, ids: set, c: Collector,
-                types: dict | None = None, allowed: tuple[str, ...] = ()) -> None:
+def _check_refs(
+    raw: RawTable,
+    frame: pd.DataFrame,
+    col: str,
+    ids: set,
+    c: Collector,
+    types: dict | None = None,
+    allowed: tuple[str, ...] = (),
+) -> None:
     values = frame[col]
     unknown = (values.notna() & ~values.isin(ids)).to_numpy()
-    c.rows(raw, unknown, col, values, "unknown unit: not a unit_id in the units table (add the unit there or "
-           "correct the id)")
+    c.rows(
+        raw,
+        unknown,
+        col,
+        values,
+        "unknown unit: not a unit_id in the units table (add the unit there or correct the id)",
+    )
     if types is not None and allowed:
         kind = map_values(values, types)
         wrong = (values.notna() & ~unknown & kind.notna() & ~kind.isin(allowed)).to_numpy()
-        rules = np.array([f"unit is a {k}, but {col} must be a unit of type {' or '.join(allowed)}" if w else ""
-                          for k, w in zip(kind, wrong)], dtype=object) if wrong.any() else ""
+        rules = (
+            np.array(
+                [
+                    f"unit is a {k}, but {col} must be a unit of type {' or '.join(allowed)}" if w else ""
+                    for k, w in zip(kind, wrong)
+                ],
+                dtype=object,
+            )
+            if wrong.any()
+            else ""
+        )
         c.rows(raw, wrong, col, values, rules)
 
 
-def _coverage(units_raw: RawTable, units: pd.DataFrame, panel: pd.DataFrame, periods: list[Period],
-              c: Collector) -> None:
+def _coverage(
+    units_raw: RawTable, units: pd.DataFrame, panel: pd.DataFrame, periods: list[Period], c: Collector
+) -> None:
     counts = panel.groupby("unit_id").size()
     absent = (units["unit_id"].notna() & ~units["unit_id"].isin(counts.index)).to_numpy()
     c.rows(units_raw, absent, "unit_id", units["unit_id"], "unit has no rows in the panel", severity="warning")
@@ -671,13 +855,24 @@ def _coverage(units_raw: RawTable, units: pd.DataFrame, panel: pd.DataFrame, per
         missing = [p.label for p in periods if p.label not in got]
         if flagged < MAX_ROWS_PER_CHECK:
             shown = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
-            c.add(units_raw.file, int(row_of[uid]) if uid in row_of else None, "unit_id", uid,
-                  f"coverage gap: no panel rows for {len(missing)} of {len(periods)} periods ({shown})",
-                  severity="warning")
+            c.add(
+                units_raw.file,
+                int(row_of[uid]) if uid in row_of else None,
+                "unit_id",
+                uid,
+                f"coverage gap: no panel rows for {len(missing)} of {len(periods)} periods ({shown})",
+                severity="warning",
+            )
         flagged += 1
     if flagged > MAX_ROWS_PER_CHECK:
-        c.add(units_raw.file, None, "unit_id", None, f"coverage gap — and {flagged - MAX_ROWS_PER_CHECK} more units "
-              "with missing periods", severity="warning")
+        c.add(
+            units_raw.file,
+            None,
+            "unit_id",
+            None,
+            f"coverage gap — and {flagged - MAX_ROWS_PER_CHECK} more units with missing periods",
+            severity="warning",
+        )
 
 
 def graduate_flows(graduates: pd.DataFrame) -> pd.DataFrame:
@@ -685,17 +880,19 @@ def graduate_flows(graduates: pd.DataFrame) -> pd.DataFrame:
     member-enterprise and matched counts, income respondents and income are taken among placed
     graduates only (the panel's definitions)."""
     placed = graduates["placed"].fillna(0).astype("float64")
-    frame = pd.DataFrame({
-        "unit_id": graduates["college_id"],
-        "period": graduates["cohort"],
-        "graduates": 1.0,
-        "graduates_placed": placed,
-        "graduates_local": graduates["local"].fillna(0).astype("float64") * placed,
-        "graduates_member_ent": graduates["member_enterprise"].fillna(0).astype("float64") * placed,
-        "graduates_matched": graduates["job_match"].fillna(0).astype("float64") * placed,
-        "income_respondents": (graduates["income"].notna() & (placed == 1)).astype("float64"),
-        "income_sum": graduates["income"].where(placed == 1, np.nan).fillna(0.0),
-    })
+    frame = pd.DataFrame(
+        {
+            "unit_id": graduates["college_id"],
+            "period": graduates["cohort"],
+            "graduates": 1.0,
+            "graduates_placed": placed,
+            "graduates_local": graduates["local"].fillna(0).astype("float64") * placed,
+            "graduates_member_ent": graduates["member_enterprise"].fillna(0).astype("float64") * placed,
+            "graduates_matched": graduates["job_match"].fillna(0).astype("float64") * placed,
+            "income_respondents": (graduates["income"].notna() & (placed == 1)).astype("float64"),
+            "income_sum": graduates["income"].where(placed == 1, np.nan).fillna(0.0),
+        }
+    )
     out = frame.groupby(["unit_id", "period"], sort=True, observed=True).sum().reset_index()
     return out[["unit_id", "period", *schema.GRADUATE_FLOWS]]
 
@@ -704,7 +901,8 @@ def _graduate_consistency(g_raw: RawTable, graduates: pd.DataFrame, panel: pd.Da
     """Where the panel reports a graduate flow and records exist for that unit-period, they should agree."""
     flows = graduate_flows(graduates.dropna(subset=["college_id", "cohort"]))
     merged = panel[["unit_id", "period", *schema.GRADUATE_FLOWS]].merge(
-        flows, on=["unit_id", "period"], suffixes=("", "__records"))
+        flows, on=["unit_id", "period"], suffixes=("", "__records")
+    )
     for col in schema.GRADUATE_FLOWS:
         reported, records = merged[col], merged[f"{col}__records"]
         tol = 0.005 * records.abs() + 0.5 if col == "income_sum" else 1e-9
@@ -712,10 +910,18 @@ def _graduate_consistency(g_raw: RawTable, graduates: pd.DataFrame, panel: pd.Da
         if not off.any():
             continue
         bad = merged[off]
-        shown = "; ".join(f"{u} {p} (records {r:g}, panel {v:g})"
-                          for u, p, r, v in zip(bad["unit_id"], bad["period"], bad[f"{col}__records"], bad[col])
-                          if True)
+        shown = "; ".join(
+            f"{u} {p} (records {r:g}, panel {v:g})"
+            for u, p, r, v in zip(bad["unit_id"], bad["period"], bad[f"{col}__records"], bad[col])
+            if True
+        )
         listed = shown.split("; ")
         text = "; ".join(listed[:10]) + (f"; … {len(listed) - 10} more" if len(listed) > 10 else "")
-        c.add(g_raw.file, None, col, None, f"graduate records do not add up to the panel's {col} in {off.sum()} "
-              f"unit-periods: {text}", severity="warning")
+        c.add(
+            g_raw.file,
+            None,
+            col,
+            None,
+            f"graduate records do not add up to the panel's {col} in {off.sum()} unit-periods: {text}",
+            severity="warning",
+        )

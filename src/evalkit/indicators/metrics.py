@@ -12,6 +12,7 @@
 * :func:`graduate_flows` — graduate records summed to the panel's graduate flows (fast, for
   tens of millions of records).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -37,7 +38,6 @@ MEMBERS = ("by_window_end", "ever")
 TABLE_COLUMNS = ["unit_id", "period", "t", "indicator", "value", "numerator", "denominator", "n", "source"]
 STATUS_ZH = {"attained": "达成", "not_attained": "未达成", "no_data": "无数据"}
 STATUS_EN = {"attained": "attained", "not_attained": "not attained", "no_data": "no data"}
-
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -80,8 +80,10 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         import pyarrow.compute as pc
 
         encoded = pc.dictionary_encode(arrow).combine_chunks()
-        return (encoded.indices.to_numpy(zero_copy_only=False),
-                np.asarray(encoded.dictionary.to_pylist(), dtype=object).astype(str))
+        return (
+            encoded.indices.to_numpy(zero_copy_only=False),
+            np.asarray(encoded.dictionary.to_pylist(), dtype=object).astype(str),
+        )
     codes, uniques = pd.factorize(values.astype(str), sort=False)
     return codes, np.asarray(pd.Index(uniques).astype(str))
 
@@ -183,8 +185,18 @@ def compute(dataset, registry=None, *, source: Source = "auto", engine: Engine =
         records = getattr(dataset, "graduates", None)
         if records is None or len(records) == 0:
             if source == "graduates":
-                raise DataError([Problem("graduates", None, None, None, "source='graduates' needs graduate "
-                                         "records, and this dataset has none; use source='panel' or 'auto'")])
+                raise DataError(
+                    [
+                        Problem(
+                            "graduates",
+                            None,
+                            None,
+                            None,
+                            "source='graduates' needs graduate "
+                            "records, and this dataset has none; use source='panel' or 'auto'",
+                        )
+                    ]
+                )
         else:
             frame = _merge_flows(frame, graduate_flows(records, engine=engine), dataset, source)
 
@@ -195,8 +207,7 @@ def compute(dataset, registry=None, *, source: Source = "auto", engine: Engine =
 
 def _indicator_table(reg: Registry, frame: pd.DataFrame, unit_types: np.ndarray) -> pd.DataFrame:
     """All indicators at once on numpy arrays; one DataFrame is built at the end."""
-    columns = {c: frame[c].to_numpy(dtype="float64") for c in frame.columns
-               if c in schema.PANEL_VARIABLE_NAMES}
+    columns = {c: frame[c].to_numpy(dtype="float64") for c in frame.columns if c in schema.PANEL_VARIABLE_NAMES}
     unit_ids = frame["unit_id"].astype(str).to_numpy()
     labels = frame["period"].astype(str).to_numpy()
     t = frame["t"].to_numpy(dtype="int64")
@@ -220,9 +231,17 @@ def _indicator_table(reg: Registry, frame: pd.DataFrame, unit_types: np.ndarray)
         else:
             n = np.full(len(rows), np.nan)
         source = np.where(from_records[rows] & ind.graduate_based, "graduates", "panel")
-        for key, arr in (("unit_id", unit_ids[rows]), ("period", labels[rows]), ("t", t[rows]),
-                         ("indicator", np.full(len(rows), ind.id, dtype=object)), ("value", value),
-                         ("numerator", num), ("denominator", den), ("n", n), ("source", source)):
+        for key, arr in (
+            ("unit_id", unit_ids[rows]),
+            ("period", labels[rows]),
+            ("t", t[rows]),
+            ("indicator", np.full(len(rows), ind.id, dtype=object)),
+            ("value", value),
+            ("numerator", num),
+            ("denominator", den),
+            ("n", n),
+            ("source", source),
+        ):
             parts[key].append(arr)
     out = {k: (np.concatenate(v) if v else np.array([])) for k, v in parts.items()}
     table = pd.DataFrame(out)
@@ -269,8 +288,12 @@ def _period_index(dataset, labels: pd.Series) -> dict[str, int]:
     index = {p.label: i + 1 for i, p in enumerate(periods)}
     missing = sorted(set(labels) - set(index))
     if missing:
-        raise DataError([Problem("graduates", None, "cohort", m, "graduate cohort outside the dataset's periods")
-                         for m in missing[:20]])
+        raise DataError(
+            [
+                Problem("graduates", None, "cohort", m, "graduate cohort outside the dataset's periods")
+                for m in missing[:20]
+            ]
+        )
     return index
 
 
@@ -379,23 +402,50 @@ def aggregate(
     result["years"] = result["window"].map(years)
     order = {ind: i for i, ind in enumerate(reg.ids)}
     win_order = {w: i for i, w in enumerate(sorted(spans, key=lambda w: (spans[w][0], w)))}
-    result = result.sort_values(["group_by", "group", "window", "indicator"],
-                                key=lambda s: s.map(order) if s.name == "indicator" else
-                                (s.map(win_order) if s.name == "window" else s), kind="stable")
-    cols = ["group_by", "group", "window", "start", "end", "last_period", "indicator", "aggregation", "value",
-            "numerator", "denominator", "n", "n_units", "years"]
+    result = result.sort_values(
+        ["group_by", "group", "window", "indicator"],
+        key=lambda s: s.map(order) if s.name == "indicator" else (s.map(win_order) if s.name == "window" else s),
+        kind="stable",
+    )
+    cols = [
+        "group_by",
+        "group",
+        "window",
+        "start",
+        "end",
+        "last_period",
+        "indicator",
+        "aggregation",
+        "value",
+        "numerator",
+        "denominator",
+        "n",
+        "n_units",
+        "years",
+    ]
     return result[cols].reset_index(drop=True)
 
 
 def _kinds(reg: Registry) -> pd.DataFrame:
-    return pd.DataFrame([{"indicator": i.id, "aggregation": i.aggregation, "num_kind": i.numerator_kind,
-                          "den_kind": i.denominator_kind or i.numerator_kind,
-                          "n_kind": i.denominator_kind or i.numerator_kind, "scale": i.scale,
-                          "is_ratio": i.denominator is not None} for i in reg])
+    return pd.DataFrame(
+        [
+            {
+                "indicator": i.id,
+                "aggregation": i.aggregation,
+                "num_kind": i.numerator_kind,
+                "den_kind": i.denominator_kind or i.numerator_kind,
+                "n_kind": i.denominator_kind or i.numerator_kind,
+                "scale": i.scale,
+                "is_ratio": i.denominator is not None,
+            }
+            for i in reg
+        ]
+    )
 
 
-def _unit_windows(tbl: pd.DataFrame, reg: Registry, last: dict[str, str],
-                  years: dict[str, float] | None = None) -> pd.DataFrame:
+def _unit_windows(
+    tbl: pd.DataFrame, reg: Registry, last: dict[str, str], years: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Per unit × window × indicator: numerator, denominator and n aggregated by their kinds
     (flows divided by the window's length in years when ``years`` is given)."""
     keys = ["unit_id", "window", "indicator"]
@@ -453,9 +503,17 @@ def _group_windows(per_unit: pd.DataFrame, reg: Registry, b: str, units, spans, 
     mapping = pd.concat(pieces, ignore_index=True)
     f = per_unit.assign(unit_id=per_unit["unit_id"].astype(str)).merge(mapping, on=["window", "unit_id"])
     f = f[f["numerator"].notna() & (~f["is_ratio"] | f["denominator"].notna())]
-    out = f.groupby(["window", "group", "indicator"], sort=False).agg(
-        numerator=("numerator", "sum"), denominator=("denominator", "sum"), n=("n", "sum"),
-        n_reported=("n", "count"), n_units=("unit_id", "size")).reset_index()
+    out = (
+        f.groupby(["window", "group", "indicator"], sort=False)
+        .agg(
+            numerator=("numerator", "sum"),
+            denominator=("denominator", "sum"),
+            n=("n", "sum"),
+            n_reported=("n", "count"),
+            n_units=("unit_id", "size"),
+        )
+        .reset_index()
+    )
     out["n"] = out["n"].where(out["n_reported"] > 0)
     out = _values(out.merge(_kinds(reg), on="indicator", how="left"))
     out["group_by"] = b
@@ -500,8 +558,11 @@ def attainment(actual, targets: Mapping[str, float], baseline=None, *, registry=
         reg.get(ind)  # unknown indicator → RegistryError naming it
     tgt = pd.DataFrame({"indicator": list(targets), "target": [float(v) for v in targets.values()]})
     act = _as_values(actual, "actual").rename(columns={"value": "actual"})
-    keys = [c for c in act.columns if c not in ("indicator", "actual", "numerator", "denominator", "n",
-                                                "n_units", "aggregation")]
+    keys = [
+        c
+        for c in act.columns
+        if c not in ("indicator", "actual", "numerator", "denominator", "n", "n_units", "aggregation")
+    ]
     act = act[keys + ["indicator", "actual"]]
     if keys:
         combos = act[keys].drop_duplicates()
@@ -514,8 +575,19 @@ def attainment(actual, targets: Mapping[str, float], baseline=None, *, registry=
         frame = frame.merge(base[on + ["baseline"]], on=on, how="left")
     else:
         frame["baseline"] = np.nan
-    meta = pd.DataFrame([{"indicator": i.id, "name_zh": i.name_zh, "name_en": i.name_en, "unit": i.unit,
-                          "unit_zh": i.unit_zh, "direction": i.direction} for i in reg])
+    meta = pd.DataFrame(
+        [
+            {
+                "indicator": i.id,
+                "name_zh": i.name_zh,
+                "name_en": i.name_en,
+                "unit": i.unit,
+                "unit_zh": i.unit_zh,
+                "direction": i.direction,
+            }
+            for i in reg
+        ]
+    )
     frame = frame.merge(meta, on="indicator", how="left")
     a, t = frame["actual"].to_numpy(dtype="float64"), frame["target"].to_numpy(dtype="float64")
     d = frame["direction"].to_numpy()
@@ -533,9 +605,24 @@ def attainment(actual, targets: Mapping[str, float], baseline=None, *, registry=
     frame["share_of_target"] = share
     frame["change_abs"] = a - b
     frame["change_rel"] = np.where(np.isfinite(rel), rel, np.nan)
-    cols = keys + ["indicator", "name_zh", "name_en", "unit", "unit_zh", "direction", "actual", "target",
-                   "attained", "status", "status_zh", "status_en", "share_of_target", "baseline", "change_abs",
-                   "change_rel"]
+    cols = keys + [
+        "indicator",
+        "name_zh",
+        "name_en",
+        "unit",
+        "unit_zh",
+        "direction",
+        "actual",
+        "target",
+        "attained",
+        "status",
+        "status_zh",
+        "status_en",
+        "share_of_target",
+        "baseline",
+        "change_abs",
+        "change_rel",
+    ]
     return frame[cols].reset_index(drop=True)
 
 

@@ -23,6 +23,7 @@ flows mixed with stocks inside one expression, non-linear expressions, bad direc
 unknown level/role/group/unit type/subsystem, duplicate ids, and cycles in the group
 hierarchy (``groups:`` entries may name a ``parent``).
 """
+
 from __future__ import annotations
 
 import ast
@@ -61,8 +62,25 @@ AGGREGATION_TEXT = {
 }
 
 _FIELDS = {
-    "id", "name_zh", "name_en", "numerator", "denominator", "expression", "scale", "per", "unit", "unit_zh",
-    "direction", "level", "role", "group", "aggregation", "source", "unit_type", "subsystem", "description",
+    "id",
+    "name_zh",
+    "name_en",
+    "numerator",
+    "denominator",
+    "expression",
+    "scale",
+    "per",
+    "unit",
+    "unit_zh",
+    "direction",
+    "level",
+    "role",
+    "group",
+    "aggregation",
+    "source",
+    "unit_type",
+    "subsystem",
+    "description",
 }
 _REQUIRED = ("id", "name_zh", "name_en", "unit", "direction", "level", "role", "group", "source", "unit_type")
 _GROUP_FIELDS = {"id", "name_zh", "name_en", "parent", "source"}
@@ -119,7 +137,8 @@ class Indicator:
     def denominator_is_count(self) -> bool:
         """The denominator counts persons/units (not money): it is the cell's ``n``."""
         return self.denominator is not None and all(
-            _VARIABLES[v].unit not in ("10k yuan", "yuan/month") for v, _ in self.denominator)
+            _VARIABLES[v].unit not in ("10k yuan", "yuan/month") for v, _ in self.denominator
+        )
 
     def formula(self, lang: str = "zh") -> str:
         """The formula in words, e.g. ``双师型教师数 ÷ 专任教师数 × 100``."""
@@ -169,8 +188,9 @@ def _parse_linear(text: object, where: str) -> Linear:
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
-        raise RegistryError(f"{where}: cannot read the expression {text!r} (use variable names, numbers, "
-                            f"+, -, and * or / by a number)") from None
+        raise RegistryError(
+            f"{where}: cannot read the expression {text!r} (use variable names, numbers, +, -, and * or / by a number)"
+        ) from None
     terms: dict[str, float] = {}
 
     def walk(node: ast.AST, coef: float) -> None:
@@ -188,14 +208,20 @@ def _parse_linear(text: object, where: str) -> Linear:
             elif left_c is not None and isinstance(node.op, ast.Mult):
                 walk(node.right, coef * left_c)
             else:
-                raise RegistryError(f"{where}: {text!r} is not linear: a variable may only be multiplied or "
-                                    f"divided by a number (put a ratio in numerator/denominator instead)")
+                raise RegistryError(
+                    f"{where}: {text!r} is not linear: a variable may only be multiplied or "
+                    f"divided by a number (put a ratio in numerator/denominator instead)"
+                )
         elif _constant(node) is not None:
-            raise RegistryError(f"{where}: {text!r} adds a constant; only variables times numbers are allowed "
-                                f"(a constant would not add up over units and periods)")
+            raise RegistryError(
+                f"{where}: {text!r} adds a constant; only variables times numbers are allowed "
+                f"(a constant would not add up over units and periods)"
+            )
         else:
-            raise RegistryError(f"{where}: cannot read {ast.unparse(node)!r} in {text!r} (use variable names, "
-                                f"numbers, +, -, and * or / by a number)")
+            raise RegistryError(
+                f"{where}: cannot read {ast.unparse(node)!r} in {text!r} (use variable names, "
+                f"numbers, +, -, and * or / by a number)"
+            )
 
     walk(tree, 1.0)
     return tuple((v, c) for v, c in terms.items() if c != 0)
@@ -232,17 +258,21 @@ def _resolve(terms: Linear, where: str, unit_type: str) -> tuple[Linear, str]:
         if name not in _VARIABLES:
             raise RegistryError(
                 f"{where}: unknown variable {var!r}. Known panel variables: {', '.join(_VARIABLES)}; "
-                f"graduate columns: {', '.join(GRADUATE_ALIASES)}")
+                f"graduate columns: {', '.join(GRADUATE_ALIASES)}"
+            )
         if unit_type not in _VARIABLES[name].applies_to:
             raise RegistryError(
                 f"{where}: variable {name!r} is reported for {', '.join(_VARIABLES[name].applies_to)} units, "
-                f"not for unit_type {unit_type!r}")
+                f"not for unit_type {unit_type!r}"
+            )
         out[name] = out.get(name, 0.0) + coef
     kinds = {_VARIABLES[v].kind for v in out}
     if len(kinds) != 1:
         detail = ", ".join(f"{v} ({_VARIABLES[v].kind})" for v in out)
-        raise RegistryError(f"{where}: mixes flows and stocks ({detail}); they aggregate differently over a "
-                            f"window — split it into separate indicators")
+        raise RegistryError(
+            f"{where}: mixes flows and stocks ({detail}); they aggregate differently over a "
+            f"window — split it into separate indicators"
+        )
     return tuple(out.items()), kinds.pop()
 
 
@@ -255,16 +285,18 @@ def _indicator(entry: object, index: int, group_ids: set[str] | None) -> Indicat
         raise RegistryError(f"{where}: `id` must be a name of letters, digits and underscores, got {ident!r}")
     unknown = set(entry) - _FIELDS
     if unknown:
-        raise RegistryError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
-                            f"{', '.join(sorted(_FIELDS))}")
+        raise RegistryError(
+            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: {', '.join(sorted(_FIELDS))}"
+        )
     missing = [k for k in _REQUIRED if entry.get(k) in (None, "", [])]
     if missing:
         raise RegistryError(f"{where}: missing {', '.join(missing)}")
 
     direction = entry["direction"]
     if isinstance(direction, bool) or direction not in DIRECTIONS:
-        raise RegistryError(f"{where}: direction must be 1 (higher is better) or -1 (lower is better), "
-                            f"got {direction!r}")
+        raise RegistryError(
+            f"{where}: direction must be 1 (higher is better) or -1 (lower is better), got {direction!r}"
+        )
     for key, allowed in (("level", LEVELS), ("role", ROLES)):
         if entry[key] not in allowed:
             raise RegistryError(f"{where}: unknown {key} {entry[key]!r}; allowed: {', '.join(allowed)}")
@@ -273,16 +305,16 @@ def _indicator(entry: object, index: int, group_ids: set[str] | None) -> Indicat
         raise RegistryError(f"{where}: unknown unit_type {unit_type!r}; allowed: {', '.join(schema.UNIT_TYPES)}")
     subsystem = entry.get("subsystem")
     if subsystem is None and entry["role"] != "context":
-        raise RegistryError(f"{where}: missing subsystem (education or industry; only context indicators may "
-                            f"omit it)")
+        raise RegistryError(f"{where}: missing subsystem (education or industry; only context indicators may omit it)")
     if subsystem is not None and subsystem not in SUBSYSTEMS:
         raise RegistryError(f"{where}: unknown subsystem {subsystem!r}; allowed: {', '.join(SUBSYSTEMS)}")
     groups = entry["group"]
     groups = (groups,) if isinstance(groups, str) else tuple(groups)
     for g in groups:
         if group_ids is not None and g not in group_ids:
-            raise RegistryError(f"{where}: unknown group {g!r}; define it under `groups:` (known: "
-                                f"{', '.join(sorted(group_ids))})")
+            raise RegistryError(
+                f"{where}: unknown group {g!r}; define it under `groups:` (known: {', '.join(sorted(group_ids))})"
+            )
 
     # formula
     has_expr = entry.get("expression") is not None
@@ -293,8 +325,7 @@ def _indicator(entry: object, index: int, group_ids: set[str] | None) -> Indicat
     else:
         num_text, den_text = entry.get("numerator"), entry.get("denominator")
         if num_text is None:
-            raise RegistryError(f"{where}: missing the formula (`numerator`, optional `denominator`, or "
-                                f"`expression`)")
+            raise RegistryError(f"{where}: missing the formula (`numerator`, optional `denominator`, or `expression`)")
     scale = entry.get("scale", 1)
     per = entry.get("per")
     per_pair = None
@@ -311,8 +342,9 @@ def _indicator(entry: object, index: int, group_ids: set[str] | None) -> Indicat
     numerator, num_kind = _resolve(_parse_linear(num_text, f"{where} numerator"), f"{where} numerator", unit_type)
     denominator, den_kind = None, None
     if den_text is not None:
-        denominator, den_kind = _resolve(_parse_linear(den_text, f"{where} denominator"),
-                                         f"{where} denominator", unit_type)
+        denominator, den_kind = _resolve(
+            _parse_linear(den_text, f"{where} denominator"), f"{where} denominator", unit_type
+        )
     if per is not None:
         per_pair = (denominator[0][0], float(scale))
     derived = "ratio" if denominator is not None else num_kind
@@ -320,15 +352,31 @@ def _indicator(entry: object, index: int, group_ids: set[str] | None) -> Indicat
     if declared is not None and declared not in AGGREGATIONS:
         raise RegistryError(f"{where}: unknown aggregation {declared!r}; allowed: {', '.join(AGGREGATIONS)}")
     if declared is not None and declared != derived:
-        raise RegistryError(f"{where}: aggregation {declared!r} contradicts the formula, which is a {derived} "
-                            f"(from the schema's flow/stock kinds); remove `aggregation` or fix it")
+        raise RegistryError(
+            f"{where}: aggregation {declared!r} contradicts the formula, which is a {derived} "
+            f"(from the schema's flow/stock kinds); remove `aggregation` or fix it"
+        )
     return Indicator(
-        id=ident, name_zh=str(entry["name_zh"]), name_en=str(entry["name_en"]), numerator=numerator,
-        denominator=denominator, scale=float(scale), unit=str(entry["unit"]),
-        unit_zh=str(entry.get("unit_zh") or entry["unit"]), direction=int(direction), level=entry["level"],
-        role=entry["role"], groups=groups, aggregation=derived, numerator_kind=num_kind,
-        denominator_kind=den_kind, source=str(entry["source"]), unit_type=unit_type, subsystem=subsystem,
-        per=per_pair, description=str(entry.get("description") or ""),
+        id=ident,
+        name_zh=str(entry["name_zh"]),
+        name_en=str(entry["name_en"]),
+        numerator=numerator,
+        denominator=denominator,
+        scale=float(scale),
+        unit=str(entry["unit"]),
+        unit_zh=str(entry.get("unit_zh") or entry["unit"]),
+        direction=int(direction),
+        level=entry["level"],
+        role=entry["role"],
+        groups=groups,
+        aggregation=derived,
+        numerator_kind=num_kind,
+        denominator_kind=den_kind,
+        source=str(entry["source"]),
+        unit_type=unit_type,
+        subsystem=subsystem,
+        per=per_pair,
+        description=str(entry.get("description") or ""),
     )
 
 
@@ -346,8 +394,13 @@ def _groups(raw: object) -> dict[str, Group]:
             raise RegistryError(f"group {g['id']!r}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
         if g["id"] in out:
             raise RegistryError(f"group {g['id']!r}: defined twice")
-        out[g["id"]] = Group(g["id"], str(g.get("name_zh", g["id"])), str(g.get("name_en", g["id"])),
-                             g.get("parent"), str(g.get("source", "")))
+        out[g["id"]] = Group(
+            g["id"],
+            str(g.get("name_zh", g["id"])),
+            str(g.get("name_en", g["id"])),
+            g.get("parent"),
+            str(g.get("source", "")),
+        )
     for g in out.values():
         if g.parent is not None and g.parent not in out:
             raise RegistryError(f"group {g.id!r}: unknown parent {g.parent!r}")
@@ -360,11 +413,13 @@ def _check_cycles(groups: dict[str, Group], indicators: list[Indicator]) -> None
         node = groups[start].parent
         while node is not None:
             if node in seen:
-                cycle = " → ".join(seen[seen.index(node):] + [node])
+                cycle = " → ".join(seen[seen.index(node) :] + [node])
                 users = [ind.id for ind in indicators if set(ind.groups) & set(seen)]
                 who = f"indicator {users[0]!r}" if users else "the registry"
-                raise RegistryError(f"{who}: its group hierarchy has a cycle: {cycle}; each group may have one "
-                                    f"parent and no group may be its own ancestor")
+                raise RegistryError(
+                    f"{who}: its group hierarchy has a cycle: {cycle}; each group may have one "
+                    f"parent and no group may be its own ancestor"
+                )
             seen.append(node)
             node = groups[node].parent
 
@@ -394,8 +449,9 @@ class Registry:
         for ind in self.indicators:
             if ind.id == ident:
                 return ind
-        raise RegistryError(f"unknown indicator {ident!r}; the registry ({self.path or 'shipped'}) has: "
-                            f"{', '.join(self.ids)}")
+        raise RegistryError(
+            f"unknown indicator {ident!r}; the registry ({self.path or 'shipped'}) has: {', '.join(self.ids)}"
+        )
 
     def select(self, ids=None, *, role=None, group=None, unit_type=None) -> "Registry":
         """A sub-registry: the given ids (in that order) and/or those with a role, group (or a
@@ -419,17 +475,33 @@ class Registry:
     def to_frame(self) -> pd.DataFrame:
         rows = []
         for ind in self.indicators:
-            rows.append({
-                "id": ind.id, "name_zh": ind.name_zh, "name_en": ind.name_en,
-                "numerator": " + ".join(v if c == 1 else f"{c:g}*{v}" for v, c in ind.numerator),
-                "denominator": (None if ind.denominator is None else
-                                " + ".join(v if c == 1 else f"{c:g}*{v}" for v, c in ind.denominator)),
-                "scale": ind.scale, "per": None if ind.per is None else f"{_num(ind.per[1])} {ind.per[0]}",
-                "unit": ind.unit, "unit_zh": ind.unit_zh, "direction": ind.direction, "level": ind.level,
-                "role": ind.role, "group": ",".join(ind.groups), "aggregation": ind.aggregation,
-                "numerator_kind": ind.numerator_kind, "denominator_kind": ind.denominator_kind,
-                "unit_type": ind.unit_type, "subsystem": ind.subsystem, "source": ind.source,
-            })
+            rows.append(
+                {
+                    "id": ind.id,
+                    "name_zh": ind.name_zh,
+                    "name_en": ind.name_en,
+                    "numerator": " + ".join(v if c == 1 else f"{c:g}*{v}" for v, c in ind.numerator),
+                    "denominator": (
+                        None
+                        if ind.denominator is None
+                        else " + ".join(v if c == 1 else f"{c:g}*{v}" for v, c in ind.denominator)
+                    ),
+                    "scale": ind.scale,
+                    "per": None if ind.per is None else f"{_num(ind.per[1])} {ind.per[0]}",
+                    "unit": ind.unit,
+                    "unit_zh": ind.unit_zh,
+                    "direction": ind.direction,
+                    "level": ind.level,
+                    "role": ind.role,
+                    "group": ",".join(ind.groups),
+                    "aggregation": ind.aggregation,
+                    "numerator_kind": ind.numerator_kind,
+                    "denominator_kind": ind.denominator_kind,
+                    "unit_type": ind.unit_type,
+                    "subsystem": ind.subsystem,
+                    "source": ind.source,
+                }
+            )
         return pd.DataFrame(rows)
 
     def _group_name(self, g: str, lang: str) -> str:
@@ -442,8 +514,10 @@ class Registry:
         """Plain-text listing grouped by first group (what ``evalkit metrics --list`` prints)."""
         _check_lang(lang)
         zh = lang == "zh"
-        lines = [f"{'指标体系' if zh else 'Indicator registry'}: {len(self)} "
-                 f"{'项指标' if zh else 'indicators'} ({self.path or ('内置' if zh else 'shipped')})"]
+        lines = [
+            f"{'指标体系' if zh else 'Indicator registry'}: {len(self)} "
+            f"{'项指标' if zh else 'indicators'} ({self.path or ('内置' if zh else 'shipped')})"
+        ]
         order: dict[str, list[Indicator]] = {}
         for ind in self.indicators:
             order.setdefault(ind.groups[0], []).append(ind)
@@ -465,19 +539,34 @@ class Registry:
         """The report appendix of indicator definitions as a Markdown table."""
         _check_lang(lang)
         zh = lang == "zh"
-        head = (["代码", "指标", "计算公式", "单位", "方向", "汇总方式", "依据"] if zh else
-                ["id", "indicator", "formula", "unit", "direction", "aggregation", "source"])
+        head = (
+            ["代码", "指标", "计算公式", "单位", "方向", "汇总方式", "依据"]
+            if zh
+            else ["id", "indicator", "formula", "unit", "direction", "aggregation", "source"]
+        )
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for ind in self.indicators:
-            direction = ("正向" if ind.direction == 1 else "逆向") if zh else (
-                "higher is better" if ind.direction == 1 else "lower is better")
-            cells = [f"`{ind.id}`", ind.name_zh if zh else ind.name_en, ind.formula(lang),
-                     ind.unit_zh if zh else ind.unit, direction, AGGREGATION_TEXT[ind.aggregation][0 if zh else 1],
-                     ind.source]
+            direction = (
+                ("正向" if ind.direction == 1 else "逆向")
+                if zh
+                else ("higher is better" if ind.direction == 1 else "lower is better")
+            )
+            cells = [
+                f"`{ind.id}`",
+                ind.name_zh if zh else ind.name_en,
+                ind.formula(lang),
+                ind.unit_zh if zh else ind.unit,
+                direction,
+                AGGREGATION_TEXT[ind.aggregation][0 if zh else 1],
+                ind.source,
+            ]
             lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
-        note = ("注：比率类指标先分别汇总分子与分母（流量求和、存量取期末），再相除，不对比率取平均。" if zh else
-                "Note: ratios are recomputed from aggregated numerators and denominators (flows summed, stocks "
-                "at the window's end), never averaged.")
+        note = (
+            "注：比率类指标先分别汇总分子与分母（流量求和、存量取期末），再相除，不对比率取平均。"
+            if zh
+            else "Note: ratios are recomputed from aggregated numerators and denominators (flows summed, stocks "
+            "at the window's end), never averaged."
+        )
         return "\n".join(lines) + "\n\n" + note + "\n"
 
 
@@ -513,13 +602,13 @@ def _load(path) -> Registry:
     if text is not None:
         from evalkit.yamlio import read_yaml
 
-        data = read_yaml(text if isinstance(text, Path) else text.encode("utf-8"), what="registry",
-                         error=RegistryError)
+        data = read_yaml(text if isinstance(text, Path) else text.encode("utf-8"), what="registry", error=RegistryError)
     else:
         data = path
     if not isinstance(data, Mapping) or not isinstance(data.get("indicators"), list) or not data["indicators"]:
-        raise RegistryError(f"registry {label or 'indicators.yaml'}: expected a mapping with a non-empty "
-                            f"`indicators:` list")
+        raise RegistryError(
+            f"registry {label or 'indicators.yaml'}: expected a mapping with a non-empty `indicators:` list"
+        )
     groups = _groups(data.get("groups"))
     # Without a `groups:` section, the groups indicators name are taken as flat top-level groups.
     group_ids = set(groups) if "groups" in data else None

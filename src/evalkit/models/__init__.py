@@ -5,6 +5,7 @@
 predictive view (``drivers``). Every function returns a result of one protocol
 (``BaseResults``): ``tidy()``, ``summary(lang)``, ``plot(lang)``, ``ci(level)``, ``warnings`` as
 i18n messages and ``warning_texts(lang)``."""
+
 from evalkit.models.did import DidResults, event_study, staggered_did
 from evalkit.models.drivers import DriversResults, drivers
 from evalkit.models.linear import glm, ols, twfe
@@ -27,9 +28,30 @@ from evalkit.models.sensitivity import (
 from evalkit.models.synthdid import SynthDidResults, synthetic_did
 
 __all__ = [
-    "BaseResults", "DidResults", "DriversResults", "LeaveOneOutResults", "MultipleTestingResults",
-    "PretrendPowerResults", "RandomizationResults", "Results", "ResultsProtocol", "SensitivityResults",
-    "Summary", "SynthDidResults", "adjust_pvalues", "drivers", "event_study", "event_vcov", "glm",
-    "honest_did", "leave_one_out", "multinomial_count", "ols", "pretrend_power", "randomization_inference",
-    "staggered_did", "synthetic_did", "twfe",
+    "BaseResults",
+    "DidResults",
+    "DriversResults",
+    "LeaveOneOutResults",
+    "MultipleTestingResults",
+    "PretrendPowerResults",
+    "RandomizationResults",
+    "Results",
+    "ResultsProtocol",
+    "SensitivityResults",
+    "Summary",
+    "SynthDidResults",
+    "adjust_pvalues",
+    "drivers",
+    "event_study",
+    "event_vcov",
+    "glm",
+    "honest_did",
+    "leave_one_out",
+    "multinomial_count",
+    "ols",
+    "pretrend_power",
+    "randomization_inference",
+    "staggered_did",
+    "synthetic_did",
+    "twfe",
 ]

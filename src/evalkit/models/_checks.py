@@ -1,5 +1,6 @@
 """Input checks shared by the estimators: each failure is a ``ModelInputError`` that names the
 column and says what to do, raised before any library sees the data."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -23,7 +24,8 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str], what: str = "the
     if missing:
         raise ModelInputError(
             f"Column(s) {', '.join(map(repr, missing))} not found in {what}. Available columns: "
-            f"{', '.join(map(str, data.columns[:30]))}{' …' if data.shape[1] > 30 else ''}.")
+            f"{', '.join(map(str, data.columns[:30]))}{' …' if data.shape[1] > 30 else ''}."
+        )
 
 
 def numeric(data: pd.DataFrame, columns: Iterable[str], role: str) -> None:
@@ -34,7 +36,8 @@ def numeric(data: pd.DataFrame, columns: Iterable[str], role: str) -> None:
         if not pd.api.types.is_numeric_dtype(s):
             raise ModelInputError(
                 f"The {role} column {c!r} is not numeric (dtype {s.dtype}). Convert it (e.g. "
-                f"pd.to_numeric) or, for a categorical regressor, use C({c}) in a formula.")
+                f"pd.to_numeric) or, for a categorical regressor, use C({c}) in a formula."
+            )
 
 
 def not_constant(data: pd.DataFrame, columns: Iterable[str]) -> None:
@@ -43,7 +46,8 @@ def not_constant(data: pd.DataFrame, columns: Iterable[str]) -> None:
         if len(s) and s.min() == s.max():  # min/max: O(n) without hashing
             raise ModelInputError(
                 f"Regressor {c!r} is constant ({s.iloc[0]!r}) in the estimation sample, so its "
-                f"effect cannot be estimated. Drop it from the model.")
+                f"effect cannot be estimated. Drop it from the model."
+            )
 
 
 def unique_key(data: pd.DataFrame, keys: list[str], hint: str = "") -> None:
@@ -61,7 +65,8 @@ def unique_key(data: pd.DataFrame, keys: list[str], hint: str = "") -> None:
         raise ModelInputError(
             f"{int(dup.sum())} rows share a ({', '.join(keys)}) key, e.g. {example}. Each unit must "
             f"appear once per period: remove or merge the duplicates first (they are never merged "
-            f"silently).{' ' + hint if hint else ''}")
+            f"silently).{' ' + hint if hint else ''}"
+        )
 
 
 def n_clusters(data: pd.DataFrame, column: str) -> int:
@@ -70,7 +75,8 @@ def n_clusters(data: pd.DataFrame, column: str) -> int:
         raise ModelInputError(
             f"Only {g} cluster in {column!r}: cluster-robust standard errors need at least 2 (and "
             f"about 30 or more for CRV1 to be reliable). Cluster on a coarser-grained column or use "
-            f"vcov='HC1'.")
+            f"vcov='HC1'."
+        )
     return g
 
 

@@ -8,6 +8,7 @@ Rademacher weights (R's ``mboot``; ``biters`` draws, seeded by ``seed``, pointwi
 The pre-trend test is R's Wald test of all pre-treatment ATT(g,t) = 0 with the analytic
 covariance (χ² with as many degrees of freedom as pre-treatment cells).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -65,8 +66,9 @@ def _quiet_seeded(seed: int | None) -> Iterator[list[warnings.WarningMessage]]:
         np.random.set_state(state)
 
 
-def _prepare_staggered(data: pd.DataFrame, y: str, unit: str, time: str, cohort: str,
-                       extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+def _prepare_staggered(
+    data: pd.DataFrame, y: str, unit: str, time: str, cohort: str, extra: list[str] | tuple[str, ...] = ()
+) -> pd.DataFrame:
     ck.require_columns(data, [y, unit, time, cohort, *extra])
     ck.numeric(data, [y], "outcome")
     ck.numeric(data, [time, cohort], "time/cohort")
@@ -75,17 +77,22 @@ def _prepare_staggered(data: pd.DataFrame, y: str, unit: str, time: str, cohort:
     df[cohort] = df[cohort].fillna(0)
     varies = df.groupby(unit, sort=False)[cohort].nunique() > 1
     if varies.any():
-        raise ModelInputError(f"{int(varies.sum())} units have more than one {cohort!r} value (e.g. "
-                              f"{varies[varies].index[0]!r}); the cohort (first treated period) must "
-                              f"be constant within a unit.")
+        raise ModelInputError(
+            f"{int(varies.sum())} units have more than one {cohort!r} value (e.g. "
+            f"{varies[varies].index[0]!r}); the cohort (first treated period) must "
+            f"be constant within a unit."
+        )
     if df[y].isna().any():
-        raise ModelInputError(f"{int(df[y].isna().sum())} missing values in {y!r}; the estimator needs "
-                              f"a balanced panel. Drop or impute them first.")
+        raise ModelInputError(
+            f"{int(df[y].isna().sum())} missing values in {y!r}; the estimator needs "
+            f"a balanced panel. Drop or impute them first."
+        )
     return df
 
 
-def _drop_short_cohorts(df: pd.DataFrame, time: str, cohort: str, min_pre_periods: int,
-                        notes: list[Message]) -> pd.DataFrame:
+def _drop_short_cohorts(
+    df: pd.DataFrame, time: str, cohort: str, min_pre_periods: int, notes: list[Message]
+) -> pd.DataFrame:
     periods = np.sort(df[time].unique())
     treated = sorted(c for c in df[cohort].unique() if c > 0)
     bad = [g for g in treated if (periods < g).sum() < min_pre_periods]
@@ -99,8 +106,12 @@ def _drop_short_cohorts(df: pd.DataFrame, time: str, cohort: str, min_pre_period
     return df
 
 
-_AGG_TITLES = {"simple": "models.title.cs_simple", "group": "models.title.cs_group",
-               "dynamic": "models.title.cs_dynamic", "calendar": "models.title.cs_calendar"}
+_AGG_TITLES = {
+    "simple": "models.title.cs_simple",
+    "group": "models.title.cs_group",
+    "dynamic": "models.title.cs_dynamic",
+    "calendar": "models.title.cs_calendar",
+}
 
 
 @dataclass
@@ -137,8 +148,14 @@ class DidResults(BaseResults):
     _model: Any = field(default=None, repr=False)
     _agg_cache: dict[Any, Results] = field(default_factory=dict, repr=False)
 
-    def aggregate(self, kind: Literal["simple", "group", "dynamic", "calendar"] = "simple", *,
-                  balance_e: int | None = None, min_e: float = -np.inf, max_e: float = np.inf) -> Results:
+    def aggregate(
+        self,
+        kind: Literal["simple", "group", "dynamic", "calendar"] = "simple",
+        *,
+        balance_e: int | None = None,
+        min_e: float = -np.inf,
+        max_e: float = np.inf,
+    ) -> Results:
         """Aggregate ATT(g,t) as R's ``aggte(type=kind)``.
 
         Parameters
@@ -169,11 +186,20 @@ class DidResults(BaseResults):
             se = np.asarray(agg["se_egt"], dtype=float).reshape(-1)
             idx = [int(v) for v in np.asarray(agg["egt"]).reshape(-1)]
             table = coef_table(np.asarray(agg["att_egt"], dtype=float).reshape(-1), se, alpha=alpha, index=idx)
-        res = Results(table=table, method=f"Callaway–Sant'Anna ATT, {kind}", vcov=self.settings["inference"],
-                      n=self.n, kind="event" if kind == "dynamic" else "coef", overall=overall,
-                      overall_se=overall_se, alpha=alpha, warnings=list(self.warnings),
-                      info={"aggregation": kind, "control": self.settings["control"],
-                            "reference_period": None}, dof=None, title=msg(_AGG_TITLES[kind]))
+        res = Results(
+            table=table,
+            method=f"Callaway–Sant'Anna ATT, {kind}",
+            vcov=self.settings["inference"],
+            n=self.n,
+            kind="event" if kind == "dynamic" else "coef",
+            overall=overall,
+            overall_se=overall_se,
+            alpha=alpha,
+            warnings=list(self.warnings),
+            info={"aggregation": kind, "control": self.settings["control"], "reference_period": None},
+            dof=None,
+            title=msg(_AGG_TITLES[kind]),
+        )
         self._agg_cache[key] = res
         return res
 
@@ -186,10 +212,20 @@ class DidResults(BaseResults):
         pandas.DataFrame
         """
         t = self.att_gt
-        out = pd.DataFrame({"term": [f"ATT({g},{tt})" for g, tt in zip(t["cohort"], t["time"])],
-                            "estimate": t["att"], "se": t["se"], "ci_low": t["ci_low"],
-                            "ci_high": t["ci_high"], "p": t["p"], "n": self.n,
-                            "vcov": self.settings["inference"], "cohort": t["cohort"], "time": t["time"]})
+        out = pd.DataFrame(
+            {
+                "term": [f"ATT({g},{tt})" for g, tt in zip(t["cohort"], t["time"])],
+                "estimate": t["att"],
+                "se": t["se"],
+                "ci_low": t["ci_low"],
+                "ci_high": t["ci_high"],
+                "p": t["p"],
+                "n": self.n,
+                "vcov": self.settings["inference"],
+                "cohort": t["cohort"],
+                "time": t["time"],
+            }
+        )
         return out.reset_index(drop=True)
 
     def summary(self, lang: Lang = "zh") -> Summary:
@@ -204,15 +240,17 @@ class DidResults(BaseResults):
         Summary
         """
         simple = self.aggregate("simple")
-        lines = [f"{text('models.label.units', lang)}: {self.n}",
-                 f"{text('models.label.control', lang)}: {self.settings['control']}",
-                 (f"{text('models.label.overall_simple', lang)}: {simple.overall:.4f} "
-                 f"(SE {simple.overall_se:.4f})")]
+        lines = [
+            f"{text('models.label.units', lang)}: {self.n}",
+            f"{text('models.label.control', lang)}: {self.settings['control']}",
+            (f"{text('models.label.overall_simple', lang)}: {simple.overall:.4f} (SE {simple.overall_se:.4f})"),
+        ]
         if self.pretest.p_value is not None and self.pretest.statistic is not None:
-            lines.append(f"{text('models.label.pretest', lang)}: "
-                         f"W = {self.pretest.statistic:.3f}, df = {self.pretest.df}, p = {self.pretest.p_value:.4f}")
-        return Summary(text("models.title.cs_att_gt", lang), tuple(lines), self.tidy(),
-                       tuple(self.warning_texts(lang)))
+            lines.append(
+                f"{text('models.label.pretest', lang)}: "
+                f"W = {self.pretest.statistic:.3f}, df = {self.pretest.df}, p = {self.pretest.p_value:.4f}"
+            )
+        return Summary(text("models.title.cs_att_gt", lang), tuple(lines), self.tidy(), tuple(self.warning_texts(lang)))
 
     def __repr__(self) -> str:
         return str(self.summary())
@@ -233,12 +271,25 @@ class DidResults(BaseResults):
         return event_plot(dyn.table, lang=lang, title=title if title is not None else text("models.title.cs", lang))
 
 
-def staggered_did(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str,
-                  control: Literal["never", "notyet"] = "never", covariates: list[str] | None = None,
-                  bootstrap: bool = False, seed: int | None = None, biters: int = 1000,
-                  est_method: Literal["dr", "reg", "ipw"] = "dr",
-                  base_period: Literal["varying", "universal"] = "varying", anticipation: int = 0,
-                  min_pre_periods: int = 1, alpha: float = 0.05, lang: object = None) -> DidResults:
+def staggered_did(
+    data: pd.DataFrame,
+    *,
+    y: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    control: Literal["never", "notyet"] = "never",
+    covariates: list[str] | None = None,
+    bootstrap: bool = False,
+    seed: int | None = None,
+    biters: int = 1000,
+    est_method: Literal["dr", "reg", "ipw"] = "dr",
+    base_period: Literal["varying", "universal"] = "varying",
+    anticipation: int = 0,
+    min_pre_periods: int = 1,
+    alpha: float = 0.05,
+    lang: object = None,
+) -> DidResults:
     """Callaway–Sant'Anna (2021) group-time ATTs of an absorbing treatment (consortium membership).
 
     Parameters
@@ -287,35 +338,61 @@ def staggered_did(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: s
     df = _drop_short_cohorts(df, time, cohort, max(1, min_pre_periods), notes)
     counts = df.groupby(unit).size()
     if counts.nunique() > 1:
-        raise ModelInputError(f"Unbalanced panel: units have between {counts.min()} and {counts.max()} "
-                              f"periods. staggered_did needs every unit in every period; drop incomplete "
-                              f"units first.")
+        raise ModelInputError(
+            f"Unbalanced panel: units have between {counts.min()} and {counts.max()} "
+            f"periods. staggered_did needs every unit in every period; drop incomplete "
+            f"units first."
+        )
     never = (df[cohort] == 0).sum()
     if control == "never" and never == 0:
         raise ModelInputError("No never-treated units to compare with; use control='notyet'.")
     if (df[cohort] > 0).sum() == 0:
         raise ModelInputError(f"No treated units: every {cohort!r} value is 0 or missing.")
     # csdid wants numeric ids and plain column names.
-    work = pd.DataFrame({"y": df[y].astype(float).to_numpy(), "t": df[time].to_numpy(),
-                         "g": df[cohort].to_numpy(), "id": pd.factorize(df[unit])[0] + 1})
+    work = pd.DataFrame(
+        {
+            "y": df[y].astype(float).to_numpy(),
+            "t": df[time].to_numpy(),
+            "g": df[cohort].to_numpy(),
+            "id": pd.factorize(df[unit])[0] + 1,
+        }
+    )
     for i, c in enumerate(covariates):
         work[f"x{i}"] = df[c].astype(float).to_numpy()
     xformla = "y ~ " + " + ".join(f"x{i}" for i in range(len(covariates))) if covariates else None
     with _quiet_seeded(seed) as caught:
         try:
-            model = ATTgt(yname="y", tname="t", idname="id", gname="g", data=work, xformla=xformla,
-                          control_group=["nevertreated" if control == "never" else "notyettreated"],
-                          anticipation=anticipation, biters=biters, alp=alpha, cband=False)
+            model = ATTgt(
+                yname="y",
+                tname="t",
+                idname="id",
+                gname="g",
+                data=work,
+                xformla=xformla,
+                control_group=["nevertreated" if control == "never" else "notyettreated"],
+                anticipation=anticipation,
+                biters=biters,
+                alp=alpha,
+                cband=False,
+            )
             model.fit(est_method=est_method, base_period=base_period, bstrap=bool(bootstrap))
         except ModelInputError:
             raise
         except Exception as exc:
-            raise ModelInputError(f"Callaway–Sant'Anna estimation failed: {exc}. Check that every cohort "
-                                  f"has comparison units in each period.") from exc
+            raise ModelInputError(
+                f"Callaway–Sant'Anna estimation failed: {exc}. Check that every cohort "
+                f"has comparison units in each period."
+            ) from exc
     notes += [from_library(t) for t in sorted({str(w.message) for w in caught})]
     r = model.results
-    att = pd.DataFrame({"cohort": np.asarray(r["group"]), "time": np.asarray(r["year"]),
-                        "att": np.asarray(r["att"], dtype=float), "se": np.asarray(r["se"], dtype=float)})
+    att = pd.DataFrame(
+        {
+            "cohort": np.asarray(r["group"]),
+            "time": np.asarray(r["year"]),
+            "att": np.asarray(r["att"], dtype=float),
+            "se": np.asarray(r["se"], dtype=float),
+        }
+    )
     ct = coef_table(att["att"], att["se"], alpha=alpha)
     att = pd.concat([att, ct[["ci_low", "ci_high", "p"]].set_axis(att.index)], axis=1)
     att["post"] = att["time"] >= att["cohort"]
@@ -323,16 +400,35 @@ def staggered_did(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: s
     n_pre = int(((att["time"] < att["cohort"] - anticipation) & att["se"].notna()).sum())
     pre = Pretest(None if W is None else float(W), None if pval is None else float(pval), n_pre)
     inference = f"multiplier bootstrap ({biters} draws, seed {seed})" if bootstrap else "analytic (influence function)"
-    settings = {"control": control, "alpha": alpha, "seed": seed, "inference": inference,
-                "est_method": est_method, "base_period": base_period, "covariates": covariates}
-    return DidResults(att_gt=att, pretest=pre, n=int(work["id"].nunique()), settings=settings,
-                      warnings=notes, _model=model)
+    settings = {
+        "control": control,
+        "alpha": alpha,
+        "seed": seed,
+        "inference": inference,
+        "est_method": est_method,
+        "base_period": base_period,
+        "covariates": covariates,
+    }
+    return DidResults(
+        att_gt=att, pretest=pre, n=int(work["id"].nunique()), settings=settings, warnings=notes, _model=model
+    )
 
 
-def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str,
-                method: Literal["sunab", "twfe"] = "sunab", reference: int = -1,
-                vcov: VcovSpec | None = None, G_df: Literal["min", "conventional"] = "min",
-                alpha: float = 0.05, cluster: str | None = None, lang: object = None) -> Results:
+def event_study(
+    data: pd.DataFrame,
+    *,
+    y: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    method: Literal["sunab", "twfe"] = "sunab",
+    reference: int = -1,
+    vcov: VcovSpec | None = None,
+    G_df: Literal["min", "conventional"] = "min",
+    alpha: float = 0.05,
+    cluster: str | None = None,
+    lang: object = None,
+) -> Results:
     """Dynamic effects by event time e = time − cohort, with unit and period fixed effects.
 
     Parameters
@@ -373,8 +469,10 @@ def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str
     ck.choice("G_df", G_df, ("min", "conventional"))
     kind, clusters = parse_vcov(resolve_cluster_alias(vcov, cluster, unit, "event_study"))
     if kind in ("HC2", "HC3"):
-        raise ValueError("event_study supports vcov 'iid', 'HC0', 'HC1' and cluster-robust {'CRV1'/'CRV3': ...}; "
-                         "HC2/HC3 need the leverage of every fixed effect.")
+        raise ValueError(
+            "event_study supports vcov 'iid', 'HC0', 'HC1' and cluster-robust {'CRV1'/'CRV3': ...}; "
+            "HC2/HC3 need the leverage of every fixed effect."
+        )
     df = _prepare_staggered(data, y, unit, time, cohort, [c for c in clusters if c != unit])
     notes: list[Message] = []
     df = _drop_short_cohorts(df, time, cohort, 1, notes)
@@ -384,8 +482,9 @@ def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str
         df = df.loc[df[time] < last].assign(**{cohort: df[cohort].where(df[cohort] != last, 0)})
     g = df[cohort].to_numpy()
     e = np.where(g > 0, df[time].to_numpy() - g, np.nan)
-    work = pd.DataFrame({"y": df[y].astype(float).to_numpy(), "u": pd.factorize(df[unit])[0],
-                         "t": pd.factorize(df[time])[0]})
+    work = pd.DataFrame(
+        {"y": df[y].astype(float).to_numpy(), "u": pd.factorize(df[unit])[0], "t": pd.factorize(df[time])[0]}
+    )
     cl_names = [f"cl{i}" for i in range(len(clusters))]
     for name, c in zip(cl_names, clusters):
         work[name] = pd.factorize(df[c])[0]
@@ -448,9 +547,21 @@ def event_study(data: pd.DataFrame, *, y: str, unit: str, time: str, cohort: str
         stat = float(bp @ np.linalg.pinv(Vp) @ bp)
         pretest = Pretest(stat, float(chi2.sf(stat, len(pre))), len(pre))
     method_name = {"sunab": "Sun–Abraham interaction-weighted event study", "twfe": "TWFE event study"}[method]
-    return Results(table=table, method=method_name, vcov=vcov_label(kind, clusters), n=int(m._N), kind="event",
-                   alpha=alpha, warnings=notes, dof=dof,
-                   title=msg("models.title.sunab" if method == "sunab" else "models.title.es_twfe"),
-                   info={"reference_period": reference, "pretest": pretest,
-                         "pretest_p": None if pretest.p_value is None else round(pretest.p_value, 4),
-                         "clusters": G, "vcov_note": vcov_note(kind, clusters, G_df, G=counts)})
+    return Results(
+        table=table,
+        method=method_name,
+        vcov=vcov_label(kind, clusters),
+        n=int(m._N),
+        kind="event",
+        alpha=alpha,
+        warnings=notes,
+        dof=dof,
+        title=msg("models.title.sunab" if method == "sunab" else "models.title.es_twfe"),
+        info={
+            "reference_period": reference,
+            "pretest": pretest,
+            "pretest_p": None if pretest.p_value is None else round(pretest.p_value, 4),
+            "clusters": G,
+            "vcov_note": vcov_note(kind, clusters, G_df, G=counts),
+        },
+    )

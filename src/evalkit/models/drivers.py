@@ -8,6 +8,7 @@ Permutation importance is computed on each held-out fold and averaged; partial d
 computed on a model fitted to all rows. These are associations useful for finding what to
 study next — 探索性分析，非因果推断 (exploratory, not causal).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,8 +43,10 @@ def _pipeline(name: str, seed: int, n_splits_inner: int = 3) -> Any:
     from sklearn.preprocessing import StandardScaler
 
     if name == "linear":
-        return make_pipeline(StandardScaler(), ElasticNetCV(l1_ratio=[0.1, 0.5, 0.9, 1.0], alphas=30,
-                                                            cv=n_splits_inner, random_state=seed))
+        return make_pipeline(
+            StandardScaler(),
+            ElasticNetCV(l1_ratio=[0.1, 0.5, 0.9, 1.0], alphas=30, cv=n_splits_inner, random_state=seed),
+        )
     return make_pipeline(HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, random_state=seed))
 
 
@@ -78,7 +81,7 @@ class DriversResults(BaseResults):
     lang: Lang | None = None
 
     def caveat(self, lang: Lang = "zh") -> str:
-        """"exploratory, not causal" in ``lang``."""
+        """ "exploratory, not causal" in ``lang``."""
         return text("models.label.exploratory", lang)
 
     def tidy(self) -> pd.DataFrame:
@@ -93,10 +96,20 @@ class DriversResults(BaseResults):
         """
         imp = self.importance
         z = critical_value(0.95)
-        return pd.DataFrame({"term": imp["term"], "estimate": imp["importance"], "se": imp["se"],
-                             "ci_low": imp["importance"] - z * imp["se"], "ci_high": imp["importance"] + z * imp["se"],
-                             "p": np.nan, "n": self.n, "vcov": "GroupKFold CV", "model": imp["model"],
-                             "note": f"{EXPLORATORY_ZH} / {EXPLORATORY_EN}"})
+        return pd.DataFrame(
+            {
+                "term": imp["term"],
+                "estimate": imp["importance"],
+                "se": imp["se"],
+                "ci_low": imp["importance"] - z * imp["se"],
+                "ci_high": imp["importance"] + z * imp["se"],
+                "p": np.nan,
+                "n": self.n,
+                "vcov": "GroupKFold CV",
+                "model": imp["model"],
+                "note": f"{EXPLORATORY_ZH} / {EXPLORATORY_EN}",
+            }
+        )
 
     def ci(self, level: float = 0.95) -> pd.DataFrame:
         """Normal intervals of the permutation importances.
@@ -112,9 +125,13 @@ class DriversResults(BaseResults):
         """
         z = critical_value(level)
         imp = self.importance
-        return pd.DataFrame({"ci_low": (imp["importance"] - z * imp["se"]).to_numpy(),
-                             "ci_high": (imp["importance"] + z * imp["se"]).to_numpy()},
-                            index=pd.MultiIndex.from_frame(imp[["model", "term"]]))
+        return pd.DataFrame(
+            {
+                "ci_low": (imp["importance"] - z * imp["se"]).to_numpy(),
+                "ci_high": (imp["importance"] + z * imp["se"]).to_numpy(),
+            },
+            index=pd.MultiIndex.from_frame(imp[["model", "term"]]),
+        )
 
     def summary(self, lang: Lang = "zh") -> Summary:
         """The caveat, the outcome, mean CV scores per model and the importance table.
@@ -128,11 +145,14 @@ class DriversResults(BaseResults):
         Summary
         """
         mean = self.scores.groupby("model")[["r2", "rmse"]].mean()
-        lines = [f"{EXPLORATORY_ZH}（{EXPLORATORY_EN}）",
-                 f"{text('models.label.outcome', lang)}: {self.y}; n = {self.n}"]
+        lines = [
+            f"{EXPLORATORY_ZH}（{EXPLORATORY_EN}）",
+            f"{text('models.label.outcome', lang)}: {self.y}; n = {self.n}",
+        ]
         lines += [f"{m}: CV R² = {r.r2:.3f}, RMSE = {r.rmse:.4g}" for m, r in mean.iterrows()]
-        return Summary(text("models.label.drivers_title", lang), tuple(lines),
-                       self.tidy(), tuple(self.warning_texts(lang)))
+        return Summary(
+            text("models.label.drivers_title", lang), tuple(lines), self.tidy(), tuple(self.warning_texts(lang))
+        )
 
     def __repr__(self) -> str:
         return str(self.summary())
@@ -172,15 +192,27 @@ class DriversResults(BaseResults):
         axes[1].set_xlabel(text("models.label.input_rescaled", lang))
         axes[1].set_ylabel(text("models.label.partial_dependence", lang, y=self.y))
         axes[1].legend(fontsize="small")
-        fig.suptitle(f"{text('models.label.drivers', lang)} — {EXPLORATORY_ZH}"
-                     + ("" if lang == "zh" else f" ({EXPLORATORY_EN})"))
+        fig.suptitle(
+            f"{text('models.label.drivers', lang)} — {EXPLORATORY_ZH}"
+            + ("" if lang == "zh" else f" ({EXPLORATORY_EN})")
+        )
         return fig
 
 
-def drivers(data: pd.DataFrame, *, y: str, x: list[str], unit: str,
-            models: tuple[Literal["linear", "boosting"], ...] = MODELS, n_splits: int = 5,
-            n_repeats: int = 5, grid_resolution: int = 20, seed: int = 0, n_threads: int | None = 1,
-            lang: object = None) -> DriversResults:
+def drivers(
+    data: pd.DataFrame,
+    *,
+    y: str,
+    x: list[str],
+    unit: str,
+    models: tuple[Literal["linear", "boosting"], ...] = MODELS,
+    n_splits: int = 5,
+    n_repeats: int = 5,
+    grid_resolution: int = 20,
+    seed: int = 0,
+    n_threads: int | None = 1,
+    lang: object = None,
+) -> DriversResults:
     """Predict ``y`` from inputs ``x`` with each of ``models`` (exploratory, not causal).
 
     Parameters
@@ -215,12 +247,31 @@ def drivers(data: pd.DataFrame, *, y: str, x: list[str], unit: str,
 
     deprecated_lang(lang, "drivers")
     with threadpool_limits(limits=n_threads):
-        return _drivers(data, y=y, x=x, unit=unit, models=models, n_splits=n_splits, n_repeats=n_repeats,
-                        grid_resolution=grid_resolution, seed=seed)
+        return _drivers(
+            data,
+            y=y,
+            x=x,
+            unit=unit,
+            models=models,
+            n_splits=n_splits,
+            n_repeats=n_repeats,
+            grid_resolution=grid_resolution,
+            seed=seed,
+        )
 
 
-def _drivers(data: pd.DataFrame, *, y: str, x: list[str] | str, unit: str, models: tuple[str, ...],
-             n_splits: int, n_repeats: int, grid_resolution: int, seed: int) -> DriversResults:
+def _drivers(
+    data: pd.DataFrame,
+    *,
+    y: str,
+    x: list[str] | str,
+    unit: str,
+    models: tuple[str, ...],
+    n_splits: int,
+    n_repeats: int,
+    grid_resolution: int,
+    seed: int,
+) -> DriversResults:
     from sklearn.inspection import partial_dependence, permutation_importance
     from sklearn.metrics import mean_squared_error, r2_score
     from sklearn.model_selection import GroupKFold
@@ -238,27 +289,40 @@ def _drivers(data: pd.DataFrame, *, y: str, x: list[str] | str, unit: str, model
     groups = df[unit].to_numpy()
     n_units = len(pd.unique(groups))
     if n_units < n_splits:
-        raise ModelInputError(f"Only {n_units} units: grouped cross-validation needs at least n_splits="
-                              f"{n_splits}. Lower n_splits.")
+        raise ModelInputError(
+            f"Only {n_units} units: grouped cross-validation needs at least n_splits={n_splits}. Lower n_splits."
+        )
     X, Y = df[x].astype(float), df[y].astype(float).to_numpy()
     scores, imps, pds = [], [], []
     for name in models:
         for fold, (tr, te) in enumerate(GroupKFold(n_splits=n_splits).split(X, Y, groups)):
             est = _pipeline(name, seed).fit(X.iloc[tr], Y[tr])
             pred = est.predict(X.iloc[te])
-            scores.append({"model": name, "fold": fold, "r2": r2_score(Y[te], pred),
-                           "rmse": float(np.sqrt(mean_squared_error(Y[te], pred)))})
-            pi = permutation_importance(est, X.iloc[te], Y[te], n_repeats=n_repeats, random_state=seed,
-                                        scoring="r2")
-            imps += [{"model": name, "fold": fold, "term": t, "importance": v}
-                     for t, v in zip(x, pi.importances_mean)]
+            scores.append(
+                {
+                    "model": name,
+                    "fold": fold,
+                    "r2": r2_score(Y[te], pred),
+                    "rmse": float(np.sqrt(mean_squared_error(Y[te], pred))),
+                }
+            )
+            pi = permutation_importance(est, X.iloc[te], Y[te], n_repeats=n_repeats, random_state=seed, scoring="r2")
+            imps += [{"model": name, "fold": fold, "term": t, "importance": v} for t, v in zip(x, pi.importances_mean)]
         full = _pipeline(name, seed).fit(X, Y)
         for j, t in enumerate(x):
             res = partial_dependence(full, X, [j], grid_resolution=grid_resolution, kind="average")
-            pds += [{"model": name, "term": t, "value": v, "prediction": p}
-                    for v, p in zip(res["grid_values"][0], res["average"][0])]
+            pds += [
+                {"model": name, "term": t, "value": v, "prediction": p}
+                for v, p in zip(res["grid_values"][0], res["average"][0])
+            ]
     imp = pd.DataFrame(imps).groupby(["model", "term"], sort=False)["importance"].agg(["mean", "std", "count"])
     imp = imp.reset_index().rename(columns={"mean": "importance"})
     imp["se"] = imp["std"] / np.sqrt(imp["count"])
-    return DriversResults(scores=pd.DataFrame(scores), importance=imp[["model", "term", "importance", "se"]],
-                          partial_dependence=pd.DataFrame(pds), y=y, n=len(df), warnings=notes)
+    return DriversResults(
+        scores=pd.DataFrame(scores),
+        importance=imp[["model", "term", "importance", "se"]],
+        partial_dependence=pd.DataFrame(pds),
+        y=y,
+        n=len(df),
+        warnings=notes,
+    )

@@ -42,6 +42,7 @@ than ``few_clusters`` clusters (default 30) a warning is stored in the result an
 ``tidy()`` gains ``se_crv3``, ``p_crv3`` and ``p_wild`` (wild cluster bootstrap, WCR11,
 Rademacher weights, null imposed, ``wild_reps`` draws, seeded by ``seed``).
 """
+
 from __future__ import annotations
 
 import re
@@ -76,9 +77,12 @@ def deprecated_lang(lang: object, where: str) -> None:
         The estimator's name.
     """
     if lang is not None:
-        warnings.warn(f"{where}(lang=...) is deprecated and ignored: estimators know no language. Pass "
-                      f"lang to the result's summary(), plot() or warning_texts() instead.",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}(lang=...) is deprecated and ignored: estimators know no language. Pass "
+            f"lang to the result's summary(), plot() or warning_texts() instead.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
 
 
 def parse_vcov(vcov: VcovSpec) -> tuple[str, list[str]]:
@@ -104,8 +108,10 @@ def parse_vcov(vcov: VcovSpec) -> tuple[str, list[str]]:
         if not clusters or len(clusters) > 2 or (kind == "CRV3" and len(clusters) > 1):
             raise ValueError(f"vcov={vcov!r}: give one cluster column (or two joined by '+' for CRV1).")
         return kind, clusters
-    raise ValueError(f"vcov={vcov!r} is not allowed; use one of {HC_TYPES} or a dict such as "
-                     "{'CRV1': 'unit'}, {'CRV1': 'unit+year'}, {'CRV3': 'unit'}.")
+    raise ValueError(
+        f"vcov={vcov!r} is not allowed; use one of {HC_TYPES} or a dict such as "
+        "{'CRV1': 'unit'}, {'CRV1': 'unit+year'}, {'CRV3': 'unit'}."
+    )
 
 
 def vcov_label(kind: str, clusters: list[str]) -> str:
@@ -113,8 +119,15 @@ def vcov_label(kind: str, clusters: list[str]) -> str:
     return f"{kind}({'+'.join(clusters)})" if clusters else kind
 
 
-def vcov_note(kind: str, clusters: list[str], G_df: str, *, G: list[int] | None = None,
-              model: Literal["ols", "glm"] = "ols", information: str = "observed") -> Message:
+def vcov_note(
+    kind: str,
+    clusters: list[str],
+    G_df: str,
+    *,
+    G: list[int] | None = None,
+    model: Literal["ols", "glm"] = "ols",
+    information: str = "observed",
+) -> Message:
     """The variance convention as a message (for a methods appendix).
 
     Parameters
@@ -176,9 +189,19 @@ def _pyfixest_vcov(pf: Any, kind: str, clusters: list[str], G_df: str) -> tuple[
 
 
 # -- ols --------------------------------------------------------------------------------------
-def ols(formula: str, data: pd.DataFrame, *, vcov: VcovSpec = "iid", G_df: Literal["min", "conventional"] = "min",
-        alpha: float = 0.05, few_clusters: int = 30, wild_reps: int = 999, seed: int = 0,
-        unique_fe: bool = True, lang: object = None) -> Results:
+def ols(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    vcov: VcovSpec = "iid",
+    G_df: Literal["min", "conventional"] = "min",
+    alpha: float = 0.05,
+    few_clusters: int = 30,
+    wild_reps: int = 999,
+    seed: int = 0,
+    unique_fe: bool = True,
+    lang: object = None,
+) -> Results:
     """Least squares with optional absorbed fixed effects, ``"y ~ x1 + x2 | unit + year"``.
 
     Parameters
@@ -239,8 +262,11 @@ def ols(formula: str, data: pd.DataFrame, *, vcov: VcovSpec = "iid", G_df: Liter
     if sample.isna().to_numpy().any():
         sample = sample.dropna()
     if unique_fe and len(fes) >= 2:
-        ck.unique_key(sample, fes, hint="If several rows per cell are intended (e.g. workers within "
-                                        "firm × year), pass unique_fe=False.")
+        ck.unique_key(
+            sample,
+            fes,
+            hint="If several rows per cell are intended (e.g. workers within firm × year), pass unique_fe=False.",
+        )
     ck.not_constant(sample, [t for t in plain if t in sample.columns])
     notes: list[Message] = []
     if len(sample) < len(data):
@@ -265,8 +291,12 @@ def ols(formula: str, data: pd.DataFrame, *, vcov: VcovSpec = "iid", G_df: Liter
     collin = [str(c) for c in (getattr(model, "_collin_vars", []) or [])]
     if collin:
         notes.append(msg("models.collinear", terms=", ".join(collin)))
-    info: dict[str, Any] = {"formula": formula, "dropped_rows": len(data) - len(sample), "collinear": collin,
-                            "vcov_note": vcov_note(kind, clusters, G_df, G=counts)}
+    info: dict[str, Any] = {
+        "formula": formula,
+        "dropped_rows": len(data) - len(sample),
+        "collinear": collin,
+        "vcov_note": vcov_note(kind, clusters, G_df, G=counts),
+    }
     if clusters:
         info["clusters"] = g_min
         info["cluster_counts"] = dict(zip(clusters, counts))
@@ -275,12 +305,19 @@ def ols(formula: str, data: pd.DataFrame, *, vcov: VcovSpec = "iid", G_df: Liter
     if clusters and kind == "CRV1" and g_min is not None and g_min < few_clusters:
         if len(clusters) == 1:
             notes.append(msg("models.few_clusters", G=g_min, threshold=few_clusters))
-            table = _add_few_cluster_inference(pf, model, fml, sample, clusters[0], table, ssc,
-                                               wild_reps, seed, notes)
+            table = _add_few_cluster_inference(pf, model, fml, sample, clusters[0], table, ssc, wild_reps, seed, notes)
         else:
             notes.append(msg("models.few_clusters_twoway", G=g_min, threshold=few_clusters))
-    return Results(table=table, method=label_ols(fes), vcov=vcov_label(kind, clusters), n=int(model._N),
-                   alpha=alpha, warnings=notes, info=info, dof=dof)
+    return Results(
+        table=table,
+        method=label_ols(fes),
+        vcov=vcov_label(kind, clusters),
+        n=int(model._N),
+        alpha=alpha,
+        warnings=notes,
+        info=info,
+        dof=dof,
+    )
 
 
 def label_ols(fes: list[str]) -> str:
@@ -299,8 +336,10 @@ def _fit_feols(pf: Any, fml: str, sample: pd.DataFrame, vcov: Any, ssc: Any) -> 
     except ModelInputError:
         raise
     except Exception as exc:  # a library message, re-raised as a user-facing error
-        raise ModelInputError(f"The model {fml!r} could not be estimated: {exc}. Check the formula's "
-                              f"column names and that every regressor varies in the sample.") from exc
+        raise ModelInputError(
+            f"The model {fml!r} could not be estimated: {exc}. Check the formula's "
+            f"column names and that every regressor varies in the sample."
+        ) from exc
 
 
 def _mnw_crv3(table: pd.DataFrame, G: int, alpha: float) -> pd.DataFrame:
@@ -312,8 +351,7 @@ def _mnw_crv3(table: pd.DataFrame, G: int, alpha: float) -> pd.DataFrame:
 def _table_from_fixest(model: Any, alpha: float, hidden: list[str]) -> pd.DataFrame:
     est, se, p = model.coef(), model.se(), model.pvalue()
     ci = model.confint(alpha=alpha)
-    table = pd.DataFrame({"estimate": est, "se": se, "ci_low": ci.iloc[:, 0], "ci_high": ci.iloc[:, 1],
-                          "p": p})
+    table = pd.DataFrame({"estimate": est, "se": se, "ci_low": ci.iloc[:, 0], "ci_high": ci.iloc[:, 1], "p": p})
     if hidden:
         # The dummies standing in for absorbed effects (and their intercept) are not reported.
         keep = [t for t in table.index if t != "Intercept" and not any(str(t).startswith(h) for h in hidden)]
@@ -322,9 +360,18 @@ def _table_from_fixest(model: Any, alpha: float, hidden: list[str]) -> pd.DataFr
     return table
 
 
-def _add_few_cluster_inference(pf: Any, model: Any, fml: str, sample: pd.DataFrame, cluster: str,
-                               table: pd.DataFrame, ssc: Any, reps: int, seed: int,
-                               notes: list[Message]) -> pd.DataFrame:
+def _add_few_cluster_inference(
+    pf: Any,
+    model: Any,
+    fml: str,
+    sample: pd.DataFrame,
+    cluster: str,
+    table: pd.DataFrame,
+    ssc: Any,
+    reps: int,
+    seed: int,
+    notes: list[Message],
+) -> pd.DataFrame:
     table = table.copy()
     try:
         m3 = _fit_feols(pf, fml, sample, {"CRV3": cluster}, pf.ssc(k_adj=False, G_adj=False))
@@ -371,26 +418,48 @@ def resolve_cluster_alias(vcov: VcovSpec | None, cluster: str | None, default: s
         A ``vcov`` in the shared vocabulary.
     """
     if cluster is not None:
-        warnings.warn(f"{where}(cluster=...) is deprecated; use vcov={{'CRV1': {cluster!r}}}.",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}(cluster=...) is deprecated; use vcov={{'CRV1': {cluster!r}}}.", DeprecationWarning, stacklevel=3
+        )
     if isinstance(vcov, str) and vcov in CLUSTER_TYPES:
-        warnings.warn(f"{where}(vcov={vcov!r}) is deprecated; use vcov={{{vcov!r}: {(cluster or default)!r}}}.",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}(vcov={vcov!r}) is deprecated; use vcov={{{vcov!r}: {(cluster or default)!r}}}.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         return {vcov: cluster or default}
     if vcov is None:
         return {"CRV1": cluster or default}
     if cluster is not None:
-        raise ValueError(f"{where}: give the cluster inside vcov (e.g. vcov={{'CRV1': {cluster!r}}}), "
-                         f"not both vcov={vcov!r} and cluster={cluster!r}.")
+        raise ValueError(
+            f"{where}: give the cluster inside vcov (e.g. vcov={{'CRV1': {cluster!r}}}), "
+            f"not both vcov={vcov!r} and cluster={cluster!r}."
+        )
     return vcov
 
 
-def twfe(data: pd.DataFrame, *, y: str, x: list[str] | str, unit: str, time: str, vcov: VcovSpec | None = None,
-         G_df: Literal["min", "conventional"] = "min", effect: Literal["twoways", "individual"] = "twoways",
-         lags: int | dict[str, int] = 0, per_capita: str | None = None, per_capita_scale: float = 1.0,
-         scale_x: bool = False, fixed_effects: list[str] | None = None, alpha: float = 0.05,
-         few_clusters: int = 30, wild_reps: int = 999, seed: int = 0, cluster: str | None = None,
-         lang: object = None) -> Results:
+def twfe(
+    data: pd.DataFrame,
+    *,
+    y: str,
+    x: list[str] | str,
+    unit: str,
+    time: str,
+    vcov: VcovSpec | None = None,
+    G_df: Literal["min", "conventional"] = "min",
+    effect: Literal["twoways", "individual"] = "twoways",
+    lags: int | dict[str, int] = 0,
+    per_capita: str | None = None,
+    per_capita_scale: float = 1.0,
+    scale_x: bool = False,
+    fixed_effects: list[str] | None = None,
+    alpha: float = 0.05,
+    few_clusters: int = 30,
+    wild_reps: int = 999,
+    seed: int = 0,
+    cluster: str | None = None,
+    lang: object = None,
+) -> Results:
     """Fixed-effects panel regression ``y ~ x | unit + time (+ fixed_effects)``.
 
     Parameters
@@ -485,21 +554,38 @@ def twfe(data: pd.DataFrame, *, y: str, x: list[str] | str, unit: str, time: str
     fml = f"{safe[y]} ~ {' + '.join(safe[t] for t in terms)} | " + " + ".join(safe[c] for c in absorbed)
     safe_vcov: VcovSpec = {kind: "+".join(safe[c] for c in clusters)} if clusters else kind
     # (unit, time) was checked above; extra fixed effects may repeat within a cell.
-    res = ols(fml, work, vcov=safe_vcov, G_df=G_df, alpha=alpha, few_clusters=few_clusters,
-              wild_reps=wild_reps, seed=seed, unique_fe=False)
+    res = ols(
+        fml,
+        work,
+        vcov=safe_vcov,
+        G_df=G_df,
+        alpha=alpha,
+        few_clusters=few_clusters,
+        wild_reps=wild_reps,
+        seed=seed,
+        unique_fe=False,
+    )
     back = {v: k for k, v in safe.items()}
     res.table.index = pd.Index([back.get(t, t) for t in res.table.index], name="term")
     collin = [back.get(t, t) for t in res.info.get("collinear", [])]
     res.info["collinear"] = collin
-    res.warnings = notes + [msg("models.collinear", terms=", ".join(collin)) if w.code == "models.collinear" else w
-                            for w in res.warnings]
+    res.warnings = notes + [
+        msg("models.collinear", terms=", ".join(collin)) if w.code == "models.collinear" else w for w in res.warnings
+    ]
     res.vcov = vcov_label(kind, clusters)
     res.info["vcov_note"] = vcov_note(kind, clusters, G_df, G=list(res.info.get("cluster_counts", {}).values()))
     if "cluster_counts" in res.info:
         res.info["cluster_counts"] = {back.get(k, k): v for k, v in res.info["cluster_counts"].items()}
     res.method = f"TWFE: {y} ~ {' + '.join(terms)} | {' + '.join(absorbed)}"
-    res.info.update({"formula": res.method, "unit": unit, "time": time, "effect": effect,
-                     "cluster": "+".join(clusters) if clusters else None})
+    res.info.update(
+        {
+            "formula": res.method,
+            "unit": unit,
+            "time": time,
+            "effect": effect,
+            "cluster": "+".join(clusters) if clusters else None,
+        }
+    )
     return res
 
 
@@ -507,10 +593,17 @@ def twfe(data: pd.DataFrame, *, y: str, x: list[str] | str, unit: str, time: str
 GLM_FAMILIES = ("logit", "probit", "poisson", "gaussian")
 
 
-def glm(formula: str, data: pd.DataFrame, *, family: Literal["logit", "probit", "poisson", "gaussian"] = "logit",
-        vcov: VcovSpec = "iid", G_df: Literal["min", "conventional"] = "min",
-        information: Literal["observed", "expected"] = "observed", alpha: float = 0.05,
-        lang: object = None) -> Results:
+def glm(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    family: Literal["logit", "probit", "poisson", "gaussian"] = "logit",
+    vcov: VcovSpec = "iid",
+    G_df: Literal["min", "conventional"] = "min",
+    information: Literal["observed", "expected"] = "observed",
+    alpha: float = 0.05,
+    lang: object = None,
+) -> Results:
     """Generalised linear model by maximum likelihood (statsmodels GLM for the fit, evalkit's
     sandwich for the variance, so the conventions equal :func:`ols`).
 
@@ -561,23 +654,28 @@ def glm(formula: str, data: pd.DataFrame, *, family: Literal["logit", "probit", 
     sample = data.dropna(subset=used)
     yv = sample[lhs].astype(float)
     if family in ("logit", "probit") and not yv.isin([0.0, 1.0]).all():
-        raise ModelInputError(f"{family} needs a 0/1 outcome; {lhs!r} has other values "
-                              f"(e.g. {yv[~yv.isin([0.0, 1.0])].iloc[0]!r}).")
+        raise ModelInputError(
+            f"{family} needs a 0/1 outcome; {lhs!r} has other values (e.g. {yv[~yv.isin([0.0, 1.0])].iloc[0]!r})."
+        )
     if family == "poisson" and (yv < 0).any():
         raise ModelInputError(f"poisson needs non-negative counts; {lhs!r} has negative values.")
     ck.not_constant(sample, [lhs] + [t for t in plain if t in sample.columns])
     counts = [ck.n_clusters(sample, c) for c in clusters]
-    fam = {"logit": sm.families.Binomial(sm.families.links.Logit()),
-           "probit": sm.families.Binomial(sm.families.links.Probit()),
-           "poisson": sm.families.Poisson(),
-           "gaussian": sm.families.Gaussian()}[family]
+    fam = {
+        "logit": sm.families.Binomial(sm.families.links.Logit()),
+        "probit": sm.families.Binomial(sm.families.links.Probit()),
+        "poisson": sm.families.Poisson(),
+        "gaussian": sm.families.Gaussian(),
+    }[family]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fitted = smf.glm(formula, sample, family=fam).fit()
     except Exception as exc:
-        raise ModelInputError(f"The {family} model {formula!r} could not be estimated: {exc}. Perfect "
-                              f"separation or a collinear regressor are common causes.") from exc
+        raise ModelInputError(
+            f"The {family} model {formula!r} could not be estimated: {exc}. Perfect "
+            f"separation or a collinear regressor are common causes."
+        ) from exc
     V = _glm_vcov(fitted, kind, [sample[c] for c in clusters], G_df, information)
     names = fitted.params.index
     table = coef_table(fitted.params.to_numpy(), np.sqrt(np.diag(V)), alpha=alpha, index=names)
@@ -586,17 +684,28 @@ def glm(formula: str, data: pd.DataFrame, *, family: Literal["logit", "probit", 
         notes.append(msg("models.not_converged"))
     if len(sample) < len(data):
         notes.append(msg("models.rows_dropped", n=len(data) - len(sample)))
-    info: dict[str, Any] = {"formula": formula, "family": family, "loglik": float(fitted.llf),
-                            "information": information,
-                            "vcov_note": vcov_note(kind, clusters, G_df, G=counts, model="glm",
-                                                   information=information)}
+    info: dict[str, Any] = {
+        "formula": formula,
+        "family": family,
+        "loglik": float(fitted.llf),
+        "information": information,
+        "vcov_note": vcov_note(kind, clusters, G_df, G=counts, model="glm", information=information),
+    }
     if clusters:
         info["clusters"] = min(counts)
         info["cluster_counts"] = dict(zip(clusters, counts))
         if len(clusters) == 2:
             info["G_df"] = G_df
-    return Results(table=table, method=f"GLM {family}: {formula}", vcov=vcov_label(kind, clusters),
-                   n=int(fitted.nobs), alpha=alpha, warnings=notes, info=info, dof=None)
+    return Results(
+        table=table,
+        method=f"GLM {family}: {formula}",
+        vcov=vcov_label(kind, clusters),
+        n=int(fitted.nobs),
+        alpha=alpha,
+        warnings=notes,
+        info=info,
+        dof=None,
+    )
 
 
 def _glm_vcov(fitted: Any, kind: str, groups: list[pd.Series], G_df: str, information: str) -> np.ndarray:
@@ -618,8 +727,15 @@ def _glm_vcov(fitted: Any, kind: str, groups: list[pd.Series], G_df: str, inform
     return cluster_sandwich(bread, scores, groups, G_df, n=n, k=k)
 
 
-def cluster_sandwich(bread: np.ndarray, scores: np.ndarray, groups: list[pd.Series] | list[np.ndarray],
-                     G_df: str = "min", *, n: int, k: int) -> np.ndarray:
+def cluster_sandwich(
+    bread: np.ndarray,
+    scores: np.ndarray,
+    groups: list[pd.Series] | list[np.ndarray],
+    G_df: str = "min",
+    *,
+    n: int,
+    k: int,
+) -> np.ndarray:
     """One- or two-way cluster-robust sandwich with evalkit's small-sample factors.
 
     Parameters

@@ -12,6 +12,7 @@
 
 Results say which family was adjusted and by which method.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -57,11 +58,15 @@ class MultipleTestingResults:
 
     def summary(self) -> Summary:
         lang = self.lang
-        lines = [(f"{label('检验族', 'family', lang)}: {self.family} ({len(self.table)} "
-                  f"{label('个假设', 'hypotheses', lang)})"),
-                 f"{label('校正方法', 'adjustment', lang)}: {self.method}"
-                 + (f" (B = {self.n_boot})" if self.n_boot else ""),
-                 f"{label('拒绝数', 'rejected', lang)} (α = {self.alpha:g}): {int(self.table['reject'].sum())}"]
+        lines = [
+            (
+                f"{label('检验族', 'family', lang)}: {self.family} ({len(self.table)} "
+                f"{label('个假设', 'hypotheses', lang)})"
+            ),
+            f"{label('校正方法', 'adjustment', lang)}: {self.method}"
+            + (f" (B = {self.n_boot})" if self.n_boot else ""),
+            f"{label('拒绝数', 'rejected', lang)} (α = {self.alpha:g}): {int(self.table['reject'].sum())}",
+        ]
         return Summary(label("多重检验校正", "multiple-testing adjustment", lang), tuple(lines), self.tidy())
 
     def _repr_html_(self) -> str:
@@ -133,11 +138,17 @@ def romano_wolf(t_stats: np.ndarray, boot_t: np.ndarray) -> np.ndarray:
     return out
 
 
-def adjust_pvalues(p: Sequence[float] | pd.Series | None = None, *,
-                   method: Literal["holm", "bonferroni", "romano_wolf"] = "holm",
-                   t_stats: Sequence[float] | None = None, boot_t: np.ndarray | None = None,
-                   names: Sequence[str] | None = None, family: str = "outcomes", alpha: float = 0.05,
-                   lang: Lang = "zh") -> MultipleTestingResults:
+def adjust_pvalues(
+    p: Sequence[float] | pd.Series | None = None,
+    *,
+    method: Literal["holm", "bonferroni", "romano_wolf"] = "holm",
+    t_stats: Sequence[float] | None = None,
+    boot_t: np.ndarray | None = None,
+    names: Sequence[str] | None = None,
+    family: str = "outcomes",
+    alpha: float = 0.05,
+    lang: Lang = "zh",
+) -> MultipleTestingResults:
     """Adjust a family of p-values for multiple testing (family-wise error rate).
 
     Parameters
@@ -176,8 +187,10 @@ def adjust_pvalues(p: Sequence[float] | pd.Series | None = None, *,
     n_boot = None
     if method == "romano_wolf":
         if t_stats is None or boot_t is None:
-            raise ModelInputError("Romano–Wolf needs t_stats (observed) and boot_t (B × m bootstrap "
-                                  "t-statistics centred at the estimates).")
+            raise ModelInputError(
+                "Romano–Wolf needs t_stats (observed) and boot_t (B × m bootstrap "
+                "t-statistics centred at the estimates)."
+            )
         t = np.asarray(t_stats, dtype=float).reshape(-1)
         bt = np.asarray(boot_t, dtype=float)
         if bt.ndim != 2 or bt.shape[1] != t.size:
@@ -205,6 +218,7 @@ def adjust_pvalues(p: Sequence[float] | pd.Series | None = None, *,
     names = [str(n) for n in names] if names is not None else [f"H{i + 1}" for i in range(pv.size)]
     if len(names) != pv.size:
         raise ModelInputError(f"{len(names)} names for {pv.size} hypotheses.")
-    table = pd.DataFrame({"p": pv, "p_adjusted": adj, "reject": adj <= alpha, **extra},
-                         index=pd.Index(names, name="term"))
+    table = pd.DataFrame(
+        {"p": pv, "p_adjusted": adj, "reject": adj <= alpha, **extra}, index=pd.Index(names, name="term")
+    )
     return MultipleTestingResults(table=table, method=method, family=family, alpha=alpha, n_boot=n_boot, lang=lang)

@@ -23,6 +23,7 @@ Conventions (they change numbers, so they are named):
   1{label is a cohort and time ≥ label}, so estimators that read it (``synthetic_did``) follow the
   reassignment; estimators that read the cohort column (``staggered_did``) get the permuted column.
 """
+
 from __future__ import annotations
 
 import math
@@ -134,15 +135,21 @@ class RandomizationResults(BaseResults):
 
     def _note(self, lang: Lang) -> str:
         if self.exact:
-            return label(f"精确随机化推断：枚举全部 {self.n_assignments} 种不同分配，p = #{{|T| ≥ |T_obs|}} / "
-                         f"{self.n_assignments}（双侧）。",
-                         f"Exact randomization inference over all {self.n_assignments} distinct assignments: "
-                         f"p = #{{|T| ≥ |T_obs|}} / {self.n_assignments} (two-sided).", lang)
-        return label(f"蒙特卡洛随机化推断：{self.reps} 次随机分配（种子 {self.settings['seed']}，共 "
-                     f"{self.n_assignments} 种可能），p = (1 + #{{|T| ≥ |T_obs|}}) / (1 + R)（双侧）。",
-                     f"Monte Carlo randomization inference: {self.reps} random assignments (seed "
-                     f"{self.settings['seed']}, of {self.n_assignments} possible); p = (1 + #{{|T| ≥ |T_obs|}}) / "
-                     f"(1 + R) (two-sided).", lang)
+            return label(
+                f"精确随机化推断：枚举全部 {self.n_assignments} 种不同分配，p = #{{|T| ≥ |T_obs|}} / "
+                f"{self.n_assignments}（双侧）。",
+                f"Exact randomization inference over all {self.n_assignments} distinct assignments: "
+                f"p = #{{|T| ≥ |T_obs|}} / {self.n_assignments} (two-sided).",
+                lang,
+            )
+        return label(
+            f"蒙特卡洛随机化推断：{self.reps} 次随机分配（种子 {self.settings['seed']}，共 "
+            f"{self.n_assignments} 种可能），p = (1 + #{{|T| ≥ |T_obs|}}) / (1 + R)（双侧）。",
+            f"Monte Carlo randomization inference: {self.reps} random assignments (seed "
+            f"{self.settings['seed']}, of {self.n_assignments} possible); p = (1 + #{{|T| ≥ |T_obs|}}) / "
+            f"(1 + R) (two-sided).",
+            lang,
+        )
 
     def tidy(self) -> pd.DataFrame:
         """One row: term, estimate, se, ci_low, ci_high (no SE: NaN), p (the RI p-value), p_se,
@@ -153,10 +160,21 @@ class RandomizationResults(BaseResults):
         pandas.DataFrame
         """
         nan = float("nan")
-        return pd.DataFrame({"term": ["statistic"], "estimate": [self.statistic], "se": [nan],
-                             "ci_low": [nan], "ci_high": [nan], "p": [self.p_value],
-                             "p_se": [self.p_se], "n_assignments": [self.n_assignments], "reps": [self.reps],
-                             "exact": [self.exact], "vcov": ["randomization"]})
+        return pd.DataFrame(
+            {
+                "term": ["statistic"],
+                "estimate": [self.statistic],
+                "se": [nan],
+                "ci_low": [nan],
+                "ci_high": [nan],
+                "p": [self.p_value],
+                "p_se": [self.p_se],
+                "n_assignments": [self.n_assignments],
+                "reps": [self.reps],
+                "exact": [self.exact],
+                "vcov": ["randomization"],
+            }
+        )
 
     def summary(self, lang: Lang = "zh") -> Summary:
         """Printable summary (renders as HTML in Jupyter).
@@ -170,14 +188,18 @@ class RandomizationResults(BaseResults):
         -------
         Summary
         """
-        lines = (f"{label('观测统计量', 'observed statistic', lang)}: {self.statistic:.4f}",
-                 (f"{label('随机化 p 值', 'randomization p-value', lang)}: {self.p_value:.4f} "
-                 f"(MC SE {self.p_se:.4f})"),
-                 (f"{label('最小可达 p 值', 'smallest attainable p', lang)}: "
-                 f"{(1 / self.n_assignments if self.exact else 1 / (1 + self.reps)):.4g}"),
-                 self._note(lang))
-        return Summary(label("随机化推断", "Randomization inference", lang), lines, self.tidy(),
-                       tuple(self.warning_texts(lang)))
+        lines = (
+            f"{label('观测统计量', 'observed statistic', lang)}: {self.statistic:.4f}",
+            (f"{label('随机化 p 值', 'randomization p-value', lang)}: {self.p_value:.4f} (MC SE {self.p_se:.4f})"),
+            (
+                f"{label('最小可达 p 值', 'smallest attainable p', lang)}: "
+                f"{(1 / self.n_assignments if self.exact else 1 / (1 + self.reps)):.4g}"
+            ),
+            self._note(lang),
+        )
+        return Summary(
+            label("随机化推断", "Randomization inference", lang), lines, self.tidy(), tuple(self.warning_texts(lang))
+        )
 
     def __repr__(self) -> str:
         return str(self.summary())
@@ -203,10 +225,16 @@ class RandomizationResults(BaseResults):
 
         fig = new_figure()
         ax = fig.add_subplot()
-        ax.hist(self.distribution, bins=bins, color=PALETTE[0], alpha=0.75,
-                label=label("重新分配下的估计", "estimates under reassignment", lang))
-        ax.axvline(self.statistic, color=PALETTE[3], lw=2,
-                   label=f"{label('观测值', 'observed', lang)} {self.statistic:.3f}")
+        ax.hist(
+            self.distribution,
+            bins=bins,
+            color=PALETTE[0],
+            alpha=0.75,
+            label=label("重新分配下的估计", "estimates under reassignment", lang),
+        )
+        ax.axvline(
+            self.statistic, color=PALETTE[3], lw=2, label=f"{label('观测值', 'observed', lang)} {self.statistic:.3f}"
+        )
         ax.axvline(-self.statistic, color=PALETTE[3], lw=1, ls="--")
         ax.set_xlabel(label("统计量", "statistic", lang))
         ax.set_ylabel(label("分配数", "assignments", lang))
@@ -215,11 +243,21 @@ class RandomizationResults(BaseResults):
         return fig
 
 
-def randomization_inference(data: pd.DataFrame, *, estimator: Callable[[pd.DataFrame], float], unit: str,
-                            cohort: str, time: str | None = None, treated: str | None = None,
-                            eligible: str | Iterable | None = None, reps: int = 999, seed: int = 0,
-                            exact: bool | None = None, max_exact: int = 2000,
-                            progress: int | Callable[[int, int], None] | None = None) -> RandomizationResults:
+def randomization_inference(
+    data: pd.DataFrame,
+    *,
+    estimator: Callable[[pd.DataFrame], float],
+    unit: str,
+    cohort: str,
+    time: str | None = None,
+    treated: str | None = None,
+    eligible: str | Iterable | None = None,
+    reps: int = 999,
+    seed: int = 0,
+    exact: bool | None = None,
+    max_exact: int = 2000,
+    progress: int | Callable[[int, int], None] | None = None,
+) -> RandomizationResults:
     """Randomization inference for a staggered membership effect.
 
     Reassigns membership and joining cohorts by permuting the per-unit cohort labels among the
@@ -277,7 +315,9 @@ def randomization_inference(data: pd.DataFrame, *, estimator: Callable[[pd.DataF
     if not callable(estimator):
         raise TypeError("estimator must be a callable data -> float.")
     if treated is not None and time is None:
-        raise ModelInputError("Rebuilding the treatment column needs the period column: pass time=... with treated=....")
+        raise ModelInputError(
+            "Rebuilding the treatment column needs the period column: pass time=... with treated=...."
+        )
     cols = [unit, cohort] + [c for c in (time, treated) if c is not None]
     if isinstance(eligible, str):
         cols.append(eligible)
@@ -288,8 +328,10 @@ def randomization_inference(data: pd.DataFrame, *, estimator: Callable[[pd.DataF
     per_unit = data.groupby(pos, sort=True)[cohort]
     varies = per_unit.nunique(dropna=False) > 1
     if varies.any():
-        raise ModelInputError(f"{int(varies.sum())} unit(s) have more than one {cohort!r} value (e.g. "
-                              f"{units[varies[varies].index[0]]!r}); the cohort must be constant within a unit.")
+        raise ModelInputError(
+            f"{int(varies.sum())} unit(s) have more than one {cohort!r} value (e.g. "
+            f"{units[varies[varies].index[0]]!r}); the cohort must be constant within a unit."
+        )
     labels = per_unit.first().reindex(range(len(units))).astype(object).to_numpy()
     # missing cohorts stay missing (first() skips NaN: a unit with only NaN gives NaN)
     if isinstance(eligible, str):
@@ -311,8 +353,10 @@ def randomization_inference(data: pd.DataFrame, *, estimator: Callable[[pd.DataF
     el_labels = labels[el_idx]
     codes, uniques = pd.factorize(pd.Series(el_labels, dtype=object), use_na_sentinel=False)
     if len(uniques) < 2:
-        raise ModelInputError("All eligible units share one cohort label, so reassigning them changes nothing. "
-                              "Include never-members (or other cohorts) among the eligible units.")
+        raise ModelInputError(
+            "All eligible units share one cohort label, so reassigning them changes nothing. "
+            "Include never-members (or other cohorts) among the eligible units."
+        )
     total = multinomial_count(el_labels)
     if exact is None:
         exact = total <= max_exact
@@ -370,13 +414,29 @@ def randomization_inference(data: pd.DataFrame, *, estimator: Callable[[pd.DataF
     else:
         p = (1 + extreme) / (1 + n_eval)
         p_se = float(np.sqrt(p * (1 - p) / n_eval))
-    assignments = pd.DataFrame(np.asarray(uniques, dtype=object)[assigned],
-                               columns=pd.Index(np.asarray(units, dtype=object)[el_idx], name=unit))
-    settings = {"unit": unit, "cohort": cohort, "time": time, "treated": treated, "seed": seed,
-                "max_exact": max_exact, "n_eligible": len(el_idx)}
-    return RandomizationResults(statistic=observed, p_value=float(p), p_se=p_se, distribution=dist,
-                                assignments=assignments, n_assignments=total, exact=bool(exact),
-                                settings=settings)
+    assignments = pd.DataFrame(
+        np.asarray(uniques, dtype=object)[assigned],
+        columns=pd.Index(np.asarray(units, dtype=object)[el_idx], name=unit),
+    )
+    settings = {
+        "unit": unit,
+        "cohort": cohort,
+        "time": time,
+        "treated": treated,
+        "seed": seed,
+        "max_exact": max_exact,
+        "n_eligible": len(el_idx),
+    }
+    return RandomizationResults(
+        statistic=observed,
+        p_value=float(p),
+        p_se=p_se,
+        distribution=dist,
+        assignments=assignments,
+        n_assignments=total,
+        exact=bool(exact),
+        settings=settings,
+    )
 
 
 @dataclass(repr=False)
@@ -396,8 +456,15 @@ class LeaveOneOutResults(BaseResults):
             Columns term, estimate, se, ci_low, ci_high, p (no SE: NaN), dropped,
             change (estimate − full), relative_change.
         """
-        full = pd.DataFrame({"term": ["full sample"], "dropped": [None], "estimate": [self.full],
-                             "change": [0.0], "relative_change": [0.0]})
+        full = pd.DataFrame(
+            {
+                "term": ["full sample"],
+                "dropped": [None],
+                "estimate": [self.full],
+                "change": [0.0],
+                "relative_change": [0.0],
+            }
+        )
         out = pd.concat([full, self.table], ignore_index=True)
         for c in ("se", "ci_low", "ci_high", "p"):
             out[c] = float("nan")
@@ -416,8 +483,10 @@ class LeaveOneOutResults(BaseResults):
         Summary
         """
         est = self.table["estimate"]
-        lines = (f"{label('全样本估计', 'full-sample estimate', lang)}: {self.full:.4f}",
-                 f"{label('逐一剔除后范围', 'range when dropping one unit', lang)}: {est.min():.4f} – {est.max():.4f}")
+        lines = (
+            f"{label('全样本估计', 'full-sample estimate', lang)}: {self.full:.4f}",
+            f"{label('逐一剔除后范围', 'range when dropping one unit', lang)}: {est.min():.4f} – {est.max():.4f}",
+        )
         return Summary(label("逐一剔除（留一法）", "Leave-one-out", lang), lines, self.tidy())
 
     def __repr__(self) -> str:
@@ -453,9 +522,14 @@ class LeaveOneOutResults(BaseResults):
         return fig
 
 
-def leave_one_out(data: pd.DataFrame, *, estimator: Callable[[pd.DataFrame], float], unit: str,
-                  treated_units: Iterable, progress: int | Callable[[int, int], None] | None = None
-                  ) -> LeaveOneOutResults:
+def leave_one_out(
+    data: pd.DataFrame,
+    *,
+    estimator: Callable[[pd.DataFrame], float],
+    unit: str,
+    treated_units: Iterable,
+    progress: int | Callable[[int, int], None] | None = None,
+) -> LeaveOneOutResults:
     """The estimate with each listed unit (e.g. each member) dropped in turn.
 
     Parameters

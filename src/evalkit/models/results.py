@@ -15,6 +15,7 @@ Every result — :class:`Results` (``ols``, ``glm``, ``twfe``, ``event_study``, 
 
 Results know no language: ``lang`` is an argument of the rendering methods only.
 """
+
 from __future__ import annotations
 
 import html
@@ -188,8 +189,9 @@ class BaseResults:
         t = self.tidy()
         crit = critical_value(level, self._ci_dof())
         est, se = t["estimate"].to_numpy(dtype=float), t["se"].to_numpy(dtype=float)
-        return pd.DataFrame({"ci_low": est - crit * se, "ci_high": est + crit * se},
-                            index=pd.Index(t["term"], name="term"))
+        return pd.DataFrame(
+            {"ci_low": est - crit * se, "ci_high": est + crit * se}, index=pd.Index(t["term"], name="term")
+        )
 
     def warning_texts(self, lang: Lang = "zh") -> list[str]:
         """The stored warnings rendered in ``lang``.
@@ -326,12 +328,16 @@ class Results(BaseResults):
         -------
         Summary
         """
-        lines = [f"{text('models.label.observations', lang)}: {self.n}",
-                 f"{text('models.label.variance', lang)}: {self.vcov}"]
+        lines = [
+            f"{text('models.label.observations', lang)}: {self.n}",
+            f"{text('models.label.variance', lang)}: {self.vcov}",
+        ]
         if self.overall is not None and self.overall_se is not None:
             lo, hi = self.overall_ci(1 - self.alpha)
-            lines.append(f"{text('models.label.overall', lang)}: {self.overall:.4f} "
-                         f"(SE {self.overall_se:.4f}; {1 - self.alpha:.0%} CI {lo:.4f}, {hi:.4f})")
+            lines.append(
+                f"{text('models.label.overall', lang)}: {self.overall:.4f} "
+                f"(SE {self.overall_se:.4f}; {1 - self.alpha:.0%} CI {lo:.4f}, {hi:.4f})"
+            )
         for key, value in self.info.items():
             if isinstance(value, (str, int, float)):
                 lines.append(f"{key}: {value}")
@@ -384,8 +390,15 @@ def coef_plot(table: pd.DataFrame, *, lang: Lang = "zh", title: str = "", level:
     fig = new_figure(7.0, max(2.0, 0.45 * len(t) + 1.2))
     ax = fig.add_subplot()
     y = np.arange(len(t))
-    ax.errorbar(t["estimate"], y, xerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]],
-                fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=3)
+    ax.errorbar(
+        t["estimate"],
+        y,
+        xerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]],
+        fmt="o",
+        color=PALETTE[0],
+        ecolor=PALETTE[0],
+        capsize=3,
+    )
     ax.axvline(0, color="grey", lw=0.8, ls="--")
     ax.set_yticks(y, [str(i) for i in t.index])
     ax.set_xlabel(text("models.label.coef_axis", lang, level=f"{100 * level:g}"))
@@ -393,8 +406,14 @@ def coef_plot(table: pd.DataFrame, *, lang: Lang = "zh", title: str = "", level:
     return fig
 
 
-def event_plot(table: pd.DataFrame, *, lang: Lang = "zh", title: str = "", ref: float | None = None,
-               extra: dict[str, pd.DataFrame] | None = None) -> Figure:
+def event_plot(
+    table: pd.DataFrame,
+    *,
+    lang: Lang = "zh",
+    title: str = "",
+    ref: float | None = None,
+    extra: dict[str, pd.DataFrame] | None = None,
+) -> Figure:
     """Event-time estimates with a confidence band, the zero line and the treatment line
     (between event time -1 and 0).
 
@@ -424,8 +443,9 @@ def event_plot(table: pd.DataFrame, *, lang: Lang = "zh", title: str = "", ref: 
         ax.fill_between(e, t["ci_low"], t["ci_high"], color=colour, alpha=0.2, lw=0)
         ax.plot(e, t["estimate"], "o-", color=colour, label=name or None)
     if ref is not None:
-        ax.plot([ref], [0.0], marker="o", mfc="white", color="black", ls="none",
-                label=text("models.label.reference", lang))
+        ax.plot(
+            [ref], [0.0], marker="o", mfc="white", color="black", ls="none", label=text("models.label.reference", lang)
+        )
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(-0.5, color=PALETTE[3], ls="--", lw=1.2, label=text("models.label.treatment_starts", lang))
     ax.set_xlabel(text("models.label.event_x", lang))
@@ -435,8 +455,9 @@ def event_plot(table: pd.DataFrame, *, lang: Lang = "zh", title: str = "", ref: 
     return fig
 
 
-def coef_table(estimate: Any, se: Any, *, p: Any = None, df: float | None = None, alpha: float = 0.05,
-               index: Any = None) -> pd.DataFrame:
+def coef_table(
+    estimate: Any, se: Any, *, p: Any = None, df: float | None = None, alpha: float = 0.05, index: Any = None
+) -> pd.DataFrame:
     """Table with estimate, se, CI and p.
 
     Parameters
@@ -465,6 +486,13 @@ def coef_table(estimate: Any, se: Any, *, p: Any = None, df: float | None = None
     if p is None:
         with np.errstate(divide="ignore", invalid="ignore"):
             p = 2 * dist.sf(np.abs(estimate / se))
-    return pd.DataFrame({"estimate": estimate, "se": se, "ci_low": estimate - crit * se,
-                         "ci_high": estimate + crit * se, "p": np.asarray(p, dtype=float)},
-                        index=pd.Index(index, name="term") if index is not None else None)
+    return pd.DataFrame(
+        {
+            "estimate": estimate,
+            "se": se,
+            "ci_low": estimate - crit * se,
+            "ci_high": estimate + crit * se,
+            "p": np.asarray(p, dtype=float),
+        },
+        index=pd.Index(index, name="term") if index is not None else None,
+    )

@@ -24,6 +24,7 @@ coefficients. Exact normal probabilities (no simulation).
 Both accept a :class:`~evalkit.models.did.DidResults` (β̂ and Σ of the dynamic aggregation,
 Σ = ψ'ψ / n² from csdid's influence function) or raw arrays ``(beta, sigma, n_pre, n_post)``.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -115,12 +116,16 @@ def event_estimates(obj, n_pre: int | None = None, n_post: int | None = None) ->
         if len(obj) == 4:
             n_pre, n_post = obj[2], obj[3]
     else:
-        raise ModelInputError("Pass a DidResults or a tuple (beta, sigma, n_pre, n_post) of event-study "
-                              "coefficients (pre-periods first) and their covariance matrix.")
+        raise ModelInputError(
+            "Pass a DidResults or a tuple (beta, sigma, n_pre, n_post) of event-study "
+            "coefficients (pre-periods first) and their covariance matrix."
+        )
     beta = np.asarray(beta, dtype=float).reshape(-1)
     if n_pre is None or n_post is None:
-        raise ModelInputError("With raw arrays give n_pre and n_post (numbers of pre- and post-period "
-                              "coefficients, reference period excluded).")
+        raise ModelInputError(
+            "With raw arrays give n_pre and n_post (numbers of pre- and post-period "
+            "coefficients, reference period excluded)."
+        )
     times = tuple(range(-int(n_pre), 0)) + tuple(range(int(n_post)))
     return _validated(beta, np.asarray(sigma, dtype=float), int(n_pre), int(n_post), times)
 
@@ -132,8 +137,9 @@ def _validated(beta, sigma, n_pre, n_post, times) -> EventEstimates:
     if n_pre < 1 or n_post < 1 or n_pre + n_post != k:
         raise ModelInputError(f"n_pre ({n_pre}) + n_post ({n_post}) must equal len(beta) ({k}), each ≥ 1.")
     if not (np.isfinite(beta).all() and np.isfinite(sigma).all()):
-        raise ModelInputError("beta and sigma must be finite (drop the reference period, whose "
-                              "variance is zero or missing).")
+        raise ModelInputError(
+            "beta and sigma must be finite (drop the reference period, whose variance is zero or missing)."
+        )
     if not np.allclose(sigma, sigma.T, atol=1e-12 * max(1.0, np.abs(sigma).max())):
         raise ModelInputError("sigma is not symmetric.")
     if np.linalg.eigvalsh(sigma).min() < -1e-10 * max(1.0, np.abs(sigma).max()):
@@ -191,26 +197,54 @@ class SensitivityResults:
 
         lo, hi = self.original_ci
         p0 = float(2 * norm.sf(abs(self.estimate / self.se))) if self.se > 0 else np.nan
-        rows = [{"term": "original", "estimate": self.estimate, "se": self.se, "ci_low": lo,
-                 "ci_high": hi, "p": p0, "M": np.nan, "method": "original", "delta": "none"}]
+        rows = [
+            {
+                "term": "original",
+                "estimate": self.estimate,
+                "se": self.se,
+                "ci_low": lo,
+                "ci_high": hi,
+                "p": p0,
+                "M": np.nan,
+                "method": "original",
+                "delta": "none",
+            }
+        ]
         for r in self.table.itertuples(index=False):
-            rows.append({"term": f"{self._mname()}={r.M:g}", "estimate": np.nan, "se": np.nan,
-                         "ci_low": r.ci_low, "ci_high": r.ci_high, "p": np.nan, "M": r.M,
-                         "method": r.method, "delta": r.delta})
+            rows.append(
+                {
+                    "term": f"{self._mname()}={r.M:g}",
+                    "estimate": np.nan,
+                    "se": np.nan,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "p": np.nan,
+                    "M": r.M,
+                    "method": r.method,
+                    "delta": r.delta,
+                }
+            )
         out = pd.DataFrame(rows)
         return out[TIDY_COLUMNS + ["M", "method", "delta"]]
 
     def summary(self) -> Summary:
         lang = self.lang
-        kind = {"relative_magnitudes": label("相对幅度 Δ^RM(M̄)", "relative magnitudes Δ^RM(M̄)", lang),
-                "smoothness": label("平滑性 Δ^SD(M)", "smoothness Δ^SD(M)", lang)}[self.method]
-        bd = label("无（原区间已含 0 或网格内全部含 0）", "none (zero inside at every M)", lang) \
-            if self.breakdown is None else f"{self.breakdown:g}"
-        lines = [f"{label('约束', 'restriction', lang)}: {kind}",
-                 f"{label('区间方法', 'CI method', lang)}: {self.ci_method}",
-                 f"{label('目标参数', 'target', lang)}: θ = l'τ_post, l = {np.round(self.l_vec, 4).tolist()} ({self.target})",
-                 f"{label('前期/后期系数数', 'pre/post coefficients', lang)}: {self.n_pre}/{self.n_post}",
-                 f"{label('突破值', 'breakdown value', lang)}: {bd}"]
+        kind = {
+            "relative_magnitudes": label("相对幅度 Δ^RM(M̄)", "relative magnitudes Δ^RM(M̄)", lang),
+            "smoothness": label("平滑性 Δ^SD(M)", "smoothness Δ^SD(M)", lang),
+        }[self.method]
+        bd = (
+            label("无（原区间已含 0 或网格内全部含 0）", "none (zero inside at every M)", lang)
+            if self.breakdown is None
+            else f"{self.breakdown:g}"
+        )
+        lines = [
+            f"{label('约束', 'restriction', lang)}: {kind}",
+            f"{label('区间方法', 'CI method', lang)}: {self.ci_method}",
+            f"{label('目标参数', 'target', lang)}: θ = l'τ_post, l = {np.round(self.l_vec, 4).tolist()} ({self.target})",
+            f"{label('前期/后期系数数', 'pre/post coefficients', lang)}: {self.n_pre}/{self.n_post}",
+            f"{label('突破值', 'breakdown value', lang)}: {bd}",
+        ]
         title = label("平行趋势敏感性分析（Rambachan–Roth）", "sensitivity to parallel trends (Rambachan–Roth)", lang)
         return Summary(title, tuple(lines), self.tidy(), tuple(self.notes))
 
@@ -237,11 +271,27 @@ class SensitivityResults:
         fig = new_figure()
         ax = fig.add_subplot()
         lo, hi = self.original_ci
-        ax.errorbar([x0], [(lo + hi) / 2], yerr=[[(hi - lo) / 2]], fmt="none", capsize=4, lw=2,
-                    color=PALETTE[3], label=label("原始区间", "original", lang))
+        ax.errorbar(
+            [x0],
+            [(lo + hi) / 2],
+            yerr=[[(hi - lo) / 2]],
+            fmt="none",
+            capsize=4,
+            lw=2,
+            color=PALETTE[3],
+            label=label("原始区间", "original", lang),
+        )
         mid = (t["ci_low"] + t["ci_high"]) / 2
-        ax.errorbar(Ms, mid, yerr=[mid - t["ci_low"], t["ci_high"] - mid], fmt="none", capsize=4, lw=2,
-                    color=PALETTE[0], label=f"{self.ci_method}")
+        ax.errorbar(
+            Ms,
+            mid,
+            yerr=[mid - t["ci_low"], t["ci_high"] - mid],
+            fmt="none",
+            capsize=4,
+            lw=2,
+            color=PALETTE[0],
+            label=f"{self.ci_method}",
+        )
         ax.axhline(0, color="grey", lw=0.8, ls="--")
         ax.set_xlabel(self._mname() if self.method == "smoothness" else "M̄")
         ax.set_ylabel(label(f"{1 - self.alpha:.0%} 稳健置信区间", f"{1 - self.alpha:.0%} robust CI", lang))
@@ -256,9 +306,17 @@ def _rm_sets(est: EventEstimates, Ms, l, alpha, grid_points):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        df = create_sensitivity_results_rm(betahat=est.beta, sigma=est.sigma, num_pre_periods=est.n_pre,
-                                           num_post_periods=est.n_post, method="C-LF", m_bar_vec=list(Ms),
-                                           l_vec=l, alpha=alpha, grid_points=grid_points)
+        df = create_sensitivity_results_rm(
+            betahat=est.beta,
+            sigma=est.sigma,
+            num_pre_periods=est.n_pre,
+            num_post_periods=est.n_post,
+            method="C-LF",
+            m_bar_vec=list(Ms),
+            l_vec=l,
+            alpha=alpha,
+            grid_points=grid_points,
+        )
     return df["lb"].to_numpy(), df["ub"].to_numpy()
 
 
@@ -266,15 +324,22 @@ def _sd_sets(est: EventEstimates, Ms, l, alpha):
     from diff_diff.honest_did import _compute_optimal_flci
 
     K = est.n_pre
-    out = [_compute_optimal_flci(est.beta[:K], est.beta[K:], est.sigma, l, K, est.n_post, float(M), alpha)
-           for M in Ms]
+    out = [_compute_optimal_flci(est.beta[:K], est.beta[K:], est.sigma, l, K, est.n_post, float(M), alpha) for M in Ms]
     return np.array([o[0] for o in out], dtype=float), np.array([o[1] for o in out], dtype=float)
 
 
-def honest_did(obj, *, method: Literal["relative_magnitudes", "smoothness"] = "relative_magnitudes",
-               Mbar: Sequence[float] | None = None, target: str | Sequence[float] = "first",
-               alpha: float = 0.05, n_pre: int | None = None, n_post: int | None = None,
-               grid_points: int = 1000, lang: Lang | None = None) -> SensitivityResults:
+def honest_did(
+    obj,
+    *,
+    method: Literal["relative_magnitudes", "smoothness"] = "relative_magnitudes",
+    Mbar: Sequence[float] | None = None,
+    target: str | Sequence[float] = "first",
+    alpha: float = 0.05,
+    n_pre: int | None = None,
+    n_post: int | None = None,
+    grid_points: int = 1000,
+    lang: Lang | None = None,
+) -> SensitivityResults:
     """Robust confidence sets for an event-study effect under bounded violations of parallel trends
     (Rambachan & Roth 2023).
 
@@ -318,13 +383,19 @@ def honest_did(obj, *, method: Literal["relative_magnitudes", "smoothness"] = "r
     from evalkit.models.did import DidResults
 
     if isinstance(obj, DidResults) and obj.settings.get("base_period") != "universal":
-        notes.append(label("事件研究使用了变动基期（base_period='varying'）；Rambachan–Roth 建议统一基期。",
-                           "The event study uses a varying base period; Rambachan–Roth recommend "
-                           "base_period='universal'.", lang))
+        notes.append(
+            label(
+                "事件研究使用了变动基期（base_period='varying'）；Rambachan–Roth 建议统一基期。",
+                "The event study uses a varying base period; Rambachan–Roth recommend base_period='universal'.",
+                lang,
+            )
+        )
     if method == "relative_magnitudes":
         if K < 2:
-            raise ModelInputError("Relative magnitudes need at least 2 pre-period coefficients (one pre-period "
-                                  "change besides the reference); use method='smoothness'.")
+            raise ModelInputError(
+                "Relative magnitudes need at least 2 pre-period coefficients (one pre-period "
+                "change besides the reference); use method='smoothness'."
+            )
         Ms = np.asarray([0.5, 1.0, 1.5, 2.0] if Mbar is None else Mbar, dtype=float)
         lb, ub = _rm_sets(est, Ms, l, alpha, int(grid_points))
         ci_method, delta = "C-LF", "DeltaRM"
@@ -342,13 +413,30 @@ def honest_did(obj, *, method: Literal["relative_magnitudes", "smoothness"] = "r
     se = float(np.sqrt(l @ est.sigma[K:, K:] @ l))
     breakdown = _breakdown(table)
     if breakdown is not None and breakdown == float(table["M"].max()):
-        notes.append(label("网格内所有 M 下区间均不含 0：突破值至少为网格最大值，可扩大网格。",
-                           "Zero is excluded at every M of the grid: the breakdown value is at least the "
-                           "grid's largest M; extend the grid.", lang))
+        notes.append(
+            label(
+                "网格内所有 M 下区间均不含 0：突破值至少为网格最大值，可扩大网格。",
+                "Zero is excluded at every M of the grid: the breakdown value is at least the "
+                "grid's largest M; extend the grid.",
+                lang,
+            )
+        )
     tlabel = target if isinstance(target, str) else "custom"
-    return SensitivityResults(table=table, estimate=theta, se=se, alpha=alpha, method=method,
-                              ci_method=ci_method, target=tlabel, l_vec=l, n_pre=K, n_post=est.n_post,
-                              breakdown=breakdown, notes=notes, lang=lang)
+    return SensitivityResults(
+        table=table,
+        estimate=theta,
+        se=se,
+        alpha=alpha,
+        method=method,
+        ci_method=ci_method,
+        target=tlabel,
+        l_vec=l,
+        n_pre=K,
+        n_post=est.n_post,
+        breakdown=breakdown,
+        notes=notes,
+        lang=lang,
+    )
 
 
 def _breakdown(table: pd.DataFrame) -> float | None:
@@ -389,15 +477,26 @@ class PretrendPowerResults:
     def tidy(self) -> pd.DataFrame:
         """One row per power level: term, estimate (= slope), se / ci / p NaN, power, test."""
         t = self.table
-        return pd.DataFrame({"term": [f"slope@power={p:g}" for p in t["power"]], "estimate": t["slope"],
-                             "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
-                             "power": t["power"], "test": self.test})
+        return pd.DataFrame(
+            {
+                "term": [f"slope@power={p:g}" for p in t["power"]],
+                "estimate": t["slope"],
+                "se": np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "p": np.nan,
+                "power": t["power"],
+                "test": self.test,
+            }
+        )
 
     def summary(self) -> Summary:
         lang = self.lang
         title = label("预趋势检验功效（Roth 2022）", "pre-trend test power (Roth 2022)", lang)
-        lines = [f"{label('检验', 'test', lang)}: {self.test}, α = {self.alpha:g}",
-                 f"{label('前期', 'pre-periods', lang)}: {list(self.event_times)}"]
+        lines = [
+            f"{label('检验', 'test', lang)}: {self.test}, α = {self.alpha:g}",
+            f"{label('前期', 'pre-periods', lang)}: {list(self.event_times)}",
+        ]
         return Summary(title, tuple(lines), self.tidy())
 
     def _repr_html_(self) -> str:
@@ -448,9 +547,16 @@ def _power(slope: float, t: np.ndarray, S: np.ndarray, alpha: float, test: str) 
     return float(1 - inside)
 
 
-def pretrend_power(obj, *, power: Sequence[float] = (0.5, 0.8), test: Literal["individual", "wald"] = "individual",
-                   alpha: float = 0.05, n_pre: int | None = None, n_post: int | None = None,
-                   lang: Lang | None = None) -> PretrendPowerResults:
+def pretrend_power(
+    obj,
+    *,
+    power: Sequence[float] = (0.5, 0.8),
+    test: Literal["individual", "wald"] = "individual",
+    alpha: float = 0.05,
+    n_pre: int | None = None,
+    n_post: int | None = None,
+    lang: Lang | None = None,
+) -> PretrendPowerResults:
     """The linear pre-trend that the pre-test would detect with given power (Roth 2022).
 
     Parameters
@@ -496,5 +602,6 @@ def pretrend_power(obj, *, power: Sequence[float] = (0.5, 0.8), test: Literal["i
             hi *= 2
         slopes.append(brentq(lambda s, p=p: _power(s, t, S, alpha, test) - p, 0.0, hi, xtol=1e-12 * hi, rtol=1e-12))
     table = pd.DataFrame({"power": [float(p) for p in power], "slope": slopes})
-    return PretrendPowerResults(table=table, test=test, alpha=alpha,
-                                event_times=tuple(est.event_times[:K]), sigma_pre=S, lang=lang)
+    return PretrendPowerResults(
+        table=table, test=test, alpha=alpha, event_times=tuple(est.event_times[:K]), sigma_pre=S, lang=lang
+    )

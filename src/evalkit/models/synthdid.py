@@ -34,6 +34,7 @@ Conventions (the R package's documented defaults; they change numbers, so they a
   are the same weighted averages of the cohorts' weights (a period that is not pre-treatment for
   a cohort counts as weight 0 for it); each cohort's own weights are in ``cohort_weights``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -107,8 +108,17 @@ def _sum_normalize(x: np.ndarray) -> np.ndarray:
     return x / s if s != 0 else np.full(len(x), 1.0 / len(x))
 
 
-def _fw(A: np.ndarray, b: np.ndarray, row_mask: np.ndarray, col_mask: np.ndarray, zeta: float,
-        intercept: bool, x0: np.ndarray, min_decrease: float, max_iter: int) -> np.ndarray:
+def _fw(
+    A: np.ndarray,
+    b: np.ndarray,
+    row_mask: np.ndarray,
+    col_mask: np.ndarray,
+    zeta: float,
+    intercept: bool,
+    x0: np.ndarray,
+    min_decrease: float,
+    max_iter: int,
+) -> np.ndarray:
     """Frank–Wolfe for min_x ‖A x − b‖²/m + ζ²‖x‖² on the simplex (synthdid ``sc.weight.fw``),
     for a batch of R problems at once: A (R, m, n), b (R, m), padded rows/columns masked out.
     Each problem stops on its own criterion, exactly as if solved alone."""
@@ -119,10 +129,10 @@ def _fw(A: np.ndarray, b: np.ndarray, row_mask: np.ndarray, col_mask: np.ndarray
     if intercept:
         A = (A - (A * rm[:, :, None]).sum(axis=1, keepdims=True) / nrows[:, None, None]) * rm[:, :, None]
         b = (b - (b * rm).sum(axis=1, keepdims=True) / nrows[:, None]) * rm
-    eta = nrows * zeta ** 2
+    eta = nrows * zeta**2
     x = np.array(x0, dtype=float, copy=True)
     blocked = np.where(col_mask, 0.0, np.inf)
-    threshold = min_decrease ** 2
+    threshold = min_decrease**2
     # Working set: the problems still iterating.
     idx = np.arange(len(x))
     Aw, bw, xw, ew, nw, blk = A, b, x.copy(), eta, nrows, blocked
@@ -138,19 +148,26 @@ def _fw(A: np.ndarray, b: np.ndarray, row_mask: np.ndarray, col_mask: np.ndarray
         dx[rows, i] += 1.0
         d_err = Aw[rows, :, i] - Ax
         num = -(half_grad * dx).sum(axis=1)
-        den = (d_err ** 2).sum(axis=1) + ew * (dx ** 2).sum(axis=1)
+        den = (d_err**2).sum(axis=1) + ew * (dx**2).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(den > 0, num / den, 0.0)
         step = np.clip(np.nan_to_num(step, nan=0.0), 0.0, 1.0)
         xw = xw + step[:, None] * dx
         err = np.matmul(Aw, xw[:, :, None])[:, :, 0] - bw
-        val = zeta ** 2 * (xw ** 2).sum(axis=1) + (err ** 2).sum(axis=1) / nw
+        val = zeta**2 * (xw**2).sum(axis=1) + (err**2).sum(axis=1) / nw
         going = np.ones(len(idx), dtype=bool) if t < 2 else (prev[idx] - val) > threshold
         prev[idx] = val
         if not going.all():  # finished problems leave the working set
             x[idx[~going]] = xw[~going]
-            idx, Aw, bw, xw, ew, nw, blk = (idx[going], Aw[going], bw[going], xw[going], ew[going],
-                                            nw[going], blk[going])
+            idx, Aw, bw, xw, ew, nw, blk = (
+                idx[going],
+                Aw[going],
+                bw[going],
+                xw[going],
+                ew[going],
+                nw[going],
+                blk[going],
+            )
     x[idx] = xw
     return x
 
@@ -168,8 +185,9 @@ def _collapse(Y: np.ndarray, N0: int, T0: int) -> np.ndarray:
     return np.vstack([top, bottom])
 
 
-def _estimate_many(Ys: list[np.ndarray], N0s: list[int], T0: int, opts: _Opts,
-                   omega0: list[np.ndarray], lambda0: np.ndarray) -> tuple[np.ndarray, list, np.ndarray]:
+def _estimate_many(
+    Ys: list[np.ndarray], N0s: list[int], T0: int, opts: _Opts, omega0: list[np.ndarray], lambda0: np.ndarray
+) -> tuple[np.ndarray, list, np.ndarray]:
     """Estimate R blocks (same periods, own units) in one batch → (taus, omegas, lambdas)."""
     R = len(Ys)
     n0max = max(N0s)
@@ -183,8 +201,9 @@ def _estimate_many(Ys: list[np.ndarray], N0s: list[int], T0: int, opts: _Opts,
             A[r, :n0] = Yc[:n0, :T0]
             b[r, :n0] = Yc[:n0, T0]
             rmask[r, :n0] = True
-        lam = _fw_sparsified(A, b, rmask, np.ones((R, T0), dtype=bool), opts.zeta_lambda,
-                             opts.lambda_intercept, lam, opts)
+        lam = _fw_sparsified(
+            A, b, rmask, np.ones((R, T0), dtype=bool), opts.zeta_lambda, opts.lambda_intercept, lam, opts
+        )
     om = np.zeros((R, n0max))
     for r, (w, n0) in enumerate(zip(omega0, N0s)):
         om[r, :n0] = w
@@ -196,8 +215,7 @@ def _estimate_many(Ys: list[np.ndarray], N0s: list[int], T0: int, opts: _Opts,
             A[r, :, :n0] = Yc[:n0, :T0].T
             b[r] = Yc[n0, :T0]
             cmask[r, :n0] = True
-        om = _fw_sparsified(A, b, np.ones((R, T0), dtype=bool), cmask, opts.zeta_omega,
-                            opts.omega_intercept, om, opts)
+        om = _fw_sparsified(A, b, np.ones((R, T0), dtype=bool), cmask, opts.zeta_omega, opts.omega_intercept, om, opts)
     taus = np.empty(R)
     omegas = []
     for r, (Yc, n0) in enumerate(zip(Ycs, N0s)):
@@ -213,21 +231,44 @@ def _fit_block(Y: np.ndarray, N0: int, T0: int, method: str) -> tuple[float, np.
     diffs = np.diff(Y[:N0, :T0], axis=1).ravel()
     noise = float(np.std(diffs, ddof=1)) if diffs.size > 1 else float("nan")
     if method != "did" and not np.isfinite(noise):
-        raise ModelInputError(f"method={method!r} needs at least 2 pre-treatment periods (with at least 2 "
-                              f"first differences among the controls) to set its regularisation; this block "
-                              f"has {T0}. Use method='did' or a longer pre-period.")
+        raise ModelInputError(
+            f"method={method!r} needs at least 2 pre-treatment periods (with at least 2 "
+            f"first differences among the controls) to set its regularisation; this block "
+            f"has {T0}. Use method='did' or a longer pre-period."
+        )
     noise = noise if np.isfinite(noise) else 0.0
     if method == "sdid":
-        opts = _Opts(zeta_omega=(N1 * T1) ** 0.25 * noise, zeta_lambda=1e-6 * noise, min_decrease=1e-5 * noise,
-                     omega_intercept=True, lambda_intercept=True, update_omega=True, update_lambda=True)
+        opts = _Opts(
+            zeta_omega=(N1 * T1) ** 0.25 * noise,
+            zeta_lambda=1e-6 * noise,
+            min_decrease=1e-5 * noise,
+            omega_intercept=True,
+            lambda_intercept=True,
+            update_omega=True,
+            update_lambda=True,
+        )
         omega0, lambda0 = np.full(N0, 1.0 / N0), np.full(T0, 1.0 / T0)
     elif method == "sc":
-        opts = _Opts(zeta_omega=1e-6 * noise, zeta_lambda=1e-6 * noise, min_decrease=1e-5 * noise,
-                     omega_intercept=False, lambda_intercept=True, update_omega=True, update_lambda=False)
+        opts = _Opts(
+            zeta_omega=1e-6 * noise,
+            zeta_lambda=1e-6 * noise,
+            min_decrease=1e-5 * noise,
+            omega_intercept=False,
+            lambda_intercept=True,
+            update_omega=True,
+            update_lambda=False,
+        )
         omega0, lambda0 = np.full(N0, 1.0 / N0), np.zeros(T0)
     else:
-        opts = _Opts(zeta_omega=(N1 * T1) ** 0.25 * noise, zeta_lambda=1e-6 * noise, min_decrease=1e-5 * noise,
-                     omega_intercept=True, lambda_intercept=True, update_omega=False, update_lambda=False)
+        opts = _Opts(
+            zeta_omega=(N1 * T1) ** 0.25 * noise,
+            zeta_lambda=1e-6 * noise,
+            min_decrease=1e-5 * noise,
+            omega_intercept=True,
+            lambda_intercept=True,
+            update_omega=False,
+            update_lambda=False,
+        )
         omega0, lambda0 = np.full(N0, 1.0 / N0), np.full(T0, 1.0 / T0)
     taus, omegas, lams = _estimate_many([Y], [N0], T0, opts, [omega0], lambda0[None, :])
     return float(taus[0]), omegas[0], lams[0], opts
@@ -237,9 +278,11 @@ def _fit_block(Y: np.ndarray, N0: int, T0: int, method: str) -> tuple[float, np.
 def _placebo(block: _Block, reps: int, rng: np.random.Generator) -> np.ndarray:
     N0, N1 = block.N0, block.N1
     if N0 <= N1:
-        raise ModelInputError(f"Placebo standard errors need more never-treated units than treated units "
-                              f"(cohort {block.start!r}: {N0} controls, {N1} treated). Use se='bootstrap' "
-                              f"or 'jackknife', or add comparison units.")
+        raise ModelInputError(
+            f"Placebo standard errors need more never-treated units than treated units "
+            f"(cohort {block.start!r}: {N0} controls, {N1} treated). Use se='bootstrap' "
+            f"or 'jackknife', or add comparison units."
+        )
     Yco = block.Y[:N0]
     perms = [rng.permutation(N0) for _ in range(reps)]
     n0 = N0 - N1
@@ -253,8 +296,9 @@ def _placebo(block: _Block, reps: int, rng: np.random.Generator) -> np.ndarray:
 def _bootstrap(block: _Block, reps: int, rng: np.random.Generator) -> np.ndarray:
     N0, N = block.N0, block.Y.shape[0]
     if block.N1 == 1:
-        raise ModelInputError(f"Bootstrap standard errors are undefined with one treated unit (cohort "
-                              f"{block.start!r}); use se='placebo'.")
+        raise ModelInputError(
+            f"Bootstrap standard errors are undefined with one treated unit (cohort {block.start!r}); use se='placebo'."
+        )
     draws = []
     while len(draws) < reps:
         ind = np.sort(rng.integers(0, N, N))
@@ -272,11 +316,15 @@ def _bootstrap(block: _Block, reps: int, rng: np.random.Generator) -> np.ndarray
 def _jackknife(block: _Block) -> np.ndarray:
     N0, N = block.N0, block.Y.shape[0]
     if block.N1 == 1:
-        raise ModelInputError(f"The jackknife standard error is undefined with one treated unit (cohort "
-                              f"{block.start!r}; synthdid returns NA); use se='placebo'.")
+        raise ModelInputError(
+            f"The jackknife standard error is undefined with one treated unit (cohort "
+            f"{block.start!r}; synthdid returns NA); use se='placebo'."
+        )
     if (block.omega != 0).sum() == 1:
-        raise ModelInputError(f"The jackknife standard error is undefined when a single control has a "
-                              f"non-zero weight (cohort {block.start!r}); use se='placebo'.")
+        raise ModelInputError(
+            f"The jackknife standard error is undefined when a single control has a "
+            f"non-zero weight (cohort {block.start!r}); use se='placebo'."
+        )
     fixed = _Opts(**{**block.opts.__dict__, "update_omega": False, "update_lambda": False})
     keep = [np.delete(np.arange(N), i) for i in range(N)]
     Ys = [block.Y[k] for k in keep]
@@ -302,8 +350,10 @@ def _prepare(data: pd.DataFrame, y: str, unit: str, time: str, treated: str):
     ck.numeric(data, [y], "outcome")
     ck.unique_key(data, [unit, time])
     if data[y].isna().any():
-        raise ModelInputError(f"{int(data[y].isna().sum())} missing values in {y!r}; synthetic DiD needs a "
-                              f"balanced panel. Drop or impute them first.")
+        raise ModelInputError(
+            f"{int(data[y].isna().sum())} missing values in {y!r}; synthetic DiD needs a "
+            f"balanced panel. Drop or impute them first."
+        )
     if data[[unit, time]].isna().any().any():
         raise ModelInputError(f"Missing values in {unit!r} or {time!r}; every row needs a unit and a period.")
     w = data[treated]
@@ -313,43 +363,57 @@ def _prepare(data: pd.DataFrame, y: str, unit: str, time: str, treated: str):
     bad = values.isna() | ~values.isin([0, 1])
     if bad.any():
         example = data.loc[bad, treated].drop_duplicates().head(5).tolist()
-        raise ModelInputError(f"The treatment column {treated!r} must be 0 or 1 in every row (1 = a treated unit "
-                              f"in a treated period); found {example}.")
+        raise ModelInputError(
+            f"The treatment column {treated!r} must be 0 or 1 in every row (1 = a treated unit "
+            f"in a treated period); found {example}."
+        )
     Y = data.pivot(index=unit, columns=time, values=y).sort_index(axis=0).sort_index(axis=1)
     W = data.assign(**{treated: values.astype(int)}).pivot(index=unit, columns=time, values=treated)
     W = W.reindex_like(Y)
     if Y.isna().to_numpy().any():
         counts = Y.notna().sum(axis=1)
-        raise ModelInputError(f"Unbalanced panel: units have between {counts.min()} and {counts.max()} of the "
-                              f"{Y.shape[1]} periods (e.g. {counts.idxmin()!r}). Synthetic DiD needs every unit "
-                              f"in every period; drop incomplete units first.")
+        raise ModelInputError(
+            f"Unbalanced panel: units have between {counts.min()} and {counts.max()} of the "
+            f"{Y.shape[1]} periods (e.g. {counts.idxmin()!r}). Synthetic DiD needs every unit "
+            f"in every period; drop incomplete units first."
+        )
     Wm = W.to_numpy().astype(int)
     off = (np.diff(Wm, axis=1) < 0).any(axis=1)
     if off.any():
         names = list(Y.index[off][:5])
-        raise ModelInputError(f"Treatment switches off for {int(off.sum())} unit(s) (e.g. {names}): once a unit is "
-                              f"treated it must stay treated (absorbing treatment, as membership).")
+        raise ModelInputError(
+            f"Treatment switches off for {int(off.sum())} unit(s) (e.g. {names}): once a unit is "
+            f"treated it must stay treated (absorbing treatment, as membership)."
+        )
     ever = Wm.any(axis=1)
     if not ever.any():
         raise ModelInputError(f"No treated unit: {treated!r} is 0 in every row.")
     if ever.all():
-        raise ModelInputError("No never-treated unit to build the comparison from: every unit is treated at "
-                              "some point. Synthetic DiD needs never-treated controls.")
+        raise ModelInputError(
+            "No never-treated unit to build the comparison from: every unit is treated at "
+            "some point. Synthetic DiD needs never-treated controls."
+        )
     start = np.where(ever, Wm.argmax(axis=1), -1)
     first = ever & (start == 0)
     if first.any():
-        raise ModelInputError(f"{int(first.sum())} unit(s) are treated from the first period "
-                              f"({list(Y.index[first][:5])}); they have no pre-treatment period to match on. "
-                              f"Drop them or extend the data backwards.")
+        raise ModelInputError(
+            f"{int(first.sum())} unit(s) are treated from the first period "
+            f"({list(Y.index[first][:5])}); they have no pre-treatment period to match on. "
+            f"Drop them or extend the data backwards."
+        )
     return Y, start
 
 
 # -- results -----------------------------------------------------------------------------------------
 def _note(method: str, se: str | None, reps: int, seed: int, staggered: bool, lang: Lang) -> str:
-    se_txt = {None: label("未计算标准误", "no standard error", lang),
-              "placebo": label(f"安慰剂标准误（{reps} 次，种子 {seed}）", f"placebo SE ({reps} draws, seed {seed})", lang),
-              "bootstrap": label(f"自助法标准误（{reps} 次，种子 {seed}）", f"bootstrap SE ({reps} draws, seed {seed})", lang),
-              "jackknife": label("刀切法标准误（权重固定）", "jackknife SE (weights held fixed)", lang)}[se]
+    se_txt = {
+        None: label("未计算标准误", "no standard error", lang),
+        "placebo": label(f"安慰剂标准误（{reps} 次，种子 {seed}）", f"placebo SE ({reps} draws, seed {seed})", lang),
+        "bootstrap": label(
+            f"自助法标准误（{reps} 次，种子 {seed}）", f"bootstrap SE ({reps} draws, seed {seed})", lang
+        ),
+        "jackknife": label("刀切法标准误（权重固定）", "jackknife SE (weights held fixed)", lang),
+    }[se]
     name = label(METHOD_NAMES_ZH[method], METHOD_NAMES[method], lang)
     text = f"{name}; {se_txt}."
     if staggered:
@@ -358,7 +422,9 @@ def _note(method: str, se: str | None, reps: int, seed: int, staggered: bool, la
             "标准误按各批次独立合并：√(Σ w_g² SE_g²)。",
             "Staggered adoption: each adoption cohort is estimated as its own block against the never-treated "
             "units; the overall effect averages the cohort effects weighted by their number of treated "
-            "unit-periods; its SE combines the cohort SEs as independent, √(Σ w_g² SE_g²).", lang)
+            "unit-periods; its SE combines the cohort SEs as independent, √(Σ w_g² SE_g²).",
+            lang,
+        )
     return text
 
 
@@ -401,15 +467,17 @@ class SynthDidResults(BaseResults):
         -------
         str
         """
-        return _note(self.method, self.se_method, self.settings["reps"], self.settings["seed"],
-                     self.staggered, lang)
+        return _note(self.method, self.se_method, self.settings["reps"], self.settings["seed"], self.staggered, lang)
 
     @property
     def cohort_weights(self) -> dict:
-        return {b.start: (pd.Series(b.omega, index=pd.Index(b.controls, name=self.settings["unit"]), name="omega"),
-                          pd.Series(b.lam, index=pd.Index(b.periods[:b.T0], name=self.settings["time"]),
-                                    name="lambda"))
-                for b in self._blocks}
+        return {
+            b.start: (
+                pd.Series(b.omega, index=pd.Index(b.controls, name=self.settings["unit"]), name="omega"),
+                pd.Series(b.lam, index=pd.Index(b.periods[: b.T0], name=self.settings["time"]), name="lambda"),
+            )
+            for b in self._blocks
+        }
 
     @property
     def replicates(self) -> dict:
@@ -444,11 +512,21 @@ class SynthDidResults(BaseResults):
         from scipy.stats import norm
 
         z = critical_value(1 - self.alpha)
-        rows = [("ATT", self.estimate, self.se, int(self.cohorts["n_treated"].sum()),
-                 int(self.cohorts["n_post"].max()), 1.0)]
+        rows = [
+            (
+                "ATT",
+                self.estimate,
+                self.se,
+                int(self.cohorts["n_treated"].sum()),
+                int(self.cohorts["n_post"].max()),
+                1.0,
+            )
+        ]
         if self.staggered:
-            rows += [(f"ATT(cohort={r.start})", r.estimate, r.se, int(r.n_treated), int(r.n_post), r.weight)
-                     for r in self.cohorts.itertuples()]
+            rows += [
+                (f"ATT(cohort={r.start})", r.estimate, r.se, int(r.n_treated), int(r.n_post), r.weight)
+                for r in self.cohorts.itertuples()
+            ]
         out = pd.DataFrame(rows, columns=["term", "estimate", "se", "n_treated", "n_post", "weight"])
         out["se"] = out["se"].astype(float)
         out["ci_low"] = out["estimate"] - z * out["se"]
@@ -457,8 +535,9 @@ class SynthDidResults(BaseResults):
             out["p"] = 2 * norm.sf(np.abs(out["estimate"] / out["se"]))
         out["method"] = self.method
         out["vcov"] = self.se_method or "none"
-        return out[["term", "estimate", "se", "ci_low", "ci_high", "p", "n_treated", "n_post", "weight",
-                    "method", "vcov"]]
+        return out[
+            ["term", "estimate", "se", "ci_low", "ci_high", "p", "n_treated", "n_post", "weight", "method", "vcov"]
+        ]
 
     def summary(self, lang: Lang = "zh") -> Summary:
         """Printable summary (renders as HTML in Jupyter).
@@ -472,25 +551,33 @@ class SynthDidResults(BaseResults):
         -------
         Summary
         """
-        lines = [(f"{label('单位数', 'units', lang)}: {self.n} "
-                 f"({label('对照', 'controls', lang)} {len(self.unit_weights)})"),
-                 _note(self.method, self.se_method, self.settings["reps"], self.settings["seed"],
-                       self.staggered, lang)]
+        lines = [
+            (
+                f"{label('单位数', 'units', lang)}: {self.n} "
+                f"({label('对照', 'controls', lang)} {len(self.unit_weights)})"
+            ),
+            _note(self.method, self.se_method, self.settings["reps"], self.settings["seed"], self.staggered, lang),
+        ]
         lo, hi = self.overall_ci(1 - self.alpha)
         se_txt = "—" if self.se is None else f"{self.se:.4f}"
-        lines.append(f"{label('效应', 'effect', lang)}: {self.estimate:.4f} (SE {se_txt}; "
-                     f"{1 - self.alpha:.0%} CI {lo:.4f}, {hi:.4f})")
+        lines.append(
+            f"{label('效应', 'effect', lang)}: {self.estimate:.4f} (SE {se_txt}; "
+            f"{1 - self.alpha:.0%} CI {lo:.4f}, {hi:.4f})"
+        )
         top = self.unit_weights[self.unit_weights > 0].sort_values(ascending=False).head(5)
-        lines.append(f"{label('主要对照权重', 'largest unit weights', lang)}: "
-                     + ", ".join(f"{k} {v:.3f}" for k, v in top.items()))
+        lines.append(
+            f"{label('主要对照权重', 'largest unit weights', lang)}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in top.items())
+        )
         title = f"{label(METHOD_NAMES_ZH[self.method], METHOD_NAMES[self.method], lang)} ({self.method})"
         return Summary(title, tuple(lines), self.tidy(), tuple(self.warning_texts(lang)))
 
     def __repr__(self) -> str:
         return str(self.summary())
 
-    def plot(self, lang: Lang = "zh", *, kind: Literal["trajectory", "weights"] = "trajectory",
-             title: str | None = None):
+    def plot(
+        self, lang: Lang = "zh", *, kind: Literal["trajectory", "weights"] = "trajectory", title: str | None = None
+    ):
         """Treated vs synthetic trajectory, or the unit weights.
 
         ``kind="trajectory"``: the treated units' mean and the weighted controls (shifted by the
@@ -513,8 +600,9 @@ class SynthDidResults(BaseResults):
         """
         ck.choice("kind", kind, ("trajectory", "weights"))
         name = label(METHOD_NAMES_ZH[self.method], METHOD_NAMES[self.method], lang)
-        return (self._plot_weights(lang, title or name) if kind == "weights"
-                else self._plot_trajectory(lang, title or name))
+        return (
+            self._plot_weights(lang, title or name) if kind == "weights" else self._plot_trajectory(lang, title or name)
+        )
 
     def _plot_trajectory(self, lang: Lang, title: str):
         from evalkit.plotting import PALETTE, new_figure
@@ -524,23 +612,30 @@ class SynthDidResults(BaseResults):
         axes = np.atleast_1d(fig.subplots(k, 1, sharex=True, squeeze=False)[:, 0])
         for ax, b in zip(axes, self._blocks):
             x = np.arange(b.Y.shape[1])
-            tr = b.Y[b.N0:].mean(axis=0)
-            synth = b.omega @ b.Y[:b.N0]
-            shift = float(b.lam @ (tr[:b.T0] - synth[:b.T0]))
+            tr = b.Y[b.N0 :].mean(axis=0)
+            synth = b.omega @ b.Y[: b.N0]
+            shift = float(b.lam @ (tr[: b.T0] - synth[: b.T0]))
             ax.plot(x, tr, "o-", ms=3, color=PALETTE[0], label=label("处理组", "treated", lang))
-            ax.plot(x, synth + shift, "s--", ms=3, color=PALETTE[1],
-                    label=label("合成对照", "synthetic control", lang))
-            ax.axvline(b.T0 - 0.5, color=PALETTE[3], ls=":", lw=1.2,
-                       label=label("处理开始", "treatment starts", lang))
+            ax.plot(x, synth + shift, "s--", ms=3, color=PALETTE[1], label=label("合成对照", "synthetic control", lang))
+            ax.axvline(b.T0 - 0.5, color=PALETTE[3], ls=":", lw=1.2, label=label("处理开始", "treatment starts", lang))
             if b.lam.any():
                 bars = ax.twinx()
-                bars.bar(x[:b.T0], b.lam, color=PALETTE[2], alpha=0.35, width=0.8,
-                         label=label("时间权重", "time weights", lang))
+                bars.bar(
+                    x[: b.T0],
+                    b.lam,
+                    color=PALETTE[2],
+                    alpha=0.35,
+                    width=0.8,
+                    label=label("时间权重", "time weights", lang),
+                )
                 bars.set_ylim(0, max(1e-12, b.lam.max()) * 4)
                 bars.set_yticks([])
             ax.set_ylabel(self.settings["y"])
-            sub = (f"{label('批次', 'cohort', lang)} {b.start}: $\\hat{{\\tau}}$ = {b.estimate:.3f}" if k > 1
-                else f"$\\hat{{\\tau}}$ = {self.estimate:.3f}")
+            sub = (
+                f"{label('批次', 'cohort', lang)} {b.start}: $\\hat{{\\tau}}$ = {b.estimate:.3f}"
+                if k > 1
+                else f"$\\hat{{\\tau}}$ = {self.estimate:.3f}"
+            )
             ax.set_title(sub, fontsize="medium")
             ax.legend(loc="best", fontsize="small")
             periods = [str(p) for p in b.periods]
@@ -564,10 +659,19 @@ class SynthDidResults(BaseResults):
         return fig
 
 
-def synthetic_did(data: pd.DataFrame, *, y: str, unit: str, time: str, treated: str,
-                  method: Literal["sdid", "sc", "did"] = "sdid",
-                  se: Literal["placebo", "jackknife", "bootstrap"] | None = "placebo",
-                  reps: int = 200, seed: int = 0, alpha: float = 0.05) -> SynthDidResults:
+def synthetic_did(
+    data: pd.DataFrame,
+    *,
+    y: str,
+    unit: str,
+    time: str,
+    treated: str,
+    method: Literal["sdid", "sc", "did"] = "sdid",
+    se: Literal["placebo", "jackknife", "bootstrap"] | None = "placebo",
+    reps: int = 200,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> SynthDidResults:
     """Synthetic DiD, synthetic control or DiD effect of an absorbing treatment on a balanced panel.
 
     Implements the ``synthdid`` R package (Arkhangelsky et al. 2021): Frank–Wolfe unit and time
@@ -631,36 +735,65 @@ def synthetic_did(data: pd.DataFrame, *, y: str, unit: str, time: str, treated: 
         tr = np.flatnonzero(start == s)
         Y = np.vstack([Ym[never], Ym[tr]])
         tau, omega, lam, opts = _fit_block(Y, len(never), int(s), method)
-        blocks.append(_Block(start=periods[s], Y=Y, N0=len(never), T0=int(s), controls=[units[i] for i in never],
-                             treated=[units[i] for i in tr], periods=periods, opts=opts, omega=omega, lam=lam,
-                             estimate=tau))
+        blocks.append(
+            _Block(
+                start=periods[s],
+                Y=Y,
+                N0=len(never),
+                T0=int(s),
+                controls=[units[i] for i in never],
+                treated=[units[i] for i in tr],
+                periods=periods,
+                opts=opts,
+                omega=omega,
+                lam=lam,
+                estimate=tau,
+            )
+        )
     for b in blocks:
         if se is not None:
             b.se, b.replicates = _se(b, se, reps, rng)
     size = np.array([b.N1 * b.T1 for b in blocks], dtype=float)
     wts = size / size.sum()
     estimate = float(wts @ [b.estimate for b in blocks])
-    se_val = None if se is None else float(np.sqrt(np.sum(wts ** 2 * np.array([b.se for b in blocks]) ** 2)))
+    se_val = None if se is None else float(np.sqrt(np.sum(wts**2 * np.array([b.se for b in blocks]) ** 2)))
     controls = [units[i] for i in never]
     omega = sum(w * b.omega for w, b in zip(wts, blocks))
     unit_weights = pd.Series(omega, index=pd.Index(controls, name=unit), name="omega")
     last_pre = max(b.T0 for b in blocks)
     lam = np.zeros(last_pre)
     for w, b in zip(wts, blocks):
-        lam[:b.T0] += w * b.lam
+        lam[: b.T0] += w * b.lam
     time_weights = pd.Series(lam, index=pd.Index(periods[:last_pre], name=time), name="lambda")
-    cohorts = pd.DataFrame({"start": [b.start for b in blocks], "n_treated": [b.N1 for b in blocks],
-                            "n_post": [b.T1 for b in blocks], "weight": wts,
-                            "estimate": [b.estimate for b in blocks],
-                            "se": [np.nan if b.se is None else b.se for b in blocks],
-                            "treated_units": [list(b.treated) for b in blocks]})
+    cohorts = pd.DataFrame(
+        {
+            "start": [b.start for b in blocks],
+            "n_treated": [b.N1 for b in blocks],
+            "n_post": [b.T1 for b in blocks],
+            "weight": wts,
+            "estimate": [b.estimate for b in blocks],
+            "se": [np.nan if b.se is None else b.se for b in blocks],
+            "treated_units": [list(b.treated) for b in blocks],
+        }
+    )
     notes = []
     if se == "jackknife" and method == "sc":
         notes.append("The jackknife is not recommended for synthetic control (Arkhangelsky et al. 2021, §5).")
     settings = {"y": y, "unit": unit, "time": time, "treated": treated, "reps": reps, "seed": seed}
-    return SynthDidResults(estimate=estimate, se=se_val, method=method, se_method=se, unit_weights=unit_weights,
-                           time_weights=time_weights, cohorts=cohorts, n=len(units), settings=settings,
-                           alpha=alpha, warnings=notes, _blocks=blocks)
+    return SynthDidResults(
+        estimate=estimate,
+        se=se_val,
+        method=method,
+        se_method=se,
+        unit_weights=unit_weights,
+        time_weights=time_weights,
+        cohorts=cohorts,
+        n=len(units),
+        settings=settings,
+        alpha=alpha,
+        warnings=notes,
+        _blocks=blocks,
+    )
 
 
 __all__ = ["SynthDidResults", "synthetic_did"]

@@ -6,6 +6,7 @@ The dataset is cut at the review's as-of date before anything is computed
 (:func:`evalkit.review.asof.cut`). A part that cannot be estimated on the data raises
 :class:`NotEstimable`; the section renderers catch it and say so in the report.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,8 +27,18 @@ from evalkit.review.asof import cut
 from evalkit.review.methods import Methods
 from evalkit.review.phases import COOPERATIONS, Phase, Target
 
-COUNT_UNITS = {"persons", "person-times", "bases", "enterprises", "groups", "majors", "workshops", "courses",
-               "textbooks", "teams"}
+COUNT_UNITS = {
+    "persons",
+    "person-times",
+    "bases",
+    "enterprises",
+    "groups",
+    "majors",
+    "workshops",
+    "courses",
+    "textbooks",
+    "teams",
+}
 
 
 class NotEstimable(EvalkitError):
@@ -60,11 +71,24 @@ class PhaseAnalysis:
     full_fingerprint: str = ""
 
     @classmethod
-    def build(cls, phase: Phase, dataset: Dataset, registry: Registry, *, methods: Methods | None = None,
-              compared: dict[str, Phase] | None = None) -> PhaseAnalysis:
+    def build(
+        cls,
+        phase: Phase,
+        dataset: Dataset,
+        registry: Registry,
+        *,
+        methods: Methods | None = None,
+        compared: dict[str, Phase] | None = None,
+    ) -> PhaseAnalysis:
         """Cut ``dataset`` at the phase's as-of date and return the analysis."""
-        return cls(phase, cut(dataset, phase.as_of), registry, methods or phase.methods, dict(compared or {}),
-                   dataset.fingerprint)
+        return cls(
+            phase,
+            cut(dataset, phase.as_of),
+            registry,
+            methods or phase.methods,
+            dict(compared or {}),
+            dataset.fingerprint,
+        )
 
     def with_methods(self, **changes: Any) -> PhaseAnalysis:
         """A new analysis with some method choices changed (validated); this one is unchanged."""
@@ -134,8 +158,15 @@ class PhaseAnalysis:
         from evalkit.indicators.metrics import aggregate
 
         windows = {"baseline": self.baseline, self.phase.phase_id: self.phase.window}
-        return aggregate(self.table, self.registry, by=["consortium", "membership", "alliance", "unit"],
-                         windows=windows, units=self.units, members="ever", flows="per_year")
+        return aggregate(
+            self.table,
+            self.registry,
+            by=["consortium", "membership", "alliance", "unit"],
+            windows=windows,
+            units=self.units,
+            members="ever",
+            flows="per_year",
+        )
 
     def group_values(self, group_by: str, window: str) -> pd.DataFrame:
         v = self.window_values
@@ -163,19 +194,40 @@ class PhaseAnalysis:
         rows = []
         for ind_id, target in self.phase.targets.items():
             rows.append(self._judge(ind_id, target, aggregate))
-        cols = ["indicator", "basis", "period_start", "period_end", "baseline", "actual", "target", "direction",
-                "attained", "completion", "change", "change_unit", "count"]
+        cols = [
+            "indicator",
+            "basis",
+            "period_start",
+            "period_end",
+            "baseline",
+            "actual",
+            "target",
+            "direction",
+            "attained",
+            "completion",
+            "change",
+            "change_unit",
+            "count",
+        ]
         return pd.DataFrame(rows, columns=cols)
 
     def _judge(self, ind_id: str, target: Target, aggregate) -> dict[str, Any]:
         ind = self.registry.get(ind_id)
         (start, end), flows = self._basis_window(self.phase.window, target.basis)
         (b_start, b_end), _ = self._basis_window(self.baseline, target.basis)
-        agg = aggregate(self.table[self.table["indicator"] == ind_id], self.registry, by="consortium",
-                        windows={"actual": (start, end), "baseline": (b_start, b_end)}, units=self.units,
-                        members="ever", flows=flows)
-        value = {w: float(agg.loc[agg["window"] == w, "value"].iloc[0]) if (agg["window"] == w).any() else np.nan
-                 for w in ("actual", "baseline")}
+        agg = aggregate(
+            self.table[self.table["indicator"] == ind_id],
+            self.registry,
+            by="consortium",
+            windows={"actual": (start, end), "baseline": (b_start, b_end)},
+            units=self.units,
+            members="ever",
+            flows=flows,
+        )
+        value = {
+            w: float(agg.loc[agg["window"] == w, "value"].iloc[0]) if (agg["window"] == w).any() else np.nan
+            for w in ("actual", "baseline")
+        }
         count = ind.aggregation != "ratio" and ind.unit in COUNT_UNITS
         actual, base = value["actual"], value["baseline"]
         if count:  # persons and units are whole numbers (an annual average is rounded)
@@ -184,29 +236,45 @@ class PhaseAnalysis:
             attained, completion = None, np.nan
         else:
             attained = bool(actual >= target.value) if ind.direction == 1 else bool(actual <= target.value)
-            completion = (actual / target.value if ind.direction == 1 else target.value / actual) \
-                if (target.value if ind.direction == 1 else actual) else np.nan
+            completion = (
+                (actual / target.value if ind.direction == 1 else target.value / actual)
+                if (target.value if ind.direction == 1 else actual)
+                else np.nan
+            )
         rate = ind.unit == "%"
-        return {"indicator": ind_id, "basis": target.basis, "period_start": start.isoformat(),
-                "period_end": end.isoformat(), "baseline": base, "actual": actual, "target": target.value,
-                "direction": ind.direction, "attained": attained, "completion": completion,
-                "change": actual - base, "change_unit": "pp" if rate else ind.unit, "count": count}
+        return {
+            "indicator": ind_id,
+            "basis": target.basis,
+            "period_start": start.isoformat(),
+            "period_end": end.isoformat(),
+            "baseline": base,
+            "actual": actual,
+            "target": target.value,
+            "direction": ind.direction,
+            "attained": attained,
+            "completion": completion,
+            "change": actual - base,
+            "change_unit": "pp" if rate else ind.unit,
+            "count": count,
+        }
 
     @functools.cached_property
     def per_period(self) -> pd.DataFrame:
         """Members (as known at the as-of date) vs comparison, every period."""
         from evalkit.indicators.metrics import aggregate
 
-        return aggregate(self.table, self.registry, by=["membership", "consortium"], windows=None,
-                         units=self.units, members="ever")
+        return aggregate(
+            self.table, self.registry, by=["membership", "consortium"], windows=None, units=self.units, members="ever"
+        )
 
     @functools.cached_property
     def college_wide(self) -> pd.DataFrame:
         """College × period, one column per indicator (the regression data)."""
         colleges = self.units.loc[self.units["unit_type"] == "college", ["unit_id", "cohort_t", "member"]]
         tbl = self.table[self.table["unit_id"].isin(colleges["unit_id"])]
-        wide = tbl.pivot_table(index=["unit_id", "period", "t"], columns="indicator", values="value",
-                               aggfunc="first").reset_index()
+        wide = tbl.pivot_table(
+            index=["unit_id", "period", "t"], columns="indicator", values="value", aggfunc="first"
+        ).reset_index()
         wide.columns.name = None
         return wide.merge(colleges, on="unit_id", how="left")
 
@@ -231,10 +299,17 @@ class PhaseAnalysis:
         """College × indicator matrix (size-neutral indicators) for this window, with directions."""
         v = self.group_values("unit", self.phase.phase_id)
         colleges = set(self.units.loc[self.units["unit_type"] == "college", "unit_id"])
-        ids = [i.id for i in self.registry if i.unit_type == "college" and i.role in ("input", "outcome")
-               and i.level != "context" and i.aggregation == "ratio"]
+        ids = [
+            i.id
+            for i in self.registry
+            if i.unit_type == "college"
+            and i.role in ("input", "outcome")
+            and i.level != "context"
+            and i.aggregation == "ratio"
+        ]
         X = v[v["group"].isin(colleges) & v["indicator"].isin(ids)].pivot_table(
-            index="group", columns="indicator", values="value", aggfunc="first")
+            index="group", columns="indicator", values="value", aggfunc="first"
+        )
         X = X[[c for c in ids if c in X.columns]].dropna(axis=1, how="any")
         X = X.loc[:, X.std(ddof=0) > 0]
         X.index.name = "unit_id"
@@ -255,8 +330,11 @@ class PhaseAnalysis:
         if m.weighting == "expert":
             missing = [c for c in X.columns if c not in (m.expert_weights or {})]
             if missing:
-                raise NotEstimable("methods.expert_weights gives no weight to the index indicators "
-                                   + ", ".join(missing) + ": add them to the params file")
+                raise NotEstimable(
+                    "methods.expert_weights gives no weight to the index indicators "
+                    + ", ".join(missing)
+                    + ": add them to the params file"
+                )
             extra["expert_weights"] = dict(m.expert_weights or {})
         if m.weighting == "ahp":
             present = [g for g in COOPERATIONS if g in set(groups.values())]
@@ -264,12 +342,23 @@ class PhaseAnalysis:
             matrix = [[m.ahp_matrix[i][j] for j in idx] for i in idx]  # type: ignore[index]
             # params compare the four cooperations; within each, indicators weigh equally (an
             # all-ones pairwise matrix: equal weights, CR 0)
-            within = {g: pd.DataFrame(1.0, index=cols, columns=cols)
-                      for g in present for cols in [[c for c, gg in groups.items() if gg == g]]}
+            within = {
+                g: pd.DataFrame(1.0, index=cols, columns=cols)
+                for g in present
+                for cols in [[c for c, gg in groups.items() if gg == g]]
+            }
             extra["ahp_matrices"] = {**within, "index": matrix}
-        return cp.Pipeline(groups=groups, directions=directions.to_dict(), normalisation=m.normalisation,
-                           weighting=m.pipeline_weighting, aggregation=m.aggregation, entropy_shift=m.entropy_shift,
-                           ahp_ri=m.ri_table, **m.positive_scale, **extra)
+        return cp.Pipeline(
+            groups=groups,
+            directions=directions.to_dict(),
+            normalisation=m.normalisation,
+            weighting=m.pipeline_weighting,
+            aggregation=m.aggregation,
+            entropy_shift=m.entropy_shift,
+            ahp_ri=m.ri_table,
+            **m.positive_scale,
+            **extra,
+        )
 
     @functools.cached_property
     def composite(self) -> dict[str, Any]:
@@ -283,10 +372,15 @@ class PhaseAnalysis:
         result = self.pipeline.run(X)
         wt = result.weights_table()
         weights = pd.Series(wt["effective_weight"].to_numpy(), index=wt["indicator"])
-        return {"X": X, "result": result, "weights": weights, "scores": result.index,
-                "topsis": cp.topsis(X, weights, directions=directions, normalisation=m.topsis_normalisation),
-                "obstacles": cp.obstacle_degree(X, weights, directions=directions),
-                "uncertainty": cp.uncertainty(X, self.pipeline, n=m.uncertainty_runs, seed=m.seed)}
+        return {
+            "X": X,
+            "result": result,
+            "weights": weights,
+            "scores": result.index,
+            "topsis": cp.topsis(X, weights, directions=directions, normalisation=m.topsis_normalisation),
+            "obstacles": cp.obstacle_degree(X, weights, directions=directions),
+            "uncertainty": cp.uncertainty(X, self.pipeline, n=m.uncertainty_runs, seed=m.seed),
+        }
 
     @functools.cached_property
     def per_year(self) -> pd.DataFrame:
@@ -295,8 +389,15 @@ class PhaseAnalysis:
 
         years = sorted({p.year for p in self.dataset.periods})
         windows = {str(y): (date(y, 1, 1), date(y, 12, 31)) for y in years}
-        return aggregate(self.table, self.registry, by="consortium", windows=windows, units=self.units,
-                         members="ever", flows="per_year")
+        return aggregate(
+            self.table,
+            self.registry,
+            by="consortium",
+            windows=windows,
+            units=self.units,
+            members="ever",
+            flows="per_year",
+        )
 
     @functools.cached_property
     def ccd(self) -> pd.DataFrame:
@@ -307,15 +408,19 @@ class PhaseAnalysis:
         rows = {}
         for sub in ("education", "industry"):
             ids = [i.id for i in self.registry if i.subsystem == sub and i.role != "context" and i.level != "context"]
-            M = cons[cons["indicator"].isin(ids)].pivot_table(index="window", columns="indicator", values="value",
-                                                              aggfunc="first").dropna(axis=1, how="any")
+            M = (
+                cons[cons["indicator"].isin(ids)]
+                .pivot_table(index="window", columns="indicator", values="value", aggfunc="first")
+                .dropna(axis=1, how="any")
+            )
             M = M.loc[:, M.std(ddof=0) > 0]
             if M.shape[1] == 0 or len(M) < 2:
                 raise NotEstimable(f"no usable {sub} subsystem indicators over at least two years")
             directions = pd.Series({c: self.registry.get(c).direction for c in M.columns})
             norm = 0.01 + 0.99 * cp.normalise(M, "minmax", directions=directions)  # floor keeps C defined
-            w = cp.entropy_weights(M, directions=directions, form=self.methods.entropy_form,
-                                   shift=self.methods.entropy_shift)
+            w = cp.entropy_weights(
+                M, directions=directions, form=self.methods.entropy_form, shift=self.methods.entropy_shift
+            )
             rows[sub] = cp.aggregate(norm, w, method="arithmetic").clip(0.0, 1.0)
         U = pd.DataFrame(rows).dropna().sort_index()
         res = cp.coupling_coordination(U, form=self.methods.ccd_form)
@@ -339,8 +444,19 @@ class PhaseAnalysis:
         if y not in self.college_wide.columns or not inputs:
             raise NotEstimable(f"{y}: the outcome or its inputs are not in the data")
         data = self.college_wide.dropna(subset=[y, *inputs])
-        return _cached(self, ("twfe", y), lambda: twfe(data, y=y, x=inputs, unit="unit_id", time="t",
-                                                      vcov=self.methods.twfe_vcov("unit_id"), seed=self.methods.seed))
+        return _cached(
+            self,
+            ("twfe", y),
+            lambda: twfe(
+                data,
+                y=y,
+                x=inputs,
+                unit="unit_id",
+                time="t",
+                vcov=self.methods.twfe_vcov("unit_id"),
+                seed=self.methods.seed,
+            ),
+        )
 
     def did_panel(self, y: str) -> pd.DataFrame:
         return balanced_did_panel(self.college_wide, y)
@@ -357,9 +473,17 @@ class PhaseAnalysis:
                 raise NotEstimable(f"{y}: no college had joined by {self.as_of}")
             if not (data["cohort"] == 0).any():
                 raise NotEstimable(f"{y}: no comparison college (every college is a member)")
-            return staggered_did(data, y=y, unit="unit_id", time="time", cohort="cohort",
-                                 control=self.methods.did_control, bootstrap=self.methods.bootstrap,
-                                 seed=self.methods.seed)
+            return staggered_did(
+                data,
+                y=y,
+                unit="unit_id",
+                time="time",
+                cohort="cohort",
+                control=self.methods.did_control,
+                bootstrap=self.methods.bootstrap,
+                seed=self.methods.seed,
+            )
+
         return _cached(self, ("did", y), fit)
 
     def pretest(self, y: str) -> tuple[float | None, float | None, int, int]:
@@ -378,25 +502,35 @@ class PhaseAnalysis:
         cal = res.aggregate("calendar").tidy()
         t_of = self.did_panel(y).drop_duplicates("time").set_index("time")["t"]
         labels = [self.dataset.periods[int(t_of[int(tm)]) - 1].label for tm in cal["term"]]
-        return pd.DataFrame({"period": labels, "window": [self.period_windows.get(lab) for lab in labels],
-                             "estimate": cal["estimate"].to_numpy(), "se": cal["se"].to_numpy(),
-                             "ci_low": cal["ci_low"].to_numpy(), "ci_high": cal["ci_high"].to_numpy()})
+        return pd.DataFrame(
+            {
+                "period": labels,
+                "window": [self.period_windows.get(lab) for lab in labels],
+                "estimate": cal["estimate"].to_numpy(),
+                "se": cal["se"].to_numpy(),
+                "ci_low": cal["ci_low"].to_numpy(),
+                "ci_high": cal["ci_high"].to_numpy(),
+            }
+        )
 
     @functools.cached_property
     def drivers_result(self):
         """Exploratory prediction of the first TWFE outcome from the inputs (annex; not causal)."""
         from evalkit.models import drivers
 
-        outcomes, inputs = self.methods.twfe_outcomes, [i for i in self.methods.twfe_inputs
-                                                        if i in self.college_wide.columns]
+        outcomes, inputs = (
+            self.methods.twfe_outcomes,
+            [i for i in self.methods.twfe_inputs if i in self.college_wide.columns],
+        )
         if not self.methods.drivers or not outcomes or not inputs or outcomes[0] not in self.college_wide.columns:
             raise NotEstimable("no outcome and inputs named for the exploratory drivers")
         from threadpoolctl import threadpool_limits
 
         data = self.college_wide.dropna(subset=[outcomes[0], *inputs])
         with threadpool_limits(limits=1):  # parallel reviews: avoid BLAS oversubscription
-            return drivers(data, y=outcomes[0], x=inputs, unit="unit_id", n_repeats=3, grid_resolution=10,
-                           seed=self.methods.seed)
+            return drivers(
+                data, y=outcomes[0], x=inputs, unit="unit_id", n_repeats=3, grid_resolution=10, seed=self.methods.seed
+            )
 
     # ------------------------------------------------------------------ design
     @functools.cached_property
@@ -407,26 +541,40 @@ class PhaseAnalysis:
         city = self.dataset.meta.get("city")
         cohorts = members.groupby("cohort").size()
         return {
-            "members": len(members), "comparison": len(comparison), "clusters": len(colleges),
-            "cohorts": int(len(cohorts)), "single_unit_cohorts": [str(c) for c, n in cohorts.items() if n == 1],
-            "comparison_all_outside_city": bool(city) and len(comparison) > 0
+            "members": len(members),
+            "comparison": len(comparison),
+            "clusters": len(colleges),
+            "cohorts": int(len(cohorts)),
+            "single_unit_cohorts": [str(c) for c, n in cohorts.items() if n == 1],
+            "comparison_all_outside_city": bool(city)
+            and len(comparison) > 0
             and bool((comparison["city"].astype(str) != str(city)).all()),
-            "members_all_in_city": bool(city) and len(members) > 0 and bool((members["city"].astype(str) == str(city)).all()),
+            "members_all_in_city": bool(city)
+            and len(members) > 0
+            and bool((members["city"].astype(str) == str(city)).all()),
             "city": city,
         }
 
     def methods_ran(self) -> dict[str, Any]:
         """What actually ran (read from the executed objects where they record it)."""
         m = self.methods
-        out: dict[str, Any] = {"normalisation": m.normalisation, "weighting": m.weighting,
-                               "aggregation": m.aggregation, "entropy_form": m.entropy_form,
-                               "entropy_shift": m.entropy_shift, "topsis_normalisation": m.topsis_normalisation,
-                               "ccd_form": m.ccd_form, "ri_table": m.ri_table,
-                               "uncertainty_runs": m.uncertainty_runs, "seed": m.seed,
-                               "normalisation_bounds": list(m.positive_scale["bounds"]),
-                               "did_estimator": "callaway_santanna", "did_control": m.did_control,
-                               "did_se": "multiplier_bootstrap" if m.bootstrap else "analytic",
-                               "vcov": None}
+        out: dict[str, Any] = {
+            "normalisation": m.normalisation,
+            "weighting": m.weighting,
+            "aggregation": m.aggregation,
+            "entropy_form": m.entropy_form,
+            "entropy_shift": m.entropy_shift,
+            "topsis_normalisation": m.topsis_normalisation,
+            "ccd_form": m.ccd_form,
+            "ri_table": m.ri_table,
+            "uncertainty_runs": m.uncertainty_runs,
+            "seed": m.seed,
+            "normalisation_bounds": list(m.positive_scale["bounds"]),
+            "did_estimator": "callaway_santanna",
+            "did_control": m.did_control,
+            "did_se": "multiplier_bootstrap" if m.bootstrap else "analytic",
+            "vcov": None,
+        }
         try:
             comp = self.composite
             out["weighting"] = comp["result"].pipeline.weighting
@@ -498,8 +646,9 @@ def balanced_did_panel(wide: pd.DataFrame, y: str) -> pd.DataFrame:
     return d.reset_index(drop=True)
 
 
-def open_analysis(params_file: str | Path, *, data_dir: str | Path | None = None,
-                  methods: dict[str, Any] | None = None) -> PhaseAnalysis:
+def open_analysis(
+    params_file: str | Path, *, data_dir: str | Path | None = None, methods: dict[str, Any] | None = None
+) -> PhaseAnalysis:
     """Read params, load and check the data, and build the analysis (``methods`` overrides)."""
     from evalkit.data.dataset import load
     from evalkit.indicators.registry import load_registry

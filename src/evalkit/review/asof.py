@@ -12,6 +12,7 @@ cutting the files by hand and loading them:
 The cut dataset is validated again, so derived columns (``cohort``, ``member``, ``t``) are
 recomputed exactly as :func:`evalkit.load` computes them.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -42,8 +43,10 @@ def cut(dataset: Dataset, as_of: date) -> Dataset:
     stamp = pd.Timestamp(as_of)
     known = [p for p in dataset.periods if p.end <= as_of]
     if not known:
-        raise ParamsError(f"no period of the data ends by {as_of} (the first, {dataset.periods[0].label}, "
-                          f"ends {dataset.periods[0].end}): the review has no data to look at yet")
+        raise ParamsError(
+            f"no period of the data ends by {as_of} (the first, {dataset.periods[0].label}, "
+            f"ends {dataset.periods[0].end}): the review has no data to look at yet"
+        )
     labels = {p.label for p in known}
     units = dataset.units.drop(columns=list(DERIVED["units"]))
     units = units.assign(member_since=units["member_since"].mask(units["member_since"] > stamp))

@@ -23,6 +23,7 @@ Dask on another worker (``distributed.scheduler.allowed-failures`` times); a tas
 fails, is cancelled or loses its scheduler becomes a "failed" outcome with the error, and the
 labels returned are checked against the labels submitted.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,16 +34,21 @@ from typing import Any
 
 from evalkit.errors import EvalkitError, ParamsError, Problem
 from evalkit.provenance import project_root
-from evalkit.review.cluster import (SchedulerError, check_cluster, check_scheduler_address,  # noqa: F401
-                                    check_worker, probe_scheduler, run_on_dask)
+
+# the Dask names stay importable from here (they lived in this module before review/cluster.py)
+from evalkit.review.cluster import SchedulerError as SchedulerError
+from evalkit.review.cluster import check_cluster as check_cluster
+from evalkit.review.cluster import check_scheduler_address as check_scheduler_address
+from evalkit.review.cluster import check_worker as check_worker
+from evalkit.review.cluster import probe_scheduler as probe_scheduler
+from evalkit.review.cluster import run_on_dask
 from evalkit.review.execute import Outcome
 from evalkit.review.outdir import OutputLock, check_fingerprints, sweep_stale
 from evalkit.review.plan import Job, check_options, default_notebook, discover_params, preflight
 from evalkit.review.pool import record_lost, run_jobs
 from evalkit.review.render import write_index
 
-MANIFEST_KEYS = {"consortia", "params", "phases", "synthetic", "generator", "seed", "params_note", "title",
-                 "notes"}
+MANIFEST_KEYS = {"consortia", "params", "phases", "synthetic", "generator", "seed", "params_note", "title", "notes"}
 CONSORTIUM_KEYS = {"id", "name", "name_en", "data", "params", "phases", "seed", "scale", "notes"}
 CONSORTIUM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # fullmatch: a folder name and an index key
 INDEX_TITLE = "evalkit 批量评估索引 / batch review index"
@@ -51,15 +57,16 @@ INDEX_TITLE = "evalkit 批量评估索引 / batch review index"
 class ManifestError(ParamsError):
     """The batch manifest is invalid (every problem is listed)."""
 
-    hint = ("What to do: fix the manifest entries listed above (keys and paths: see docs/DASK.md) "
-            "and run again.")
+    hint = "What to do: fix the manifest entries listed above (keys and paths: see docs/DASK.md) and run again."
 
 
 class BatchInputError(ParamsError):
     """A consortium's params files or data folder failed the checks made before any kernel starts."""
 
-    hint = ("What to do: fix the params files or data folders named above (`evalkit validate DATA` "
-            "lists every data problem) and run again.")
+    hint = (
+        "What to do: fix the params files or data folders named above (`evalkit validate DATA` "
+        "lists every data problem) and run again."
+    )
 
 
 @dataclass(frozen=True)
@@ -96,14 +103,24 @@ def read_manifest(path: str | Path) -> list[Consortium]:
     problems: list[Problem] = []
     for key in raw:
         if key not in MANIFEST_KEYS:
-            problems.append(Problem(src, None, str(key), raw[key],
-                                    "unknown key (allowed: " + ", ".join(sorted(MANIFEST_KEYS)) + ")"))
+            problems.append(
+                Problem(
+                    src, None, str(key), raw[key], "unknown key (allowed: " + ", ".join(sorted(MANIFEST_KEYS)) + ")"
+                )
+            )
     top_params = _folder(raw.get("params"), base, src, "params", problems)
     top_phases = _phases(raw.get("phases"), src, "phases", problems)
     entries = raw.get("consortia")
     if not isinstance(entries, list) or not entries:
-        problems.append(Problem(src, None, "consortia", None if entries is None else str(entries)[:80],
-                                "required: a non-empty list of consortia (id, data, optional params/phases)"))
+        problems.append(
+            Problem(
+                src,
+                None,
+                "consortia",
+                None if entries is None else str(entries)[:80],
+                "required: a non-empty list of consortia (id, data, optional params/phases)",
+            )
+        )
         entries = []
 
     consortia: list[Consortium] = []
@@ -116,14 +133,28 @@ def read_manifest(path: str | Path) -> list[Consortium]:
         n_before = len(problems)
         for key in entry:
             if key not in CONSORTIUM_KEYS:
-                problems.append(Problem(src, None, f"{where}.{key}", entry[key],
-                                        "unknown key (allowed: " + ", ".join(sorted(CONSORTIUM_KEYS)) + ")"))
+                problems.append(
+                    Problem(
+                        src,
+                        None,
+                        f"{where}.{key}",
+                        entry[key],
+                        "unknown key (allowed: " + ", ".join(sorted(CONSORTIUM_KEYS)) + ")",
+                    )
+                )
         cid = entry.get("id")
         if cid is None:
             problems.append(Problem(src, None, f"{where}.id", None, "required key missing"))
         elif not isinstance(cid, str) or not CONSORTIUM_ID.fullmatch(cid):
-            problems.append(Problem(src, None, f"{where}.id", cid, "must be letters, digits, _ . - "
-                                    "(it names the report folder), starting with a letter or digit"))
+            problems.append(
+                Problem(
+                    src,
+                    None,
+                    f"{where}.id",
+                    cid,
+                    "must be letters, digits, _ . - (it names the report folder), starting with a letter or digit",
+                )
+            )
         elif cid in seen:
             problems.append(Problem(src, None, f"{where}.id", cid, f"duplicate id (also consortia[{seen[cid]}])"))
         else:
@@ -137,23 +168,41 @@ def read_manifest(path: str | Path) -> list[Consortium]:
         if params is None and not entry.get("params"):
             params = top_params or default_params()
             if not params.is_dir():
-                problems.append(Problem(src, None, f"{where}.params", str(params),
-                                        "no params folder given and the default one does not exist"))
+                problems.append(
+                    Problem(
+                        src,
+                        None,
+                        f"{where}.params",
+                        str(params),
+                        "no params folder given and the default one does not exist",
+                    )
+                )
         phases = _phases(entry.get("phases"), src, f"{where}.phases", problems) if "phases" in entry else top_phases
         if params is not None and params.is_dir():
             for ph in phases:
                 if not (params / f"{ph}.yaml").is_file():
                     known = ", ".join(sorted(p.stem for p in params.glob("*.yaml"))) or "none"
-                    problems.append(Problem(src, None, f"{where}.phases", ph,
-                                            f"no params file {params / (ph + '.yaml')} (known: {known})"))
+                    problems.append(
+                        Problem(
+                            src,
+                            None,
+                            f"{where}.phases",
+                            ph,
+                            f"no params file {params / (ph + '.yaml')} (known: {known})",
+                        )
+                    )
             if not phases and not any(params.glob("*.yaml")):
                 problems.append(Problem(src, None, f"{where}.params", str(params), "holds no *.yaml params files"))
         if len(problems) == n_before:
             name = entry.get("name") or entry.get("name_en") or cid
             consortia.append(Consortium(id=cid, name=str(name), data=data, params=params, phases=tuple(phases)))
     if problems:
-        err = ManifestError("\n".join([f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {src}:"]
-                                      + [f"  - {p}" for p in problems]))
+        err = ManifestError(
+            "\n".join(
+                [f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {src}:"]
+                + [f"  - {p}" for p in problems]
+            )
+        )
         err.problems = problems
         raise err
     return consortia
@@ -168,8 +217,15 @@ def _folder(value: Any, base: Path, src: str, key: str, problems: list[Problem])
     folder = Path(value).expanduser()
     folder = (folder if folder.is_absolute() else base / folder).resolve()
     if not folder.is_dir():
-        problems.append(Problem(src, None, key, value, f"folder not found: {folder} "
-                                "(relative paths are relative to the manifest's folder)"))
+        problems.append(
+            Problem(
+                src,
+                None,
+                key,
+                value,
+                f"folder not found: {folder} (relative paths are relative to the manifest's folder)",
+            )
+        )
         return None
     return folder
 
@@ -186,8 +242,14 @@ def _phases(value: Any, src: str, key: str, problems: list[Problem]) -> tuple[st
 
 
 # --------------------------------------------------------------------------- planning
-def plan_batch(manifest: str | Path, *, out: Path = Path("reports/batch"), notebook: Path | None = None,
-               timeout: float = 900, html: bool = True) -> list[Job]:
+def plan_batch(
+    manifest: str | Path,
+    *,
+    out: Path = Path("reports/batch"),
+    notebook: Path | None = None,
+    timeout: float = 900,
+    html: bool = True,
+) -> list[Job]:
     """Check the manifest, every consortium's params files and data (before any kernel starts).
 
     Returns
@@ -215,20 +277,40 @@ def plan_batch(manifest: str | Path, *, out: Path = Path("reports/batch"), noteb
             problems.append(f"consortium {c.id} ({c.data}):\n    " + str(detail).replace("\n", "\n    "))
             continue
         for job in planned:
-            jobs.append(job.with_(out=str(out / c.id / job.phase_id), label=f"{c.id}/{job.phase_id}",
-                                  consortium=c.id, consortium_name=c.name, notebook=str(notebook),
-                                  timeout=timeout, html=html, pdf=False, root=root,
-                                  title=f"{c.name} · {job.title or job.phase_id}"))
+            jobs.append(
+                job.with_(
+                    out=str(out / c.id / job.phase_id),
+                    label=f"{c.id}/{job.phase_id}",
+                    consortium=c.id,
+                    consortium_name=c.name,
+                    notebook=str(notebook),
+                    timeout=timeout,
+                    html=html,
+                    pdf=False,
+                    root=root,
+                    title=f"{c.name} · {job.title or job.phase_id}",
+                )
+            )
     if problems:
-        raise BatchInputError(f"{len(problems)} of {len(consortia)} consortia failed the checks:\n"
-                              + "\n".join(problems))
+        raise BatchInputError(
+            f"{len(problems)} of {len(consortia)} consortia failed the checks:\n" + "\n".join(problems)
+        )
     return jobs
 
 
 # --------------------------------------------------------------------------- running
-def run_batch(manifest: str | Path, *, jobs: int = 2, scheduler: Any = None, out: Path = Path("reports/batch"),
-              timeout: float = 900, html: bool = True, progress: bool = True,
-              notebook: Path | None = None, force: bool = False) -> list[Outcome]:
+def run_batch(
+    manifest: str | Path,
+    *,
+    jobs: int = 2,
+    scheduler: Any = None,
+    out: Path = Path("reports/batch"),
+    timeout: float = 900,
+    html: bool = True,
+    progress: bool = True,
+    notebook: Path | None = None,
+    force: bool = False,
+) -> list[Outcome]:
     """Run every (consortium, phase) review of ``manifest``.
 
     Parameters
@@ -274,16 +356,18 @@ def run_batch(manifest: str | Path, *, jobs: int = 2, scheduler: Any = None, out
         if scheduler is None:
             workers = min(jobs, len(planned))
             if progress:
-                print(f"evalkit batch: {len(planned)} review(s) of {n_consortia} consortia on {workers} local "
-                      f"worker(s)", file=sys.stderr, flush=True)
+                print(
+                    f"evalkit batch: {len(planned)} review(s) of {n_consortia} consortia on {workers} local worker(s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
             results = run_jobs(planned, workers=workers, progress=progress)
         else:
             results = run_on_dask(planned, scheduler, progress=progress, n_consortia=n_consortia)
         results = account(planned, results)
         sweep_stale(parents, all_=True)  # staging of reviews whose worker died; their retry used a fresh one
         if html or (out / "index.html").exists():
-            write_index(out, results, title=INDEX_TITLE,
-                        fingerprints={p.name: fp for p, fp in prints.items()})
+            write_index(out, results, title=INDEX_TITLE, fingerprints={p.name: fp for p, fp in prints.items()})
     return results
 
 
@@ -298,16 +382,25 @@ def account(planned: list[Job], results: list[Outcome]) -> list[Outcome]:
     unknown = set(by_label) - {j.key for j in planned}
     if unknown:
         raise RuntimeError(f"evalkit batch: results for reviews never submitted: {sorted(unknown)}")
-    return [by_label.get(job.key) or record_lost(job, "no result came back for this review (lost by the pool "
-                                                       "or cluster)") for job in planned]
+    return [
+        by_label.get(job.key) or record_lost(job, "no result came back for this review (lost by the pool or cluster)")
+        for job in planned
+    ]
 
 
 # --------------------------------------------------------------------------- CLI
 def run_from_cli(args) -> int:
     """``evalkit batch``: run, print a summary; 0 when every review succeeded, else 1."""
-    results = run_batch(args.manifest, jobs=args.jobs, scheduler=args.scheduler, out=args.out,
-                        timeout=args.timeout, html=not args.no_html, notebook=getattr(args, "notebook", None),
-                        force=getattr(args, "force", False))
+    results = run_batch(
+        args.manifest,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        out=args.out,
+        timeout=args.timeout,
+        html=not args.no_html,
+        notebook=getattr(args, "notebook", None),
+        force=getattr(args, "force", False),
+    )
     failed = [r for r in results if r.status != "ok"]
     print(f"\nbatch: {len(results)} review(s), {len(results) - len(failed)} ok, {len(failed)} failed")
     for r in results:

@@ -2,6 +2,7 @@
 behind it checked (a non-Dask program is refused within seconds, never hangs the client), every
 worker checked for evalkit and the shared paths, then one task per review with ``as_completed``.
 """
+
 from __future__ import annotations
 
 import socket
@@ -62,8 +63,7 @@ def check_scheduler_address(address: Any) -> str:
         A malformed address.
     """
     text = str(address).strip() if isinstance(address, str) else ""
-    bad = SchedulerError(f"--scheduler {address!r} is not a Dask scheduler address; expected e.g. "
-                         "tcp://host:8786")
+    bad = SchedulerError(f"--scheduler {address!r} is not a Dask scheduler address; expected e.g. tcp://host:8786")
     if not text or any(c.isspace() for c in text):
         raise bad
     parts = urlsplit(text if "://" in text else f"tcp://{text}")
@@ -71,8 +71,16 @@ def check_scheduler_address(address: Any) -> str:
         port = parts.port
     except ValueError:
         raise bad from None
-    if (parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or port is None or not 0 < port < 65536
-            or parts.path not in ("", "/") or parts.query or parts.fragment or parts.username):
+    if (
+        parts.scheme not in SCHEDULER_SCHEMES
+        or not parts.hostname
+        or port is None
+        or not 0 < port < 65536
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
         raise bad
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{parts.scheme}://{host}:{port}"
@@ -96,8 +104,9 @@ def probe_scheduler(address: str, timeout: float = 10.0) -> None:
     try:
         sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
     except OSError as exc:
-        raise SchedulerError(f"cannot reach {what}: {type(exc).__name__}: {exc}. "
-                             "Is `dask scheduler` running there?") from None
+        raise SchedulerError(
+            f"cannot reach {what}: {type(exc).__name__}: {exc}. Is `dask scheduler` running there?"
+        ) from None
     deadline = time.monotonic() + timeout
 
     def read(n: int) -> bytes:
@@ -117,9 +126,11 @@ def probe_scheduler(address: str, timeout: float = 10.0) -> None:
             raise ValueError("not a Dask handshake")
     except (OSError, ValueError) as exc:
         reason = "sent nothing" if isinstance(exc, TimeoutError) else f"answered something else ({exc})"
-        raise SchedulerError(f"{address} is not a Dask scheduler: it {reason} within {timeout:.0f} s. "
-                             "Check the host and port (dask scheduler listens on 8786 by default; "
-                             "8787 is its dashboard)") from None
+        raise SchedulerError(
+            f"{address} is not a Dask scheduler: it {reason} within {timeout:.0f} s. "
+            "Check the host and port (dask scheduler listens on 8786 by default; "
+            "8787 is its dashboard)"
+        ) from None
     finally:
         sock.close()
 
@@ -136,8 +147,10 @@ def _connect(scheduler: Any, connect_timeout: float):
     try:
         return Client(address, timeout=connect_timeout, set_as_default=False), True
     except Exception as exc:  # OSError, TimeoutError, a protocol error of a peer that changed its mind
-        raise SchedulerError(f"cannot connect to the Dask scheduler at {address}: {type(exc).__name__}: {exc}. "
-                             "Is `dask scheduler` running there?") from None
+        raise SchedulerError(
+            f"cannot connect to the Dask scheduler at {address}: {type(exc).__name__}: {exc}. "
+            "Is `dask scheduler` running there?"
+        ) from None
 
 
 def check_cluster(client, planned: list[Job], wait_for_workers: float = 60) -> dict:
@@ -147,15 +160,19 @@ def check_cluster(client, planned: list[Job], wait_for_workers: float = 60) -> d
     try:
         client.wait_for_workers(1, timeout=wait_for_workers)
     except (TimeoutError, OSError) as exc:
-        raise SchedulerError(f"no Dask worker joined the scheduler within {wait_for_workers:.0f} s ({exc}); "
-                             "start workers with `dask worker tcp://HOST:8786 --nworkers 2 --nthreads 1`") from None
+        raise SchedulerError(
+            f"no Dask worker joined the scheduler within {wait_for_workers:.0f} s ({exc}); "
+            "start workers with `dask worker tcp://HOST:8786 --nworkers 2 --nthreads 1`"
+        ) from None
     read = sorted({j.notebook for j in planned} | {j.params_file for j in planned} | {j.data_dir for j in planned})
     write = sorted({str(Path(j.out).parent) for j in planned})
     try:
         reports = client.run(check_worker, read, write)
     except Exception as exc:  # typically: the worker cannot import evalkit to unpickle check_worker
-        raise SchedulerError(f"a Dask worker cannot run evalkit: {type(exc).__name__}: {exc}. Install evalkit "
-                             "in every worker's environment (pip install -e . in the same checkout)") from None
+        raise SchedulerError(
+            f"a Dask worker cannot run evalkit: {type(exc).__name__}: {exc}. Install evalkit "
+            "in every worker's environment (pip install -e . in the same checkout)"
+        ) from None
     problems = []
     for worker, rep in sorted(reports.items()):
         if rep["evalkit"] != __version__:
@@ -167,13 +184,22 @@ def check_cluster(client, planned: list[Job], wait_for_workers: float = 60) -> d
         for p in rep["unwritable"][:5]:
             problems.append(f"{worker}: cannot write {p}")
     if problems:
-        raise SchedulerError("the Dask workers cannot run this batch (data, params, notebook and --out must be "
-                             "on a shared mount at the same path on every worker):\n  - " + "\n  - ".join(problems))
+        raise SchedulerError(
+            "the Dask workers cannot run this batch (data, params, notebook and --out must be "
+            "on a shared mount at the same path on every worker):\n  - " + "\n  - ".join(problems)
+        )
     return reports
 
 
-def run_on_dask(planned: list[Job], scheduler: Any, *, progress: bool = True, n_consortia: int = 0,
-                connect_timeout: float = 30, reconnect_timeout: float = 120) -> list[Outcome]:
+def run_on_dask(
+    planned: list[Job],
+    scheduler: Any,
+    *,
+    progress: bool = True,
+    n_consortia: int = 0,
+    connect_timeout: float = 30,
+    reconnect_timeout: float = 120,
+) -> list[Outcome]:
     """Run the jobs as Dask tasks (``review.execute_phase``, ``pure=False``, ``retries=1``) and
     collect them with ``as_completed``; a task that errs or is lost becomes a failed outcome, and so
     does every task still pending when the scheduler has been unreachable for ``reconnect_timeout`` s."""
@@ -185,14 +211,17 @@ def run_on_dask(planned: list[Job], scheduler: Any, *, progress: bool = True, n_
     try:
         reports = check_cluster(client, planned)
         if progress:
-            print(f"evalkit batch: {len(planned)} review(s) of {n_consortia} consortia on Dask "
-                  f"{client.scheduler.address} ({len(reports)} worker(s))", file=sys.stderr, flush=True)
+            print(
+                f"evalkit batch: {len(planned)} review(s) of {n_consortia} consortia on Dask "
+                f"{client.scheduler.address} ({len(reports)} worker(s))",
+                file=sys.stderr,
+                flush=True,
+            )
         prog = Progress(planned, stream=sys.stderr) if progress else None
         token = uuid.uuid4().hex[:8]  # unique keys: a rerun must not reuse an earlier result
         futures = {}
         for job in planned:
-            fut = client.submit(execute_phase, job, pure=False, retries=1,
-                                key=f"evalkit-review-{job.label}-{token}")
+            fut = client.submit(execute_phase, job, pure=False, retries=1, key=f"evalkit-review-{job.label}-{token}")
             futures[fut.key] = (fut, job)
         results: list[Outcome] = []
         done_labels: set[str] = set()
@@ -202,8 +231,10 @@ def run_on_dask(planned: list[Job], scheduler: Any, *, progress: bool = True, n_
             if client.status != "running":
                 # the scheduler went away: give the client time to reconnect, then report the rest
                 unhealthy_since = unhealthy_since or time.monotonic()
-                if client.status in ("closing", "closed", "failed") or \
-                        time.monotonic() - unhealthy_since > reconnect_timeout:
+                if (
+                    client.status in ("closing", "closed", "failed")
+                    or time.monotonic() - unhealthy_since > reconnect_timeout
+                ):
                     break
             else:
                 unhealthy_since = None

@@ -5,6 +5,7 @@ Safe to call in a pool worker or on a Dask worker (:func:`execute_phase`). Befor
 worker checks that the process that started it is still there: a review whose parent is gone
 is abandoned, never written over the report.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -75,9 +76,19 @@ class Outcome:
         good report when there is one."""
         out = Path(job.out)
         previous = out / "review.html"
-        return cls(job.phase_id, "failed", 0.0, "", str(previous) if previous.exists() else None,
-                   str(out / "review.log") if (out / "review.log").exists() else "", None, error, job.title,
-                   label=job.label, provenance={"data_fingerprint": job.fingerprint, "synthetic": job.synthetic})
+        return cls(
+            job.phase_id,
+            "failed",
+            0.0,
+            "",
+            str(previous) if previous.exists() else None,
+            str(out / "review.log") if (out / "review.log").exists() else "",
+            None,
+            error,
+            job.title,
+            label=job.label,
+            provenance={"data_fingerprint": job.fingerprint, "synthetic": job.synthetic},
+        )
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -98,8 +109,21 @@ def ensure_kernel() -> None:
 
     if KERNEL_NAME in KernelSpecManager().find_kernel_specs():
         return
-    subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME,
-                    "--display-name", "Python (evalkit)"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ipykernel",
+            "install",
+            "--sys-prefix",
+            "--name",
+            KERNEL_NAME,
+            "--display-name",
+            "Python (evalkit)",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 _GUARDED: type | None = None
@@ -166,8 +190,13 @@ def path_labels(job: Job) -> dict[str, str]:
     bases = [root, project_root()]
     out = Path(job.out)
     labels = {str(project_root()): ".", str(root): "."}
-    for folder in (out.parent, Path(job.data_dir), Path(job.params_file).parent, Path(job.notebook).parent,
-                   Path(sys.prefix)):
+    for folder in (
+        out.parent,
+        Path(job.data_dir),
+        Path(job.params_file).parent,
+        Path(job.notebook).parent,
+        Path(sys.prefix),
+    ):
         labels[str(folder)] = relative(folder, bases)
     return labels
 
@@ -208,14 +237,23 @@ def _run_papermill(job: Job, nb_path: Path, log_path: Path) -> str:
     os.environ["EVALKIT_GUARD_PARENT"] = str(os.getpid())
     try:
         ensure_kernel()
-        pm.execute_notebook(job.notebook, str(nb_path),
-                            parameters={"params_file": job.params_file, "data_dir": job.data_dir,
-                                        # beside the review; relative, so no absolute path is saved
-                                        "results_file": os.path.relpath(nb_path.parent / "results.json",
-                                                                        project_root())},
-                            kernel_name=KERNEL_NAME, execution_timeout=job.timeout, progress_bar=False,
-                            log_output=True, cwd=str(project_root()), report_mode=False,
-                            kernel_manager_class=guarded_kernel_manager())
+        pm.execute_notebook(
+            job.notebook,
+            str(nb_path),
+            parameters={
+                "params_file": job.params_file,
+                "data_dir": job.data_dir,
+                # beside the review; relative, so no absolute path is saved
+                "results_file": os.path.relpath(nb_path.parent / "results.json", project_root()),
+            },
+            kernel_name=KERNEL_NAME,
+            execution_timeout=job.timeout,
+            progress_bar=False,
+            log_output=True,
+            cwd=str(project_root()),
+            report_mode=False,
+            kernel_manager_class=guarded_kernel_manager(),
+        )
         return ""
     except Exception as exc:  # the notebook's own failure; inspected by the caller
         first = str(exc).splitlines()[0] if str(exc) else ""
@@ -268,10 +306,27 @@ def execute_phase(job: Job | dict[str, Any]) -> Outcome:
             message = "papermill wrote no notebook"
         if status == "ok" and message:
             status = "failed"
-        prov = provenance(job.params_file, job.data_dir, job.fingerprint, synthetic=job.synthetic,
-                          params_sha256=job.params_sha256, base=[Path(job.root or Path.cwd()), project_root()])
-        result = Outcome(job.phase_id, status, round(time.perf_counter() - t0, 1), "", None, "", failed_cell,
-                         scrub(message, labels), job.title, prov, label=job.label)
+        prov = provenance(
+            job.params_file,
+            job.data_dir,
+            job.fingerprint,
+            synthetic=job.synthetic,
+            params_sha256=job.params_sha256,
+            base=[Path(job.root or Path.cwd()), project_root()],
+        )
+        result = Outcome(
+            job.phase_id,
+            status,
+            round(time.perf_counter() - t0, 1),
+            "",
+            None,
+            "",
+            failed_cell,
+            scrub(message, labels),
+            job.title,
+            prov,
+            label=job.label,
+        )
         if status == "ok":
             try:
                 _render_into(job, staging, nb_path, labels, result)
@@ -299,8 +354,7 @@ def _render_into(job: Job, staging: Path, nb_path: Path, labels: dict[str, str],
     from evalkit.review.render import print_pdf, render_html
 
     if job.html:
-        render_html(nb_path, staging / "review.html", title=job.title or job.phase_id, lang=job.language,
-                    labels=labels)
+        render_html(nb_path, staging / "review.html", title=job.title or job.phase_id, lang=job.language, labels=labels)
         if job.pdf:
             print_pdf(staging / "review.html", staging / "review.pdf")
     write_json(staging / "provenance.json", result.provenance)

@@ -3,6 +3,7 @@ survives nbconvert as a self-contained page (figures are embedded PNGs with capt
 
 Every table and figure caption carries "合成数据 / synthetic data" when the data is synthetic.
 """
+
 from __future__ import annotations
 
 import base64
@@ -63,23 +64,36 @@ class Page:
         return html.escape(text)
 
     # -- tables and figures -------------------------------------------------------------------
-    def table(self, frame: pd.DataFrame, zh: str, en: str, *, table_id: str, floatfmt: str = "{:,.2f}",
-              max_rows: int = 60, formats: dict[str, str] | None = None) -> None:
+    def table(
+        self,
+        frame: pd.DataFrame,
+        zh: str,
+        en: str,
+        *,
+        table_id: str,
+        floatfmt: str = "{:,.2f}",
+        max_rows: int = 60,
+        formats: dict[str, str] | None = None,
+    ) -> None:
         """A captioned table (recorded under ``table_id`` for results.json); numbers formatted
         with ``floatfmt`` or per column with ``formats``, missing shown as —."""
         if table_id in self.tables:
             raise ValueError(f"table id {table_id!r} used twice in one review")
         self.tables[table_id] = _records(frame)
         shown = frame.head(max_rows)
-        fmt = {c: (lambda v, f=(formats or {}).get(c, floatfmt): "—" if pd.isna(v) else f.format(v))
-               for c in shown.columns if pd.api.types.is_float_dtype(shown[c]) or c in (formats or {})}
-        body = shown.to_html(index=False, na_rep="—", formatters=fmt, border=0, classes="evalkit-table",
-                             escape=True)
+        fmt = {
+            c: (lambda v, f=(formats or {}).get(c, floatfmt): "—" if pd.isna(v) else f.format(v))
+            for c in shown.columns
+            if pd.api.types.is_float_dtype(shown[c]) or c in (formats or {})
+        }
+        body = shown.to_html(index=False, na_rep="—", formatters=fmt, border=0, classes="evalkit-table", escape=True)
         more = ""
         if len(frame) > max_rows:
             more = f"<p class='evalkit-note'>{html.escape(self.t(f'仅显示前 {max_rows} 行，共 {len(frame)} 行。', f'First {max_rows} of {len(frame)} rows shown.'))}</p>"
-        self.show(f"<figure class='evalkit-tablebox'><figcaption><b>{self._caption(zh, en)}</b></figcaption>"
-                  f"{body}{more}</figure>")
+        self.show(
+            f"<figure class='evalkit-tablebox'><figcaption><b>{self._caption(zh, en)}</b></figcaption>"
+            f"{body}{more}</figure>"
+        )
 
     def figure(self, fig, zh: str, en: str) -> None:
         """Embed a matplotlib Figure as a PNG with a caption (and alt text) in the report language."""
@@ -87,8 +101,10 @@ class Page:
         fig.savefig(buf, format="png", dpi=110)
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         cap = self._caption(zh, en)
-        self.show(f"<figure><img alt=\"{cap}\" style=\"max-width:100%\" src=\"data:image/png;base64,{data}\">"
-                  f"<figcaption>{cap}</figcaption></figure>")
+        self.show(
+            f'<figure><img alt="{cap}" style="max-width:100%" src="data:image/png;base64,{data}">'
+            f"<figcaption>{cap}</figcaption></figure>"
+        )
 
     def banner(self, zh: str, en: str) -> None:
         self.show(f"<div class='evalkit-banner' role='alert'>{html.escape(self.t(zh, en))}</div>")
@@ -99,9 +115,11 @@ class Page:
 
     def fail_soft(self, zh: str, en: str, exc: Exception) -> None:
         """A section that cannot be computed on this data says so and why, instead of stopping the review."""
-        self.show(f"<div class='evalkit-note' style='border-left:4px solid #E69F00;padding-left:.6em'>"
-                  f"{html.escape(self.t(zh, en))}<br><code>{html.escape(type(exc).__name__)}: "
-                  f"{html.escape(str(exc)[:400])}</code></div>")
+        self.show(
+            f"<div class='evalkit-note' style='border-left:4px solid #E69F00;padding-left:.6em'>"
+            f"{html.escape(self.t(zh, en))}<br><code>{html.escape(type(exc).__name__)}: "
+            f"{html.escape(str(exc)[:400])}</code></div>"
+        )
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

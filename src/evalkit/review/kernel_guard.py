@@ -7,6 +7,7 @@ included); it then kills the whole group: the kernel and whatever the kernel sta
 
 Kept free of heavy imports: it starts once per review.
 """
+
 from __future__ import annotations
 
 import os

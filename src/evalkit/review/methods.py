@@ -6,6 +6,7 @@ written (``ahp`` without a matrix, ``expert`` without weights, …) — and tran
 library's vocabulary. Analysis, rendering and ``results.json`` all read the same object, so a
 caption can never name a method that did not run.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -161,8 +162,11 @@ def parse(raw: dict[str, Any] | None, *, source: str = "params") -> tuple[Method
         elif key == "expert_weights":
             if value is None:
                 continue
-            if (not isinstance(value, dict) or not value
-                    or not all(isinstance(k, str) and _number(v) and v > 0 for k, v in value.items())):
+            if (
+                not isinstance(value, dict)
+                or not value
+                or not all(isinstance(k, str) and _number(v) and v > 0 for k, v in value.items())
+            ):
                 bad(key, value, "must map indicator ids to positive finite numbers")
             else:
                 values[key] = {k: float(v) for k, v in value.items()}
@@ -177,8 +181,12 @@ def parse(raw: dict[str, Any] | None, *, source: str = "params") -> tuple[Method
 
     weighting = values.get("weighting", defaults.weighting)
     if weighting == "ahp" and "ahp_matrix" not in values:
-        bad("weighting", weighting, "ahp weights need methods.ahp_matrix (a pairwise comparison matrix over the "
-            "four cooperations: co_running, co_educating, co_employment, co_development)")
+        bad(
+            "weighting",
+            weighting,
+            "ahp weights need methods.ahp_matrix (a pairwise comparison matrix over the "
+            "four cooperations: co_running, co_educating, co_employment, co_development)",
+        )
     if weighting == "expert" and "expert_weights" not in values:
         bad("weighting", weighting, "expert weights need methods.expert_weights (indicator id: weight)")
     if "ahp_matrix" in values and weighting != "ahp":
@@ -188,10 +196,18 @@ def parse(raw: dict[str, Any] | None, *, source: str = "params") -> tuple[Method
     aggregation = values.get("aggregation", defaults.aggregation)
     normalisation = values.get("normalisation", defaults.normalisation)
     if aggregation != "arithmetic" and normalisation == "vector":
-        bad("aggregation", aggregation, f"{aggregation} aggregation needs strictly positive normalised values; "
-            f"{normalisation} normalisation can give 0: use minmax, zscore or rank")
+        bad(
+            "aggregation",
+            aggregation,
+            f"{aggregation} aggregation needs strictly positive normalised values; "
+            f"{normalisation} normalisation can give 0: use minmax, zscore or rank",
+        )
     if bool(values.get("twfe_outcomes")) != bool(values.get("twfe_inputs")):
-        bad("twfe_inputs", values.get("twfe_inputs", []), "twfe_outcomes and twfe_inputs go together: name both or neither")
+        bad(
+            "twfe_inputs",
+            values.get("twfe_inputs", []),
+            "twfe_outcomes and twfe_inputs go together: name both or neither",
+        )
     overlap = set(values.get("twfe_outcomes", ())) & set(values.get("twfe_inputs", ()))
     if overlap:
         bad("twfe_inputs", sorted(overlap), "an indicator cannot be both an outcome and an input")
@@ -221,8 +237,11 @@ def _show(value: Any) -> Any:
 
 
 def _ahp_problem(value: Any) -> str:
-    if not isinstance(value, list) or len(value) < 2 or not all(isinstance(r, list) and len(r) == len(value)
-                                                                 for r in value):
+    if (
+        not isinstance(value, list)
+        or len(value) < 2
+        or not all(isinstance(r, list) and len(r) == len(value) for r in value)
+    ):
         return "must be a square matrix (a list of equal-length lists) of at least 2 × 2"
     if not all(_number(x) and x > 0 for r in value for x in r):
         return "entries must be positive finite numbers"

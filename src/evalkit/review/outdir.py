@@ -7,6 +7,7 @@
   ``--force``;
 * :func:`read_status` — a ``status.json`` that is not evalkit's is a clear error.
 """
+
 from __future__ import annotations
 
 import errno
@@ -41,8 +42,10 @@ class OutputBusyError(EvalkitError):
 class DataMismatchError(EvalkitError):
     """The output folder holds reviews of other data."""
 
-    hint = ("What to do: choose another --out folder for these data, or pass --force to write here "
-            "anyway (the other reviews are then marked stale in the index).")
+    hint = (
+        "What to do: choose another --out folder for these data, or pass --force to write here "
+        "anyway (the other reviews are then marked stale in the index)."
+    )
 
 
 class OutputLock:
@@ -83,8 +86,7 @@ class OutputLock:
             holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise OutputBusyError(f"another evalkit {self.command} is writing to {out}/ "
-                                      f"(pid {holder})") from None
+                raise OutputBusyError(f"another evalkit {self.command} is writing to {out}/ (pid {holder})") from None
             raise OutputFolderError(f"cannot lock --out {out}: {_why(exc)}") from None
         try:
             os.ftruncate(fd, 0)
@@ -187,11 +189,14 @@ def read_status(path: Path) -> dict:
     try:
         rec = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise OutputFolderError(f"{path} is not an evalkit status file (unreadable: "
-                                f"{type(exc).__name__}); remove it or choose another --out") from None
+        raise OutputFolderError(
+            f"{path} is not an evalkit status file (unreadable: "
+            f"{type(exc).__name__}); remove it or choose another --out"
+        ) from None
     if not isinstance(rec, dict) or not STATUS_KEYS <= set(rec) or not isinstance(rec.get("provenance") or {}, dict):
-        raise OutputFolderError(f"{path} is not an evalkit status file (no phase_id/status); remove it or "
-                                "choose another --out")
+        raise OutputFolderError(
+            f"{path} is not an evalkit status file (no phase_id/status); remove it or choose another --out"
+        )
     return rec
 
 
@@ -224,8 +229,10 @@ def check_fingerprints(outs: dict[Path, set[str]], *, force: bool = False) -> li
             theirs = (rec.get("provenance") or {}).get("data_fingerprint")
             if theirs and theirs not in prints:
                 conflicts.append(status.parent.name)
-                lines.append(f"  - {relative(status.parent, parent.parent)}: data {str(theirs)[:12]}… "
-                             f"(this run: {', '.join(p[:12] + '…' for p in sorted(prints) if p)})")
+                lines.append(
+                    f"  - {relative(status.parent, parent.parent)}: data {str(theirs)[:12]}… "
+                    f"(this run: {', '.join(p[:12] + '…' for p in sorted(prints) if p)})"
+                )
     if conflicts and not force:
         where = ", ".join(sorted({relative(Path(p), Path(p).parent) for p in outs}))
         raise DataMismatchError(f"{where}/ holds reviews of other data:\n" + "\n".join(lines))

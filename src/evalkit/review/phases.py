@@ -5,6 +5,7 @@ A params file uses ASCII keys and quoted dates. Every key is listed in ``SCHEMA`
 documented in ``params/README.md``); an unknown key, a bad date, a window outside the data or an
 unknown indicator is a ``ParamsError`` (the CLI exits 2).
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,9 +23,21 @@ from evalkit.review.methods import parse as parse_methods
 LANGUAGES = ("zh", "en", "bilingual")
 
 TOP_KEYS = {
-    "phase_id": str, "kind": str, "title_zh": str, "title_en": str, "window": dict, "baseline": dict,
-    "data": str, "registry": (str, type(None)), "targets": dict, "methods": dict, "privacy": dict,
-    "language": str, "compare_phases": list, "notes": str, "reporting_lag_days": int,
+    "phase_id": str,
+    "kind": str,
+    "title_zh": str,
+    "title_en": str,
+    "window": dict,
+    "baseline": dict,
+    "data": str,
+    "registry": (str, type(None)),
+    "targets": dict,
+    "methods": dict,
+    "privacy": dict,
+    "language": str,
+    "compare_phases": list,
+    "notes": str,
+    "reporting_lag_days": int,
 }
 REQUIRED = ("phase_id", "title_zh", "title_en", "window", "data")
 TARGET_BASES = ("end", "annual", "cumulative")
@@ -95,7 +108,7 @@ def _problem(source: str, key: str, value: Any, rule: str) -> Problem:
 
 def _date(source: str, key: str, value: Any, problems: list[Problem]) -> date | None:
     if not isinstance(value, str):  # YAML turns an unquoted date into a date object: refuse it
-        problems.append(_problem(source, key, str(value), "a date must be quoted: \"YYYY-MM-DD\""))
+        problems.append(_problem(source, key, str(value), 'a date must be quoted: "YYYY-MM-DD"'))
         return None
     try:
         return to_date(value)
@@ -122,8 +135,9 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
         raise ParamsError(f"{source}: the file must be a YAML mapping of keys to values")
     for key in raw:
         if key not in TOP_KEYS:
-            problems.append(_problem(source, str(key), raw[key],
-                                     "unknown key (allowed: " + ", ".join(sorted(TOP_KEYS)) + ")"))
+            problems.append(
+                _problem(source, str(key), raw[key], "unknown key (allowed: " + ", ".join(sorted(TOP_KEYS)) + ")")
+            )
         elif not isinstance(raw[key], TOP_KEYS[key]) and raw[key] is not None:
             problems.append(_problem(source, key, raw[key], f"wrong type ({type(raw[key]).__name__})"))
     for key in REQUIRED:
@@ -132,8 +146,11 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
     start, end = _window(source, "window", raw.get("window"), problems) if "window" in raw else (None, None)
     b_start, b_end = _window(source, "baseline", raw.get("baseline"), problems) if "baseline" in raw else (None, None)
     if start and b_end and b_end >= start:
-        problems.append(_problem(source, "baseline.end", raw["baseline"]["end"],
-                                 "the baseline must end before the phase window starts"))
+        problems.append(
+            _problem(
+                source, "baseline.end", raw["baseline"]["end"], "the baseline must end before the phase window starts"
+            )
+        )
 
     methods, method_problems = parse_methods(raw.get("methods"), source=source)
     problems += method_problems
@@ -141,8 +158,11 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
     targets = _targets(raw.get("targets") or {}, source, problems)
     lag = raw.get("reporting_lag_days", 0)
     if not isinstance(lag, int) or isinstance(lag, bool) or not 0 <= lag <= MAX_REPORTING_LAG_DAYS:
-        problems.append(_problem(source, "reporting_lag_days", lag,
-                                 f"must be a whole number of days from 0 to {MAX_REPORTING_LAG_DAYS}"))
+        problems.append(
+            _problem(
+                source, "reporting_lag_days", lag, f"must be a whole number of days from 0 to {MAX_REPORTING_LAG_DAYS}"
+            )
+        )
         lag = 0
 
     privacy = raw.get("privacy") or {}
@@ -163,7 +183,9 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
         problems.append(_problem(source, "kind", kind, "must be phase or final"))
     compare = raw.get("compare_phases") or []
     if compare and kind != "final":
-        problems.append(_problem(source, "compare_phases", compare, "only a final review (kind: final) compares phases"))
+        problems.append(
+            _problem(source, "compare_phases", compare, "only a final review (kind: final) compares phases")
+        )
     if problems:
         raise _error(problems, source)
 
@@ -171,12 +193,23 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
     data = Path(raw["data"])
     registry = Path(raw["registry"]) if raw.get("registry") else None
     return Phase(
-        phase_id=raw["phase_id"], title_zh=raw["title_zh"], title_en=raw["title_en"], start=start, end=end,
-        baseline_start=b_start, baseline_end=b_end,
+        phase_id=raw["phase_id"],
+        title_zh=raw["title_zh"],
+        title_en=raw["title_en"],
+        start=start,
+        end=end,
+        baseline_start=b_start,
+        baseline_end=b_end,
         data=data if data.is_absolute() else (root / data),
-        kind=kind, registry=(registry if registry is None or registry.is_absolute() else root / registry),
-        targets=targets, methods=methods, reporting_lag_days=lag, min_cell=min_cell, language=language,
-        compare_phases=[str(c) for c in compare], notes=str(raw.get("notes") or ""),
+        kind=kind,
+        registry=(registry if registry is None or registry.is_absolute() else root / registry),
+        targets=targets,
+        methods=methods,
+        reporting_lag_days=lag,
+        min_cell=min_cell,
+        language=language,
+        compare_phases=[str(c) for c in compare],
+        notes=str(raw.get("notes") or ""),
         raw=copy.deepcopy(raw),
     )
 
@@ -195,12 +228,20 @@ def _targets(raw: Any, source: str, problems: list[Problem]) -> dict[str, Target
         if isinstance(value, dict):
             unknown = set(value) - {"target", "basis"}
             if unknown or "target" not in value:
-                problems.append(_problem(source, f"targets.{key}", value,
-                                         "a target mapping has the keys target (a number) and basis (end | annual | cumulative)"))
+                problems.append(
+                    _problem(
+                        source,
+                        f"targets.{key}",
+                        value,
+                        "a target mapping has the keys target (a number) and basis (end | annual | cumulative)",
+                    )
+                )
                 continue
             basis = value.get("basis", "end")
             if basis not in TARGET_BASES:
-                problems.append(_problem(source, f"targets.{key}.basis", basis, "must be one of end, annual, cumulative"))
+                problems.append(
+                    _problem(source, f"targets.{key}.basis", basis, "must be one of end, annual, cumulative")
+                )
                 continue
             value = value["target"]
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
@@ -236,12 +277,18 @@ def load_phase(path: str | Path, *, data: str | Path | None = None) -> Phase:
         raw = {**raw, "data": str(Path(data).resolve())}
     phase = parse_params(raw, source=str(path), root=path.resolve().parent.parent)
     if phase.phase_id != path.stem:
-        raise _error([_problem(str(path), "phase_id", phase.phase_id,
-                               f"must equal the file name ({path.stem})")], str(path))
+        raise _error(
+            [_problem(str(path), "phase_id", phase.phase_id, f"must equal the file name ({path.stem})")], str(path)
+        )
     missing = [pid for pid in phase.compare_phases if not (path.parent / f"{pid}.yaml").exists()]
     if missing:
-        raise _error([_problem(str(path), "compare_phases", pid, f"no params file {pid}.yaml beside this one")
-                      for pid in missing], str(path))
+        raise _error(
+            [
+                _problem(str(path), "compare_phases", pid, f"no params file {pid}.yaml beside this one")
+                for pid in missing
+            ],
+            str(path),
+        )
     phase.source = path.resolve()
     return phase
 
@@ -255,29 +302,48 @@ def check_against(phase: Phase, dataset, registry) -> None:
     windows = [("window", phase.window)] + ([("baseline", phase.baseline)] if phase.baseline else [])
     for key, (start, end) in windows:
         if start > last.end or end < first.start:
-            problems.append(_problem(src, key, f"{start} – {end}",
-                                     f"outside the data ({first.label} – {last.label}, "
-                                     f"{first.start} – {last.end})"))
+            problems.append(
+                _problem(
+                    src,
+                    key,
+                    f"{start} – {end}",
+                    f"outside the data ({first.label} – {last.label}, {first.start} – {last.end})",
+                )
+            )
     if phase.baseline and phase.baseline[0] < first.start:
-        problems.append(_problem(src, "baseline", f"{phase.baseline[0]} – {phase.baseline[1]}",
-                                 f"starts before the data ({first.label}, {first.start})"))
+        problems.append(
+            _problem(
+                src,
+                "baseline",
+                f"{phase.baseline[0]} – {phase.baseline[1]}",
+                f"starts before the data ({first.label}, {first.start})",
+            )
+        )
     known = {ind.id for ind in registry}
     for ind, target in phase.targets.items():
         if ind not in known:
-            problems.append(_problem(src, f"targets.{ind}", target.value, "unknown indicator id "
-                                     "(see `evalkit metrics --list`)"))
+            problems.append(
+                _problem(src, f"targets.{ind}", target.value, "unknown indicator id (see `evalkit metrics --list`)")
+            )
     m = phase.methods
     for key in ("twfe_outcomes", "twfe_inputs", "did_outcomes"):
         for ind in getattr(m, key):
             if ind not in known:
-                problems.append(_problem(src, f"methods.{key}", ind, "unknown indicator id "
-                                         "(see `evalkit metrics --list`)"))
-    for ind in (m.expert_weights or {}):
+                problems.append(
+                    _problem(src, f"methods.{key}", ind, "unknown indicator id (see `evalkit metrics --list`)")
+                )
+    for ind in m.expert_weights or {}:
         if ind not in known:
             problems.append(_problem(src, "methods.expert_weights", ind, "unknown indicator id"))
     if m.ahp_matrix is not None and len(m.ahp_matrix) != len(COOPERATIONS):
-        problems.append(_problem(src, "methods.ahp_matrix", f"{len(m.ahp_matrix)} × {len(m.ahp_matrix)}",
-                                 f"must be {len(COOPERATIONS)} × {len(COOPERATIONS)}: one row per cooperation "
-                                 "(" + ", ".join(COOPERATIONS) + ")"))
+        problems.append(
+            _problem(
+                src,
+                "methods.ahp_matrix",
+                f"{len(m.ahp_matrix)} × {len(m.ahp_matrix)}",
+                f"must be {len(COOPERATIONS)} × {len(COOPERATIONS)}: one row per cooperation "
+                "(" + ", ".join(COOPERATIONS) + ")",
+            )
+        )
     if problems:
         raise _error(problems, src)

@@ -1,5 +1,6 @@
 """Planning a review run: which params files, checked against their data *before any kernel
 starts*, become which :class:`Job` (one papermill execution each)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
@@ -162,9 +163,18 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
             problems.append(exc.args[0] if exc.args else str(exc))
             continue
         source = Path(phase.source).resolve()
-        jobs.append(Job(phase_id=phase.phase_id, params_file=str(source), data_dir=str(Path(phase.data).resolve()),
-                        title=phase.title, language=phase.language, fingerprint=ds.fingerprint,
-                        synthetic=bool(ds.synthetic), params_sha256=file_sha256(source)))
+        jobs.append(
+            Job(
+                phase_id=phase.phase_id,
+                params_file=str(source),
+                data_dir=str(Path(phase.data).resolve()),
+                title=phase.title,
+                language=phase.language,
+                fingerprint=ds.fingerprint,
+                synthetic=bool(ds.synthetic),
+                params_sha256=file_sha256(source),
+            )
+        )
     if problems:
         raise ParamsError("\n".join(problems))
     return jobs
@@ -185,6 +195,11 @@ def check_options(jobs: int, timeout: float) -> None:
     """
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise OptionError(f"--jobs must be at least 1, got {jobs}")
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0 \
-            or timeout != timeout or timeout == float("inf"):
+    if (
+        not isinstance(timeout, (int, float))
+        or isinstance(timeout, bool)
+        or not timeout > 0
+        or timeout != timeout
+        or timeout == float("inf")
+    ):
         raise OptionError(f"--timeout must be a positive number of seconds, got {timeout}")

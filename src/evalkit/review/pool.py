@@ -7,6 +7,7 @@ left behind when the run is killed or interrupted.
 * on Ctrl-C or SIGTERM the workers are stopped, each review's staging folder is removed (its log
   kept in ``<phase>/failed/``) and :class:`Interrupted` propagates (the CLI exits 130).
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -63,8 +64,11 @@ class Progress:
             last = self.last_print.get(j.key)
             if cells and (last is None or (cells != last[0] and now - last[1] >= self.every)):
                 self.last_print[j.key] = (cells, now)
-                print(f"  [{j.key}] cell {cells}/{self.total[j.key]} · {now - self.t0:.0f} s", file=self.stream,
-                      flush=True)
+                print(
+                    f"  [{j.key}] cell {cells}/{self.total[j.key]} · {now - self.t0:.0f} s",
+                    file=self.stream,
+                    flush=True,
+                )
 
     def finished(self, rec: Outcome) -> None:
         """Print the outcome of one review."""
@@ -162,8 +166,9 @@ def run_jobs(jobs: Iterable[Job | dict], *, workers: int = 2, progress: bool = T
     before = set(multiprocessing.active_children())
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
-    pool = cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=_context(),
-                                  initializer=worker_init, initargs=(os.getpid(),))
+    pool = cf.ProcessPoolExecutor(
+        max_workers=max(1, workers), mp_context=_context(), initializer=worker_init, initargs=(os.getpid(),)
+    )
     try:
         futures = {pool.submit(execute_phase, j): j for j in jobs}
         pending = set(futures)

@@ -1,6 +1,7 @@
 """Rendering: one self-contained HTML file per review (figures and a subset of Noto Sans SC
 embedded, code hidden by tags, nothing from a CDN, no absolute path), PDF by headless
 Chromium, and the index page over every review under an output folder."""
+
 from __future__ import annotations
 
 import html
@@ -19,8 +20,10 @@ from evalkit.provenance import scrub
 
 HIDE_INPUT_TAGS = {"hide-input"}
 REMOVE_CELL_TAGS = {"remove-cell", "parameters", "injected-parameters"}
-FONT_STACK = ('"evalkit CJK", "Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", '
-              '"Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif')
+FONT_STACK = (
+    '"evalkit CJK", "Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", '
+    '"Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
+)
 REPORT_CSS = f"""
 body, .jp-Notebook, .jp-RenderedHTMLCommon {{ font-family: {FONT_STACK}; }}
 body {{ max-width: 1100px; margin: 0 auto; padding: 1.5em; line-height: 1.6; }}
@@ -31,8 +34,16 @@ body {{ max-width: 1100px; margin: 0 auto; padding: 1.5em; line-height: 1.6; }}
 @media print {{ body {{ max-width: none; }} }}
 """
 HTML_LANG = {"zh": "zh-CN", "en": "en", "bilingual": "zh-CN"}
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STATUS_ZH = {"ok": "成功", "failed": "失败", "timeout": "超时"}
 
 
@@ -43,8 +54,9 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
-def render_html(nb_path: Path, html_path: Path, *, title: str, lang: str = "zh",
-                labels: dict[str, str] | None = None) -> Path:
+def render_html(
+    nb_path: Path, html_path: Path, *, title: str, lang: str = "zh", labels: dict[str, str] | None = None
+) -> Path:
     """One self-contained HTML file from an executed notebook.
 
     Parameters
@@ -114,8 +126,10 @@ def embedded_font_css(page: str) -> str:
     buf = io.BytesIO()
     font.save(buf)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return ('@font-face { font-family: "evalkit CJK"; font-weight: 100 900; '
-            f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n')
+    return (
+        '@font-face { font-family: "evalkit CJK"; font-weight: 100 900; '
+        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n'
+    )
 
 
 def find_chromium() -> str | None:
@@ -136,9 +150,19 @@ def print_pdf(html_path: Path, pdf_path: Path) -> Path | None:
         logging.getLogger("evalkit").warning("--pdf: no Chromium found; install Debian's `chromium` for PDFs")
         return None
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
-                        f"--print-to-pdf={pdf_path}", Path(html_path).resolve().as_uri()],
-                       check=True, capture_output=True, timeout=180)
+        subprocess.run(
+            [
+                browser,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={pdf_path}",
+                Path(html_path).resolve().as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
     return pdf_path
 
 
@@ -170,8 +194,13 @@ def _records(out: Path, outcomes: Iterable) -> dict[str, dict]:
     return by_key
 
 
-def write_index(out: Path, outcomes: Iterable = (), *, title: str = "evalkit 评估报告索引 / review index",
-                fingerprints: dict[str, set[str]] | None = None) -> Path:
+def write_index(
+    out: Path,
+    outcomes: Iterable = (),
+    *,
+    title: str = "evalkit 评估报告索引 / review index",
+    fingerprints: dict[str, set[str]] | None = None,
+) -> Path:
     """``out/index.html``: every review under ``out``, this run's and earlier ones.
 
     Parameters
@@ -200,16 +229,21 @@ def write_index(out: Path, outcomes: Iterable = (), *, title: str = "evalkit 评
         current = (fingerprints or {}).get(group)
         stale = bool(current and prov.get("data_fingerprint") and prov["data_fingerprint"] not in current)
         name = html.escape(rec.get("title") or key)
-        link = f'<a href="{html.escape(f"{key}/review.html")}">{name}</a>' if (out / key / "review.html").exists() \
+        link = (
+            f'<a href="{html.escape(f"{key}/review.html")}">{name}</a>'
+            if (out / key / "review.html").exists()
             else name + ("<br><span class='note'>无 HTML（--no-html）/ no HTML</span>" if rec["status"] == "ok" else "")
+        )
         extra = ""
         if stale:
             extra += "<br><span class='err'>已过时：基于其他数据 / STALE: made from other data</span>"
         if rec["status"] != "ok":
-            extra += (f"<br><span class='err'>cell {rec.get('failed_cell')}: "
-                      f"{html.escape(str(rec.get('error', ''))[:300])}"
-                      f"<br>notebook: {html.escape(str(rec.get('notebook') or ''))}"
-                      f"<br>log: {html.escape(str(rec.get('log') or ''))}</span>")
+            extra += (
+                f"<br><span class='err'>cell {rec.get('failed_cell')}: "
+                f"{html.escape(str(rec.get('error', ''))[:300])}"
+                f"<br>notebook: {html.escape(str(rec.get('notebook') or ''))}"
+                f"<br>log: {html.escape(str(rec.get('log') or ''))}</span>"
+            )
             if rec.get("html"):
                 extra += "<br><span class='note'>上一次成功的报告仍保留 / the previous good report is kept</span>"
         status = rec["status"]
@@ -219,16 +253,17 @@ def write_index(out: Path, outcomes: Iterable = (), *, title: str = "evalkit 评
             f"</td><td>{rec.get('seconds', '')} s</td><td>{html.escape(str(prov.get('finished', '')))}</td>"
             f"<td>evalkit {html.escape(str(prov.get('evalkit', '')))}<br>git {html.escape(str(prov.get('git')))}"
             f"<br>data {html.escape(str(prov.get('data_fingerprint', ''))[:16])}"
-            f"{' <b>合成数据 SYNTHETIC</b>' if prov.get('synthetic') else ''}</td></tr>")
+            f"{' <b>合成数据 SYNTHETIC</b>' if prov.get('synthetic') else ''}</td></tr>"
+        )
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:{FONT_STACK};max-width:1100px;margin:2em auto;padding:0 1em}} table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #ccc;padding:.4em .6em;vertical-align:top;text-align:left}} tr.failed,tr.timeout{{background:#fdecea}}
 tr.stale{{opacity:.6}} .err{{color:#b00020;font-size:.9em}} .note{{color:#555;font-size:.9em}}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p>生成时间 / generated {datetime.now(timezone.utc).isoformat(timespec='seconds')} · evalkit {__version__}</p>
+<p>生成时间 / generated {datetime.now(timezone.utc).isoformat(timespec="seconds")} · evalkit {__version__}</p>
 <table><tr><th>阶段 / phase</th><th>报告 / review</th><th>状态 / status</th><th>用时 / time</th><th>完成 / finished</th><th>来源 / provenance</th></tr>
-{''.join(rows)}
+{"".join(rows)}
 </table></body></html>"""
     page = scrub(page, {str(out): "."})
     page = page.replace("<style>", f"<style>{embedded_font_css(page)}", 1)

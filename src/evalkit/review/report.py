@@ -9,6 +9,7 @@ same object in JupyterLab::
     equal = review.with_methods(weighting="equal")   # a new review; this one is unchanged
     review.save_results("results.json")
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,19 @@ from evalkit.review import sections_estimates as s2
 from evalkit.review.analysis import PhaseAnalysis, open_analysis
 from evalkit.review.html import Page
 
-ALL_SECTIONS = ("cover", "key_findings", "data_quality", "dashboard", "trends", "composite_index", "coupling",
-                "membership_did", "phase_comparison", "appendix", "annex")
+ALL_SECTIONS = (
+    "cover",
+    "key_findings",
+    "data_quality",
+    "dashboard",
+    "trends",
+    "composite_index",
+    "coupling",
+    "membership_did",
+    "phase_comparison",
+    "appendix",
+    "annex",
+)
 BEIJING = timezone(timedelta(hours=8))
 RESULTS_SCHEMA = 1
 
@@ -38,8 +50,9 @@ class PhaseReview:
         self.started = datetime.now(timezone.utc)
 
     @classmethod
-    def open(cls, params_file: str | Path, *, data_dir: str | Path | None = None,
-             methods: dict[str, Any] | None = None) -> PhaseReview:
+    def open(
+        cls, params_file: str | Path, *, data_dir: str | Path | None = None, methods: dict[str, Any] | None = None
+    ) -> PhaseReview:
         """Read a params file, load and check its data (cut at the as-of date), and return the review.
 
         Parameters
@@ -142,13 +155,22 @@ class PhaseReview:
         targets = []
         for r in tg.to_dict("records"):
             targets.append({k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()})
-        return {"schema": RESULTS_SCHEMA, "phase": a.phase.phase_id, "kind": a.phase.kind,
-                "window": {"start": a.phase.start.isoformat(), "end": a.phase.end.isoformat()},
-                "as_of": a.as_of.isoformat(),
-                "baseline": {"start": a.baseline[0].isoformat(), "end": a.baseline[1].isoformat()},
-                "methods": a.methods_ran(), "targets": targets, "tables": dict(self.page.tables),
-                "provenance": {"evalkit": __version__, "data_fingerprint": a.full_fingerprint,
-                               "synthetic": a.dataset.synthetic}}
+        return {
+            "schema": RESULTS_SCHEMA,
+            "phase": a.phase.phase_id,
+            "kind": a.phase.kind,
+            "window": {"start": a.phase.start.isoformat(), "end": a.phase.end.isoformat()},
+            "as_of": a.as_of.isoformat(),
+            "baseline": {"start": a.baseline[0].isoformat(), "end": a.baseline[1].isoformat()},
+            "methods": a.methods_ran(),
+            "targets": targets,
+            "tables": dict(self.page.tables),
+            "provenance": {
+                "evalkit": __version__,
+                "data_fingerprint": a.full_fingerprint,
+                "synthetic": a.dataset.synthetic,
+            },
+        }
 
     def save_results(self, path: str | Path) -> Path | None:
         """Write :meth:`results` to ``path`` (nothing when ``path`` is empty)."""
@@ -179,8 +201,11 @@ class PhaseReview:
             ("参数文件", "params file", relative_name(ph.source, ph.source.parent.parent if ph.source else None)),
             ("参数文件指纹", "params fingerprint", _sha256(ph.source) if ph.source else "—"),
             ("生成时间", "generated", self.started.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M (UTC+8)")),
-            ("软件环境", "software", f"Python {platform.python_version()}, "
-             + ", ".join(f"{k} {v}" for k, v in versions.items())),
+            (
+                "软件环境",
+                "software",
+                f"Python {platform.python_version()}, " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+            ),
         ]
 
 

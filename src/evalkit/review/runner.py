@@ -11,6 +11,7 @@ Order of work, so that bad input costs nothing and nothing good is lost:
    (:mod:`~evalkit.review.render`) and swapped into ``reports/<phase>/`` only when it succeeded;
 4. the index lists every review under the output folder.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,10 +26,21 @@ from evalkit.review.pool import run_jobs
 from evalkit.review.render import CHROMIUM_FLAGS, find_chromium, write_index  # noqa: F401  (re-export)
 
 
-def run_reviews(phases: Iterable[str] = (), *, params: Path = Path("params"), data: Path | None = None,
-                out: Path = Path("reports"), jobs: int = 2, timeout: float = 900, html: bool = True,
-                pdf: bool = False, all_: bool = False, notebook: Path | None = None, progress: bool = True,
-                force: bool = False) -> list[Outcome]:
+def run_reviews(
+    phases: Iterable[str] = (),
+    *,
+    params: Path = Path("params"),
+    data: Path | None = None,
+    out: Path = Path("reports"),
+    jobs: int = 2,
+    timeout: float = 900,
+    html: bool = True,
+    pdf: bool = False,
+    all_: bool = False,
+    notebook: Path | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> list[Outcome]:
     """Validate, run and render the phase reviews.
 
     Parameters
@@ -76,11 +88,24 @@ def run_reviews(phases: Iterable[str] = (), *, params: Path = Path("params"), da
         fingerprints = {j.fingerprint for j in planned if j.fingerprint}
         check_fingerprints({out.resolve(): fingerprints}, force=force)
         root = str(Path.cwd())
-        planned = [j.with_(out=str((out / j.phase_id).resolve()), notebook=str(notebook), timeout=timeout,
-                           html=html, pdf=pdf, root=root) for j in planned]
+        planned = [
+            j.with_(
+                out=str((out / j.phase_id).resolve()),
+                notebook=str(notebook),
+                timeout=timeout,
+                html=html,
+                pdf=pdf,
+                root=root,
+            )
+            for j in planned
+        ]
         if progress:
-            print(f"evalkit review: {len(planned)} phase(s) on {min(jobs, len(planned))} worker(s): "
-                  + ", ".join(j.phase_id for j in planned), file=sys.stderr, flush=True)
+            print(
+                f"evalkit review: {len(planned)} phase(s) on {min(jobs, len(planned))} worker(s): "
+                + ", ".join(j.phase_id for j in planned),
+                file=sys.stderr,
+                flush=True,
+            )
         results = run_jobs(planned, workers=min(jobs, len(planned)), progress=progress)
         order = {j.phase_id: i for i, j in enumerate(planned)}
         results.sort(key=lambda r: order.get(r.phase_id, 0))
@@ -91,9 +116,19 @@ def run_reviews(phases: Iterable[str] = (), *, params: Path = Path("params"), da
 
 def run_from_cli(args) -> int:
     """``evalkit review``: run, print a summary; 0 when every review succeeded, else 1."""
-    results = run_reviews(args.phases, params=args.params, data=args.data, out=args.out, jobs=args.jobs,
-                          timeout=args.timeout, html=not args.no_html, pdf=args.pdf, all_=args.all,
-                          notebook=getattr(args, "notebook", None), force=getattr(args, "force", False))
+    results = run_reviews(
+        args.phases,
+        params=args.params,
+        data=args.data,
+        out=args.out,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        html=not args.no_html,
+        pdf=args.pdf,
+        all_=args.all,
+        notebook=getattr(args, "notebook", None),
+        force=getattr(args, "force", False),
+    )
     failed = [r for r in results if r.status != "ok"]
     print(f"\nreviews: {len(results) - len(failed)} ok, {len(failed)} failed")
     for r in results:

@@ -5,6 +5,7 @@ does not support in the main body).
 Captions and method notes are generated from what ran (``PhaseAnalysis.methods_ran()`` and the
 results' own settings), never from the params text.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,16 +17,37 @@ from evalkit.review.analysis import NotEstimable, PhaseAnalysis
 from evalkit.review.html import Page
 from evalkit.review.sections import did_sentence, ind_name, unit_label
 
-NORMALISATION = {"minmax": ("极差（min–max）", "min–max"), "zscore": ("z 分数", "z-score"), "rank": ("秩", "rank"),
-                 "target": ("目标距离", "distance to target"), "vector": ("向量", "vector")}
-WEIGHTING = {"equal": ("等权", "equal"), "entropy": ("熵权（经典形式）", "entropy (classic form)"),
-             "entropy_minmax": ("熵权（正向化极差形式）", "entropy (min–max form)"), "ahp": ("层次分析法（AHP：四个合作之间；合作内各指标等权）", "AHP (between the four cooperations; equal within each)"),
-             "pca": ("主成分", "PCA"), "critic": ("CRITIC", "CRITIC"), "expert": ("专家赋权", "expert")}
-AGGREGATION = {"arithmetic": ("算术加权", "arithmetic"), "geometric": ("几何加权", "geometric"),
-               "harmonic": ("调和加权", "harmonic")}
+NORMALISATION = {
+    "minmax": ("极差（min–max）", "min–max"),
+    "zscore": ("z 分数", "z-score"),
+    "rank": ("秩", "rank"),
+    "target": ("目标距离", "distance to target"),
+    "vector": ("向量", "vector"),
+}
+WEIGHTING = {
+    "equal": ("等权", "equal"),
+    "entropy": ("熵权（经典形式）", "entropy (classic form)"),
+    "entropy_minmax": ("熵权（正向化极差形式）", "entropy (min–max form)"),
+    "ahp": (
+        "层次分析法（AHP：四个合作之间；合作内各指标等权）",
+        "AHP (between the four cooperations; equal within each)",
+    ),
+    "pca": ("主成分", "PCA"),
+    "critic": ("CRITIC", "CRITIC"),
+    "expert": ("专家赋权", "expert"),
+}
+AGGREGATION = {
+    "arithmetic": ("算术加权", "arithmetic"),
+    "geometric": ("几何加权", "geometric"),
+    "harmonic": ("调和加权", "harmonic"),
+}
 CONTROL = {"never": ("从未加入者", "never members"), "notyet": ("尚未加入者", "not-yet members")}
-VCOV = {"iid": ("经典（同方差）", "classical (iid)"), "HC1": ("异方差稳健 HC1", "heteroskedasticity-robust HC1"),
-        "CRV1": ("按院校聚类 CRV1", "clustered by college, CRV1"), "CRV3": ("按院校聚类 CRV3（刀切法）", "clustered by college, CRV3 (jackknife)")}
+VCOV = {
+    "iid": ("经典（同方差）", "classical (iid)"),
+    "HC1": ("异方差稳健 HC1", "heteroskedasticity-robust HC1"),
+    "CRV1": ("按院校聚类 CRV1", "clustered by college, CRV1"),
+    "CRV3": ("按院校聚类 CRV3（刀切法）", "clustered by college, CRV3 (jackknife)"),
+}
 
 
 def _pair(table: dict[str, tuple[str, str]], key: Any) -> tuple[str, str]:
@@ -48,39 +70,77 @@ def composite_index(a: PhaseAnalysis, p: Page) -> None:
         p.unavailable(exc)
         return
     ran = a.methods_ran()
-    norm, wt, agg = _pair(NORMALISATION, ran["normalisation"]), _pair(WEIGHTING, ran["weighting"]), _pair(AGGREGATION, ran["aggregation"])
+    norm, wt, agg = (
+        _pair(NORMALISATION, ran["normalisation"]),
+        _pair(WEIGHTING, ran["weighting"]),
+        _pair(AGGREGATION, ran["aggregation"]),
+    )
     scores = comp["scores"]
     ranks = comp["uncertainty"].tidy().set_index("unit").reindex(scores.index)
-    out = pd.DataFrame({p.t("院校", "college"): [unit_label(a, u, p.lang) for u in scores.index],
-                        p.t("身份", "status"): [p.t("成员", "member") if bool(a.units.set_index("unit_id").at[u, "member"])
-                                              else p.t("对照", "comparison") for u in scores.index],
-                        p.t("综合指数", "index"): scores.to_numpy(),
-                        p.t("排名", "rank"): scores.rank(ascending=False, method="min").astype(int).to_numpy(),
-                        p.t("TOPSIS 贴近度", "TOPSIS closeness"): comp["topsis"].reindex(scores.index).to_numpy(),
-                        p.t("排名中位数", "median rank"): ranks["median_rank"].to_numpy(),
-                        p.t("排名 5%–95% 区间", "rank 5–95%"): [f"{x:.0f}–{y:.0f}" for x, y in zip(ranks["rank_q05"], ranks["rank_q95"])]})
+    out = pd.DataFrame(
+        {
+            p.t("院校", "college"): [unit_label(a, u, p.lang) for u in scores.index],
+            p.t("身份", "status"): [
+                p.t("成员", "member")
+                if bool(a.units.set_index("unit_id").at[u, "member"])
+                else p.t("对照", "comparison")
+                for u in scores.index
+            ],
+            p.t("综合指数", "index"): scores.to_numpy(),
+            p.t("排名", "rank"): scores.rank(ascending=False, method="min").astype(int).to_numpy(),
+            p.t("TOPSIS 贴近度", "TOPSIS closeness"): comp["topsis"].reindex(scores.index).to_numpy(),
+            p.t("排名中位数", "median rank"): ranks["median_rank"].to_numpy(),
+            p.t("排名 5%–95% 区间", "rank 5–95%"): [
+                f"{x:.0f}–{y:.0f}" for x, y in zip(ranks["rank_q05"], ranks["rank_q95"])
+            ],
+        }
+    )
     out = out.sort_values(p.t("排名", "rank"))
-    p.table(out, f"院校综合融合指数（比率类指标；{norm[0]}标准化，{wt[0]}，{agg[0]}汇总；TOPSIS {_pair(NORMALISATION, ran['topsis_normalisation'])[0]}标准化）",
-            f"Composite integration index (ratio indicators; {norm[1]} normalisation, {wt[1]} weights, {agg[1]} aggregation; "
-            f"TOPSIS with {_pair(NORMALISATION, ran['topsis_normalisation'])[1]} normalisation)", table_id="composite_index", floatfmt="{:.3f}")
-    p.figure(comp["uncertainty"].plot(lang=p.lang), f"排名不确定性：名义排名与 5%–95% 区间（{ran['uncertainty_runs']} 次方法选择蒙特卡洛）",
-             f"Rank uncertainty: nominal rank and 5–95% interval ({ran['uncertainty_runs']} Monte Carlo variants of the method choices)")
+    p.table(
+        out,
+        f"院校综合融合指数（比率类指标；{norm[0]}标准化，{wt[0]}，{agg[0]}汇总；TOPSIS {_pair(NORMALISATION, ran['topsis_normalisation'])[0]}标准化）",
+        f"Composite integration index (ratio indicators; {norm[1]} normalisation, {wt[1]} weights, {agg[1]} aggregation; "
+        f"TOPSIS with {_pair(NORMALISATION, ran['topsis_normalisation'])[1]} normalisation)",
+        table_id="composite_index",
+        floatfmt="{:.3f}",
+    )
+    p.figure(
+        comp["uncertainty"].plot(lang=p.lang),
+        f"排名不确定性：名义排名与 5%–95% 区间（{ran['uncertainty_runs']} 次方法选择蒙特卡洛）",
+        f"Rank uncertainty: nominal rank and 5–95% interval ({ran['uncertainty_runs']} Monte Carlo variants of the method choices)",
+    )
     w = comp["result"].weights_table().sort_values("effective_weight", ascending=False)
     groups = {g.id: p.t(g.name_zh, g.name_en) for g in a.registry.groups.values()}
-    wt_table = pd.DataFrame({p.t("指标", "indicator"): [ind_name(a, i, p.lang) for i in w["indicator"]],
-                             p.t("维度", "dimension"): [groups.get(g, g) for g in w["group"]],
-                             p.t("组内权重", "weight in group"): w["weight"].to_numpy(),
-                             p.t("综合权重", "effective weight"): w["effective_weight"].to_numpy()})
-    p.table(wt_table, f"指标权重（{wt[0]}；组内权重 × 维度权重 = 综合权重）",
-            f"Indicator weights ({wt[1]}; weight in group × group weight = effective weight)", table_id="composite_weights",
-            floatfmt="{:.3f}")
+    wt_table = pd.DataFrame(
+        {
+            p.t("指标", "indicator"): [ind_name(a, i, p.lang) for i in w["indicator"]],
+            p.t("维度", "dimension"): [groups.get(g, g) for g in w["group"]],
+            p.t("组内权重", "weight in group"): w["weight"].to_numpy(),
+            p.t("综合权重", "effective weight"): w["effective_weight"].to_numpy(),
+        }
+    )
+    p.table(
+        wt_table,
+        f"指标权重（{wt[0]}；组内权重 × 维度权重 = 综合权重）",
+        f"Indicator weights ({wt[1]}; weight in group × group weight = effective weight)",
+        table_id="composite_weights",
+        floatfmt="{:.3f}",
+    )
     obs = comp["obstacles"]
     if isinstance(obs, pd.DataFrame) and len(obs):
         top = obs.mean(axis=0).sort_values(ascending=False).head(5)
-        p.table(pd.DataFrame({p.t("指标", "indicator"): [ind_name(a, i, p.lang) for i in top.index],
-                              p.t("平均障碍度", "mean obstacle degree"): top.to_numpy()}),
-                "主要障碍因子（障碍度，各院校平均）", "Main obstacle factors (obstacle degree, mean over colleges)",
-                table_id="obstacles", floatfmt="{:.1%}")
+        p.table(
+            pd.DataFrame(
+                {
+                    p.t("指标", "indicator"): [ind_name(a, i, p.lang) for i in top.index],
+                    p.t("平均障碍度", "mean obstacle degree"): top.to_numpy(),
+                }
+            ),
+            "主要障碍因子（障碍度，各院校平均）",
+            "Main obstacle factors (obstacle degree, mean over colleges)",
+            table_id="obstacles",
+            floatfmt="{:.1%}",
+        )
 
 
 def coupling(a: PhaseAnalysis, p: Page) -> None:
@@ -92,20 +152,36 @@ def coupling(a: PhaseAnalysis, p: Page) -> None:
     except NotEstimable as exc:
         p.unavailable(exc)
         return
-    p.figure(plot_coupling_coordination(ccd.set_index("period"), lang=p.lang),
-             f"耦合协调度 D 逐年变化（截至 {a.as_of}，含协调等级）", f"Coupling coordination D by year (as of {a.as_of}, with bands)")
+    p.figure(
+        plot_coupling_coordination(ccd.set_index("period"), lang=p.lang),
+        f"耦合协调度 D 逐年变化（截至 {a.as_of}，含协调等级）",
+        f"Coupling coordination D by year (as of {a.as_of}, with bands)",
+    )
     show = ccd[["period", "U_education", "U_industry", "C", "T", "D", "band_zh" if p.lang != "en" else "band"]].copy()
-    show.columns = [p.t("年份", "year"), p.t("教育子系统 U₁", "education U1"), p.t("产业子系统 U₂", "industry U2"),
-                    p.t("耦合度 C", "coupling C"), p.t("综合发展 T", "development T"), p.t("协调度 D", "coordination D"),
-                    p.t("协调等级", "band")]
-    p.table(show, "联合体成员：两系统耦合协调度（按年）", "Consortium members: coupling coordination by year",
-            table_id="coupling", floatfmt="{:.3f}")
+    show.columns = [
+        p.t("年份", "year"),
+        p.t("教育子系统 U₁", "education U1"),
+        p.t("产业子系统 U₂", "industry U2"),
+        p.t("耦合度 C", "coupling C"),
+        p.t("综合发展 T", "development T"),
+        p.t("协调度 D", "coordination D"),
+        p.t("协调等级", "band"),
+    ]
+    p.table(
+        show,
+        "联合体成员：两系统耦合协调度（按年）",
+        "Consortium members: coupling coordination by year",
+        table_id="coupling",
+        floatfmt="{:.3f}",
+    )
     form = a.methods_ran()["ccd_form"]
-    p.note(f"计算方法：{'标准 n 系统形式 C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else '王淑佳等（2021）修正形式'}，T 为等权综合，D = √(C·T)；"
-           "子系统指数为成员各年指标（流量为年值、存量取年末）按方向极差标准化（下限 0.01）后熵权加权。",
-           f"Method: {'standard n-system form C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else 'corrected form of Wang et al. (2021)'}, "
-           "T equally weighted, D = √(C·T); subsystem indices are entropy-weighted sums of the members' yearly indicators, "
-           "min–max normalised across years with direction (floor 0.01).")
+    p.note(
+        f"计算方法：{'标准 n 系统形式 C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else '王淑佳等（2021）修正形式'}，T 为等权综合，D = √(C·T)；"
+        "子系统指数为成员各年指标（流量为年值、存量取年末）按方向极差标准化（下限 0.01）后熵权加权。",
+        f"Method: {'standard n-system form C = n·(ΠU)^(1/n)/ΣU' if form == 'standard' else 'corrected form of Wang et al. (2021)'}, "
+        "T equally weighted, D = √(C·T); subsystem indices are entropy-weighted sums of the members' yearly indicators, "
+        "min–max normalised across years with direction (floor 0.01).",
+    )
 
 
 def membership_did(a: PhaseAnalysis, p: Page) -> None:
@@ -124,39 +200,74 @@ def membership_did(a: PhaseAnalysis, p: Page) -> None:
         if sentence:
             p.paragraph(*sentence)
         rows = []
-        for kind, zh, en in (("simple", "总体平均处理效应", "overall ATT"), ("group", "按加入批次平均", "average over cohorts"),
-                             ("dynamic", "按加入后时长平均", "average over event time")):
+        for kind, zh, en in (
+            ("simple", "总体平均处理效应", "overall ATT"),
+            ("group", "按加入批次平均", "average over cohorts"),
+            ("dynamic", "按加入后时长平均", "average over event time"),
+        ):
             agg = res.aggregate(kind)
             rows.append((p.t(zh, en), agg.estimate, agg.se, agg.estimate - 1.96 * agg.se, agg.estimate + 1.96 * agg.se))
-        t = pd.DataFrame(rows, columns=[p.t("汇总方式", "aggregation"), p.t("估计值", "estimate"), p.t("标准误", "SE"),
-                                        p.t("95% 下限", "CI low"), p.t("95% 上限", "CI high")])
+        t = pd.DataFrame(
+            rows,
+            columns=[
+                p.t("汇总方式", "aggregation"),
+                p.t("估计值", "estimate"),
+                p.t("标准误", "SE"),
+                p.t("95% 下限", "CI low"),
+                p.t("95% 上限", "CI high"),
+            ],
+        )
         se_kind = a.methods_ran()["did_se"]
-        p.table(t, f"成员身份的平均处理效应（Callaway–Sant'Anna，对照组：{control[0]}；{'乘数自助法' if se_kind != 'analytic' else '解析'}标准误）",
-                f"Average effect of membership (Callaway–Sant'Anna, controls: {control[1]}; {se_kind.replace('_', ' ')} SEs)",
-                table_id=f"did_{y}", floatfmt="{:.4g}")
+        p.table(
+            t,
+            f"成员身份的平均处理效应（Callaway–Sant'Anna，对照组：{control[0]}；{'乘数自助法' if se_kind != 'analytic' else '解析'}标准误）",
+            f"Average effect of membership (Callaway–Sant'Anna, controls: {control[1]}; {se_kind.replace('_', ' ')} SEs)",
+            table_id=f"did_{y}",
+            floatfmt="{:.4g}",
+        )
         cal = a.calendar_effects(y)
         if len(cal):
-            show = pd.DataFrame({p.t("统计期", "period"): cal["period"],
-                                 p.t("所属阶段", "phase"): [a.window_title(w, p.lang) if w else "—" for w in cal["window"]],
-                                 p.t("效应", "effect"): cal["estimate"], p.t("标准误", "SE"): cal["se"],
-                                 p.t("95% 下限", "CI low"): cal["ci_low"], p.t("95% 上限", "CI high"): cal["ci_high"]})
-            p.table(show, "各统计期的成员身份效应（按日历期汇总）", "Effect of membership by calendar period",
-                    table_id=f"did_calendar_{y}", floatfmt="{:.4g}")
+            show = pd.DataFrame(
+                {
+                    p.t("统计期", "period"): cal["period"],
+                    p.t("所属阶段", "phase"): [a.window_title(w, p.lang) if w else "—" for w in cal["window"]],
+                    p.t("效应", "effect"): cal["estimate"],
+                    p.t("标准误", "SE"): cal["se"],
+                    p.t("95% 下限", "CI low"): cal["ci_low"],
+                    p.t("95% 上限", "CI high"): cal["ci_high"],
+                }
+            )
+            p.table(
+                show,
+                "各统计期的成员身份效应（按日历期汇总）",
+                "Effect of membership by calendar period",
+                table_id=f"did_calendar_{y}",
+                floatfmt="{:.4g}",
+            )
         dyn = res.aggregate("dynamic")
-        p.figure(dyn.plot(lang=p.lang, title=ind_name(a, y, p.lang)), "事件研究：加入前后各期效应与 95% 置信带（竖线：加入）",
-                 "Event study: effects before and after joining with 95% bands (line: joining)")
+        p.figure(
+            dyn.plot(lang=p.lang, title=ind_name(a, y, p.lang)),
+            "事件研究：加入前后各期效应与 95% 置信带（竖线：加入）",
+            "Event study: effects before and after joining with 95% bands (line: joining)",
+        )
         stat, pval, excluding, n_pre = a.pretest(y)
         if pval is None:
-            p.paragraph("平行趋势联合预检验无法计算（部分加入批次只有一个单位，协方差矩阵奇异）。",
-                        "The joint pre-trend test cannot be computed (some cohorts have a single unit: singular covariance).")
+            p.paragraph(
+                "平行趋势联合预检验无法计算（部分加入批次只有一个单位，协方差矩阵奇异）。",
+                "The joint pre-trend test cannot be computed (some cohorts have a single unit: singular covariance).",
+            )
         else:
-            p.paragraph(f"平行趋势预检验（加入前各期 ATT 联合为零的 Wald 检验，与 R did 相同）：统计量 {stat:.3f}，p = {pval:.3f}"
-                        f"{'，未拒绝平行趋势。' if pval >= 0.05 else '，拒绝平行趋势，结果需谨慎解读。'}",
-                        f"Pre-trend test (Wald test that all pre-joining ATTs are zero, as R did): statistic {stat:.3f}, p = {pval:.3f}"
-                        f"{' — parallel trends not rejected.' if pval >= 0.05 else ' — parallel trends rejected; read with care.'}")
+            p.paragraph(
+                f"平行趋势预检验（加入前各期 ATT 联合为零的 Wald 检验，与 R did 相同）：统计量 {stat:.3f}，p = {pval:.3f}"
+                f"{'，未拒绝平行趋势。' if pval >= 0.05 else '，拒绝平行趋势，结果需谨慎解读。'}",
+                f"Pre-trend test (Wald test that all pre-joining ATTs are zero, as R did): statistic {stat:.3f}, p = {pval:.3f}"
+                f"{' — parallel trends not rejected.' if pval >= 0.05 else ' — parallel trends rejected; read with care.'}",
+            )
         if n_pre:
-            p.paragraph(f"加入前 {n_pre} 个事件期中，{excluding} 个的 95% 置信区间不含 0（若平行趋势成立，约 5% 即 {0.05 * n_pre:.1f} 个）。",
-                        f"Of {n_pre} pre-joining event times, {excluding} have a 95% CI excluding zero (about 5%, i.e. {0.05 * n_pre:.1f}, expected).")
+            p.paragraph(
+                f"加入前 {n_pre} 个事件期中，{excluding} 个的 95% 置信区间不含 0（若平行趋势成立，约 5% 即 {0.05 * n_pre:.1f} 个）。",
+                f"Of {n_pre} pre-joining event times, {excluding} have a 95% CI excluding zero (about 5%, i.e. {0.05 * n_pre:.1f}, expected).",
+            )
         for w in _warning_texts(res, p.lang):
             p.note(w, w)
     caveats = design_caveats(a)
@@ -172,55 +283,90 @@ def phase_comparison(a: PhaseAnalysis, p: Page) -> None:
 
     p.heading("各阶段比较", "Phases compared")
     windows = {"baseline": a.baseline, **{k: v for k, v in a.windows.items() if k != a.phase.phase_id}}
-    agg = aggregate(a.table, a.registry, by="consortium", windows=windows, units=a.units, members="ever", flows="per_year")
+    agg = aggregate(
+        a.table, a.registry, by="consortium", windows=windows, units=a.units, members="ever", flows="per_year"
+    )
     ids = list(dict.fromkeys([*a.phase.targets, *a.methods.did_outcomes]))
-    sub = agg[agg["indicator"].isin(ids)].pivot_table(index="indicator", columns="window", values="value", aggfunc="first")
+    sub = agg[agg["indicator"].isin(ids)].pivot_table(
+        index="indicator", columns="window", values="value", aggfunc="first"
+    )
     sub = sub[[w for w in windows if w in sub.columns]].reindex([i for i in ids if i in sub.index])
     sub.insert(0, p.t("指标", "indicator"), [ind_name(a, i, p.lang) for i in sub.index])
     sub = sub.rename(columns=lambda w: a.window_title(w, p.lang) if w in windows else w)
     sub.columns.name = None
-    p.table(sub.reset_index(drop=True), "成员各阶段指标值（流量为年均值）", "Members by phase (flows per year)",
-            table_id="phases_compared")
+    p.table(
+        sub.reset_index(drop=True),
+        "成员各阶段指标值（流量为年均值）",
+        "Members by phase (flows per year)",
+        table_id="phases_compared",
+    )
     try:
         ccd = a.ccd
     except NotEstimable:
         return
     byw = ccd.dropna(subset=["window"]).groupby("window", sort=False)["D"].mean()
-    p.table(pd.DataFrame({p.t("阶段", "phase"): [a.window_title(w, p.lang) for w in byw.index],
-                          p.t("平均协调度 D", "mean D"): byw.to_numpy()}),
-            "各阶段平均耦合协调度", "Mean coupling coordination by phase", table_id="phases_ccd", floatfmt="{:.3f}")
+    p.table(
+        pd.DataFrame(
+            {
+                p.t("阶段", "phase"): [a.window_title(w, p.lang) for w in byw.index],
+                p.t("平均协调度 D", "mean D"): byw.to_numpy(),
+            }
+        ),
+        "各阶段平均耦合协调度",
+        "Mean coupling coordination by phase",
+        table_id="phases_ccd",
+        floatfmt="{:.3f}",
+    )
 
 
 def appendix(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
     """Methods as they ran, then the registry's definitions."""
     p.heading("附录：方法与指标定义", "Appendix: methods and indicator definitions")
     r = a.methods_ran()
-    norm, wt, agg = _pair(NORMALISATION, r["normalisation"]), _pair(WEIGHTING, r["weighting"]), _pair(AGGREGATION, r["aggregation"])
+    norm, wt, agg = (
+        _pair(NORMALISATION, r["normalisation"]),
+        _pair(WEIGHTING, r["weighting"]),
+        _pair(AGGREGATION, r["aggregation"]),
+    )
     items = [
-        (f"信息截止：本报告只使用截至 {a.as_of} 已知的数据（统计期结束日不晚于该日；此后加入的单位视为尚未加入）。",
-         f"As-of rule: only data known by {a.as_of} is used (periods ending by then; units joining later count as not yet members)."),
-        ("统计期与阶段：一个统计期归入与其重叠的阶段窗口；与两个窗口重叠时归入重叠天数较多者（相同则归前者）。",
-         "Periods and phases: a period belongs to the window it overlaps; when it overlaps two, to the one it overlaps most (ties: the earlier)."),
-        ("目标口径：期末值（存量取窗口最后一期，流量取截至该期的 12 个月）、年均值或累计值，见各目标的“口径”列；比率的变化以百分点计；人数、个数取整。",
-         "Target bases: end (stock at the window's last period, flow over the 12 months to it), annual or cumulative, as the basis column says; "
-         "changes of rates in percentage points; persons and units are whole numbers."),
-        (f"综合指数：{norm[0]}标准化（按指标方向{'，极差标准化至 [{:g}, {:g}]'.format(*r['normalisation_bounds']) if r['normalisation'] == 'minmax' else ''}），{wt[0]}"
-         + (f"（熵权平移量 {r['entropy_shift']}）" if "entropy" in str(r["weighting"]) else "")
-         + f"，{agg[0]}汇总；TOPSIS 采用{_pair(NORMALISATION, r['topsis_normalisation'])[0]}标准化；"
-         f"排名不确定性为 {r['uncertainty_runs']} 次蒙特卡洛（随机种子 {r['seed']}）。",
-         f"Composite index: {norm[1]} normalisation (with direction{', onto [{:g}, {:g}]'.format(*r['normalisation_bounds']) if r['normalisation'] == 'minmax' else ''}), {wt[1]} weights"
-         + (f" (entropy shift {r['entropy_shift']})" if "entropy" in str(r["weighting"]) else "")
-         + f", {agg[1]} aggregation; TOPSIS with {_pair(NORMALISATION, r['topsis_normalisation'])[1]} normalisation; "
-         f"rank uncertainty from {r['uncertainty_runs']} Monte Carlo variants (seed {r['seed']})."),
-        (f"耦合协调度：{'标准形式' if r['ccd_form'] == 'standard' else '王淑佳等（2021）修正形式'}；子系统权重为熵权（{r['entropy_form']} 形式）"
-         "；协调等级为十级（每 0.1 一级）。",
-         f"Coupling coordination: {r['ccd_form']} form; subsystem weights by entropy ({r['entropy_form']} form); ten bands of 0.1."),
-        (f"交错双重差分：Callaway–Sant'Anna（csdid，与 R did 包一致：双重稳健、变动基期、{'乘数自助法' if r['did_se'] != 'analytic' else '解析'}标准误），"
-         f"对照组为{_pair(CONTROL, r['did_control'])[0]}；仅在部分统计期观测的指标（如毕业生指标只在上半年）使用其观测期构成平衡面板。",
-         f"Staggered DiD: Callaway–Sant'Anna (csdid, at parity with R did: doubly robust, varying base period, {r['did_se'].replace('_', ' ')} SEs), "
-         f"controls: {_pair(CONTROL, r['did_control'])[1]}; outcomes observed only in some periods use those periods as a balanced panel."),
-        (f"隐私：毕业生个体记录只以汇总形式出现；少于 {min_cell} 人的单元格与基于个人记录的校验提示均不显示具体数值。",
-         f"Privacy: graduate records appear only in aggregate; cells of fewer than {min_cell} graduates and validation messages about person records show no values."),
+        (
+            f"信息截止：本报告只使用截至 {a.as_of} 已知的数据（统计期结束日不晚于该日；此后加入的单位视为尚未加入）。",
+            f"As-of rule: only data known by {a.as_of} is used (periods ending by then; units joining later count as not yet members).",
+        ),
+        (
+            "统计期与阶段：一个统计期归入与其重叠的阶段窗口；与两个窗口重叠时归入重叠天数较多者（相同则归前者）。",
+            "Periods and phases: a period belongs to the window it overlaps; when it overlaps two, to the one it overlaps most (ties: the earlier).",
+        ),
+        (
+            "目标口径：期末值（存量取窗口最后一期，流量取截至该期的 12 个月）、年均值或累计值，见各目标的“口径”列；比率的变化以百分点计；人数、个数取整。",
+            "Target bases: end (stock at the window's last period, flow over the 12 months to it), annual or cumulative, as the basis column says; "
+            "changes of rates in percentage points; persons and units are whole numbers.",
+        ),
+        (
+            f"综合指数：{norm[0]}标准化（按指标方向{'，极差标准化至 [{:g}, {:g}]'.format(*r['normalisation_bounds']) if r['normalisation'] == 'minmax' else ''}），{wt[0]}"
+            + (f"（熵权平移量 {r['entropy_shift']}）" if "entropy" in str(r["weighting"]) else "")
+            + f"，{agg[0]}汇总；TOPSIS 采用{_pair(NORMALISATION, r['topsis_normalisation'])[0]}标准化；"
+            f"排名不确定性为 {r['uncertainty_runs']} 次蒙特卡洛（随机种子 {r['seed']}）。",
+            f"Composite index: {norm[1]} normalisation (with direction{', onto [{:g}, {:g}]'.format(*r['normalisation_bounds']) if r['normalisation'] == 'minmax' else ''}), {wt[1]} weights"
+            + (f" (entropy shift {r['entropy_shift']})" if "entropy" in str(r["weighting"]) else "")
+            + f", {agg[1]} aggregation; TOPSIS with {_pair(NORMALISATION, r['topsis_normalisation'])[1]} normalisation; "
+            f"rank uncertainty from {r['uncertainty_runs']} Monte Carlo variants (seed {r['seed']}).",
+        ),
+        (
+            f"耦合协调度：{'标准形式' if r['ccd_form'] == 'standard' else '王淑佳等（2021）修正形式'}；子系统权重为熵权（{r['entropy_form']} 形式）"
+            "；协调等级为十级（每 0.1 一级）。",
+            f"Coupling coordination: {r['ccd_form']} form; subsystem weights by entropy ({r['entropy_form']} form); ten bands of 0.1.",
+        ),
+        (
+            f"交错双重差分：Callaway–Sant'Anna（csdid，与 R did 包一致：双重稳健、变动基期、{'乘数自助法' if r['did_se'] != 'analytic' else '解析'}标准误），"
+            f"对照组为{_pair(CONTROL, r['did_control'])[0]}；仅在部分统计期观测的指标（如毕业生指标只在上半年）使用其观测期构成平衡面板。",
+            f"Staggered DiD: Callaway–Sant'Anna (csdid, at parity with R did: doubly robust, varying base period, {r['did_se'].replace('_', ' ')} SEs), "
+            f"controls: {_pair(CONTROL, r['did_control'])[1]}; outcomes observed only in some periods use those periods as a balanced panel.",
+        ),
+        (
+            f"隐私：毕业生个体记录只以汇总形式出现；少于 {min_cell} 人的单元格与基于个人记录的校验提示均不显示具体数值。",
+            f"Privacy: graduate records appear only in aggregate; cells of fewer than {min_cell} graduates and validation messages about person records show no values.",
+        ),
     ]
     if r["weighting"] == "ahp":
         items.append((f"AHP 随机一致性指标表：{r['ri_table']}。", f"AHP random-index table: {r['ri_table']}."))
@@ -238,20 +384,32 @@ def truth_items() -> list[tuple[str, str]]:
     rows = main_body_rows()
     if not rows:
         return []
-    zh = "；".join(f"{r['estimator']}（{r['outcome']}）：偏差/标准误 {r['bias_over_se']:+.2f}，95% 覆盖率 {r['coverage']:.3f}" for r in rows)
-    en = "; ".join(f"{r['estimator']} ({r['outcome']}): bias/SE {r['bias_over_se']:+.2f}, 95% coverage {r['coverage']:.3f}" for r in rows)
+    zh = "；".join(
+        f"{r['estimator']}（{r['outcome']}）：偏差/标准误 {r['bias_over_se']:+.2f}，95% 覆盖率 {r['coverage']:.3f}"
+        for r in rows
+    )
+    en = "; ".join(
+        f"{r['estimator']} ({r['outcome']}): bias/SE {r['bias_over_se']:+.2f}, 95% coverage {r['coverage']:.3f}"
+        for r in rows
+    )
     n = rows[0]["n_seeds"]
-    return [(f"真值恢复研究（bench/truth_recovery.py，{n} 个随机种子的合成联合体）：正文只展示偏差小于 0.2 个标准误且覆盖率在 0.90–0.97 之间的估计量。{zh}。",
-             f"Truth-recovery study (bench/truth_recovery.py, {n} synthetic consortia): the main body shows only estimators with |bias| < 0.2 SE "
-             f"and 95% coverage in 0.90–0.97. {en}.")]
+    return [
+        (
+            f"真值恢复研究（bench/truth_recovery.py，{n} 个随机种子的合成联合体）：正文只展示偏差小于 0.2 个标准误且覆盖率在 0.90–0.97 之间的估计量。{zh}。",
+            f"Truth-recovery study (bench/truth_recovery.py, {n} synthetic consortia): the main body shows only estimators with |bias| < 0.2 SE "
+            f"and 95% coverage in 0.90–0.97. {en}.",
+        )
+    ]
 
 
 def annex(a: PhaseAnalysis, p: Page) -> None:
     """Technical annex: the input→outcome TWFE and the exploratory drivers, with their caveats."""
     p.heading("技术附录：投入与成效的关联（不作因果解读）", "Technical annex: inputs and outcomes (not causal)")
-    p.note("真值恢复研究表明：在合成数据中，成员身份同时影响投入与成效，以投入对成效的双向固定效应回归有偏，区间覆盖不足；以下结果仅供技术审阅。",
-           "The truth-recovery study shows that when membership drives both inputs and outcomes (as in the synthetic data), "
-           "a two-way fixed-effects regression of outcomes on inputs is biased and its intervals under-cover: for technical review only.")
+    p.note(
+        "真值恢复研究表明：在合成数据中，成员身份同时影响投入与成效，以投入对成效的双向固定效应回归有偏，区间覆盖不足；以下结果仅供技术审阅。",
+        "The truth-recovery study shows that when membership drives both inputs and outcomes (as in the synthetic data), "
+        "a two-way fixed-effects regression of outcomes on inputs is biased and its intervals under-cover: for technical review only.",
+    )
     if not a.methods.twfe_outcomes:
         p.paragraph("参数文件未指定回归模型。", "The params file names no regression.")
     for y in a.methods.twfe_outcomes:
@@ -263,17 +421,28 @@ def annex(a: PhaseAnalysis, p: Page) -> None:
         kind = _vcov_kind(res.vcov)
         vz, ve = _pair(VCOV, kind)
         tidy = res.tidy()
-        cols = {"term": ("变量", "term"), "estimate": ("估计值", "estimate"), "se": (f"标准误（{kind}）", f"SE ({kind})"),
-                "ci_low": ("95% 下限", "CI low"), "ci_high": ("95% 上限", "CI high"), "p": (f"p 值（{kind}）", f"p ({kind})"),
-                "se_crv3": ("标准误（CRV3）", "SE (CRV3)"), "p_crv3": ("p 值（CRV3）", "p (CRV3)"),
-                "p_wild": ("p 值（野聚类自助）", "p (wild bootstrap)")}
+        cols = {
+            "term": ("变量", "term"),
+            "estimate": ("估计值", "estimate"),
+            "se": (f"标准误（{kind}）", f"SE ({kind})"),
+            "ci_low": ("95% 下限", "CI low"),
+            "ci_high": ("95% 上限", "CI high"),
+            "p": (f"p 值（{kind}）", f"p ({kind})"),
+            "se_crv3": ("标准误（CRV3）", "SE (CRV3)"),
+            "p_crv3": ("p 值（CRV3）", "p (CRV3)"),
+            "p_wild": ("p 值（野聚类自助）", "p (wild bootstrap)"),
+        }
         keep = [c for c in cols if c in tidy.columns and not (c in ("se_crv3", "p_crv3") and kind == "CRV3")]
         show = tidy[keep].copy()
         show["term"] = [ind_name(a, t, p.lang) if t in a.registry.ids else t for t in show["term"]]
         show = show.rename(columns={c: p.t(*cols[c]) for c in keep})
-        p.table(show, f"因变量：{ind_name(a, y, 'zh')}（院校 × 统计期，院校与统计期固定效应，{vz}，n = {res.n}）",
-                f"Outcome: {ind_name(a, y, 'en')} (college × period, college and period fixed effects, {ve}, n = {res.n})",
-                table_id=f"twfe_{y}", floatfmt="{:.4g}")
+        p.table(
+            show,
+            f"因变量：{ind_name(a, y, 'zh')}（院校 × 统计期，院校与统计期固定效应，{vz}，n = {res.n}）",
+            f"Outcome: {ind_name(a, y, 'en')} (college × period, college and period fixed effects, {ve}, n = {res.n})",
+            table_id=f"twfe_{y}",
+            floatfmt="{:.4g}",
+        )
         for w in _warning_texts(res, p.lang):
             p.note(w, w)
     if a.methods.drivers:
@@ -283,14 +452,26 @@ def annex(a: PhaseAnalysis, p: Page) -> None:
             p.unavailable(exc)
             return
         tidy = res.tidy()
-        show = pd.DataFrame({p.t("模型", "model"): [p.t("线性（弹性网）", "linear (elastic net)") if m == "linear" else
-                                                  p.t("梯度提升树", "gradient boosting") for m in tidy["model"]],
-                             p.t("变量", "term"): [ind_name(a, t, p.lang) if t in a.registry.ids else t for t in tidy["term"]],
-                             p.t("置换重要性", "importance"): tidy["estimate"].to_numpy(),
-                             p.t("标准差", "SD"): tidy["se"].to_numpy()})
-        p.table(show, "探索性分析：置换重要性（按院校分组交叉验证；预测，非因果）",
-                "Exploratory: permutation importance (cross-validated, folds grouped by college; predictive, not causal)",
-                table_id="drivers", floatfmt="{:.4g}")
+        show = pd.DataFrame(
+            {
+                p.t("模型", "model"): [
+                    p.t("线性（弹性网）", "linear (elastic net)")
+                    if m == "linear"
+                    else p.t("梯度提升树", "gradient boosting")
+                    for m in tidy["model"]
+                ],
+                p.t("变量", "term"): [ind_name(a, t, p.lang) if t in a.registry.ids else t for t in tidy["term"]],
+                p.t("置换重要性", "importance"): tidy["estimate"].to_numpy(),
+                p.t("标准差", "SD"): tidy["se"].to_numpy(),
+            }
+        )
+        p.table(
+            show,
+            "探索性分析：置换重要性（按院校分组交叉验证；预测，非因果）",
+            "Exploratory: permutation importance (cross-validated, folds grouped by college; predictive, not causal)",
+            table_id="drivers",
+            floatfmt="{:.4g}",
+        )
 
 
 def _warning_texts(res: Any, lang: str) -> list[str]:

@@ -5,6 +5,7 @@ effects and writes ``truth_recovery.csv`` beside this module (bias, mean SE, cov
 estimator and outcome). The review's annex cites it, and :func:`main_body_rows` lists the rows
 of the estimators the main body shows — which must pass :func:`recovers`.
 """
+
 from __future__ import annotations
 
 import csv
