@@ -4,6 +4,7 @@ prints it (every problem, and what to do next) and exits 2, with no traceback.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Literal
 
 
@@ -96,3 +97,29 @@ class RegistryError(EvalkitError, ValueError):
 
 class ModelInputError(EvalkitError, ValueError):
     """Data handed to an estimator cannot be estimated as asked."""
+
+
+class ChoiceError(EvalkitError, ValueError):
+    """A string option is not one of its allowed values."""
+
+
+def check_choice(name: str, value: object, allowed: Iterable[object]) -> None:
+    """The one validator of string options across evalkit: raise :class:`ChoiceError` naming the
+    allowed values when ``value`` is not one of them.
+
+    Parameters
+    ----------
+    name : str
+        The option's name as the user wrote it (``"vcov"``, ``"by"``).
+    value : object
+        The value given.
+    allowed : iterable
+        The allowed values.
+    """
+    allowed = tuple(allowed)
+    try:
+        ok = value in allowed
+    except TypeError:  # an unhashable or uncomparable value is not a choice
+        ok = False
+    if not ok:
+        raise ChoiceError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
