@@ -486,6 +486,54 @@ class PhaseAnalysis:
 
         return _cached(self, ("did", y), fit)
 
+    def did_estimator(self, y: str):
+        """The CS simple ATT as a function of a panel (for randomization inference)."""
+        from evalkit.models import staggered_did
+
+        control = self.methods.did_control
+
+        def simple_att(panel: pd.DataFrame) -> float:
+            res = staggered_did(panel, y=y, unit="unit_id", time="time", cohort="cohort", control=control)
+            return float(res.aggregate("simple").estimate)
+
+        return simple_att
+
+    def randomization(self, y: str):
+        """Randomization inference for the CS simple ATT: which colleges joined, and when, permuted
+        among all colleges of the panel (the multiset of cohorts kept); None when switched off."""
+        from evalkit.models import randomization_inference
+
+        if not self.methods.ri_reps:
+            raise NotEstimable("randomization inference is switched off (methods.ri_reps: 0)")
+        self.did(y)  # the same panel must be estimable first
+        return _cached(
+            self,
+            ("ri", y),
+            lambda: randomization_inference(
+                self.did_panel(y),
+                estimator=self.did_estimator(y),
+                unit="unit_id",
+                cohort="cohort",
+                reps=self.methods.ri_reps,
+                seed=self.methods.seed,
+            ),
+        )
+
+    def leave_one_out(self, y: str):
+        """The CS simple ATT with each member college left out in turn."""
+        from evalkit.models import leave_one_out
+
+        self.did(y)
+        panel = self.did_panel(y)
+        members = sorted(panel.loc[panel["cohort"] > 0, "unit_id"].unique())
+        if len(members) < 2:
+            raise NotEstimable("leave-one-out needs at least two member colleges")
+        return _cached(
+            self,
+            ("loo", y),
+            lambda: leave_one_out(panel, estimator=self.did_estimator(y), unit="unit_id", treated_units=members),
+        )
+
     def pretest(self, y: str) -> tuple[float | None, float | None, int, int]:
         """R did's Wald pre-test (statistic, p; None when singular) and how many pre-joining
         event-time CIs exclude zero, of how many."""
@@ -573,6 +621,8 @@ class PhaseAnalysis:
             "did_estimator": "callaway_santanna",
             "did_control": m.did_control,
             "did_se": "multiplier_bootstrap" if m.bootstrap else "analytic",
+            "did_inference": "randomization" if m.ri_reps else "analytic",
+            "ri_reps": m.ri_reps,
             "vcov": None,
         }
         try:

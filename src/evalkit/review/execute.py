@@ -202,8 +202,12 @@ def path_labels(job: Job) -> dict[str, str]:
 
 
 def _scrub_file(path: Path, labels: dict[str, str]) -> None:
+    """Replace the absolute folders in a text file (a log, the executed notebook) by relative names."""
     try:
-        path.write_text(scrub(path.read_text(encoding="utf-8", errors="replace"), labels), encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        clean = scrub(text, labels)
+        if clean != text:
+            path.write_text(clean, encoding="utf-8")
     except OSError:
         pass
 
@@ -217,7 +221,7 @@ def keep_failed(staging: Path, out: Path, labels: dict[str, str]) -> Path:
     for name in ("review.ipynb", "review.log"):
         if (staging / name).exists():
             os.replace(staging / name, failed / name)
-    _scrub_file(failed / "review.log", labels)
+            _scrub_file(failed / name, labels)
     shutil.rmtree(staging, ignore_errors=True)
     return failed
 
@@ -243,8 +247,8 @@ def _run_papermill(job: Job, nb_path: Path, log_path: Path) -> str:
             parameters={
                 "params_file": job.params_file,
                 "data_dir": job.data_dir,
-                # beside the review; relative, so no absolute path is saved
-                "results_file": os.path.relpath(nb_path.parent / "results.json", project_root()),
+                # beside the review; the executed notebook is scrubbed of these absolute paths
+                "results_file": str(nb_path.parent / "results.json"),
             },
             kernel_name=KERNEL_NAME,
             execution_timeout=job.timeout,
@@ -306,6 +310,8 @@ def execute_phase(job: Job | dict[str, Any]) -> Outcome:
             message = "papermill wrote no notebook"
         if status == "ok" and message:
             status = "failed"
+        # the kernel needed absolute paths; the notebook kept for people names none
+        _scrub_file(nb_path, labels)
         prov = provenance(
             job.params_file,
             job.data_dir,

@@ -34,6 +34,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 INDICATOR_LISTS = ("twfe_outcomes", "twfe_inputs", "did_outcomes")
 MAX_UNCERTAINTY_RUNS = 20_000  # ~0.1 s per 100 runs on the default data: a bound a review can afford
+MAX_RI_REPS = 10_000  # each draw re-estimates the DiD (~0.1 s on the default data)
 MAX_SEED = 2**32 - 1  # numpy's SeedSequence takes larger ints, but csdid/sklearn take 32-bit seeds
 
 
@@ -62,6 +63,7 @@ class Methods:
     did_control: str = "never"
     bootstrap: bool = False
     uncertainty_runs: int = 300
+    ri_reps: int = 99
     seed: int = 20231205
     drivers: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -138,6 +140,11 @@ def parse(raw: dict[str, Any] | None, *, source: str = "params") -> tuple[Method
         elif key == "uncertainty_runs":
             if not _whole(value) or not 10 <= value <= MAX_UNCERTAINTY_RUNS:
                 bad(key, value, f"must be a whole number from 10 to {MAX_UNCERTAINTY_RUNS:,}")
+            else:
+                values[key] = int(value)
+        elif key == "ri_reps":
+            if not _whole(value) or not (value == 0 or 19 <= value <= MAX_RI_REPS):
+                bad(key, value, f"must be 0 (no randomization inference) or a whole number from 19 to {MAX_RI_REPS:,}")
             else:
                 values[key] = int(value)
         elif key == "seed":

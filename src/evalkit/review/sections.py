@@ -74,9 +74,19 @@ def unit_label(a: PhaseAnalysis, unit_id: str, lang: str, *, name_comparisons: b
     return a.unit_name(unit_id, "en" if lang == "en" else "zh")
 
 
+def ri_p(a: PhaseAnalysis, y: str) -> tuple[float, int] | None:
+    """The randomization-inference p-value of the membership effect and its number of draws."""
+    try:
+        ri = a.randomization(y)
+    except EvalkitError:
+        return None
+    return float(ri.p_value), int(ri.n_assignments if ri.exact else ri.reps)
+
+
 def did_sentence(a: PhaseAnalysis, y: str, lang: str) -> tuple[str, str] | None:
     """The finding for the membership effect on ``y``: estimate and interval first, then the
-    inference caveats the design calls for. "Significant" only with enough clusters."""
+    inference the design supports. With fewer than 30 clusters "significant" is said only when the
+    randomization-inference p-value agrees (< 0.05) and the interval excludes zero."""
     try:
         res = a.did(y)
     except EvalkitError:
@@ -86,9 +96,20 @@ def did_sentence(a: PhaseAnalysis, y: str, lang: str) -> tuple[str, str] | None:
     ind = a.registry.get(y)
     d = a.design
     excludes = lo > 0 or hi < 0
+    ri = ri_p(a, y)
     if d["clusters"] >= 30:
         sig_zh = "，在 5% 水平显著" if excludes else "，在 5% 水平不显著"
         sig_en = "; significant at 5%" if excludes else "; not significant at 5%"
+    elif ri is not None:
+        p, n = ri
+        agree = excludes and p < 0.05
+        sig_zh = f"；仅 {d['clusters']} 所院校（聚类少于 30），以随机化推断为准：p = {p:.3f}（置换 {n} 次），" + (
+            "在 5% 水平显著" if agree else "不能认为显著"
+        )
+        sig_en = (
+            f"; with only {d['clusters']} colleges (fewer than 30 clusters) randomization inference decides: "
+            f"p = {p:.3f} ({n} permutations), " + ("significant at 5%" if agree else "not significant")
+        )
     else:
         sig_zh = f"；仅 {d['clusters']} 所院校（聚类少于 30），解析区间可能偏窄，不作显著性判断"
         sig_en = (

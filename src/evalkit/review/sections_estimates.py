@@ -196,6 +196,19 @@ def membership_did(a: PhaseAnalysis, p: Page) -> None:
         except EvalkitError as exc:
             p.fail_soft(f"「{ind_name(a, y, 'zh')}」无法估计：", f"{ind_name(a, y, 'en')} cannot be estimated:", exc)
             continue
+        panel = a.did_panel(y)
+        n_members = int(panel.loc[panel["cohort"] > 0, "unit_id"].nunique())
+        n_cohorts = int(panel.loc[panel["cohort"] > 0, "cohort"].nunique())
+        n_controls = int(panel.loc[panel["cohort"] == 0, "unit_id"].nunique())
+        p.paragraph(
+            f"设计：{n_members} 所成员院校分 {n_cohorts} 批加入，{n_controls} 所对照院校。成员多于一所且加入时间交错，"
+            "故以 Callaway–Sant'Anna 交错双重差分为主估计（不受处理效应异质性影响）；院校总数少于 30，"
+            "聚类标准误不可靠，因此另以随机化推断（在全部院校间置换“谁在何时加入”）检验，并逐一剔除成员检查稳健性。",
+            f"Design: {n_members} member colleges joining in {n_cohorts} cohorts, {n_controls} comparison colleges. "
+            "Several members with staggered joining: Callaway–Sant'Anna leads (robust to heterogeneous effects); "
+            "with fewer than 30 colleges clustered SEs are unreliable, so randomization inference (permuting which "
+            "colleges joined when) tests the effect and leaving out each member in turn checks robustness.",
+        )
         sentence = did_sentence(a, y, p.lang)
         if sentence:
             p.paragraph(*sentence)
@@ -224,6 +237,40 @@ def membership_did(a: PhaseAnalysis, p: Page) -> None:
             f"Average effect of membership (Callaway–Sant'Anna, controls: {control[1]}; {se_kind.replace('_', ' ')} SEs)",
             table_id=f"did_{y}",
             floatfmt="{:.4g}",
+        )
+        robustness = []
+        try:
+            ri = a.randomization(y)
+            n = ri.n_assignments if ri.exact else ri.reps
+            robustness.append(
+                (
+                    p.t("随机化推断 p 值", "randomization-inference p"),
+                    f"{ri.p_value:.3f}",
+                    p.t(
+                        f"{'全部' if ri.exact else '随机'} {n} 种分配；蒙特卡洛标准误 {ri.p_se:.3f}",
+                        f"{'all' if ri.exact else 'random'} {n} assignments; Monte Carlo SE {ri.p_se:.3f}",
+                    ),
+                )
+            )
+        except NotEstimable as exc:
+            robustness.append((p.t("随机化推断 p 值", "randomization-inference p"), "—", str(exc)))
+        try:
+            loo = a.leave_one_out(y).table
+            lo_, hi_ = float(loo["estimate"].min()), float(loo["estimate"].max())
+            robustness.append(
+                (
+                    p.t("逐一剔除成员后的估计范围", "range leaving out each member"),
+                    f"{lo_:.4g} – {hi_:.4g}",
+                    p.t(f"{len(loo)} 次估计", f"{len(loo)} estimates"),
+                )
+            )
+        except NotEstimable as exc:
+            robustness.append((p.t("逐一剔除成员后的估计范围", "range leaving out each member"), "—", str(exc)))
+        p.table(
+            pd.DataFrame(robustness, columns=[p.t("检验", "check"), p.t("结果", "result"), p.t("说明", "note")]),
+            "少量处理单位下的推断：随机化推断与逐一剔除",
+            "Inference with few treated units: randomization and leave-one-out",
+            table_id=f"did_robustness_{y}",
         )
         cal = a.calendar_effects(y)
         if len(cal):
@@ -368,13 +415,49 @@ def appendix(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
             f"Privacy: graduate records appear only in aggregate; cells of fewer than {min_cell} graduates and validation messages about person records show no values.",
         ),
     ]
+    if r["ri_reps"]:
+        items.append(
+            (
+                "随机化推断：在面板中的全部院校之间置换各院校的加入批次（保持各批次院校数不变），每种分配重新估计 "
+                f"Callaway–Sant'Anna 总体效应；p 值为 |估计| 不小于观测值的比例（蒙特卡洛时为 (1+#)/(1+R)，R = {r['ri_reps']}，"
+                f"随机种子 {r['seed']}；p 值的蒙特卡洛标准误见正文表格）。",
+                "Randomization inference: each college's joining cohort is permuted among all colleges of the panel "
+                "(cohort sizes kept) and the Callaway–Sant'Anna overall effect re-estimated; p is the share with |estimate| "
+                f"at least the observed ((1+#)/(1+R) by Monte Carlo, R = {r['ri_reps']}, seed {r['seed']}; its Monte Carlo "
+                "standard error is in the table).",
+            )
+        )
     if r["weighting"] == "ahp":
         items.append((f"AHP 随机一致性指标表：{r['ri_table']}。", f"AHP random-index table: {r['ri_table']}."))
     items += truth_items()
     p.bullets(items)
-    from IPython.display import Markdown, display
+    # the definitions as an escaped table, never as Markdown: names from a user's registry are text
+    from evalkit.indicators.registry import AGGREGATION_TEXT
 
-    display(Markdown(a.registry.methods_markdown("en" if p.lang == "en" else "zh")))
+    lang = "en" if p.lang == "en" else "zh"
+    k = 0 if lang == "zh" else 1
+    defs = pd.DataFrame(
+        [
+            {
+                p.t("代码", "id"): ind.id,
+                p.t("指标", "indicator"): ind.name_zh if lang == "zh" else ind.name_en,
+                p.t("计算公式", "formula"): ind.formula(lang),
+                p.t("单位", "unit"): (ind.unit_zh or ind.unit) if lang == "zh" else ind.unit,
+                p.t("方向", "direction"): p.t("正向", "higher is better")
+                if ind.direction == 1
+                else p.t("逆向", "lower is better"),
+                p.t("汇总方式", "aggregation"): AGGREGATION_TEXT[ind.aggregation][k],
+                p.t("依据", "source"): ind.source,
+            }
+            for ind in a.registry
+        ]
+    )
+    p.table(defs, "指标定义", "Indicator definitions", table_id="indicator_definitions", max_rows=len(defs) + 1)
+    p.note(
+        "注：比率类指标先分别汇总分子与分母（流量求和、存量取期末），再相除，不对比率取平均。",
+        "Note: ratios are recomputed from aggregated numerators and denominators (flows summed, stocks "
+        "at the window's end), never averaged.",
+    )
 
 
 def truth_items() -> list[tuple[str, str]]:
