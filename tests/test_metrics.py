@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 
 from evalkit import metrics, schema
 from evalkit.data.dataset import Dataset, load
-from evalkit.errors import DataError, RegistryError
+from evalkit.errors import ChoiceError, DataError, RegistryError
 from evalkit.indicators.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,22 +139,37 @@ def test_source_graduates_without_records_is_an_error():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda ds: metrics.compute(ds, source="records"), "source must be one of"),
-    (lambda ds: metrics.compute(ds, engine="spark"), "engine must be one of"),
-    (lambda ds: metrics.aggregate(ds, by="city"), "by must be one of"),
-    (lambda ds: metrics.aggregate(ds, members="sometimes"), "members must be one of"),
-    (lambda ds: metrics.aggregate(metrics.compute(ds), by="membership"), "needs units="),
+    (lambda ds: metrics.compute(ds, source="records"),
+     "source must be one of 'auto', 'graduates', 'panel'; got 'records'"),
+    (lambda ds: metrics.compute(ds, engine="spark"), "engine must be one of 'auto', 'numpy', 'pandas'; got 'spark'"),
+    (lambda ds: metrics.compute(ds, engine="duckdb"), "engine must be one of 'auto', 'numpy', 'pandas'; got 'duckdb'"),
+    (lambda ds: metrics.graduate_flows(ds.graduates, engine="spark"),
+     "engine must be one of 'auto', 'numpy', 'pandas'; got 'spark'"),
+    (lambda ds: metrics.aggregate(ds, by="city"),
+     "by must be one of 'unit', 'membership', 'alliance', 'consortium', 'all'; got 'city'"),
+    (lambda ds: metrics.aggregate(ds, by=["unit", "city"]),
+     "by must be one of 'unit', 'membership', 'alliance', 'consortium', 'all'; got 'city'"),
+    (lambda ds: metrics.aggregate(ds, members="sometimes"),
+     "members must be one of 'by_window_end', 'ever'; got 'sometimes'"),
+    (lambda ds: metrics.aggregate(ds, flows="weekly"), "flows must be one of 'sum', 'per_year'; got 'weekly'"),
 ])
 def test_bad_choices_are_clear_errors(fixture, call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ChoiceError, match="^" + re.escape(message) + "$"):
         call(fixture)
 
 
-def test_graduate_flows_engines_agree_with_the_dataset_definition(fixture):
-    reference = fixture.graduate_flows().sort_values(["unit_id", "period"]).reset_index(drop=True)
-    for engine in ("numpy", "duckdb"):
+def test_aggregating_a_table_by_group_needs_the_units(fixture):
+    with pytest.raises(ValueError, match="needs units="):
+        metrics.aggregate(metrics.compute(fixture), by="membership")
+
+
+def test_graduate_flows_fast_engine_equals_the_reference(fixture):
+    reference = metrics.graduate_flows(fixture.graduates, engine="pandas")
+    assert reference["graduates"].sum() == fixture.graduates.dropna(subset=["college_id", "cohort"]).shape[0]
+    for engine in ("numpy", "auto"):
         got = metrics.graduate_flows(fixture.graduates, engine=engine)
         pd.testing.assert_frame_equal(got, reference, check_dtype=False)
+    pd.testing.assert_frame_equal(fixture.graduate_flows(), reference, check_dtype=False)
 
 
 def test_membership_is_by_window_end(fixture):
@@ -336,11 +352,11 @@ def test_default_graduate_records_and_panel_give_the_same_indicators(raw, defaul
     cell = g[(g["college_id"] == "C05") & (g["cohort"] == "2024H1") & (g["placed"] == 1)]
     row = _row(by_records, "C05", "2024H1", "job_match_rate")
     assert row["value"] == pytest.approx(100 * cell["job_match"].sum() / len(cell), rel=1e-12)
-    # the fast graduate aggregation equals the dataset's own (validation) definition
-    reference = ds.graduate_flows().sort_values(["unit_id", "period"]).reset_index(drop=True)
-    for engine in ("numpy", "duckdb"):
-        pd.testing.assert_frame_equal(metrics.graduate_flows(ds.graduates, engine=engine), reference,
-                                      check_dtype=False, rtol=1e-12)
+    # the fast graduate aggregation (the dataset's and compute's) equals the reference group-by
+    reference = metrics.graduate_flows(ds.graduates, engine="pandas")
+    pd.testing.assert_frame_equal(metrics.graduate_flows(ds.graduates, engine="numpy"), reference,
+                                  check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(ds.graduate_flows(), reference, check_dtype=False, rtol=1e-12)
 
 
 # Seed figures (Zhuzhou Daily, 5 Dec 2023; /work/shared/seeds/BRIEF.md), all "over N":

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from evalkit import schema
-from evalkit.errors import RegistryError
+from evalkit.errors import ChoiceError, RegistryError
 from evalkit.indicators.registry import Registry, evaluate, load_registry
 
 # The list of indicators the shipped registry must hold (topic -> the id that covers it).
@@ -139,8 +139,10 @@ def test_describe_and_methods_markdown(shipped):
     assert md.count("\n| `") == len(shipped)
     assert "分子、分母分别汇总后相除" in md
     assert "| `income_6m` | Monthly income six months after graduation |" in shipped.methods_markdown("en")
-    with pytest.raises(ValueError, match="lang"):
+    with pytest.raises(ChoiceError, match="^lang must be one of 'zh', 'en'; got 'fr'$"):
         shipped.describe("fr")
+    with pytest.raises(ChoiceError, match="^lang must be one of 'zh', 'en'; got 'de'$"):
+        shipped.methods_markdown("de")
     frame = shipped.to_frame()
     assert list(frame["id"]) == list(shipped.ids)
     assert frame.loc[frame["id"] == "apprentice_coverage", "denominator"].item() == "students"

@@ -403,7 +403,7 @@ PANEL_VARIABLES = (
     ),
 )
 
-# Panel flows that graduate-level records aggregate to (see dataset.aggregate_graduates).
+# Panel flows that graduate-level records aggregate to (see evalkit.data.flows).
 GRADUATE_FLOWS = (
     "graduates",
     "graduates_placed",
@@ -565,4 +565,15 @@ def canonical_header(table: str, header: object) -> str | None:
     for part in re.split(r"\s+", text):
         if _normalise(part) in lookup:
             return lookup[_normalise(part)]
+    return None
+
+
+def table_for_name(name: str) -> str | None:
+    """The table a file stem or sheet name stands for (``面板``, ``units``, ``单位 units``)."""
+    candidates = [name, *[part for part in re.split(r"[\s()（）\[\]【】]+", name) if part]]
+    for text in candidates:
+        norm = _normalise(text)
+        for table, aliases in TABLE_ALIASES.items():
+            if norm in {_normalise(a) for a in (table, *aliases)}:
+                return table
     return None

@@ -1,5 +1,5 @@
-"""The structural model behind ``evalkit.synth``: units, membership cohorts, integration inputs,
-outcomes, graduate records and the true effects.
+"""The structural model behind ``evalkit.data.synth`` (parameters: :mod:`evalkit.data.synth_specs`):
+units, membership cohorts, integration inputs, outcomes, graduate records and the true effects.
 
 Everything is drawn from ``numpy.random.default_rng(seed)``, split into independent child
 streams (one per model component) that always draw arrays of the same shape. Switching the
@@ -26,249 +26,53 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evalkit.data.periods import Period, parse_period, period_range
-
-BASELINE = "2023H1"  # last pre-consortium period: the seed's baseline figures hold here
-FOUNDING = "2023H2"  # the consortium was founded on 5 December 2023
-FOUNDING_DATE = "2023-12-05"
-# Phases: the article gives Aug 2023 – Feb 2026 in three phases, not the boundaries; these are
-# the assumed windows of params/phase*.yaml (start-up, full construction, consolidation).
-PHASES = {
-    "phase1": ("2023-08-01", "2023-12-31"),
-    "phase2": ("2024-01-01", "2025-06-30"),
-    "phase3": ("2025-07-01", "2026-02-28"),
-}
-COHORTS = ("2023H2", "2024H1", "2024H2", "2025H1", "2025H2")
-COHORT_MULTIPLIER = {"2023H2": 1.2, "2024H1": 1.0, "2024H2": 0.9, "2025H1": 0.8, "2025H2": 0.7}
-COLLEGE_COHORT_SIZES_9 = (3, 2, 2, 1, 1)
-ENTERPRISE_COHORT_SHARES = (0.45, 0.22, 0.15, 0.10, 0.08)
-INPUT_RAMP = 4  # half-years for induced input rises to reach full size
-COVID_PERIOD = "2020H1"
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """An integration input. ``form``: 'count' (delta in units), 'students'/'teachers' (delta in
-    percentage points of that denominator), 'amount' (delta = proportional rise)."""
-
-    name: str
-    kind: str  # stock | flow
-    form: str
-    delta: float
-    baseline_per_1k_students: float = 0.0  # typical baseline level relative to size (counts)
-    growth: float = 0.03  # per half-year, as a share of the baseline level
-
-
-COLLEGE_INPUTS = (
-    InputSpec("dual_teachers", "stock", "teachers", 5.0),
-    InputSpec("enterprise_parttime_teachers", "stock", "teachers", 4.0),
-    InputSpec("shared_bases", "stock", "count", 6.0, 1.2),
-    InputSpec("national_productive_bases", "stock", "count", 0.0, growth=0.0),
-    InputSpec("productive_base_output", "flow", "amount", 0.15),
-    InputSpec("dual_workshops", "stock", "count", 4.0),
-    InputSpec("apprentices", "stock", "students", 2.5),
-    InputSpec("order_class_students", "stock", "students", 3.0),
-    InputSpec("joint_research_teams", "stock", "count", 4.0, 0.4),
-    InputSpec("courses_codeveloped", "flow", "count", 5.0, 0.5),
-    InputSpec("textbooks_codeveloped", "flow", "count", 3.0, 0.3),
-    InputSpec("new_aligned_majors", "flow", "count", 0.6, 0.03),
-    InputSpec("integration_enterprises", "stock", "count", 5.0),
-    InputSpec("enterprise_investment", "flow", "amount", 0.40),
-    InputSpec("vocational_groups", "stock", "count", 1.0, growth=0.0),
-    InputSpec("field_engineers_trained", "flow", "count", 15.0, 2.0),
+from evalkit.data.synth_specs import (
+    BASELINE,
+    COHORT_MULTIPLIER,
+    COHORTS,
+    COLLEGE_COHORT_SIZES_9,
+    COLLEGE_INPUTS,
+    COVID_PERIOD,
+    ENTERPRISE_COHORT_SHARES,
+    FOUNDING,
+    FOUNDING_DATE,
+    INCOME_RESPONSE,
+    INCOME_SD,
+    INPUT_RAMP,
+    INPUTS_BY_NAME,
+    OUTCOMES,
+    OUTCOMES_BY_ID,
+    PHASES,
+    REGRESSORS,
+    InputSpec,
+    OutcomeSpec,
 )
-INPUTS_BY_NAME = {s.name: s for s in COLLEGE_INPUTS}
 
-# Regressors of the outcome equations: name -> expression over panel columns.
-REGRESSORS = {
-    "joint_research_teams": "joint_research_teams",
-    "dual_workshops": "dual_workshops",
-    "shared_bases": "shared_bases",
-    "parttime_teacher_share": "enterprise_parttime_teachers / teachers * 100",
-    "apprentice_share": "apprentices / students * 100",
-    "order_class_share": "order_class_students / students * 100",
-}
-
-
-@dataclass(frozen=True)
-class OutcomeSpec:
-    id: str
-    unit_type: str
-    y: str
-    label_zh: str
-    label_en: str
-    betas: dict[str, float]
-    level_member: float  # mean of y at the baseline for members (comparison: level_comparison)
-    level_comparison: float
-    level_sd: float
-    trend: float  # gamma_t slope per half-year
-    covid: float  # gamma shift in 2020H1
-    noise_sd: float
-    tau: float  # full-size direct effect of membership (before cohort multipliers)
-    ramp: int = 3
-    observed: str = "all"  # all | H1 (graduate outcomes)
-
-
-OUTCOMES = (
-    OutcomeSpec(
-        "tech_service",
-        "college",
-        "tech_service_income / teachers * 100",
-        "每百名教师横向技术服务到款额",
-        "technical-service income per 100 teachers (10k yuan)",
-        {"joint_research_teams": 3.0, "dual_workshops": 1.0},
-        70,
-        55,
-        15,
-        1.5,
-        -8,
-        6.0,
-        12.0,
-    ),
-    OutcomeSpec(
-        "training_income",
-        "college",
-        "training_income / teachers * 100",
-        "每百名教师非学历培训到款额",
-        "non-degree training income per 100 teachers (10k yuan)",
-        {"shared_bases": 1.2, "parttime_teacher_share": 0.8},
-        45,
-        40,
-        10,
-        1.0,
-        -10,
-        5.0,
-        8.0,
-    ),
-    OutcomeSpec(
-        "social_training",
-        "college",
-        "training_person_times / teachers",
-        "师均社会培训人次",
-        "social training person-times per teacher",
-        {"shared_bases": 0.3, "parttime_teacher_share": 0.15},
-        22,
-        19,
-        4,
-        0.3,
-        -6,
-        1.5,
-        3.0,
-    ),
-    OutcomeSpec(
-        "placement",
-        "college",
-        "graduates_placed / graduates * 100",
-        "毕业去向落实率（%）",
-        "graduate placement rate (%)",
-        {"order_class_share": 0.3, "apprentice_share": 0.2},
-        86,
-        85,
-        2.5,
-        0.2,
-        -4,
-        1.0,
-        2.5,
-        observed="H1",
-    ),
-    OutcomeSpec(
-        "local_retention",
-        "college",
-        "graduates_local / graduates_placed * 100",
-        "本地就业率（%）",
-        "local employment among placed graduates (%)",
-        {"apprentice_share": 0.8, "order_class_share": 0.4},
-        42,
-        40,
-        6,
-        0.3,
-        0,
-        1.5,
-        6.0,
-        observed="H1",
-    ),
-    OutcomeSpec(
-        "member_ent_employment",
-        "college",
-        "graduates_member_ent / graduates_placed * 100",
-        "成员企业就业率（%）",
-        "employment at member enterprises among placed graduates (%)",
-        {"order_class_share": 1.0, "apprentice_share": 0.6},
-        14,
-        3,
-        3,
-        0.1,
-        0,
-        1.0,
-        5.0,
-        observed="H1",
-    ),
-    OutcomeSpec(
-        "job_match",
-        "college",
-        "graduates_matched / graduates_placed * 100",
-        "专业对口率（%）",
-        "job–major match among placed graduates (%)",
-        {"order_class_share": 0.4, "dual_workshops": 0.15},
-        68,
-        66,
-        4,
-        0.2,
-        0,
-        1.5,
-        4.0,
-        observed="H1",
-    ),
-    OutcomeSpec(
-        "income",
-        "college",
-        "income_sum / income_respondents",
-        "毕业半年后平均月收入（元）",
-        "mean monthly income six months after graduation (yuan)",
-        {"order_class_share": 8.0, "apprentice_share": 6.0},
-        4300,
-        4100,
-        250,
-        40,
-        -150,
-        60.0,
-        180.0,
-        observed="H1",
-    ),
-    OutcomeSpec(
-        "employer_satisfaction",
-        "college",
-        "employer_satisfied / employer_surveyed * 100",
-        "用人单位满意度（%）",
-        "employers satisfied (%) — placebo outcome, no effect",
-        {},
-        90,
-        90,
-        3,
-        0.0,
-        0,
-        1.0,
-        0.0,
-        observed="H1",
-    ),
-    OutcomeSpec(
-        "enterprise_output",
-        "enterprise",
-        "output_value / employees",
-        "人均产值（万元/半年）",
-        "output per employee (10k yuan per half-year)",
-        {},
-        45,
-        40,
-        12,
-        0.6,
-        -6,
-        2.5,
-        3.5,
-    ),
-)
-OUTCOMES_BY_ID = {o.id: o for o in OUTCOMES}
-INCOME_SD = 900.0  # individual monthly income around the equation's mean (yuan)
-INCOME_RESPONSE = 0.8  # share of placed graduates answering the income survey
+# The parameters are importable from here too (``synth_model.OUTCOMES_BY_ID``).
+__all__ = [
+    "BASELINE",
+    "COHORT_MULTIPLIER",
+    "COHORTS",
+    "COLLEGE_COHORT_SIZES_9",
+    "COLLEGE_INPUTS",
+    "COVID_PERIOD",
+    "ENTERPRISE_COHORT_SHARES",
+    "FOUNDING",
+    "FOUNDING_DATE",
+    "INCOME_RESPONSE",
+    "INCOME_SD",
+    "INPUT_RAMP",
+    "INPUTS_BY_NAME",
+    "OUTCOMES",
+    "OUTCOMES_BY_ID",
+    "PHASES",
+    "REGRESSORS",
+    "Design",
+    "InputSpec",
+    "OutcomeSpec",
+    "World",
+    "simulate",
+]
 
 
 @dataclass
@@ -434,13 +238,13 @@ def simulate(
                 if spec.name == "national_productive_bases":
                     comp = r_inputs.binomial(1, 0.3, n_c - n_m).astype(float)
                     mem = (
-                        np.concatenate([[2.0], allocate(target - 2, w[1:], r_inputs)])
+                        np.concatenate([[2.0], allocate(tg[spec.name] - 2, w[1:], r_inputs)])
                         if n_m > 1
-                        else np.array([target])
+                        else np.array([tg[spec.name]])
                     )
                 elif spec.name == "vocational_groups":
                     comp = r_inputs.binomial(2, 0.4, n_c - n_m).astype(float)
-                    mem = allocate(target, w, r_inputs)
+                    mem = allocate(tg[spec.name], w, r_inputs)
                 elif target is not None:
                     mem = allocate(target, w * u[:n_m], r_inputs)
                 else:
@@ -484,7 +288,8 @@ def simulate(
         spec = INPUTS_BY_NAME["productive_base_output"]
         half = design.pins["productive_base_output"] / 2
         x0["productive_base_output"][0, tb - 1] = half
-        x0["productive_base_output"][0, tf - 1] = half / (1 + input_rise(spec, e[:1, tf - 1], None, None)[0])
+        rise_at_founding = input_rise(spec, e[:1, tf - 1], students[:1, tf - 1], teachers[:1, tf - 1])[0]
+        x0["productive_base_output"][0, tf - 1] = half / (1 + rise_at_founding)
 
     x1 = {}
     for spec in COLLEGE_INPUTS:
@@ -502,33 +307,33 @@ def simulate(
     # --- college outcome equations ------------------------------------------------------------
     h = np.array([COHORT_MULTIPLIER.get(labels[g - 1], 1.0) if g > 0 else 0.0 for g in gt])
     y_expected, y_obs, truth = {}, {}, {}
-    for spec in OUTCOMES:
-        if spec.unit_type != "college":
+    for ospec in OUTCOMES:
+        if ospec.unit_type != "college":
             continue
         level = np.where(
             member,
-            r_out_c.normal(spec.level_member, spec.level_sd, n_c),
-            r_out_c.normal(spec.level_comparison, spec.level_sd, n_c),
+            r_out_c.normal(ospec.level_member, ospec.level_sd, n_c),
+            r_out_c.normal(ospec.level_comparison, ospec.level_sd, n_c),
         )
-        gamma = spec.trend * (t_idx - tb) + spec.covid * covid + r_out_c.normal(0, 0.3 * spec.noise_sd, n_t)
-        eps = r_out_c.normal(0, spec.noise_sd, (n_c, n_t))
-        alpha = level - sum(b * reg0[k][:, tb - 1] for k, b in spec.betas.items())
-        direct = h[:, None] * spec.tau * ramp(e, spec.ramp)
-        mean0 = alpha[:, None] + gamma[None, :] + sum(b * reg0[k] for k, b in spec.betas.items())
-        mean1 = alpha[:, None] + gamma[None, :] + sum(b * reg1[k] for k, b in spec.betas.items()) + direct
-        if spec.id == "social_training":  # calibrate the intercept: seed's training person-times
+        gamma = ospec.trend * (t_idx - tb) + ospec.covid * covid + r_out_c.normal(0, 0.3 * ospec.noise_sd, n_t)
+        eps = r_out_c.normal(0, ospec.noise_sd, (n_c, n_t))
+        alpha = level - sum(b * reg0[k][:, tb - 1] for k, b in ospec.betas.items())
+        direct = h[:, None] * ospec.tau * ramp(e, ospec.ramp)
+        mean0 = alpha[:, None] + gamma[None, :] + sum(b * reg0[k] for k, b in ospec.betas.items())
+        mean1 = alpha[:, None] + gamma[None, :] + sum(b * reg1[k] for k, b in ospec.betas.items()) + direct
+        if ospec.id == "social_training":  # calibrate the intercept: seed's training person-times
             cells = np.s_[:n_m, tb - 2 : tb]
             kappa = (tg["training_person_times"] - ((mean0 + eps)[cells] * teachers[cells]).sum()) / teachers[
                 cells
             ].sum()
             mean0, mean1 = mean0 + kappa, mean1 + kappa
-        if spec.observed == "H1" and spec.id != "income":  # probabilities: clipped as drawn
+        if ospec.observed == "H1" and ospec.id != "income":  # probabilities: clipped as drawn
             effect_expected = np.clip(mean1, 0.5, 99.5) - np.clip(mean0, 0.5, 99.5)
         else:
             effect_expected = mean1 - mean0
-        truth[spec.id] = effect_expected * h1[None, :] if spec.observed == "H1" else effect_expected
-        y_expected[spec.id] = mean1 if effects else mean0
-        y_obs[spec.id] = y_expected[spec.id] + eps
+        truth[ospec.id] = effect_expected * h1[None, :] if ospec.observed == "H1" else effect_expected
+        y_expected[ospec.id] = mean1 if effects else mean0
+        y_obs[ospec.id] = y_expected[ospec.id] + eps
 
     col = {"students": students, "teachers": teachers, "majors": majors, "graduates": graduates, **inputs}
     col["tech_service_income"] = np.round(np.maximum(y_obs["tech_service"], 0) * teachers / 100, 2)
@@ -575,21 +380,21 @@ def simulate(
     e_noise = r_out_e.normal(0, 0.02, (n_e, n_t))
     e_noise[:, tb - 1] = 0
     employees = np.rint(design.enterprise_employees[:, None] * np.exp(0.01 * (t_idx - tb) + e_noise))
-    spec = OUTCOMES_BY_ID["enterprise_output"]
+    ospec = OUTCOMES_BY_ID["enterprise_output"]
     level = np.maximum(
         5,
         np.where(
             emember,
-            r_out_e.normal(spec.level_member, spec.level_sd, n_e),
-            r_out_e.normal(spec.level_comparison, spec.level_sd, n_e),
+            r_out_e.normal(ospec.level_member, ospec.level_sd, n_e),
+            r_out_e.normal(ospec.level_comparison, ospec.level_sd, n_e),
         ),
     )
-    gamma = spec.trend * (t_idx - tb) + spec.covid * covid + r_out_e.normal(0, 0.3 * spec.noise_sd, n_t)
-    eps = r_out_e.normal(0, spec.noise_sd, (n_e, n_t))
+    gamma = ospec.trend * (t_idx - tb) + ospec.covid * covid + r_out_e.normal(0, 0.3 * ospec.noise_sd, n_t)
+    eps = r_out_e.normal(0, ospec.noise_sd, (n_e, n_t))
     eh = np.array([COHORT_MULTIPLIER.get(labels[g - 1], 1.0) if g > 0 else 0.0 for g in egt])
-    direct = eh[:, None] * spec.tau * ramp(ee, spec.ramp)
+    direct = eh[:, None] * ospec.tau * ramp(ee, ospec.ramp)
     y_e = level[:, None] + gamma[None, :] + eps + (direct if effects else 0.0)
-    truth[spec.id] = direct
+    truth[ospec.id] = direct
     ent = {"employees": employees, "output_value": np.round(np.maximum(y_e, 1.0) * employees, 2)}
     # hires of member colleges' graduates: the roster's graduates_member_ent split over roster
     # enterprises (members at the time weigh 1.5x), plus a few hires by non-members
@@ -613,209 +418,3 @@ def simulate(
             "major_u": u[5],
         }
     return world
-
-
-ASSUMPTIONS = {
-    "parallel_trends": "holds unconditionally: untreated outcomes are alpha_i + gamma_t + sum beta x0 + eps with "
-    "gamma_t common to members and comparison units, and x0 (inputs without membership) drift "
-    "by the same expected amount a period for every unit (counts: the same number; shares: the "
-    "same percentage points); levels may differ, trends do not",
-    "no_anticipation": "holds: inputs and outcomes change only from the joining period on (e >= 0)",
-    "treatment_timing": "staggered, absorbing: a unit never leaves; cohort = period containing member_since",
-    "noise": "eps_it iid normal across units and periods (no serial correlation); graduate outcomes add "
-    "binomial sampling of graduates given the probabilities",
-    "inputs": "x0 is exogenous given unit and period effects (independent of eps); membership raises inputs "
-    "by a deterministic, cohort-homogeneous event-time path D_k(e), so inputs are mediators of "
-    "membership",
-    "estimators_satisfied": [
-        "staggered_did (Callaway–Sant'Anna, never-treated or not-yet-treated controls, no covariates): "
-        "unbiased for att_gt / att_simple / att_dynamic (total effect of membership, including the induced "
-        "rise in inputs)",
-        "event_study (Sun–Abraham interaction-weighted): unbiased for att_dynamic-type cohort-specific effects",
-        "twfe with the membership effect saturated: y ~ inputs | unit_id + period + cohort_event, where "
-        "cohort_event = f'{cohort}:{t - cohort_t}' for member cells with t >= cohort_t and 'none' otherwise: "
-        "unbiased for input_effects (the direct effect is absorbed, the input variation left is x0's)",
-    ],
-    "estimators_not_satisfied": [
-        "twfe y ~ inputs | unit_id + period (no membership terms): input coefficients biased upward, the "
-        "direct membership effect loads on the inputs that rise with membership",
-        "static twfe y ~ post | unit_id + period: a weighted average with forbidden comparisons; biased for "
-        "att_simple under the dynamic, cohort-heterogeneous effects",
-        "twfe y ~ inputs + i(event_time) | unit_id + period (event time pooled over cohorts): slightly "
-        "misspecified because the direct effect differs across cohorts (h_g)",
-    ],
-    "clean_input_specification": "y ~ <inputs> | unit_id + period + cohort_event",
-}
-
-
-def _att_block(effect: np.ndarray, gt: np.ndarray, labels: list[str], observed: np.ndarray) -> dict:
-    """att_gt over observed periods, simple (R did: cohort-size weights over post cells) and dynamic."""
-    att_gt, simple_num, simple_den, dyn = [], 0.0, 0.0, {}
-    for g in sorted(set(gt[gt > 0].tolist())):
-        rows = gt == g
-        n_g = int(rows.sum())
-        for t in np.flatnonzero(observed) + 1:
-            att = float(effect[rows, t - 1].mean())
-            att_gt.append(
-                {
-                    "cohort": labels[g - 1],
-                    "cohort_t": int(g),
-                    "time": labels[t - 1],
-                    "t": int(t),
-                    "att": round(att, 8),
-                    "n": n_g,
-                }
-            )
-            if t >= g:
-                simple_num += n_g * att
-                simple_den += n_g
-            num, den = dyn.get(int(t - g), (0.0, 0))
-            dyn[int(t - g)] = (num + n_g * att, den + n_g)
-    return {
-        "att_gt": att_gt,
-        "att_simple": round(simple_num / simple_den, 8) if simple_den else None,
-        "att_dynamic": {str(e): round(num / den, 8) for e, (num, den) in sorted(dyn.items())},
-    }
-
-
-def build_truth(world: World, design: Design, units, seed: int, scale: float) -> dict:
-    """The truth file: calibration targets, and for every outcome its definition, true input
-    effects, membership-effect parametrisation and the true ATTs (expectations, no noise)."""
-    labels = world.labels
-    h1 = np.array([lab.endswith("H1") for lab in labels])
-    t_of = {lab: i + 1 for i, lab in enumerate(labels)}
-    cohorts = {}
-    for lab in COHORTS:
-        g = t_of[lab]
-        cohorts[lab] = {
-            "cohort_t": g,
-            "colleges": int((world.college_gt == g).sum()),
-            "enterprises": int((world.enterprise_gt == g).sum()),
-            "multiplier": COHORT_MULTIPLIER[lab],
-        }
-    outcomes = {}
-    for spec in OUTCOMES:
-        gt = world.college_gt if spec.unit_type == "college" else world.enterprise_gt
-        observed = h1 if spec.observed == "H1" else np.ones(len(labels), dtype=bool)
-        entry = {
-            "label_zh": spec.label_zh,
-            "label_en": spec.label_en,
-            "definition": f"{spec.y}"
-            + ("  (H1 periods only: the June graduate cohort; H2 flows are 0)" if spec.observed == "H1" else ""),
-            "variables": {"y": spec.y, "inputs": {k: REGRESSORS[k] for k in spec.betas}},
-            "unit_type": spec.unit_type,
-            "observed_periods": "H1" if spec.observed == "H1" else "all",
-            "input_effects": dict(spec.betas),
-            "membership_effect": {
-                "form": "direct_it = multiplier[cohort] * tau * min(1, (e + 1) / ramp_periods) for e = t - "
-                "cohort_t >= 0, else 0",
-                "tau": spec.tau,
-                "ramp_periods": spec.ramp,
-                "cohort_multipliers": dict(COHORT_MULTIPLIER),
-                "event_time_unit": "half-year",
-            },
-            "induced_input_rise": {
-                k: {
-                    "input_column": REGRESSORS[k].split(" ")[0],
-                    "delta": INPUTS_BY_NAME[REGRESSORS[k].split(" ")[0]].delta,
-                    "unit": {
-                        "count": "count",
-                        "students": "percentage points of students",
-                        "teachers": "percentage points of teachers",
-                    }[INPUTS_BY_NAME[REGRESSORS[k].split(" ")[0]].form],
-                    "form": f"floor(delta * min(1, (e + 1) / {INPUT_RAMP}) * denominator + 0.5) added to the count",
-                    "ramp_periods": INPUT_RAMP,
-                }
-                for k in spec.betas
-            },
-            "noise_sd": spec.noise_sd,
-            "baseline_level": {"members": spec.level_member, "comparison": spec.level_comparison, "sd": spec.level_sd},
-            "period_effect": {
-                "trend_per_half_year": spec.trend,
-                "covid_2020H1": spec.covid,
-                "common_shock_sd": round(0.3 * spec.noise_sd, 6),
-            },
-        }
-        if spec.observed == "H1":
-            entry["sampling"] = (
-                "y is a ratio of graduate counts drawn per graduate: E[y | equation] = the "
-                "equation's value (in %), clipped to [0.5, 99.5]"
-                if spec.id != "income"
-                else f"income_i = max(1500, round(mean + {INCOME_SD:g} z)), z ~ N(0,1); "
-                f"{INCOME_RESPONSE:.0%} of placed graduates respond"
-            )
-        entry.update(_att_block(world.truth_effects[spec.id], gt, labels, observed))
-        if spec.observed == "H1":  # the same effects on the annual (H1-only) panel
-            annual_gt = np.array([next(t for t in range(g, len(labels) + 1) if h1[t - 1]) if g > 0 else 0 for g in gt])
-            block = _att_block(world.truth_effects[spec.id], annual_gt, labels, observed)
-            block["att_dynamic"] = {str(int(e) // 2): v for e, v in block["att_dynamic"].items()}
-            entry["annual"] = {
-                "cohort_rule": "cohort = first H1 period at or after the joining period; event time in years",
-                **block,
-            }
-        outcomes[spec.id] = entry
-    calib = _calibration(design, t_of, scale)
-    return {
-        "seed": int(seed),
-        "frequency": "half",
-        "periods": labels,
-        "baseline": BASELINE,
-        "founding": FOUNDING,
-        "phases": PHASES,
-        "cohorts": cohorts,
-        "calibration": calib,
-        "outcomes": outcomes,
-        "assumptions": ASSUMPTIONS,
-        "conventions": {
-            "t": "1-based index of the period in periods",
-            "cohort": "label of the period containing member_since",
-            "cohort_t": "t of the cohort (0 = never a member)",
-            "att": "mean over the cohort's units of E[y(1) - y(0)] (no noise)",
-        },
-    }
-
-
-def _calibration(design: Design, t_of: dict, scale: float) -> dict:
-    tb, tf = t_of[BASELINE], t_of[FOUNDING]
-    pre = [lab for lab, t in t_of.items() if t == tb - 1] + [BASELINE]
-    upto = [lab for lab, t in t_of.items() if t <= tf]
-    out = {}
-    for name, target in design.targets.items():
-        out[f"member_colleges_{name}"] = {
-            "variable": name,
-            "units": "member_colleges",
-            "aggregate": "sum",
-            "periods": pre if name == "training_person_times" else [BASELINE],
-            "target": target,
-            "rel_tol": 0.001 if name == "training_person_times" else 0.0,
-        }
-    out["member_enterprises_count"] = {
-        "variable": "unit_id",
-        "units": "member_enterprises",
-        "aggregate": "count",
-        "periods": [],
-        "target": int((design.enterprise_gt > 0).sum()),
-        "rel_tol": 0.0,
-    }
-    for name, pin in design.pins.items():
-        spec = INPUTS_BY_NAME[name]
-        if name == "productive_base_output":
-            periods = [BASELINE, FOUNDING]
-        elif spec.kind == "flow":
-            periods = upto
-        else:
-            periods = [FOUNDING]
-        out[f"lead_college_{name}"] = {
-            "variable": name,
-            "units": "lead_college",
-            "aggregate": "sum",
-            "periods": periods,
-            "target": pin,
-            "rel_tol": 0.0,
-        }
-    out["_note"] = {
-        "scale": scale,
-        "seed_figures": "over N in the seed -> slightly above N here; 'sum over "
-        "periods' for flows, the stock at the listed period otherwise",
-    }
-    return out

@@ -16,6 +16,7 @@ from typing import Literal
 
 from evalkit.data import schema
 from evalkit.data.periods import FREQUENCY_ZH
+from evalkit.errors import check_choice
 
 Lang = Literal["bilingual", "zh", "en"]
 LANGS = ("bilingual", "zh", "en")
@@ -104,8 +105,7 @@ INSTRUCTIONS: tuple[tuple[str, str], ...] = (
 def header_text(column: schema.Column, lang: Lang = "bilingual") -> str:
     """The header written for ``column``: ``在校生数 students (人)`` (bilingual), ``在校生数 (人)`` (zh)
     or ``students (persons)`` (en). ``schema.canonical_header`` reads each of them back."""
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {', '.join(LANGS)}; got {lang!r}")
+    check_choice("lang", lang, LANGS)
     if lang == "zh":
         text, unit = column.zh, column.unit_zh
     elif lang == "en":
@@ -157,8 +157,7 @@ def write_template(path: str | Path, lang: Lang = "bilingual", *, force: bool = 
         The written workbook (written to a temporary file and renamed, so an interrupted run
         leaves no half-written workbook).
     """
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {', '.join(LANGS)}; got {lang!r}")
+    check_choice("lang", lang, LANGS)
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill

@@ -17,493 +17,31 @@ Rules (severity):
   missing some periods, graduate records that do not add up to the panel's graduate flows
   (graduate records may be a survey sample, so this is reported but not fatal; the panel keeps
   the values as reported and ``Dataset.graduate_flows()`` gives the record totals).
+
+The modules behind it: :mod:`evalkit.data.raw` (a table as read, the problem collector),
+:mod:`evalkit.data.cells` (typing cells, the rules within one table) and this one (the whole
+dataset: tables present, frequency and period range, references between tables, coverage, and
+graduate records against the panel).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from evalkit.data import schema
-from evalkit.errors import Problem
-from evalkit.data.periods import FREQUENCIES, Period, PeriodError, parse_period, period_range
+from evalkit.data.cells import check_unique, type_table
+from evalkit.data.flows import graduate_flows
+from evalkit.data.periods import FREQUENCIES, Period, PeriodError, parse_period, period_containing, period_range
+from evalkit.data.raw import DERIVED, MAX_ROWS_PER_CHECK, Collector, RawTable, map_values
 
-# Problems stored per check; beyond this one summary problem says how many more rows broke it,
-# so a systematically wrong 300k-row column still gives a readable report.
-MAX_ROWS_PER_CHECK = 50
-# Cells read as "not reported" in numeric, yes/no and date columns (common in Chinese exports).
-MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "—", "–", "/", "#n/a"})
+__all__ = ["DERIVED", "Checked", "Collector", "RawTable", "available_frequency", "check_tables"]
+
 # Unit types that may stand on the college side of a graduate record or partnership.
 COLLEGE_SIDE = ("college", "industrial_college")
-# Columns evalkit derives at load; accepted (and recomputed) when a frame already carries them.
-DERIVED = {"units": ("cohort", "cohort_t", "member"), "panel": ("t",), "graduates": (), "partnerships": ()}
-_RATE_HEADER = re.compile(r"(率|比例|占比|rate|ratio|share|pct|percent|%)", re.IGNORECASE)
-_TRUE = frozenset({"1", "1.0", "true", "t", "yes", "y", "是", "对", "√"})
-_FALSE = frozenset({"0", "0.0", "false", "f", "no", "n", "否", "×"})
-# Thousands separators are read only in the unambiguous form: groups of three (1,234,567.5).
-_GROUPED = r"^[+-]?\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?$"
-# Values whose magnitude exceeds this are refused (a typo, a unit error or an overflow to come);
-# raise it with max_abs_value in dataset.yaml or the environment variable EVALKIT_MAX_ABS_VALUE.
-DEFAULT_MAX_ABS_VALUE = 1e15
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
-
-
-@dataclass
-class RawTable:
-    """One table as read: canonical columns holding the file's raw values (RangeIndex), the
-    user-visible row number of each record, and the header as written for each column."""
-
-    table: str
-    file: str
-    data: pd.DataFrame
-    rows: np.ndarray
-    headers: dict[str, str] = field(default_factory=dict)
-    header_row: int | None = None
-    extras: dict[str, pd.Series] = field(default_factory=dict)  # unknown columns: header -> values
-
-    def text(self, column: str) -> pd.Series:
-        """The column as stripped text (cached: several checks read it)."""
-        cache = self.__dict__.setdefault("_text", {})
-        if column not in cache:
-            cache[column] = as_text(self.data[column])
-        return cache[column]
-
-    def label(self, column: str | None) -> str | None:
-        """The column as the user knows it: the file's header, with the canonical name if different."""
-        if column is None:
-            return None
-        header = self.headers.get(column, column)
-        return column if header == column else f"{header} [{column}]"
-
-
-def max_abs_value_default() -> float:
-    """The largest magnitude a number may have: ``EVALKIT_MAX_ABS_VALUE`` or 1e15."""
-    import os
-
-    try:
-        return float(os.environ.get("EVALKIT_MAX_ABS_VALUE", "") or DEFAULT_MAX_ABS_VALUE)
-    except ValueError:
-        return DEFAULT_MAX_ABS_VALUE
-
-
-class Collector:
-    """Accumulates problems; ``fatal`` marks those after which no Dataset can be formed."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.fatal = False
-        self.unreadable: set[str] = set()  # tables whose file was found but could not be read
-        self.max_abs_value = max_abs_value_default()
-
-    def add(
-        self,
-        file: str,
-        row: int | None,
-        column: str | None,
-        value: object,
-        rule: str,
-        severity: str = "error",
-        fatal: bool = False,
-    ) -> None:
-        self.problems.append(Problem(file, row, column, _plain(value), rule, severity))
-        if severity == "error" and fatal:
-            self.fatal = True
-
-    def rows(
-        self,
-        raw: RawTable,
-        mask: np.ndarray | pd.Series,
-        column: str | None,
-        values,
-        rule,
-        severity: str = "error",
-        fatal: bool = False,
-    ) -> None:
-        """One problem per flagged record (capped); ``rule`` may be one string or one per record."""
-        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
-        if not len(idx):
-            return
-        vals = np.asarray(values, dtype=object) if values is not None else None
-        rules = rule if not isinstance(rule, str) else None
-        for i in idx[:MAX_ROWS_PER_CHECK]:
-            self.add(
-                raw.file,
-                int(raw.rows[i]),
-                raw.label(column),
-                vals[i] if vals is not None else None,
-                rules[i] if rules is not None else rule,
-                severity,
-                fatal,
-            )
-        if len(idx) > MAX_ROWS_PER_CHECK:
-            rest = idx[MAX_ROWS_PER_CHECK:]
-            first_rule = rules[idx[0]] if rules is not None else rule
-            self.add(
-                raw.file,
-                None,
-                raw.label(column),
-                None,
-                f"{first_rule} — and {len(rest)} more rows like this (rows {int(raw.rows[rest[0]])}"
-                f"–{int(raw.rows[rest[-1]])})",
-                severity,
-                fatal,
-            )
-        if severity == "error" and fatal:
-            self.fatal = True
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
-
-
-def _plain(value: object) -> object:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-# --------------------------------------------------------------------------- cell conversion
-def _cell_text(value: object) -> str:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, float):
-        if value != value:
-            return ""
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, (pd.Timestamp, date)):
-        return value.isoformat()[:10] if not isinstance(value, pd.Timestamp) else value.strftime("%Y-%m-%d")
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
-
-
-def as_text(s: pd.Series) -> pd.Series:
-    """Values as stripped strings (the default pandas string dtype), empty → missing. Ids typed as
-    numbers in a spreadsheet (``1001.0``) come back as ``"1001"``."""
-    if pd.api.types.is_bool_dtype(s):
-        out = s.astype("int64").astype("str")
-    elif pd.api.types.is_integer_dtype(s):
-        out = s.astype("str")
-    elif pd.api.types.is_float_dtype(s):
-        whole = s.notna() & np.isfinite(s) & (s == np.round(s))
-        out = s.astype("str")
-        out = out.where(~whole, s.where(whole, 0).astype("int64").astype("str"))
-        out = out.where(s.notna(), "")
-    elif pd.api.types.is_datetime64_any_dtype(s):
-        out = s.dt.strftime("%Y-%m-%d").fillna("")
-    elif s.dtype == object:
-        out = pd.Series([_cell_text(v) for v in s], index=s.index, dtype="str")
-    else:
-        out = s.astype("str")
-    out = out.str.strip()
-    return out.where(out != "", None)
-
-
-def map_values(s: pd.Series, mapping: dict, dtype: str = "str") -> pd.Series:
-    """``s.map(mapping)`` through the distinct values (fast for long columns of few values)."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    looked = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(looked[codes], index=s.index, dtype=dtype)
-
-
-def _missing(text: pd.Series) -> pd.Series:
-    return text.isna() | text.str.lower().isin(MISSING_MARKERS)
-
-
-def to_number(raw: RawTable, col: str, c: Collector) -> pd.Series:
-    s = raw.data[col]
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        return s.astype("float64")
-    text = raw.text(col)
-    try:  # fast path: a clean column (the usual case)
-        return pd.to_numeric(text, errors="raise").astype("float64")
-    except (ValueError, TypeError):
-        pass
-    missing = _missing(text)
-    grouped = text.str.match(_GROUPED).fillna(False).astype(bool)
-    cleaned = text.where(~grouped, text.str.replace(",", "", regex=False).str.replace("，", "", regex=False))
-    num = pd.to_numeric(cleaned.where(~missing, None), errors="coerce").astype("float64")
-    bad = (~missing & num.isna()).to_numpy()
-    comma = text.str.contains("[,，]", regex=True).fillna(False).to_numpy(dtype=bool)
-    if bad.any():
-        rules = np.where(
-            comma,
-            "ambiguous thousands separator: commas are read only in groups of three "
-            "(1,234,567); write the number with digits only (e.g. 1234567; a decimal point, "
-            "not a comma)",
-            "not a number (write digits only, no units or text; leave empty if not reported)",
-        ).astype(object)
-        c.rows(raw, bad, col, text, rules)
-    return num
-
-
-def to_bool(raw: RawTable, col: str, c: Collector) -> pd.Series:
-    s = raw.data[col]
-    if pd.api.types.is_bool_dtype(s):
-        return s.astype("Int64")
-    if pd.api.types.is_numeric_dtype(s):
-        bad = (s.notna() & ~s.isin([0, 1])).to_numpy()
-        c.rows(raw, bad, col, s, "not a yes/no value (write 1 for yes, 0 for no)")
-        return s.where(~bad).astype("Float64").astype("Int64")
-    text = raw.text(col)
-    missing = _missing(text)
-    low = text.str.lower()
-    out = pd.Series(np.where(low.isin(_TRUE), 1, 0), index=s.index, dtype="Int64")
-    out = out.where(~missing, pd.NA)
-    bad = (~missing & ~low.isin(_TRUE) & ~low.isin(_FALSE)).to_numpy()
-    c.rows(raw, bad, col, text, "not a yes/no value (write 1 for yes, 0 for no)")
-    return out.where(~pd.Series(bad, index=s.index), pd.NA)
-
-
-def to_date(raw: RawTable, col: str, c: Collector) -> pd.Series:
-    s = raw.data[col]
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return pd.to_datetime(s).dt.normalize().astype("datetime64[ns]")
-    text = raw.text(col)
-    missing = _missing(text)
-    parts = text.str.extract(_DATE)
-    ymd = parts.astype("float64")
-    ok = ymd.notna().all(axis=1)
-    stamp = pd.to_datetime(
-        pd.DataFrame({"year": ymd[0].where(ok, 2000), "month": ymd[1].where(ok, 1), "day": ymd[2].where(ok, 1)}),
-        errors="coerce",
-    ).astype("datetime64[ns]")
-    stamp = stamp.where(ok & ~missing, pd.NaT)
-    bad = (~missing & stamp.isna()).to_numpy()
-    c.rows(raw, bad, col, text, "not a date (write YYYY-MM-DD, e.g. 2023-12-05)")
-    return stamp
-
-
-def to_category(
-    raw: RawTable, col: str, categories: tuple[str, ...], labels_zh: dict[str, str], c: Collector
-) -> pd.Series:
-    """Codes, Chinese labels or both (``院校 college``) are accepted; stored as the code."""
-    lookup: dict[str, str] = {}
-    for code in categories:
-        zh = labels_zh.get(code, code)
-        for spelling in (code, zh, f"{zh}{code}", f"{code}{zh}"):
-            lookup[schema._normalise(spelling)] = code
-    text = raw.text(col)
-    uniques = text.dropna().unique()
-    mapping = {u: lookup.get(schema._normalise(u)) for u in uniques}
-    out = map_values(text, mapping)
-    bad = (text.notna() & out.isna()).to_numpy()
-    allowed = ", ".join(f"{k} ({labels_zh[k]})" if k in labels_zh else k for k in categories)
-    c.rows(raw, bad, col, text, f"unknown category; allowed: {allowed}")
-    return out
-
-
-def _period_objects(raw: RawTable, col: str, c: Collector) -> tuple[pd.Series, pd.Series]:
-    """(label, frequency) per record; unparseable → missing, with a problem."""
-    s = raw.data[col]
-    if s.dtype == object:
-        # Excel turns "2024-07" into a date; a first-of-month date in a period column means that month.
-        text = as_text(s.map(lambda v: f"{v.year}-{v.month:02d}" if isinstance(v, date) else v))
-    else:
-        text = raw.text(col)
-    labels, freqs, errors = {}, {}, {}
-    for u in text.dropna().unique():
-        try:
-            p = parse_period(u)
-            labels[u], freqs[u] = p.label, p.freq
-        except PeriodError as exc:
-            errors[u] = str(exc)
-    label = map_values(text, labels)
-    freq = map_values(text, freqs)
-    bad = (text.notna() & label.isna()).to_numpy()
-    if bad.any():
-        rules = np.array(
-            [f"not a period label: {errors.get(v, '')}" if b else "" for v, b in zip(text, bad)], dtype=object
-        )
-        c.rows(raw, bad, col, text, rules, fatal=True)  # a row without a period cannot be placed
-    return label, freq
-
-
-# --------------------------------------------------------------------------- per-table typing
-def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
-    """Typed frame with every schema column of the table (absent optional columns are missing)."""
-    out = {}
-    n = len(raw.data)
-    for spec in schema.TABLES[raw.table]:
-        if spec.name not in raw.data.columns:
-            out[spec.name] = _empty_column(spec, n)
-            if spec.dtype == "period":
-                out[f"__freq_{spec.name}"] = _empty_column(spec, n)
-            continue
-        if spec.dtype in ("float", "int"):
-            values = to_number(raw, spec.name, c)
-            if spec.dtype == "int":
-                frac = values.notna() & (values != np.round(values))
-                c.rows(raw, frac.to_numpy(), spec.name, values, "must be a whole number")
-                values = values.where(~frac, np.nan).round().astype("Int64")
-            as_float = values.astype("float64")
-            infinite = np.isinf(as_float).fillna(False).to_numpy(dtype=bool)
-            c.rows(raw, infinite, spec.name, values, "not a finite number")
-            huge = ((as_float.abs() > c.max_abs_value) & ~np.isinf(as_float)).fillna(False).to_numpy(dtype=bool)
-            c.rows(
-                raw,
-                huge,
-                spec.name,
-                values,
-                f"magnitude above {c.max_abs_value:g}: not a plausible value "
-                "(a typo or a unit error?). If it is right, raise max_abs_value in dataset.yaml (or the "
-                "environment variable EVALKIT_MAX_ABS_VALUE)",
-            )
-            negative = (values < 0).fillna(False).to_numpy(dtype=bool)
-            c.rows(raw, negative, spec.name, values, "must be ≥ 0 (counts and amounts cannot be negative)")
-            out[spec.name] = values
-            if not spec.required:  # the typed column replaces the text: a long panel is not held twice
-                raw.__dict__.get("_text", {}).pop(spec.name, None)
-                raw.data[spec.name] = values
-        elif spec.dtype == "bool":
-            values = to_bool(raw, spec.name, c)
-            out[spec.name] = values.astype("int64") if spec.required and not values.isna().any() else values
-        elif spec.dtype == "date":
-            out[spec.name] = to_date(raw, spec.name, c)
-        elif spec.dtype == "category":
-            labels_zh = {
-                "unit_type": schema.UNIT_TYPES_ZH,
-                "alliance": schema.ALLIANCES_ZH,
-                "kind": schema.PARTNERSHIP_KINDS_ZH,
-            }.get(spec.name, {})
-            values = to_category(raw, spec.name, spec.categories, labels_zh, c)
-            if spec.name == "alliance":  # documented: empty alliance means "none"
-                values = values.fillna("none")
-            out[spec.name] = values
-        elif spec.dtype == "period":
-            label, freq = _period_objects(raw, spec.name, c)
-            out[spec.name] = label
-            out[f"__freq_{spec.name}"] = freq
-        else:
-            out[spec.name] = raw.text(spec.name)
-        if spec.required and spec.name in raw.data.columns:
-            column = raw.data[spec.name]
-            if spec.dtype in ("str", "category", "period"):
-                empty = raw.text(spec.name).isna().to_numpy()
-            elif column.dtype != object and not pd.api.types.is_string_dtype(column):
-                empty = column.isna().to_numpy()
-            else:
-                empty = _missing(raw.text(spec.name)).to_numpy()
-            c.rows(
-                raw,
-                empty,
-                spec.name,
-                None,
-                "required value is missing",
-                fatal=spec.name in schema.KEYS[raw.table] or spec.dtype == "period",
-            )
-    frame = pd.DataFrame(out, index=raw.data.index, copy=False)
-    _check_le(raw, frame, c)
-    _check_rate_columns(raw, c)
-    return frame
-
-
-def _empty_column(spec: schema.Column, n: int) -> pd.Series:
-    if spec.dtype == "float":
-        return pd.Series(np.full(n, np.nan), dtype="float64")
-    if spec.dtype in ("int", "bool"):
-        return pd.Series([pd.NA] * n, dtype="Int64")
-    if spec.dtype == "date":
-        return pd.Series([pd.NaT] * n, dtype="datetime64[ns]")
-    if spec.name == "alliance":
-        return pd.Series(["none"] * n, dtype="str")
-    return pd.Series([None] * n, dtype="str")
-
-
-def _check_le(raw: RawTable, frame: pd.DataFrame, c: Collector) -> None:
-    for spec in schema.TABLES[raw.table]:
-        if not spec.le or spec.name not in raw.data.columns or spec.le not in raw.data.columns:
-            continue
-        num = frame[spec.name].astype("float64")
-        den = frame[spec.le].astype("float64")
-        over = (num > den + 1e-9 * np.maximum(1.0, den.abs())).fillna(False).to_numpy(dtype=bool)
-        if spec.dtype == "bool":
-            rule = f"{spec.name} = 1 needs {spec.le} = 1 in the same row"
-        else:
-            rules = (
-                np.array(
-                    [
-                        f"{spec.name} ({a:g}) must not exceed {spec.le} ({b:g}) in the same row "
-                        f"(numerator ≤ denominator)"
-                        if o
-                        else ""
-                        for a, b, o in zip(num, den, over)
-                    ],
-                    dtype=object,
-                )
-                if over.any()
-                else ""
-            )
-            rule = rules
-        c.rows(raw, over, spec.name, frame[spec.name], rule)
-
-
-def _check_rate_columns(raw: RawTable, c: Collector) -> None:
-    """Rates are not part of the data model (they are recomputed from numerators and denominators),
-    but a rate column that is given must hold fractions in [0, 1]: 95 for 95 % is an error."""
-    for header, values in raw.extras.items():
-        if not _RATE_HEADER.search(str(header)):
-            continue
-        text = as_text(values)
-        pct = text.str.endswith("%").fillna(False)
-        num = pd.to_numeric(text.str.rstrip("%"), errors="coerce")
-        num = num.where(~pct, num / 100)
-        outside = ((num < 0) | (num > 1)).fillna(False).to_numpy(dtype=bool)
-        tmp = RawTable(raw.table, raw.file, raw.data, raw.rows, {header: header})
-        c.rows(
-            tmp,
-            outside,
-            header,
-            text,
-            "rate outside [0, 1] (give rates as fractions, e.g. 0.95; better, "
-            "give the numerator and denominator columns instead)",
-        )
-
-
-def check_unique(raw: RawTable, frame: pd.DataFrame, keys: tuple[str, ...], c: Collector) -> None:
-    """Duplicate keys are errors, never merged: each later copy is reported with the first one's row."""
-    present = frame[list(keys)].notna().all(axis=1)
-    if not present.any():
-        return
-    sub = frame.loc[present, list(keys)]
-    dup = sub.duplicated(keep="first")
-    if not dup.any():
-        return
-    positions = pd.Series(np.flatnonzero(present.to_numpy()), index=sub.index)
-    first = positions.groupby([sub[k] for k in keys], sort=False).transform("first")
-    mask = np.zeros(len(frame), dtype=bool)
-    mask[positions[dup].to_numpy()] = True
-    firsts = np.zeros(len(frame), dtype=np.int64)
-    firsts[positions.to_numpy()] = first.to_numpy()
-    name = keys[0] if len(keys) == 1 else "(" + ", ".join(keys) + ")"
-    values = (
-        [" / ".join(str(frame[k].iat[i]) for k in keys) if m else None for i, m in enumerate(mask)]
-        if len(keys) > 1
-        else frame[keys[0]]
-    )
-    rules = np.array(
-        [
-            f"duplicate {name}: already in row {int(raw.rows[firsts[i]])}; each key must appear "
-            f"once (rows are never merged — remove or correct one)"
-            if m
-            else ""
-            for i, m in enumerate(mask)
-        ],
-        dtype=object,
-    )
-    c.rows(raw, mask, keys[-1] if len(keys) > 1 else keys[0], values, rules, fatal=True)
 
 
 def available_frequency(freqs: pd.Series, declared: str | None) -> str | None:
@@ -723,8 +261,6 @@ def check_tables(
 
 def _range_bounds(frequency: str, declared_range: tuple[object, object], today: date | None):
     """(first, last, why-last) periods allowed in the data, at ``frequency`` (None when open)."""
-    from evalkit.data.periods import period_containing
-
     first = last = None
     why = ""
     lo, hi = declared_range
@@ -776,8 +312,6 @@ def _outside_range(labels: pd.Series, freqs: pd.Series, frequency: str, declared
 
 
 def _period_of(day: pd.Timestamp, frequency: str) -> Period:
-    from evalkit.data.periods import period_containing
-
     return period_containing(date(day.year, day.month, day.day), frequency)
 
 
@@ -875,31 +409,9 @@ def _coverage(
         )
 
 
-def graduate_flows(graduates: pd.DataFrame) -> pd.DataFrame:
-    """Graduate records summed to (unit_id, period) rows of ``schema.GRADUATE_FLOWS``. Local,
-    member-enterprise and matched counts, income respondents and income are taken among placed
-    graduates only (the panel's definitions)."""
-    placed = graduates["placed"].fillna(0).astype("float64")
-    frame = pd.DataFrame(
-        {
-            "unit_id": graduates["college_id"],
-            "period": graduates["cohort"],
-            "graduates": 1.0,
-            "graduates_placed": placed,
-            "graduates_local": graduates["local"].fillna(0).astype("float64") * placed,
-            "graduates_member_ent": graduates["member_enterprise"].fillna(0).astype("float64") * placed,
-            "graduates_matched": graduates["job_match"].fillna(0).astype("float64") * placed,
-            "income_respondents": (graduates["income"].notna() & (placed == 1)).astype("float64"),
-            "income_sum": graduates["income"].where(placed == 1, np.nan).fillna(0.0),
-        }
-    )
-    out = frame.groupby(["unit_id", "period"], sort=True, observed=True).sum().reset_index()
-    return out[["unit_id", "period", *schema.GRADUATE_FLOWS]]
-
-
 def _graduate_consistency(g_raw: RawTable, graduates: pd.DataFrame, panel: pd.DataFrame, c: Collector) -> None:
     """Where the panel reports a graduate flow and records exist for that unit-period, they should agree."""
-    flows = graduate_flows(graduates.dropna(subset=["college_id", "cohort"]))
+    flows = graduate_flows(graduates)
     merged = panel[["unit_id", "period", *schema.GRADUATE_FLOWS]].merge(
         flows, on=["unit_id", "period"], suffixes=("", "__records")
     )
@@ -913,7 +425,6 @@ def _graduate_consistency(g_raw: RawTable, graduates: pd.DataFrame, panel: pd.Da
         shown = "; ".join(
             f"{u} {p} (records {r:g}, panel {v:g})"
             for u, p, r, v in zip(bad["unit_id"], bad["period"], bad[f"{col}__records"], bad[col])
-            if True
         )
         listed = shown.split("; ")
         text = "; ".join(listed[:10]) + (f"; … {len(listed) - 10} more" if len(listed) > 10 else "")

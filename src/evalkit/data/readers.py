@@ -1,0 +1,341 @@
+"""Reading a data folder: which file holds which table (file names in English or Chinese, see
+``schema.TABLE_ALIASES``), ``dataset.yaml`` (metadata), and the readers of CSV and Parquet files
+(Excel workbooks: :mod:`evalkit.data.workbook`). CSV files are read by pyarrow as UTF-8 bytes,
+after the encoding, separator, NUL-byte and limit checks of :mod:`evalkit.data.encodings` and
+:mod:`evalkit.data.limits`; ragged and cut rows are errors. Row numbers are as a spreadsheet shows
+them: CSV header = row 1; Parquet the 1-based record number."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evalkit.data import schema
+from evalkit.data.encodings import SEPARATORS, decode, nul_problem, separator
+from evalkit.data.periods import FREQUENCIES
+from evalkit.data.raw import (
+    HEADER_SEARCH_ROWS,
+    MAX_BAD_ROWS,
+    Collector,
+    RawTable,
+    find_header,
+    make_raw,
+    no_header_rule,
+    over_limit,
+    over_limit_bytes,
+)
+from evalkit.data.workbook import read_workbook
+
+TABLE_ORDER = ("units", "panel", "graduates", "partnerships")
+DATA_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")
+META_FILES = ("dataset.yaml", "dataset.yml")
+META_KEYS = (
+    "name_zh",
+    "name_en",
+    "city",
+    "frequency",
+    "synthetic",
+    "generator",
+    "seed",
+    "currency_unit",
+    "first_period",
+    "last_period",
+    "description",
+    "source",
+    "license",
+    "max_abs_value",
+)
+# Files beside the tables that are not tables (documentation, the synthetic truth file, ...).
+# Files beside the tables that are not tables (documentation, the synthetic truth file, ...).
+_IGNORED_SUFFIXES = (".md", ".json", ".txt", ".yaml", ".yml", ".html", ".pdf", ".png", ".ipynb")
+
+
+def read_source(path: Path) -> tuple[Path, dict[str, RawTable], dict, list[tuple[str, Path]], Collector]:
+    """Every table of a folder (or one workbook) as read, its metadata, the files read (for the
+    fingerprint) and the problems found."""
+    if not path.exists():
+        raise FileNotFoundError(2, f"no such data folder or workbook: {path}", str(path))
+    c = Collector()
+    raws: dict[str, RawTable] = {}
+    files: list[tuple[str, Path]] = []
+    meta: dict = {}
+    if path.is_file():
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            for raw in read_workbook(path, c, only=None):
+                _put(raws, raw, c)
+            files = [("workbook", path)]
+        else:
+            c.add(
+                path.name,
+                None,
+                None,
+                None,
+                "give the folder that holds the tables (units, panel, …) or one .xlsx workbook with a sheet per table",
+                fatal=True,
+            )
+        return path, raws, meta, files, c
+    entries = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+    meta_path = next((path / m for m in META_FILES if (path / m).exists()), None)
+    if meta_path is not None:
+        meta = _read_meta(meta_path, c)
+    by_table: dict[str, list[Path]] = {}
+    for p in entries:
+        suffix = p.suffix.lower()
+        table = schema.table_for_name(p.stem)
+        if suffix in (".xls", ".et") and table:
+            c.unreadable.add(table)
+            c.add(
+                p.name,
+                None,
+                None,
+                None,
+                "old Excel format is not read: save the file as .xlsx (Excel Workbook) or CSV UTF-8",
+                fatal=True,
+            )
+        elif suffix in DATA_EXTENSIONS and table:
+            by_table.setdefault(table, []).append(p)
+        elif suffix in (".xlsx", ".xlsm"):  # a workbook with one sheet per table
+            for raw in read_workbook(p, c, only=None):
+                _put(raws, raw, c)
+            files.append(("workbook", p))
+        elif suffix in DATA_EXTENSIONS:
+            c.add(
+                p.name,
+                None,
+                None,
+                None,
+                "file not used: its name is not a table name (units/单位, "
+                "panel/面板, graduates/毕业生, partnerships/校企合作)",
+                severity="warning",
+            )
+        elif suffix not in _IGNORED_SUFFIXES:
+            c.add(p.name, None, None, None, "file not used", severity="warning")
+    for table in TABLE_ORDER:
+        for p in by_table.get(table, []):
+            suffix = p.suffix.lower()
+            one: RawTable | None
+            if suffix == ".csv":
+                one = _read_csv(p, table, c)
+            elif suffix in (".parquet", ".pq"):
+                one = _read_parquet(p, table, c)
+            else:
+                found = read_workbook(p, c, only=table)
+                one = found[0] if found else None
+            if one is not None:
+                _put(raws, one, c)
+            else:
+                c.unreadable.add(table)
+            files.append((table, p))
+    return path, raws, meta, files, c
+
+
+def _put(raws: dict[str, RawTable], raw: RawTable, c: Collector) -> None:
+    if raw.table in raws:
+        c.add(
+            raw.file,
+            None,
+            None,
+            None,
+            f"a second file or sheet for table '{raw.table}' (first: {raws[raw.table].file}); keep one",
+            fatal=True,
+        )
+        return
+    raws[raw.table] = raw
+
+
+def _read_meta(path: Path, c: Collector) -> dict:
+    from evalkit.yamlio import YamlError, read_yaml
+
+    try:
+        data = read_yaml(path, what="metadata file") or {}
+    except YamlError as exc:
+        c.add(path.name, None, None, None, f"cannot read the metadata file: {exc.args[0]}", fatal=True)
+        return {}
+    if not isinstance(data, dict):
+        c.add(path.name, None, None, None, "the metadata file must be a mapping of keys to values", fatal=True)
+        return {}
+    return check_meta(data, path.name, c)
+
+
+def check_meta(meta: dict, file: str, c: Collector) -> dict:
+    for key in meta:
+        if key not in META_KEYS:
+            c.add(
+                file,
+                None,
+                str(key),
+                meta[key],
+                f"unknown metadata key (known: {', '.join(META_KEYS)})",
+                severity="warning",
+            )
+    freq = meta.get("frequency")
+    if freq is not None and freq not in FREQUENCIES:
+        c.add(file, None, "frequency", freq, f"frequency must be one of {', '.join(FREQUENCIES)}", fatal=True)
+        meta = {k: v for k, v in meta.items() if k != "frequency"}
+    if "synthetic" in meta and not isinstance(meta["synthetic"], bool):
+        c.add(file, None, "synthetic", meta["synthetic"], "synthetic must be true or false", fatal=True)
+    return meta
+
+
+def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
+    if over_limit_bytes(path, c):
+        return None
+    data = path.read_bytes()
+    if not data.strip():
+        c.add(path.name, None, None, None, "the file is empty (no header, no data)", fatal=True)
+        return None
+    if nul_problem(data, path.name, c):
+        return None
+    utf8 = decode(data, path.name, c)
+    if utf8 is None:
+        return None
+    data = utf8
+    head_text = data[: 1 << 16].decode("utf-8", errors="ignore")
+    head = []
+    for i, record in enumerate(csv.reader(io.StringIO(head_text))):
+        if i >= HEADER_SEARCH_ROWS:
+            break
+        head.append(record)
+    lines = head_text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    sep = separator(lines[first]) if lines else None
+    if sep is not None:
+        c.add(
+            path.name,
+            first + 1,
+            None,
+            lines[first][:80],
+            f"this file is separated by {SEPARATORS[sep]}, "
+            "evalkit reads comma-separated CSV: re-save as CSV (comma) — in Excel/WPS: Save As → 'CSV UTF-8 "
+            "(逗号分隔)'",
+            fatal=True,
+        )
+        return None
+    h = find_header(table, head)
+    if h is None:
+        c.add(path.name, None, None, None, no_header_rule(table), fatal=True)
+        return None
+    header = head[h]
+    width = len(header)
+    if over_limit(path.name, "max_columns", width, c, row=h + 1):
+        return None
+    if over_limit(path.name, "max_rows", data.count(b"\n"), c):
+        return None
+    bad: list = []
+
+    def on_bad_row(row) -> str:
+        bad.append((row.number, row.actual_columns, row.text))
+        return "skip"
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{j}" for j in range(width)]
+    if len(head) <= h + 1 and data.count(b"\n") <= h + 1:  # a header and nothing after it
+        return make_raw(
+            table,
+            path.name,
+            header,
+            [pd.Series([], dtype="str") for _ in names],
+            np.array([], dtype=np.int64),
+            h + 1,
+            c,
+        )
+    try:
+        arrow = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=h + 1, use_threads=False, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_bad_row, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, ValueError) as exc:
+        message = str(exc).strip().splitlines()[0]
+        m = re.search(r"Row #(\d+)", message)
+        row = int(m.group(1)) if m else None
+        c.add(
+            path.name,
+            row,
+            None,
+            None,
+            f"cannot split the row into columns ({message}); check quotes (a quote "
+            "opened and never closed?) and separators (use commas)",
+            fatal=True,
+        )
+        return None
+    n_records = arrow.num_rows + len(bad)
+    skipped = {number for number, _, _ in bad}
+    for number, got, text in bad[:MAX_BAD_ROWS]:
+        short = got < width
+        what = (
+            f"a row cut short: {got} field{'s' if got != 1 else ''} where the header has {width}"
+            if short
+            else f"{got} fields where the header has {width}"
+        )
+        c.add(
+            path.name,
+            number,
+            None,
+            text[:80],
+            f"{what} (ragged row); every row needs one field per column — "
+            "check for a missing or extra comma, or a file copied incompletely",
+            fatal=True,
+        )
+    if len(bad) > MAX_BAD_ROWS:
+        c.add(path.name, None, None, None, f"— and {len(bad) - MAX_BAD_ROWS} more ragged rows", fatal=True)
+    if not data.endswith((b"\n", b"\r")):
+        last = h + 1 + n_records
+        if last not in skipped:
+            c.add(
+                path.name,
+                last,
+                None,
+                None,
+                "the file does not end with a line break: its last row looks cut "
+                "short (a damaged or incomplete copy). If the row is complete, add a line break at the end",
+                fatal=True,
+            )
+    del data
+    if bad:
+        return None
+    frame = arrow.to_pandas()
+    del arrow
+    rows = np.arange(len(frame)) + h + 2
+    columns = [frame[col] for col in frame.columns]
+    del frame
+    return make_raw(table, path.name, header, columns, rows, h + 1, c)
+
+
+def _read_parquet(path: Path, table: str, c: Collector) -> RawTable | None:
+    if over_limit_bytes(path, c):
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        if over_limit(path.name, "max_rows", float(meta.num_rows), c) or over_limit(
+            path.name, "max_columns", float(meta.num_columns), c
+        ):
+            return None
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
+        c.add(path.name, None, None, None, f"cannot read the Parquet file: {exc}", fatal=True)
+        return None
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        c.add(path.name, None, None, None, f"cannot read the Parquet file: {exc}", fatal=True)
+        return None
+    frame = frame.reset_index(drop=True)
+    return make_raw(
+        table, path.name, list(frame.columns), [frame[col] for col in frame.columns], np.arange(len(frame)) + 1, None, c
+    )
