@@ -85,6 +85,14 @@ def _figure_class() -> type:
         been imported, and never touches pyplot's global state.
         """
 
+        def draw(self, renderer):  # noqa: D102 - a label from data never stops a figure
+            try:
+                return super().draw(renderer)
+            except ValueError:
+                if not plain_broken_math(self):
+                    raise
+                return super().draw(renderer)
+
         def _repr_png_(self) -> bytes:
             import io
 
@@ -95,6 +103,51 @@ def _figure_class() -> type:
     ReportFigure.__module__ = __name__
     ReportFigure.__qualname__ = "ReportFigure"
     return ReportFigure
+
+
+def plain(text: object) -> str:
+    """A label from data (a unit or indicator name, a unit of measure) as written: every ``$``
+    escaped, so matplotlib's mathtext never parses it (``$\\frac{1$`` would raise an empty
+    ``ValueError`` and stop the figure).
+
+    Parameters
+    ----------
+    text : object
+        The label (``str()`` of it is used).
+
+    Returns
+    -------
+    str
+    """
+    return str(text).replace("$", r"\$")
+
+
+def plain_broken_math(fig: Any) -> int:
+    """Show as plain text every text of ``fig`` that mathtext cannot parse (a label from data
+    such as ``$\\frac{1$``); the figures' own formulas (``$\\hat{\\tau}$``) stay. Called by
+    evalkit's figures when drawing fails, so one bad label never stops a report.
+
+    Returns
+    -------
+    int
+        The number of texts changed.
+    """
+    from matplotlib import cbook
+    from matplotlib.mathtext import MathTextParser
+    from matplotlib.text import Text
+
+    parser = MathTextParser("path")
+    changed = 0
+    for t in fig.findobj(Text):
+        s = t.get_text()
+        if not t.get_parse_math() or not cbook.is_math_text(s):
+            continue
+        try:
+            parser.parse(s)
+        except ValueError:
+            t.set_parse_math(False)
+            changed += 1
+    return changed
 
 
 def __getattr__(name: str) -> Any:

@@ -48,7 +48,8 @@ PERSON_TABLES = ("graduates",)
 
 def gate_problems(problems: Iterable, *, min_cell: int = 5) -> pd.DataFrame:
     """Validation messages made safe to show: problems in person-level tables (graduate records)
-    are reported only as counts per file, column and rule — no row, no value — and a count below
+    are reported only as counts per file, column and rule — no row, no value, no number from the
+    message (:func:`rule_without_values`) — and a count below
     ``min_cell`` is shown as ``"<min_cell"``; other problems keep file, row, column and rule.
     File names are shown without folders. Returns columns ``file, row, column, rule, count``."""
     rows = []
@@ -56,7 +57,7 @@ def gate_problems(problems: Iterable, *, min_cell: int = 5) -> pd.DataFrame:
     for pr in problems:
         name = Path(str(pr.file)).name
         if any(name.startswith(t) or t in str(pr.file) for t in PERSON_TABLES):
-            key = (name, str(pr.column or "—"), str(pr.rule))
+            key = (name, str(pr.column or "—"), rule_without_values(pr.rule))
             person[key] = person.get(key, 0) + 1
         else:
             rows.append(
@@ -79,6 +80,18 @@ def gate_problems(problems: Iterable, *, min_cell: int = 5) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["file", "row", "column", "rule", "count"])
+
+
+_DETAIL = re.compile(r"(?<![A-Za-z_])[-+]?\d[\d,.]*")
+
+
+def rule_without_values(rule: object) -> str:
+    """A validation message about person records without anything read off the records: the
+    part after the first ``": "`` (the listed units, periods and counts) is dropped and every
+    number left becomes ``#`` (``"… do not add up … in 1 unit-periods: C04 2025H1 (records 3, …)"``
+    → ``"… do not add up … in # unit-periods"``). Names such as ``income_6m`` keep their digits."""
+    text = str(rule).split(": ", 1)[0]
+    return _DETAIL.sub("#", text)
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")

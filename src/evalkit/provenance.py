@@ -161,8 +161,10 @@ def scrub(text: str, folders: dict[str | Path, str] | None = None) -> str:
         return text
     # a folder name only where it is a whole path component: /tmp/x matches /tmp/x/y, not /tmp/xy …
     alternation = "|".join(re.escape(k) for k in sorted(pairs, key=len, reverse=True))
-    # … and not inside base64 data (an embedded figure or font), where "/root" may occur by chance
-    pattern = re.compile(f"(?<![A-Za-z0-9+/])(?:file://)?({alternation})(?=[/\\\\\"'<>\\s:;,)\\]}}]|$)")
+    # … and not inside base64 data (an embedded figure or font), where "/root" may occur by chance;
+    # right after a terminal colour code (a traceback kept in a notebook: "\x1b[32m/home/…") it is a path
+    after = "|".join(f"(?<=\\[{c}m)" for c in (r"\d", r"\d\d", r"\d;\d\d", r"\d\d;\d", r"\d;\d"))
+    pattern = re.compile(f"(?:(?<![A-Za-z0-9+/])|{after})(?:file://)?({alternation})(?=[/\\\\\"'<>\\s:;,)\\]}}]|$)")
     return pattern.sub(lambda m: pairs[m.group(1)], text)
 
 

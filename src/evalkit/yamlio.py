@@ -9,7 +9,9 @@ through :func:`read_yaml`. It refuses, with an error naming the file and the lim
   attack: a few lines of anchors and aliases that expand to 10⁹ nodes), or that refer to
   themselves (recursive aliases). The check walks the composed node graph once, with the size of
   each anchored node remembered, so it takes milliseconds even on a hostile file;
-* tags other than the standard ones (``yaml.safe_load`` semantics: no Python objects).
+* tags other than the standard ones (``yaml.safe_load`` semantics: no Python objects);
+* a key given twice in one mapping (plain YAML keeps the last one silently), naming the key and
+  both lines.
 """
 
 from __future__ import annotations
@@ -153,6 +155,7 @@ def _check_expansion(root, max_nodes: int, label: str, what: str, error) -> None
                 if total > max_nodes:
                     break
         elif isinstance(node, yaml.MappingNode):
+            _check_duplicates(node, label, what, error)
             for k, v in node.value:
                 total += size(k) + size(v)
                 if total > max_nodes:
@@ -168,3 +171,20 @@ def _check_expansion(root, max_nodes: int, label: str, what: str, error) -> None
         return total
 
     size(root)
+
+
+def _check_duplicates(node, label: str, what: str, error) -> None:
+    """Refuse a key given twice in one mapping (YAML would keep the last one silently: a params
+    window or target written twice means one of them is lost)."""
+    seen: dict[tuple[str, str], int] = {}
+    for k, _ in node.value:
+        if not hasattr(k, "value") or not isinstance(k.value, str) or k.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = (k.tag, k.value)
+        line = k.start_mark.line + 1
+        if key in seen:
+            raise error(
+                f"{label}, line {line}: the key {k.value!r} is given twice in one mapping (first on line "
+                f"{seen[key]}); YAML would keep only the last silently. Keep one of them"
+            )
+        seen[key] = line

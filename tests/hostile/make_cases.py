@@ -29,6 +29,8 @@ class Case:
     env: dict = field(default_factory=dict)
     capped: bool = False  # run under MEMORY_CAP
     keep: list[str] = field(default_factory=list)  # files that must be unchanged after the run
+    check: object = None  # callable(folder) asserting on the files written (injection cases)
+    kind: str = "input"  # the issue's class: input, bomb, lost_work, injection, preflight, runner
 
 
 def _base() -> dict[str, bytes]:
@@ -127,7 +129,9 @@ def cases() -> list[Case]:
     out: list[Case] = []
 
     def add(name, expect, code=2, **files_and_opts):
-        opts = {k: files_and_opts.pop(k) for k in ("args", "env", "capped", "keep") if k in files_and_opts}
+        opts = {
+            k: files_and_opts.pop(k) for k in ("args", "env", "capped", "keep", "check", "kind") if k in files_and_opts
+        }
         files = dict(b)
         for key, value in files_and_opts.items():
             fname = key.replace("__", ".")
@@ -271,7 +275,143 @@ def cases() -> list[Case]:
     add("ok_gbk", ["OK"], code=0, units__csv=units.decode().encode("gbk"))
     add("ok_crlf", ["OK"], code=0, panel__csv=panel.replace(b"\n", b"\r\n"))
     add("ok_thousands", ["OK"], code=0, panel__csv=_set_cell(panel, 12, "students", "1,234,567"))
+    _more_cases(add, b)
     return out
+
+
+PAYLOADS = {
+    "hyperlink": '=HYPERLINK("http://x","y")',
+    "cmd": "=cmd|' /C calc'!A0",
+    "plus": "+1+cmd|' /C calc'!A0",
+    "minus": "-2+cmd|' /C calc'!A0",
+    "at": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "tab": "\t=1+1",
+}
+
+
+def _csv_neutral(path: str):
+    """A check: no cell of the written CSV starts like a formula unless it is a number or quoted."""
+
+    def check(folder: Path) -> None:
+        text = (folder / path).read_text(encoding="utf-8-sig")
+        for record in csv.reader(io.StringIO(text)):
+            for cell in record:
+                if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+                    try:
+                        float(cell)
+                    except ValueError:
+                        raise AssertionError(f"live formula cell in {path}: {cell!r}") from None
+
+    return check
+
+
+def _rename_unit(b: dict[str, bytes], old: str, new: str) -> dict[str, bytes]:
+    """The base data with one unit id replaced everywhere (units, panel, partnerships)."""
+    out = {}
+    for name in ("units.csv", "panel.csv", "partnerships.csv"):
+        records = list(csv.reader(io.StringIO(b[name].decode("utf-8"))))
+        records = [records[0]] + [[new if v == old else v for v in r] for r in records[1:]]
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(records)
+        out[name.replace(".", "__")] = buf.getvalue().encode("utf-8")
+    return out
+
+
+def _params(**changes) -> bytes:
+    """params/phase2.yaml over the case's own data folder, with ``changes`` (None deletes a key;
+    dotted keys reach into methods, privacy, targets)."""
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "params" / "phase2.yaml").read_text(encoding="utf-8"))
+    raw["data"] = "."
+    raw["targets"] = {"dual_workshops": 20, "apprentices": 900}
+    raw["methods"]["twfe_outcomes"] = raw["methods"]["did_outcomes"] = ["tech_service_income_per_100_teachers"]
+    for key, value in changes.items():
+        where, _, leaf = key.rpartition(".")
+        node = raw[where] if where else raw
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False).encode("utf-8")
+
+
+REVIEW = ["review", "phase2", "--params", "{case}/params", "--out", "{case}/reports", "--no-html"]
+NAN, INF = float("nan"), float("inf")
+
+
+def _more_cases(add, b: dict[str, bytes]) -> None:
+    """Injection into spreadsheets, preflight values, duplicate keys, options and runner faults."""
+    units = b["units.csv"]
+    # --- injection: formula payloads in unit ids and names reach the metrics CSV neutralised
+    for tag, payload in PAYLOADS.items():
+        add(f"inject_csv_unit_id_{tag}", ["wrote"], code=0, kind="injection",
+            args=["metrics", "{case}", "--out", "{case}/ind.csv"], check=_csv_neutral("ind.csv"),
+            **_rename_unit(b, "C01", payload))
+    for tag in ("hyperlink", "cmd", "at"):
+        add(f"inject_csv_name_{tag}", ["wrote"], code=0, kind="injection",
+            args=["metrics", "{case}", "--out", "{case}/ind.csv"], check=_csv_neutral("ind.csv"),
+            units__csv=_set_cell(_set_cell(units, 2, "name_en", PAYLOADS[tag]), 2, "city", PAYLOADS["cmd"]))
+    add("inject_csv_force_over_own", ["wrote"], code=0, kind="injection",
+        args=["metrics", "{case}", "--out", "{case}/ind.csv", "--force"], check=_csv_neutral("ind.csv"),
+        ind__csv=b"old\n", **_rename_unit(b, "E001", PAYLOADS["minus"]))
+    # --- preflight: every value the kernel would choke on refused before any kernel, key named
+    pre = dict(kind="preflight", args=REVIEW)
+    for name, expect, params in (
+        ("params_entropy_shift_nan", ["phase2.yaml", "methods.entropy_shift"], _params(**{"methods.entropy_shift": NAN})),
+        ("params_entropy_shift_inf", ["phase2.yaml", "methods.entropy_shift"], _params(**{"methods.entropy_shift": INF})),
+        ("params_seed_1e23", ["phase2.yaml", "methods.seed"], _params(**{"methods.seed": 1e23})),
+        ("params_seed_negative", ["phase2.yaml", "methods.seed"], _params(**{"methods.seed": -1})),
+        ("params_runs_1e9", ["phase2.yaml", "methods.uncertainty_runs"], _params(**{"methods.uncertainty_runs": 1e9})),
+        ("params_runs_text", ["phase2.yaml", "methods.uncertainty_runs"], _params(**{"methods.uncertainty_runs": "many"})),
+        ("params_min_cell_1", ["phase2.yaml", "privacy.min_cell"], _params(**{"privacy.min_cell": 1})),
+        ("params_min_cell_float", ["phase2.yaml", "privacy.min_cell"], _params(**{"privacy.min_cell": 4.5})),
+        ("params_target_nan", ["phase2.yaml", "targets.dual_workshops"], _params(**{"targets.dual_workshops": NAN})),
+        ("params_target_inf", ["phase2.yaml", "targets.apprentices"], _params(**{"targets.apprentices": -INF})),
+        ("params_target_unknown", ["phase2.yaml", "no_such_indicator"], _params(**{"targets.no_such_indicator": 3})),
+        ("params_twfe_nested", ["phase2.yaml", "methods.twfe_outcomes"],
+         _params(**{"methods.twfe_outcomes": [["local_retention_rate"]]})),
+        ("params_method_unknown_key", ["phase2.yaml", "methods.weigthing"], _params(**{"methods.weigthing": "equal"})),
+        ("params_weighting_bad", ["phase2.yaml", "methods.weighting"], _params(**{"methods.weighting": "magic"})),
+        ("params_language_bad", ["phase2.yaml", "language"], _params(language="fr")),
+        ("params_window_reversed", ["phase2.yaml", "window"],
+         _params(window={"start": "2025-06-30", "end": "2024-01-01"})),
+        ("params_window_bad_date", ["phase2.yaml", "window"], _params(window={"start": "2024-13-01", "end": "2025-06-30"})),
+        ("params_compare_unknown_phase", ["phase2.yaml", "compare_phases", "phase9"],
+         _params(kind="final", compare_phases=["phase9"])),
+        ("params_registry_missing", ["phase2.yaml", "registry"], _params(registry="nowhere/indicators.yaml")),
+        ("params_data_missing", ["phase2.yaml", "data folder not found"], _params(data="no_such_folder")),
+    ):
+        add(name, expect, **pre, **{"params/phase2__yaml": params})
+    text = _params().decode("utf-8")
+    add("params_duplicate_window", ["phase2.yaml", "line", "'window' is given twice"], **pre,
+        **{"params/phase2__yaml": (text + 'window: {start: "2024-01-01", end: "2024-06-30"}\n').encode()})
+    add("params_duplicate_target", ["phase2.yaml", "'dual_workshops' is given twice"], **pre,
+        **{"params/phase2__yaml": text.replace("targets:\n", "targets:\n  dual_workshops: 1\n", 1).encode()})
+    add("params_duplicate_seed", ["phase2.yaml", "'seed' is given twice"], **pre,
+        **{"params/phase2__yaml": text.replace("methods:\n", "methods:\n  seed: 1\n", 1).encode()})
+    add("params_not_a_mapping", ["phase2.yaml"], **pre, **{"params/phase2__yaml": b"- just\n- a list\n"})
+    add("params_empty", ["phase2.yaml"], **pre, **{"params/phase2__yaml": b""})
+    add("dataset_duplicate_key", ["dataset.yaml", "'frequency' is given twice"], kind="preflight",
+        dataset__yaml=b["dataset.yaml"] + b"frequency: year\n")
+    reg = (ROOT / "src" / "evalkit" / "indicators" / "indicators.yaml").read_bytes()
+    add("registry_duplicate_key", ["registry.yaml", "'version' is given twice"], kind="preflight",
+        args=["metrics", "--list", "--registry", "{case}/registry.yaml"], registry__yaml=reg + b"version: 2\n")
+    add("manifest_duplicate_key", ["manifest.yaml", "given twice"], kind="preflight",
+        args=["batch", "{case}/manifest.yaml", "--out", "{case}/reports", "--no-html"],
+        manifest__yaml=b"consortia:\n  - {id: a, params: p, params: q}\n")
+    # --- options and runner faults: refused before any kernel, nothing written
+    add("review_jobs_zero", ["--jobs"], kind="runner", args=[*REVIEW, "--jobs", "0"],
+        **{"params/phase2__yaml": _params()})
+    add("review_timeout_negative", ["--timeout"], kind="runner", args=[*REVIEW, "--timeout", "-5"],
+        **{"params/phase2__yaml": _params()})
+    add("review_unknown_phase", ["no params file for phase7"], kind="runner",
+        args=["review", "phase7", "--params", "{case}/params", "--out", "{case}/reports"],
+        **{"params/phase2__yaml": _params()})
+    add("review_params_folder_missing", ["params folder not found"], kind="runner",
+        args=["review", "--params", "{case}/nowhere", "--out", "{case}/reports"])
+    add("review_notebook_missing", ["nowhere.ipynb"], kind="runner",
+        args=[*REVIEW, "--notebook", "{case}/nowhere.ipynb"], **{"params/phase2__yaml": _params()})
 
 
 def _parquet(panel_csv: bytes, inf: bool = False) -> bytes:

@@ -158,7 +158,12 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
             datasets[phase.data] = load(phase.data)
         ds = datasets[phase.data]
         try:
-            check_against(phase, ds, load_registry(phase.registry))
+            registry = load_registry(phase.registry)
+        except EvalkitError as exc:  # the params file's `registry:` key names it
+            problems.append(f"{path}, key registry: " + (exc.args[0] if exc.args else str(exc)))
+            continue
+        try:
+            check_against(phase, ds, registry)
         except EvalkitError as exc:
             problems.append(exc.args[0] if exc.args else str(exc))
             continue

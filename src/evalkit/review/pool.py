@@ -48,8 +48,9 @@ def worker_init(parent: int) -> None:
 class Progress:
     """A status line per running review, read from each review's papermill log."""
 
-    def __init__(self, jobs: list[Job], stream=sys.stderr, every: float = 5.0):
-        self.jobs, self.stream, self.every = [Job.coerce(j) for j in jobs], stream, every
+    def __init__(self, jobs: list[Job], stream=None, every: float = 5.0):
+        # the stream at the time of the run (sys.stderr may have been replaced since import)
+        self.jobs, self.stream, self.every = [Job.coerce(j) for j in jobs], stream or sys.stderr, every
         self.total = {j.key: _count_cells(j.notebook) for j in self.jobs}
         self.last_print: dict[str, tuple[int, float]] = {}
         self.t0 = time.perf_counter()

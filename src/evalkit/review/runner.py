@@ -21,7 +21,7 @@ from typing import Iterable
 from evalkit.provenance import git_commit, project_root  # noqa: F401  (re-export: report.py imports it here)
 from evalkit.review.execute import Outcome
 from evalkit.review.outdir import OutputLock, check_fingerprints, sweep_stale
-from evalkit.review.plan import check_options, default_notebook, discover_params, preflight
+from evalkit.review.plan import OptionError, check_options, default_notebook, discover_params, preflight
 from evalkit.review.pool import run_jobs
 from evalkit.review.render import CHROMIUM_FLAGS, find_chromium, write_index  # noqa: F401  (re-export)
 
@@ -82,6 +82,8 @@ def run_reviews(
     check_options(jobs, timeout)
     planned = preflight(discover_params(Path(params), phases, all_), data)
     notebook = (Path(notebook) if notebook else default_notebook()).resolve()
+    if not notebook.is_file():  # what the kernel will need is checked before any kernel starts
+        raise OptionError(f"--notebook: {notebook} is not a notebook file (not found)")
     out = Path(out)
     with OutputLock(out, "review"):
         sweep_stale([out])
