@@ -20,13 +20,32 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.dataset import Dataset
-from evalkit.data.periods import Period, assign_windows, parse_period
+from evalkit.data.periods import Period, assign_windows
 from evalkit.errors import EvalkitError
 from evalkit.indicators.registry import Registry
+from evalkit.review import estimates as est
 from evalkit.review.asof import cut
+from evalkit.review.cache import ResultCache
+from evalkit.review.estimates import NotEstimable as NotEstimable  # re-exported: renderers catch it
+from evalkit.review.estimates import balanced_did_panel as balanced_did_panel
 from evalkit.review.methods import Methods
-from evalkit.review.phases import COOPERATIONS, Phase, Target
+from evalkit.review.phases import Phase, Target
 
+# the method settings each cached part reads (its cache key names exactly these)
+COMPOSITE_SETTINGS = (
+    "normalisation",
+    "weighting",
+    "entropy_form",
+    "entropy_shift",
+    "aggregation",
+    "topsis_normalisation",
+    "ri_table",
+    "expert_weights",
+    "ahp_matrix",
+    "uncertainty_runs",
+    "seed",
+)
+CCD_SETTINGS = ("entropy_form", "entropy_shift", "ccd_form")
 COUNT_UNITS = {
     "persons",
     "person-times",
@@ -39,10 +58,6 @@ COUNT_UNITS = {
     "textbooks",
     "teams",
 }
-
-
-class NotEstimable(EvalkitError):
-    """A part of the review cannot be computed on this data (too few units, no comparison, …)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +84,7 @@ class PhaseAnalysis:
     methods: Methods
     compared: dict[str, Phase] = field(default_factory=dict)
     full_fingerprint: str = ""
+    cache: ResultCache = field(default_factory=ResultCache.default, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -294,245 +310,83 @@ class PhaseAnalysis:
         return out.reindex([i for i in self.registry.ids if i in out.index]).reset_index()
 
     # ------------------------------------------------------------------ estimates
+    # ------------------------------------------------------------------ estimates (review/estimates.py)
+    def _part(self, part: str, depends_on: tuple[str, ...], compute, **extra: Any):
+        """Memoise ``compute()`` in memory and in the result cache, keyed by the data as known at
+        the as-of date, the registry, the method settings ``depends_on`` names and ``extra``."""
+        memo = self.__dict__.setdefault("_memo", {})
+        key = part  # a part's name carries its argument (did:<y>); extra only widens the disk key
+        if key not in memo:
+            on = {
+                "data": self.full_fingerprint,
+                "as_of": self.as_of.isoformat(),
+                "registry": self.registry_fingerprint,
+                "methods": {k: getattr(self.methods, k) for k in depends_on},
+                **extra,
+            }
+            try:
+                memo[key] = (True, self.cache.get_or_compute(part, on, compute))
+            except EvalkitError as exc:
+                memo[key] = (False, exc)
+        ok, value = memo[key]
+        if not ok:
+            raise value
+        return value
+
+    @functools.cached_property
+    def registry_fingerprint(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(repr(tuple(self.registry)).encode()).hexdigest()
+
     @functools.cached_property
     def composite_inputs(self) -> tuple[pd.DataFrame, pd.Series]:
         """College × indicator matrix (size-neutral indicators) for this window, with directions."""
-        v = self.group_values("unit", self.phase.phase_id)
-        colleges = set(self.units.loc[self.units["unit_type"] == "college", "unit_id"])
-        ids = [
-            i.id
-            for i in self.registry
-            if i.unit_type == "college"
-            and i.role in ("input", "outcome")
-            and i.level != "context"
-            and i.aggregation == "ratio"
-        ]
-        X = v[v["group"].isin(colleges) & v["indicator"].isin(ids)].pivot_table(
-            index="group", columns="indicator", values="value", aggfunc="first"
-        )
-        X = X[[c for c in ids if c in X.columns]].dropna(axis=1, how="any")
-        X = X.loc[:, X.std(ddof=0) > 0]
-        X.index.name = "unit_id"
-        return X, pd.Series({c: self.registry.get(c).direction for c in X.columns}, dtype="int64")
+        return est.composite_inputs(self)
 
     @functools.cached_property
     def pipeline(self):
         """The COINr-style pipeline: indicator → cooperation (四个合作) → index."""
-        from evalkit import composite as cp
-
-        X, directions = self.composite_inputs
-        m = self.methods
-        groups = {}
-        for c in X.columns:
-            gs = [g for g in self.registry.get(c).groups if g in COOPERATIONS] or list(self.registry.get(c).groups)
-            groups[c] = (gs or ["other"])[0]
-        extra: dict[str, Any] = {}
-        if m.weighting == "expert":
-            missing = [c for c in X.columns if c not in (m.expert_weights or {})]
-            if missing:
-                raise NotEstimable(
-                    "methods.expert_weights gives no weight to the index indicators "
-                    + ", ".join(missing)
-                    + ": add them to the params file"
-                )
-            extra["expert_weights"] = dict(m.expert_weights or {})
-        if m.weighting == "ahp":
-            present = [g for g in COOPERATIONS if g in set(groups.values())]
-            idx = [COOPERATIONS.index(g) for g in present]
-            matrix = [[m.ahp_matrix[i][j] for j in idx] for i in idx]  # type: ignore[index]
-            # params compare the four cooperations; within each, indicators weigh equally (an
-            # all-ones pairwise matrix: equal weights, CR 0)
-            within = {
-                g: pd.DataFrame(1.0, index=cols, columns=cols)
-                for g in present
-                for cols in [[c for c, gg in groups.items() if gg == g]]
-            }
-            extra["ahp_matrices"] = {**within, "index": matrix}
-        return cp.Pipeline(
-            groups=groups,
-            directions=directions.to_dict(),
-            normalisation=m.normalisation,
-            weighting=m.pipeline_weighting,
-            aggregation=m.aggregation,
-            entropy_shift=m.entropy_shift,
-            ahp_ri=m.ri_table,
-            **m.positive_scale,
-            **extra,
-        )
+        return est.pipeline(self)
 
     @functools.cached_property
     def composite(self) -> dict[str, Any]:
         """Index scores, weights, TOPSIS closeness, obstacle degrees and rank uncertainty."""
-        from evalkit import composite as cp
-
-        X, directions = self.composite_inputs
-        if len(X) < 3 or X.shape[1] < 2:
-            raise NotEstimable(f"{len(X)} colleges × {X.shape[1]} indicators: too few for a composite index")
-        m = self.methods
-        result = self.pipeline.run(X)
-        wt = result.weights_table()
-        weights = pd.Series(wt["effective_weight"].to_numpy(), index=wt["indicator"])
-        return {
-            "X": X,
-            "result": result,
-            "weights": weights,
-            "scores": result.index,
-            "topsis": cp.topsis(X, weights, directions=directions, normalisation=m.topsis_normalisation),
-            "obstacles": cp.obstacle_degree(X, weights, directions=directions),
-            "uncertainty": cp.uncertainty(X, self.pipeline, n=m.uncertainty_runs, seed=m.seed),
-        }
+        return self._part("composite", COMPOSITE_SETTINGS, lambda: est.composite(self), window=self._window_key)
 
     @functools.cached_property
     def per_year(self) -> pd.DataFrame:
-        """Members, each calendar year the data covers in full (flows per year, stocks at year end)."""
-        from evalkit.indicators.metrics import aggregate
-
-        years = sorted({p.year for p in self.dataset.periods})
-        windows = {str(y): (date(y, 1, 1), date(y, 12, 31)) for y in years}
-        return aggregate(
-            self.table,
-            self.registry,
-            by="consortium",
-            windows=windows,
-            units=self.units,
-            members="ever",
-            flows="per_year",
-        )
+        """Members, each calendar year (flows per year, stocks at year end)."""
+        return est.per_year(self)
 
     @functools.cached_property
     def ccd(self) -> pd.DataFrame:
         """Education vs industry subsystem indices per year and their coupling coordination."""
-        from evalkit import composite as cp
-
-        cons = self.per_year
-        rows = {}
-        for sub in ("education", "industry"):
-            ids = [i.id for i in self.registry if i.subsystem == sub and i.role != "context" and i.level != "context"]
-            M = (
-                cons[cons["indicator"].isin(ids)]
-                .pivot_table(index="window", columns="indicator", values="value", aggfunc="first")
-                .dropna(axis=1, how="any")
-            )
-            M = M.loc[:, M.std(ddof=0) > 0]
-            if M.shape[1] == 0 or len(M) < 2:
-                raise NotEstimable(f"no usable {sub} subsystem indicators over at least two years")
-            directions = pd.Series({c: self.registry.get(c).direction for c in M.columns})
-            norm = 0.01 + 0.99 * cp.normalise(M, "minmax", directions=directions)  # floor keeps C defined
-            w = cp.entropy_weights(
-                M, directions=directions, form=self.methods.entropy_form, shift=self.methods.entropy_shift
-            )
-            rows[sub] = cp.aggregate(norm, w, method="arithmetic").clip(0.0, 1.0)
-        U = pd.DataFrame(rows).dropna().sort_index()
-        res = cp.coupling_coordination(U, form=self.methods.ccd_form)
-        res = res.assign(U_education=U["education"], U_industry=U["industry"])
-        res.index.name = "period"
-        res = res.reset_index()
-        years = [parse_period(y) for y in res["period"]]
-        wins = {k: v for k, v in self.windows.items() if not (self.phase.kind == "final" and k == self.phase.phase_id)}
-        wins["baseline"] = self.baseline
-        mapping = assign_windows(years, wins)
-        res["window"] = [mapping[y] for y in years]
-        if "band_zh" not in res.columns:
-            res["band_zh"] = res["band"]
-        return res
+        return self._part("ccd", CCD_SETTINGS, lambda: est.ccd(self), windows=self._windows_key)
 
     def twfe(self, y: str):
         """Outcome ``y`` on the integration inputs, college and period fixed effects (annex)."""
-        from evalkit.models import twfe
-
-        inputs = [i for i in self.methods.twfe_inputs if i in self.college_wide.columns]
-        if y not in self.college_wide.columns or not inputs:
-            raise NotEstimable(f"{y}: the outcome or its inputs are not in the data")
-        data = self.college_wide.dropna(subset=[y, *inputs])
-        return _cached(
-            self,
-            ("twfe", y),
-            lambda: twfe(
-                data,
-                y=y,
-                x=inputs,
-                unit="unit_id",
-                time="t",
-                vcov=self.methods.twfe_vcov("unit_id"),
-                seed=self.methods.seed,
-            ),
-        )
+        return self._part(f"twfe:{y}", ("twfe_inputs", "se", "seed"), lambda: est.twfe(self, y), y=y)
 
     def did_panel(self, y: str) -> pd.DataFrame:
+        """The balanced college panel of ``y`` for the staggered DiD."""
         return balanced_did_panel(self.college_wide, y)
 
     def did(self, y: str):
         """Callaway–Sant'Anna staggered DiD of membership on ``y`` (colleges)."""
-        from evalkit.models import staggered_did
-
-        def fit():
-            data = self.did_panel(y)
-            if not len(data):
-                raise NotEstimable(f"{y}: no college is observed in every period; no balanced panel")
-            if not (data["cohort"] > 0).any():
-                raise NotEstimable(f"{y}: no college had joined by {self.as_of}")
-            if not (data["cohort"] == 0).any():
-                raise NotEstimable(f"{y}: no comparison college (every college is a member)")
-            return staggered_did(
-                data,
-                y=y,
-                unit="unit_id",
-                time="time",
-                cohort="cohort",
-                control=self.methods.did_control,
-                bootstrap=self.methods.bootstrap,
-                seed=self.methods.seed,
-            )
-
-        return _cached(self, ("did", y), fit)
+        return self._part(f"did:{y}", ("did_control", "bootstrap", "seed"), lambda: est.did(self, y), y=y)
 
     def did_estimator(self, y: str):
         """The CS simple ATT as a function of a panel (for randomization inference)."""
-        from evalkit.models import staggered_did
-
-        control = self.methods.did_control
-
-        def simple_att(panel: pd.DataFrame) -> float:
-            res = staggered_did(panel, y=y, unit="unit_id", time="time", cohort="cohort", control=control)
-            return float(res.aggregate("simple").estimate)
-
-        return simple_att
+        return est.did_estimator(self, y)
 
     def randomization(self, y: str):
-        """Randomization inference for the CS simple ATT: which colleges joined, and when, permuted
-        among all colleges of the panel (the multiset of cohorts kept); None when switched off."""
-        from evalkit.models import randomization_inference
-
-        if not self.methods.ri_reps:
-            raise NotEstimable("randomization inference is switched off (methods.ri_reps: 0)")
-        self.did(y)  # the same panel must be estimable first
-        return _cached(
-            self,
-            ("ri", y),
-            lambda: randomization_inference(
-                self.did_panel(y),
-                estimator=self.did_estimator(y),
-                unit="unit_id",
-                cohort="cohort",
-                reps=self.methods.ri_reps,
-                seed=self.methods.seed,
-            ),
-        )
+        """Randomization inference for the CS simple ATT (cohorts permuted among colleges)."""
+        return self._part(f"ri:{y}", ("did_control", "ri_reps", "seed"), lambda: est.randomization(self, y), y=y)
 
     def leave_one_out(self, y: str):
         """The CS simple ATT with each member college left out in turn."""
-        from evalkit.models import leave_one_out
-
-        self.did(y)
-        panel = self.did_panel(y)
-        members = sorted(panel.loc[panel["cohort"] > 0, "unit_id"].unique())
-        if len(members) < 2:
-            raise NotEstimable("leave-one-out needs at least two member colleges")
-        return _cached(
-            self,
-            ("loo", y),
-            lambda: leave_one_out(panel, estimator=self.did_estimator(y), unit="unit_id", treated_units=members),
-        )
+        return self._part(f"loo:{y}", ("did_control",), lambda: est.leave_one_out(self, y), y=y)
 
     def pretest(self, y: str) -> tuple[float | None, float | None, int, int]:
         """R did's Wald pre-test (statistic, p; None when singular) and how many pre-joining
@@ -564,21 +418,22 @@ class PhaseAnalysis:
     @functools.cached_property
     def drivers_result(self):
         """Exploratory prediction of the first TWFE outcome from the inputs (annex; not causal)."""
-        from evalkit.models import drivers
-
-        outcomes, inputs = (
-            self.methods.twfe_outcomes,
-            [i for i in self.methods.twfe_inputs if i in self.college_wide.columns],
+        return self._part(
+            "drivers", ("twfe_outcomes", "twfe_inputs", "drivers", "seed"), lambda: est.drivers_result(self)
         )
-        if not self.methods.drivers or not outcomes or not inputs or outcomes[0] not in self.college_wide.columns:
-            raise NotEstimable("no outcome and inputs named for the exploratory drivers")
-        from threadpoolctl import threadpool_limits
 
-        data = self.college_wide.dropna(subset=[outcomes[0], *inputs])
-        with threadpool_limits(limits=1):  # parallel reviews: avoid BLAS oversubscription
-            return drivers(
-                data, y=outcomes[0], x=inputs, unit="unit_id", n_repeats=3, grid_resolution=10, seed=self.methods.seed
-            )
+    @property
+    def _window_key(self) -> list[str]:
+        return [self.phase.start.isoformat(), self.phase.end.isoformat()]
+
+    @property
+    def _windows_key(self) -> dict[str, list[str]]:
+        wins = {k: [a.isoformat(), b.isoformat()] for k, (a, b) in self.windows.items()}
+        return {
+            **wins,
+            "baseline": [self.baseline[0].isoformat(), self.baseline[1].isoformat()],
+            "kind": [self.phase.kind],
+        }
 
     # ------------------------------------------------------------------ design
     @functools.cached_property
@@ -641,59 +496,6 @@ class PhaseAnalysis:
 
 def _whole(x: float) -> float:
     return float(np.floor(x + 0.5)) if np.isfinite(x) else x
-
-
-def _cached(obj: PhaseAnalysis, key: tuple, compute):
-    """Memoise a per-argument result on an immutable analysis (exceptions are memoised too)."""
-    store = obj.__dict__.setdefault("_memo", {})
-    if key not in store:
-        try:
-            store[key] = (True, compute())
-        except EvalkitError as exc:
-            store[key] = (False, exc)
-    ok, value = store[key]
-    if not ok:
-        raise value
-    return value
-
-
-def balanced_did_panel(wide: pd.DataFrame, y: str) -> pd.DataFrame:
-    """A balanced panel for a staggered DiD of ``y``.
-
-    Periods in which no unit reports ``y`` are dropped (graduate outcomes exist only in the
-    graduation half-year), units not observed in every kept period are dropped, time is
-    re-indexed 1..k and each cohort moves to the first kept period at or after joining (0 = never,
-    or joined after the last period, as R ``did`` treats it).
-
-    Parameters
-    ----------
-    wide : DataFrame
-        Columns ``unit_id``, ``t`` (1-based period index), ``cohort_t`` (0 = never) and ``y``.
-    y : str
-        The outcome column.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``unit_id, t, cohort_t, y, time, cohort``.
-    """
-    d = wide[["unit_id", "t", "cohort_t", y]].copy()
-    observed = d.groupby("t")[y].apply(lambda s: s.notna().any())
-    kept = sorted(observed[observed].index)
-    d = d[d["t"].isin(kept)]
-    complete = d.groupby("unit_id")[y].apply(lambda s: s.notna().all() and len(s) == len(kept))
-    d = d[d["unit_id"].isin(complete[complete].index)]
-    new_t = {t: i + 1 for i, t in enumerate(kept)}
-    d["time"] = d["t"].map(new_t).astype(int)
-
-    def first_kept(c: int) -> int:
-        if not c or c <= 0:
-            return 0
-        later = [new_t[t] for t in kept if t >= c]
-        return later[0] if later else 0
-
-    d["cohort"] = d["cohort_t"].fillna(0).astype(int).map(first_kept).astype(int)
-    return d.reset_index(drop=True)
 
 
 def open_analysis(

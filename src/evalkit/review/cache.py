@@ -1,0 +1,142 @@
+"""A content-addressed on-disk cache of analysis results, shared by phases and reruns.
+
+Each cached part (the indicator table, the composite index, a DiD, a randomization test, …) is
+stored under a key that hashes exactly what it depends on: the data as known at the as-of date
+(the full data's fingerprint and the as-of date), the method settings that part reads, the
+registry, and evalkit itself (its version and a hash of its source code, so an edited estimator
+never serves an old result). Phase 3 and the final review share an as-of date, so they share
+their DiD and randomization results; a rerun with nothing changed computes nothing.
+
+Writes are atomic (a temporary file renamed into place), so parallel workers never read half a
+file. ``EVALKIT_CACHE`` chooses the folder (``off`` switches the cache off); the default is
+``$XDG_CACHE_HOME/evalkit`` (``~/.cache/evalkit``). Hits and misses go to the logger
+``evalkit.cache`` (a review's phase log).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from evalkit import __version__
+
+T = TypeVar("T")
+log = logging.getLogger("evalkit.cache")
+OFF = ("off", "0", "false", "no", "none")
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 over evalkit's version and every source file of the package (computed once)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def default_folder() -> Path | None:
+    """The cache folder from ``EVALKIT_CACHE`` (None when it says off), else the user cache."""
+    value = os.environ.get("EVALKIT_CACHE", "").strip()
+    if value.lower() in OFF:
+        return None
+    if value:
+        return Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "evalkit"
+
+
+class ResultCache:
+    """Pickled results by content key.
+
+    Parameters
+    ----------
+    folder : Path or None
+        Where the results live; None switches the cache off (every call computes).
+    """
+
+    def __init__(self, folder: Path | None):
+        self.folder = Path(folder) if folder is not None else None
+        self.hits: list[str] = []
+        self.misses: list[str] = []
+
+    @classmethod
+    def default(cls) -> ResultCache:
+        """The cache ``EVALKIT_CACHE`` names (or the user cache)."""
+        return cls(default_folder())
+
+    @staticmethod
+    def key(part: str, depends_on: dict[str, Any]) -> str:
+        """The content key of ``part`` given everything it depends on (plus evalkit's code)."""
+        text = json.dumps({"part": part, "on": depends_on, "code": code_fingerprint()}, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def get_or_compute(self, part: str, depends_on: dict[str, Any], compute: Callable[[], T]) -> T:
+        """The stored result for this key, or ``compute()`` stored for next time.
+
+        Parameters
+        ----------
+        part : str
+            A name for the kind of result (a folder of the cache; shown in the log).
+        depends_on : dict
+            Everything the result depends on, as JSON-able values.
+        compute : callable
+            Computes the result when it is not stored; exceptions pass through, nothing stored.
+
+        Returns
+        -------
+        object
+            The result.
+        """
+        if self.folder is None:
+            return compute()
+        key = self.key(part, depends_on)
+        path = self.folder / part.split(":")[0] / f"{key}.pkl"
+        if path.exists():
+            try:
+                with path.open("rb") as fh:
+                    value = pickle.load(fh)
+                self.hits.append(part)
+                log.info("cache hit  %s %s", part, key[:12])
+                return value
+            except Exception:  # a damaged entry is recomputed, never trusted
+                log.warning("cache entry %s unreadable: recomputing", path.name)
+        value = compute()
+        self.misses.append(part)
+        log.info("cache miss %s %s", part, key[:12])
+        self._store(path, value)
+        return value
+
+    def _store(self, path: Path, value: object) -> None:
+        try:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an unpicklable result is simply not cached
+            log.warning("cache: %s not stored (not picklable)", path.parent.name)
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)  # atomic: a parallel reader sees the old state or the whole file
+        except OSError as exc:  # a read-only or full disk costs speed, never a review
+            log.warning("cache: cannot write %s (%s)", path.parent, exc)
+
+    def clear(self) -> int:
+        """Delete every stored result; returns how many files were removed."""
+        if self.folder is None or not self.folder.exists():
+            return 0
+        n = sum(1 for p in self.folder.rglob("*.pkl"))
+        shutil.rmtree(self.folder)
+        return n
