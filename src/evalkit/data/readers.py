@@ -197,7 +197,7 @@ def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
     data = utf8
     head_text = data[: 1 << 16].decode("utf-8", errors="ignore")
     head = []
-    for i, record in enumerate(csv.reader(io.StringIO(head_text))):
+    for i, record in enumerate(csv.reader(io.StringIO(head_text, newline=""))):
         if i >= HEADER_SEARCH_ROWS:
             break
         head.append(record)
