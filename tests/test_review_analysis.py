@@ -22,15 +22,9 @@ from evalkit.review.methods import CHOICES, Methods
 from evalkit.review.report import PhaseReview
 from evalkit.review.sections import fmt_completion
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data" / "zhuzhou_synthetic"
-FAST = {"uncertainty_runs": 20, "drivers": False}  # the properties tested do not depend on these sizes
-
-
-def render(params: Path, *, data_dir: Path | None = None, **methods) -> PhaseReview:
-    review = PhaseReview(PhaseReview.open(params, data_dir=data_dir, methods={**FAST, **methods}).analysis, sink=[])
-    review.render_all()
-    return review
+from conftest import DATA, ROOT
+from conftest import FAST_METHODS as FAST
+from conftest import render_review as render
 
 
 def comparable(results: dict) -> dict:
@@ -66,9 +60,9 @@ def cut_by_hand(src: Path, dst: Path, as_of: date) -> Path:
 
 
 @pytest.mark.parametrize("phase", ["phase1", "phase2"])
-def test_cutting_the_files_by_hand_gives_the_same_review(phase, tmp_path):
+def test_cutting_the_files_by_hand_gives_the_same_review(phase, tmp_path, rendered_reviews):
     params = ROOT / "params" / f"{phase}.yaml"
-    full = render(params)
+    full = rendered_reviews(phase)
     as_of = full.analysis.as_of
     assert full.analysis.dataset.periods[-1].end <= as_of  # nothing after the window's end was used
     by_hand = render(params, data_dir=cut_by_hand(DATA, tmp_path / "cut", as_of))
@@ -99,8 +93,8 @@ def test_reporting_lag_moves_the_as_of_date(tmp_path):
 
 # ---------------------------------------------------------------------- one story
 @pytest.fixture(scope="module")
-def phase3_and_final():
-    return render(ROOT / "params" / "phase3.yaml"), render(ROOT / "params" / "final.yaml")
+def phase3_and_final(rendered_reviews):
+    return rendered_reviews("phase3"), rendered_reviews("final")
 
 
 def test_phase3_and_final_agree_on_every_shared_quantity(phase3_and_final):

@@ -1,0 +1,60 @@
+"""Shared fixtures: the default data loaded once, and the phase reviews rendered once per session
+(without kernels: ``PhaseReview(..., sink=[])`` runs every section exactly as the notebook does)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "zhuzhou_synthetic"
+PARAMS = ROOT / "params"
+# Method sizes that keep a rendered review quick; no property tested through these fixtures
+# depends on the number of Monte Carlo variants or permutations.
+FAST_METHODS = {"uncertainty_runs": 20, "drivers": False, "ri_reps": 19}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_result_cache(tmp_path_factory):
+    """Reviews in the tests share one result cache of their own (never the user's ~/.cache):
+    phases that share an as-of date reuse each other's estimates, as in a real run."""
+    import os
+
+    old = os.environ.get("EVALKIT_CACHE")
+    os.environ["EVALKIT_CACHE"] = str(tmp_path_factory.mktemp("evalkit-cache"))
+    yield
+    if old is None:
+        os.environ.pop("EVALKIT_CACHE", None)
+    else:
+        os.environ["EVALKIT_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def default_dataset():
+    """The bundled synthetic Zhuzhou data, loaded and validated once."""
+    import evalkit
+
+    return evalkit.load(DATA)
+
+
+def render_review(params: Path, *, data_dir: Path | None = None, **methods):
+    """A phase review with every section rendered into its page (no kernel)."""
+    from evalkit.review.report import PhaseReview
+
+    review = PhaseReview.open(params, data_dir=data_dir, methods={**FAST_METHODS, **methods})
+    review = PhaseReview(review.analysis, sink=[])
+    review.render_all()
+    return review
+
+
+@pytest.fixture(scope="session")
+def rendered_reviews():
+    """phase id → rendered review, for the four shipped params files (rendered on first use)."""
+    cache: dict = {}
+
+    def get(phase: str):
+        if phase not in cache:
+            cache[phase] = render_review(PARAMS / f"{phase}.yaml")
+        return cache[phase]
+
+    return get
