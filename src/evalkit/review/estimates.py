@@ -86,7 +86,8 @@ def pipeline(a: PhaseAnalysis):
         aggregation=m.aggregation,
         entropy_shift=m.entropy_shift,
         ahp_ri=m.ri_table,
-        **m.positive_scale,
+        bounds=m.positive_scale["bounds"],
+        mean_sd=m.positive_scale["mean_sd"],
         **extra,
     )
 

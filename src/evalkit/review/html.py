@@ -28,7 +28,7 @@ class Page:
 
     # -- text ---------------------------------------------------------------------------------
     def t(self, zh: str, en: str) -> str:
-        return label(zh, en, self.lang)
+        return label(zh, en, self.lang)  # type: ignore[arg-type]  # lang is checked by the params
 
     @staticmethod
     def esc(text: str) -> str:

@@ -18,6 +18,13 @@ from evalkit.errors import ParamsError, Problem
 
 Normalisation = Literal["minmax", "zscore", "rank", "vector"]
 Weighting = Literal["equal", "entropy", "ahp", "pca", "critic", "expert"]
+EntropyForm = Literal["classic", "minmax"]
+Aggregation = Literal["arithmetic", "geometric", "harmonic"]
+TopsisNormalisation = Literal["vector", "minmax"]
+CcdForm = Literal["standard", "wang2021"]
+RiTable = Literal["saaty", "cn"]
+StandardErrors = Literal["CRV1", "CRV3", "iid", "HC1"]
+DidControl = Literal["never", "notyet"]
 
 CHOICES: dict[str, tuple[str, ...]] = {
     # (the composite's "target" normalisation needs a target for every index indicator, which params
@@ -46,21 +53,21 @@ class Methods:
     (returns a new, re-validated object).
     """
 
-    normalisation: str = "minmax"
-    weighting: str = "entropy"
-    entropy_form: str = "minmax"
+    normalisation: Normalisation = "minmax"
+    weighting: Weighting = "entropy"
+    entropy_form: EntropyForm = "minmax"
     entropy_shift: float = 1e-4
-    aggregation: str = "arithmetic"
-    topsis_normalisation: str = "vector"
-    ccd_form: str = "standard"
-    ri_table: str = "saaty"
+    aggregation: Aggregation = "arithmetic"
+    topsis_normalisation: TopsisNormalisation = "vector"
+    ccd_form: CcdForm = "standard"
+    ri_table: RiTable = "saaty"
     expert_weights: dict[str, float] | None = None
     ahp_matrix: tuple[tuple[float, ...], ...] | None = None
     twfe_outcomes: tuple[str, ...] = ()
     twfe_inputs: tuple[str, ...] = ()
-    se: str = "CRV1"
+    se: StandardErrors = "CRV1"
     did_outcomes: tuple[str, ...] = ()
-    did_control: str = "never"
+    did_control: DidControl = "never"
     bootstrap: bool = False
     uncertainty_runs: int = 300
     ri_reps: int = 99
@@ -99,7 +106,7 @@ class Methods:
         return self.weighting
 
     @property
-    def positive_scale(self) -> dict[str, tuple[float, float]]:
+    def positive_scale(self) -> dict[str, tuple[float, float]]:  # keys: bounds, mean_sd
         """Normalisation settings that keep every value positive, as geometric and harmonic
         aggregation need (COINr's advice): min–max onto [1, 100], z-scores with mean 100 and SD 10."""
         if self.aggregation == "arithmetic":

@@ -22,7 +22,7 @@ from evalkit.review.methods import parse as parse_methods
 
 LANGUAGES = ("zh", "en", "bilingual")
 
-TOP_KEYS = {
+TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "phase_id": str,
     "kind": str,
     "title_zh": str,
@@ -189,6 +189,7 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
     if problems:
         raise _error(problems, source)
 
+    assert start is not None and end is not None  # a missing or bad window is a problem above
     root = root or Path.cwd()
     data = Path(raw["data"])
     registry = Path(raw["registry"]) if raw.get("registry") else None
