@@ -67,9 +67,30 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
+    import os
+
     from evalkit.review.runner import run_from_cli
 
+    if args.no_cache:  # the kernels inherit the environment: every part is computed afresh
+        os.environ["EVALKIT_CACHE"] = "off"
     return run_from_cli(args)
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from evalkit.review.cache import ResultCache
+
+    cache = ResultCache.default()
+    if cache.folder is None:
+        print("the result cache is off (EVALKIT_CACHE=off)")
+        return 0
+    if args.action == "clear":
+        n = cache.clear()
+        print(f"removed {n} cached result{'s' if n != 1 else ''} from {cache.folder}")
+    else:
+        files = list(cache.folder.rglob("*.pkl")) if cache.folder.exists() else []
+        size = sum(f.stat().st_size for f in files)
+        print(f"{cache.folder}: {len(files)} cached results, {size / 1e6:.1f} MB")
+    return 0
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -134,7 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write into an --out folder holding reviews of other data (they are marked stale)",
     )
+    s.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute every result afresh (the result cache is neither read nor written)",
+    )
+    s.add_argument("--docx", action="store_true", help="also write each review as Word (review.docx) for panels")
+    s.add_argument(
+        "--name-comparisons", action="store_true", help="show comparison units by name (anonymised by default)"
+    )
     s.set_defaults(func=_cmd_review)
+
+    s = sub.add_parser(
+        "cache", help="the result cache of reviews ($EVALKIT_CACHE, default ~/.cache/evalkit): show or clear it"
+    )
+    s.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
+    s.set_defaults(func=_cmd_cache)
 
     s = sub.add_parser("batch", help="run every phase review of every consortium in a manifest")
     s.add_argument("manifest", type=Path)

@@ -1,0 +1,90 @@
+"""The result cache (issue 15): a cached review equals an uncached one, and a change recomputes
+exactly the parts that depend on it."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+from conftest import DATA, FAST_METHODS, PARAMS
+
+from evalkit.review import cache as cache_module
+from evalkit.review.cache import ResultCache
+from evalkit.review.report import PhaseReview
+
+PARTS = {"composite", "ccd", "did", "ri", "loo", "twfe"}
+
+
+def review(tmp_cache, *, data_dir=None, **methods) -> PhaseReview:
+    opened = PhaseReview.open(PARAMS / "phase3.yaml", data_dir=data_dir, methods={**FAST_METHODS, **methods})
+    analysis = dataclasses.replace(opened.analysis, cache=ResultCache(tmp_cache))
+    r = PhaseReview(analysis, sink=[])
+    r.render_all()
+    return r
+
+
+def kinds(names: list[str]) -> set[str]:
+    return {n.split(":")[0] for n in names}
+
+
+def comparable(r: PhaseReview) -> dict:
+    out = json.loads(json.dumps(r.results(), default=str))
+    out["tables"].pop("provenance")
+    return out
+
+
+@pytest.fixture(scope="module")
+def cold_and_warm(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cache")
+    return folder, review(folder), review(folder)
+
+
+def test_a_cached_review_is_identical_to_an_uncached_one(cold_and_warm, tmp_path):
+    folder, cold, warm = cold_and_warm
+    assert kinds(cold.analysis.cache.misses) == PARTS and not cold.analysis.cache.hits
+    assert kinds(warm.analysis.cache.hits) == PARTS and not warm.analysis.cache.misses
+    uncached = review(None)
+    assert comparable(cold) == comparable(warm) == comparable(uncached)
+
+
+def test_one_method_setting_recomputes_only_what_reads_it(cold_and_warm):
+    folder, _, _ = cold_and_warm
+    r = review(folder, ccd_form="wang2021")
+    assert kinds(r.analysis.cache.misses) == {"ccd"}
+    assert kinds(r.analysis.cache.hits) == PARTS - {"ccd"}
+    r = review(folder, ri_reps=29)
+    assert kinds(r.analysis.cache.misses) == {"ri"}
+
+
+def test_one_data_cell_recomputes_everything_built_on_the_data(cold_and_warm, tmp_path):
+    folder, _, _ = cold_and_warm
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    lines = (data / "panel.csv").read_text(encoding="utf-8").splitlines()
+    head = lines[0].split(",")
+    row = lines[1].split(",")
+    col = head.index("students")
+    row[col] = str(int(float(row[col])) + 1)
+    lines[1] = ",".join(row)
+    (data / "panel.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = review(folder, data_dir=data)
+    assert kinds(r.analysis.cache.misses) == PARTS and not r.analysis.cache.hits
+
+
+def test_a_new_evalkit_recomputes_everything(cold_and_warm, monkeypatch):
+    folder, _, _ = cold_and_warm
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "another version")
+    r = review(folder)
+    assert kinds(r.analysis.cache.misses) == PARTS and not r.analysis.cache.hits
+
+
+def test_a_damaged_entry_is_recomputed_not_trusted(tmp_path):
+    c = ResultCache(tmp_path)
+    assert c.get_or_compute("x", {"a": 1}, lambda: 41) == 41
+    (entry,) = list(tmp_path.rglob("*.pkl"))
+    entry.write_bytes(b"not a pickle")
+    assert c.get_or_compute("x", {"a": 1}, lambda: 42) == 42
+    assert ResultCache(tmp_path).get_or_compute("x", {"a": 1}, lambda: 43) == 42
+    assert ResultCache(None).get_or_compute("x", {"a": 1}, lambda: 44) == 44
+    assert ResultCache(tmp_path).clear() == 1
