@@ -22,6 +22,7 @@ import logging
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,12 @@ from evalkit import __version__
 
 T = TypeVar("T")
 log = logging.getLogger("evalkit.cache")
+if not log.handlers:  # to the process's own stderr: in a review kernel that is the phase's log file
+    _handler = logging.StreamHandler(sys.__stderr__)
+    _handler.setFormatter(logging.Formatter("%(asctime)s evalkit %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 OFF = ("off", "0", "false", "no", "none")
 
 
