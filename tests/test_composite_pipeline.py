@@ -31,7 +31,8 @@ def test_pipeline_matches_hand_computation():
     assert res.ranks["index"].min() == 1 and res.ranks.loc[res.index.idxmax(), "index"] == 1
     assert [s for s, _ in res.steps] == ["imputation", "outliers", "normalisation", "weighting", "aggregation"]
     tidy = res.tidy()
-    assert set(tidy.columns) == {"unit", "level", "score", "rank"} and len(tidy) == 20 * 4
+    assert list(tidy.columns) == ["term", "estimate", "se", "ci_low", "ci_high", "p", "unit", "level", "score", "rank"]
+    assert len(tidy) == 20 * 4 and (tidy["estimate"] == tidy["score"]).all() and tidy["se"].isna().all()
 
 
 def test_rerun_and_with_change_one_choice():
@@ -50,7 +51,7 @@ def test_rerun_and_with_change_one_choice():
     assert c.Pipeline(**pipe.spec()) == pipe
     with pytest.raises(ValueError, match="unknown pipeline settings"):
         pipe.with_(weigthing="pca")
-    with pytest.raises(ValueError, match="use one of"):
+    with pytest.raises(ValueError, match="normalisation must be one of 'minmax', .*; got 'l2'"):
         pipe.with_(normalisation="l2")
     with pytest.raises(ModelInputError, match="strictly positive"):
         pipe.with_(aggregation="geometric").run(X)     # minmax 0..100 has zeros
@@ -152,7 +153,7 @@ def test_uncertainty_progress_and_errors(capsys):
     assert seen[-1][0] == seen[-1][1] and len(seen) > 1
     c.uncertainty(X, pipe, n=4, seed=0, progress=True)
     assert "variants" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="use one of"):
+    with pytest.raises(ValueError, match="weighting must be one of 'equal', .*; got 'gini'"):
         c.uncertainty(X, pipe, n=10, weighting=("equal", "gini"))
     zero = X.assign(bases=X["bases"].where(X.index != "u00", 0.0))   # vector-normalised to 0
     with pytest.raises(ModelInputError, match="geometric"):
@@ -200,4 +201,4 @@ def test_result_plots_are_figures():
         assert isinstance(res.plot(), Figure) and isinstance(res.plot(kind="radar", top=3), Figure)
         u = c.uncertainty(X, pipe, n=10, seed=0)
         assert isinstance(u.plot(), Figure) and isinstance(u.plot_sensitivity(lang="en"), Figure)
-    assert "<h4>" in res.summary()._repr_html_() and "runs" in str(u.summary())
+    assert "<h4>" in res.summary()._repr_html_() and "runs" in str(u.summary("en"))

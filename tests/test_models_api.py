@@ -170,13 +170,15 @@ def test_too_few_clusters(panel):
 
 
 def test_bad_choices_are_value_errors(panel):
-    with pytest.raises(ValueError, match="HC0"):
+    from evalkit.errors import ChoiceError
+
+    with pytest.raises(ChoiceError, match=r"vcov must be one of 'iid', 'HC0'.*; got 'robust'"):
         M.ols("y ~ x", panel, vcov="robust")
-    with pytest.raises(ValueError, match="never"):
+    with pytest.raises(ValueError, match="control must be one of 'never', 'notyet'; got 'all'"):
         M.staggered_did(panel, y="y", unit="unit", time="year", cohort="cohort", control="all")
-    with pytest.raises(ValueError, match="dynamic"):
+    with pytest.raises(ValueError, match="kind must be one of .*'dynamic'.*; got 'weekly'"):
         M.staggered_did(panel, y="y", unit="unit", time="year", cohort="cohort").aggregate("weekly")
-    with pytest.raises(ValueError, match="logit"):
+    with pytest.raises(ChoiceError, match="family must be one of 'logit', .*; got 'gamma'"):
         M.glm("y ~ x", panel, family="gamma")
 
 

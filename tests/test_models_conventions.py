@@ -209,16 +209,73 @@ def _all_results(panel):
     }
 
 
-def test_one_protocol_for_every_result(panel):
+@pytest.fixture(scope="module")
+def more_results(panel):
+    """The remaining model results and the composite room's result objects (fast settings)."""
+    from evalkit import composite as C
+
+    sd = panel.assign(treated=((panel["year"] >= panel["cohort"]) & (panel["cohort"] > 0)).astype(int))
+    sd = sd[sd["cohort"].isin([0, 2019])]
+    small = sd[sd["unit"].isin(sorted(sd.loc[sd["cohort"] == 2019, "unit"].unique())[:2]
+                               + sorted(sd.loc[sd["cohort"] == 0, "unit"].unique())[:4])]
+
+    def diff(d):
+        t = d.groupby("unit")["cohort"].first() > 0
+        m = d.groupby("unit")["y"].mean()
+        return float(m[t].mean() - m[~t].mean())
+
+    beta = np.array([0.02, -0.01, 0.0, 0.1, 0.15])
+    sigma = np.diag([0.02, 0.02, 0.02, 0.03, 0.03]) ** 2
+    X = pd.DataFrame(np.random.default_rng(3).uniform(1, 10, (8, 4)), columns=list("abcd"),
+                     index=[f"u{i}" for i in range(8)])
+    pipe = C.Pipeline(groups={"a": "g1", "b": "g1", "c": "g2", "d": "g2"})
+    out = {
+        "synthetic_did": M.synthetic_did(sd, y="y", unit="unit", time="year", treated="treated", reps=20),
+        "randomization": M.randomization_inference(small, estimator=diff, unit="unit", cohort="cohort"),
+        "leave_one_out": M.leave_one_out(small, estimator=diff, unit="unit", treated_units=[small["unit"].iloc[0]]),
+        "pretrend_power": M.pretrend_power((beta, sigma, 3, 2)),
+        "adjust_pvalues": M.adjust_pvalues([0.01, 0.04, 0.3]),
+        "pipeline": pipe.run(X),
+        "uncertainty": C.uncertainty(X, pipe, n=8, seed=1),
+        "ahp": C.ahp([[1, 3, 5], [1 / 3, 1, 2], [1 / 5, 1 / 2, 1]]),
+        "cronbach": C.cronbach_alpha(X, details=True),
+    }
+    if __import__("importlib").util.find_spec("diff_diff") is not None:
+        out["honest_did"] = M.honest_did((beta, sigma, 3, 2), method="smoothness", Mbar=[0.0, 0.01])
+    return out
+
+
+def _public_result_classes():
+    import inspect
+
+    from evalkit import composite as C
+
+    found = {}
+    for mod in (M, C):
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if inspect.isclass(obj) and obj.__name__.endswith(("Results", "Result")) and obj is not BaseResults:
+                found[name] = obj
+    return found
+
+
+def test_one_protocol_for_every_result(panel, more_results):
     from matplotlib.figure import Figure
 
-    for name, res in _all_results(panel).items():
+    results = {**_all_results(panel), **more_results}
+    covered = {type(r).__name__ for r in results.values()}
+    expected = set(_public_result_classes())
+    if "honest_did" not in results:  # diff_diff not installed
+        expected.discard("SensitivityResults")
+    assert expected <= covered, f"public result classes without a protocol check: {expected - covered}"
+    for name, res in results.items():
         assert isinstance(res, BaseResults) and isinstance(res, ResultsProtocol), name
         tidy = res.tidy()
         assert list(tidy.columns[:6]) == TIDY_COLUMNS, name
         for lang in ("zh", "en"):
             s = res.summary(lang=lang)
             assert "<table" in s._repr_html_() and str(s), name
+            assert "<table" in res._repr_html_(), name
         fig = res.plot(lang="en")
         assert isinstance(fig, Figure), name
         png = fig._repr_png_()
@@ -226,9 +283,67 @@ def test_one_protocol_for_every_result(panel):
         ci = res.ci(0.95)
         assert list(ci.columns) == ["ci_low", "ci_high"] and len(ci) == len(tidy), name
         narrow = res.ci(level=0.5)
-        assert ((narrow["ci_high"] - narrow["ci_low"]) <= (ci["ci_high"] - ci["ci_low"]) + 1e-15).all(), name
+        both = ci.notna().all(axis=1) & narrow.notna().all(axis=1)
+        width, narrow_width = (ci["ci_high"] - ci["ci_low"])[both], (narrow["ci_high"] - narrow["ci_low"])[both]
+        assert (narrow_width <= width + 1e-12).all(), name
         assert all(isinstance(w, Message) for w in res.warnings), name
         assert isinstance(res.warning_texts("en"), list)
+
+
+def test_result_columns_mean_what_they_say(more_results):
+    more = more_results
+    ahp = more["ahp"].tidy()
+    assert ahp["estimate"].sum() == pytest.approx(1.0) and ahp[["se", "ci_low", "ci_high", "p"]].isna().all().all()
+    alpha = more["cronbach"].tidy()
+    assert alpha["term"].iloc[0] == "alpha" and alpha["estimate"].iloc[0] == pytest.approx(float(more["cronbach"]))
+    unc = more["uncertainty"]
+    t = unc.tidy()
+    assert (t["ci_low"] == t["rank_q05"]).all() and (t["estimate"] == t["nominal_rank"]).all()
+    assert (unc.ci(0.9)["ci_low"].to_numpy() == t["rank_q05"].to_numpy()).all()
+    power = more["pretrend_power"].tidy()
+    assert power["term"].tolist() == ["slope@power=0.5", "slope@power=0.8"] and power["se"].isna().all()
+    if "honest_did" in more:
+        hd = more["honest_did"]
+        assert hd.ci(0.95).iloc[1:].notna().all().all() and hd.ci(0.9).iloc[1:].isna().all().all()
+        assert hd.ci(0.95).iloc[0].tolist() == pytest.approx(list(hd.original_ci))
+
+
+def test_no_language_in_sensitivity_and_multiple_testing():
+    beta = np.array([0.02, -0.01, 0.0, 0.1, 0.15])
+    sigma = np.diag([0.02, 0.02, 0.02, 0.03, 0.03]) ** 2
+    with pytest.warns(DeprecationWarning, match="lang"):
+        a = M.pretrend_power((beta, sigma, 3, 2), lang="en")
+    b = M.pretrend_power((beta, sigma, 3, 2))
+    assert a.tidy().equals(b.tidy()) and "预趋势" in str(b.summary()) and "pre-trend" in str(b.summary("en"))
+    with pytest.warns(DeprecationWarning, match="lang"):
+        M.adjust_pvalues([0.01, 0.2], lang="zh")
+
+
+def test_public_api_has_numpydoc_parameters_and_returns():
+    """Every public function of evalkit.models / evalkit.composite documents Parameters and
+    Returns; every public class its constructor Parameters (the abstract base and the protocol take
+    none) and the protocol methods it offers their Returns."""
+    import inspect
+
+    from evalkit import composite as C
+
+    assert {"cronbach_alpha", "item_rest_correlations", "AlphaResult"} <= set(C.__all__)
+    missing = []
+    for mod in (M, C):
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            doc = inspect.getdoc(obj) or ""
+            if inspect.isfunction(obj):
+                missing += [f"{mod.__name__}.{name}: {s}" for s in ("Parameters", "Returns") if s not in doc]
+            elif inspect.isclass(obj):
+                if name not in ("BaseResults", "ResultsProtocol") and "Parameters" not in doc:
+                    missing.append(f"{mod.__name__}.{name}: Parameters")
+                if name == "ResultsProtocol":
+                    continue
+                for meth in ("tidy", "summary", "plot", "ci", "warning_texts"):
+                    if callable(getattr(obj, meth, None)) and "Returns" not in (inspect.getdoc(getattr(obj, meth)) or ""):
+                        missing.append(f"{mod.__name__}.{name}.{meth}: Returns")
+    assert not missing, missing
 
 
 def test_ci_uses_the_estimators_distribution(panel):

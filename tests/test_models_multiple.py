@@ -87,7 +87,9 @@ def test_bad_inputs_and_plot():
         adjust_pvalues(method="romano_wolf", t_stats=[1.0, 2.0], boot_t=np.zeros((10, 3)))
     with pytest.raises(ModelInputError):
         adjust_pvalues(method="romano_wolf", t_stats=[1.0])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="method must be one of 'holm', 'bonferroni', 'romano_wolf'; got 'fdr'"):
         adjust_pvalues(P, method="fdr")
-    fig = adjust_pvalues(P, lang="en").plot()
+    fig = adjust_pvalues(P).plot(lang="en")
+    with pytest.warns(DeprecationWarning, match="lang"):
+        adjust_pvalues(P, lang="en")
     assert hasattr(fig, "savefig")

@@ -131,7 +131,8 @@ def test_smoothness_mpdta_agrees_with_moderndid(mpdta_did):
 
 @pytest.mark.slow  # moderndid's C-LF takes tens of seconds per call: make test-slow
 def test_relative_magnitudes_mpdta_results_object(mpdta_did):
-    r = honest_did(mpdta_did, Mbar=[0.5, 1.0], grid_points=200, lang="en")
+    with pytest.warns(DeprecationWarning, match="lang"):
+        r = honest_did(mpdta_did, Mbar=[0.5, 1.0], grid_points=200, lang="en")
     t = r.tidy()
     assert list(t.columns[:6]) == ["term", "estimate", "se", "ci_low", "ci_high", "p"]
     assert t["term"].tolist() == ["original", "Mbar=0.5", "Mbar=1"]
@@ -140,8 +141,8 @@ def test_relative_magnitudes_mpdta_results_object(mpdta_did):
     assert (np.diff(r.table["ci_low"]) <= 0).all() and (np.diff(r.table["ci_high"]) >= 0).all()
     assert r.estimate == pytest.approx(mpdta_did.aggregate("dynamic").table.loc[0, "estimate"])
     assert r.breakdown is None  # the on-impact effect is not significant even under parallel trends
-    s = str(r.summary())
-    assert "C-LF" in s and "breakdown" in s
+    s = str(r.summary("en"))
+    assert "C-LF" in s and "breakdown" in s and "突破值" in str(r.summary())
     fig = r.plot()
     assert type(fig).__name__ == "Figure" and hasattr(fig, "_repr_html_") or hasattr(fig, "savefig")
     assert len(fig.axes[0].containers) >= 2

@@ -2,19 +2,27 @@
 
 Pure functions on DataFrames/arrays (rows = units, columns = indicators); no dependency on the
 ``Dataset``. Every convention that changes a number is a named keyword argument; a wrong choice is
-a ``ValueError`` naming the allowed values; unusable data is an ``evalkit.errors.ModelInputError``.
+an ``evalkit.errors.ChoiceError`` (a ``ValueError``) naming the allowed values; unusable data is an
+``evalkit.errors.ModelInputError``.
 
 Where things live (split along seams, all re-exported here):
 
-- ``composite_methods``: ``normalise``, ``entropy_weights``, ``critic_weights``, ``pca_weights``,
-  ``ahp``, ``aggregate``, ``topsis``, ``obstacle_degree``;
-- ``composite_systems``: ``coupling_coordination`` (standard and Wang et al. 2021),
+- ``composite.methods``: ``normalise``, ``aggregate``, ``topsis``, ``obstacle_degree``, the figures;
+- ``composite.weights``: ``entropy_weights``, ``critic_weights``, ``pca_weights``, ``ahp``;
+- ``composite.treatment``: ``impute``, ``treat_outliers`` (COINr data treatment);
+- ``composite.systems``: ``coupling_coordination`` (standard and Wang et al. 2021),
   ``grey_relational`` (factor mode), ``grey_relational_evaluation`` (evaluation mode), ``dea``,
   ``scale_efficiency``;
-- ``composite_pipeline``: ``Pipeline`` — the COINr / OECD-JRC pipeline (denomination, imputation,
+- ``composite.pipeline``: ``Pipeline`` — the COINr / OECD-JRC pipeline (denomination, imputation,
   outlier treatment, normalisation, weighting, aggregation over indicator → group → index);
-- ``composite_uncertainty``: ``uncertainty`` — Monte Carlo over method choices with rank intervals
-  and Saltelli/Jansen sensitivity indices, locally or on a Dask cluster.
+- ``composite.uncertainty``: ``uncertainty`` — Monte Carlo over method choices with rank intervals
+  and Saltelli/Jansen sensitivity indices, locally or on a Dask cluster;
+- ``composite.reliability``: ``cronbach_alpha``, ``item_rest_correlations``.
+
+Result objects (``AHPResult``, ``PipelineResult``, ``UncertaintyResult``, ``AlphaResult``) follow
+the one results protocol of :mod:`evalkit.models.results`: ``tidy()`` (leading columns term,
+estimate, se, ci_low, ci_high, p; NaN where undefined), ``summary(lang)``, ``plot(lang)``,
+``ci(level)``, ``warning_texts(lang)``.
 """
 
 from __future__ import annotations
@@ -22,19 +30,14 @@ from __future__ import annotations
 from evalkit.composite.methods import (
     AGGREGATIONS,
     NORMALISATIONS,
-    RI_TABLES,
-    AHPResult,
     aggregate,
-    ahp,
     bar_plot,
-    critic_weights,
-    entropy_weights,
     normalise,
     obstacle_degree,
-    pca_weights,
     radar_plot,
     topsis,
 )
+from evalkit.composite.weights import RI_TABLES, AHPResult, ahp, critic_weights, entropy_weights, pca_weights
 from evalkit.composite.systems import (
     CCD_BANDS,
     ccd_band,
@@ -47,7 +50,7 @@ from evalkit.composite.systems import (
 )
 from evalkit.composite.pipeline import Pipeline, PipelineResult, impute, treat_outliers
 from evalkit.composite.uncertainty import UncertaintyResult, uncertainty
-from evalkit.composite.reliability import AlphaResult, cronbach_alpha, item_rest_correlations  # noqa: F401
+from evalkit.composite.reliability import AlphaResult, cronbach_alpha, item_rest_correlations
 
 __all__ = [
     "normalise",
@@ -78,4 +81,7 @@ __all__ = [
     "bar_plot",
     "NORMALISATIONS",
     "AGGREGATIONS",
+    "cronbach_alpha",
+    "item_rest_correlations",
+    "AlphaResult",
 ]

@@ -1,52 +1,36 @@
-"""Composite-evaluation methods: normalisation, weighting (entropy, CRITIC, PCA, AHP), aggregation,
-TOPSIS and obstacle degree (障碍度). Public names are re-exported by ``evalkit.composite``.
+"""Composite-evaluation methods: the input helpers, normalisation, aggregation, TOPSIS, obstacle
+degree (障碍度) and the shared bar / radar figures; the weighting methods are in
+:mod:`evalkit.composite.weights`. Public names are re-exported by ``evalkit.composite``.
 
 All functions are pure functions on DataFrames/arrays: rows are units (alternatives), columns are
 indicators (criteria). Every convention that changes a number is a named keyword argument; a wrong
-choice raises ``ValueError`` naming the allowed values, and unusable data raises
-``evalkit.errors.ModelInputError`` (a ``ValueError`` too).
+choice raises ``evalkit.errors.ChoiceError`` naming the allowed values, and unusable data raises
+``evalkit.errors.ModelInputError`` (both are ``ValueError``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Mapping, Sequence
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import ModelInputError
+from evalkit.errors import ModelInputError, check_choice
+from evalkit.i18n import Lang
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Normalisation = Literal["minmax", "zscore", "rank", "target", "vector"]
-EntropyForm = Literal["classic", "minmax"]
 Aggregation = Literal["arithmetic", "geometric", "harmonic"]
 TopsisNormalisation = Literal["vector", "minmax"]
-RITable = Literal["saaty", "cn"]
 
 NORMALISATIONS = ("minmax", "zscore", "rank", "target", "vector")
 AGGREGATIONS = ("arithmetic", "geometric", "harmonic")
 
-# Random consistency indices by matrix order n = 1..15.
-# "saaty": Saaty (1980), The Analytic Hierarchy Process, McGraw-Hill (as tabulated in Saaty 2008,
-#   Int. J. Services Sciences 1(1):83-98).
-# "cn": the table used in most Chinese textbooks and software (n = 1..15: 0, 0, 0.52, 0.89, 1.12,
-#   1.26, 1.36, 1.41, 1.46, 1.49, 1.52, 1.54, 1.56, 1.58, 1.59), commonly attributed to
-#   洪志国, 李焱, 范植华, 王化祥 (2002), 层次分析法中高阶平均随机一致性指标(RI)的计算,
-#   计算机工程与应用 38(12):45-47. Checked against several public Chinese AHP implementations found
-#   with the project's search tool (the attribution itself could not be checked against the paper).
-RI_TABLES: dict[str, tuple[float, ...]] = {
-    "saaty": (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59),
-    "cn": (0.0, 0.0, 0.52, 0.89, 1.12, 1.26, 1.36, 1.41, 1.46, 1.49, 1.52, 1.54, 1.56, 1.58, 1.59),
-}
-
 
 # ----------------------------------------------------------------------------- input helpers
-def check_choice(name: str, value, allowed: Sequence[str]) -> None:
-    """Raise a ValueError naming the allowed values when ``value`` is not one of them."""
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not a known choice; use one of: " + ", ".join(repr(a) for a in allowed))
-
-
 def as_frame(X, *, name: str = "X", allow_nan: bool = False) -> pd.DataFrame:
     """A float DataFrame from a DataFrame or 2-D array (array columns are named x1, x2, ...)."""
     if isinstance(X, pd.DataFrame):
@@ -132,7 +116,11 @@ def normalise(
 ) -> pd.DataFrame:
     """Normalise indicator columns so that higher is better for every column.
 
-    method
+    Parameters
+    ----------
+    X : pandas.DataFrame or array-like
+        Rows = units, columns = indicators (numeric, no missing values).
+    method : {"minmax", "zscore", "rank", "target", "vector"}, default "minmax"
         ``"minmax"``: (x - min)/(max - min) mapped to ``bounds`` (direction -1: (max - x)/(max - min));
         a constant column maps to the lower bound.
         ``"zscore"``: (x - mean)/sd (sample sd, ddof=1), sign-flipped for direction -1, then
@@ -144,6 +132,21 @@ def normalise(
         ``"vector"``: 100·x/‖x‖₂ per column; for direction -1 the column is first reflected,
         x' = max + min - x, which keeps the scale positive (a stated convention: the vector norm
         has no standard cost-criterion form outside TOPSIS).
+    directions : sequence or mapping, optional
+        +1 (higher is better, default) or -1 per indicator.
+    bounds : tuple of float, default (0, 1)
+        Range of ``"minmax"``.
+    mean_sd : tuple of float, default (0, 1)
+        Mean and sd of ``"zscore"``.
+    targets : sequence or mapping, optional
+        Positive targets of ``"target"``.
+    cap : bool, default True
+        Cap ``"target"`` at 100.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same shape, index and columns as ``X``.
     """
     check_choice("method", method, NORMALISATIONS)
     df = as_frame(X)
@@ -184,183 +187,27 @@ def normalise(
     return pd.DataFrame(out, index=df.index, columns=df.columns)
 
 
-# ----------------------------------------------------------------------------- weights
-def _entropy_of_columns(P: np.ndarray) -> np.ndarray:
-    """Shannon entropy of each column of a column-stochastic matrix with 0·ln0 := 0, scaled by 1/ln m."""
-    m = P.shape[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0)
-    return -terms.sum(axis=0) / np.log(m)
-
-
-def entropy_weights(X, *, directions=None, form: EntropyForm = "classic", shift: float = 1e-4) -> pd.Series:
-    """Entropy weights (熵权法): w_j = (1 - e_j) / Σ(1 - e_k), e_j = -(1/ln m) Σ_i p_ij ln p_ij.
-
-    form
-        ``"classic"``: p_ij = x_ij / Σ_i x_ij on the raw non-negative matrix, as in Xu (2004) and
-        Zavadskas & Podvezko (2016). Entropy measures dispersion, so ``directions`` and ``shift``
-        are not used in this form.
-        ``"minmax"``: the convention common in Chinese texts: direction-aware min-max
-        (正向化 / 逆向化) to [0, 1], then ``shift`` added to every value before p is formed
-        (the usual +0.0001); ``shift=0`` keeps zeros and uses 0·ln0 := 0.
-    A constant column has entropy 1 and weight 0. Needs m ≥ 2 units.
-    """
-    check_choice("form", form, ("classic", "minmax"))
-    df = as_frame(X)
-    if df.shape[0] < 2:
-        raise ModelInputError("entropy weights need at least 2 units (rows).")
-    v = df.to_numpy()
-    if form == "classic":
-        if np.any(v < 0):
-            raise ModelInputError(
-                "the classic entropy form needs non-negative data; use form='minmax' for data with negative values."
-            )
-        Z = v
-    else:
-        if shift < 0:
-            raise ValueError(f"shift must be ≥ 0; got {shift}.")
-        Z = _minmax01(v, as_directions(directions, df.columns)) + shift
-    col = Z.sum(axis=0)
-    P = Z / np.where(col > 0, col, 1.0)
-    e = np.where(col > 0, _entropy_of_columns(P), 1.0)
-    d = np.clip(1.0 - e, 0.0, None)
-    if d.sum() <= 0:
-        raise ModelInputError("every indicator is constant across units: entropy weights are undefined.")
-    return pd.Series(d / d.sum(), index=df.columns, name="weight")
-
-
-def critic_weights(X, *, directions=None) -> pd.Series:
-    """CRITIC weights (Diakoulaki, Mavrotas & Papayannakis 1995, Comput. Oper. Res. 22(7):763-770).
-
-    Direction-aware min-max to [0, 1]; C_j = σ_j Σ_k (1 - r_jk) with σ_j the standard deviation and
-    r_jk Pearson correlations; w_j = C_j / Σ C_k. (The choice of ddof cancels in the ratio.)
-    A constant column gets weight 0.
-    """
-    df = as_frame(X)
-    if df.shape[0] < 3:
-        raise ModelInputError("CRITIC weights need at least 3 units (rows).")
-    Z = _minmax01(df.to_numpy(), as_directions(directions, df.columns))
-    sd = Z.std(axis=0, ddof=1)
-    live = sd > 0
-    R = np.zeros((Z.shape[1], Z.shape[1]))
-    if live.sum() >= 1:
-        R_live = np.corrcoef(Z[:, live], rowvar=False) if live.sum() > 1 else np.ones((1, 1))
-        R[np.ix_(live, live)] = R_live
-    # constant columns: no correlation information; they get C = 0 through sd = 0 anyway
-    C = sd * (1.0 - R).sum(axis=1)
-    C = np.where(live, C, 0.0)
-    if C.sum() <= 0:
-        raise ModelInputError("CRITIC weights are undefined: indicators are constant or perfectly correlated.")
-    return pd.Series(C / C.sum(), index=df.columns, name="weight")
-
-
-def pca_weights(X, *, retain: Literal["kaiser", "all"] = "kaiser") -> pd.Series:
-    """PCA weights from the correlation matrix of the indicators.
-
-    Eigen-decomposition of the correlation matrix (standardised indicators); components kept by
-    ``retain``: ``"kaiser"`` (eigenvalue > 1, at least one) or ``"all"``. Weight
-    w_j ∝ Σ_k (λ_k / Σ_kept λ) · |u_jk|, u_k the unit eigenvectors: the loading of each indicator on
-    the kept components, weighted by their share of explained variance, then rescaled to sum to 1
-    (the variance-share form used in Chinese applied work; the OECD-JRC Handbook 2008 describes a
-    rotated factor-analysis variant, not implemented here).
-    """
-    check_choice("retain", retain, ("kaiser", "all"))
-    df = as_frame(X)
-    v = df.to_numpy()
-    sd = v.std(axis=0, ddof=1)
-    if df.shape[0] < 3 or np.any(sd == 0):
-        raise ModelInputError(
-            f"PCA weights need ≥ 3 units and no constant indicator (constant: {list(df.columns[sd == 0])})."
-        )
-    lam, U = np.linalg.eigh(np.corrcoef(v, rowvar=False))
-    order = np.argsort(lam)[::-1]
-    lam, U = lam[order], U[:, order]
-    keep = lam > 1.0 if retain == "kaiser" else np.ones_like(lam, dtype=bool)
-    keep[0] = True
-    share = lam[keep] / lam[keep].sum()
-    w = np.abs(U[:, keep]) @ share
-    return pd.Series(w / w.sum(), index=df.columns, name="weight")
-
-
-# ----------------------------------------------------------------------------- AHP
-@dataclass
-class AHPResult:
-    """Principal-eigenvector AHP: ``weights``, ``lambda_max``, ``ci``, ``ri``, ``cr``, ``consistent``."""
-
-    weights: pd.Series
-    lambda_max: float
-    ci: float
-    ri: float
-    cr: float
-    ri_table: str
-    n: int
-    consistent: bool = field(init=False)
-
-    def __post_init__(self):
-        self.consistent = bool(self.cr < 0.1)
-
-    def tidy(self) -> pd.DataFrame:
-        return self.weights.rename("weight").rename_axis("criterion").reset_index()
-
-    def summary(self) -> "_Summary":
-        stats = pd.DataFrame(
-            {"value": [self.n, self.lambda_max, self.ci, self.ri, self.cr, self.consistent]},
-            index=["n", "lambda_max", "CI", f"RI ({self.ri_table})", "CR", "CR < 0.1"],
-        )
-        return _Summary("AHP (principal eigenvector)", [self.tidy(), stats])
-
-    def plot(self, *, lang="zh"):
-        from evalkit.plotting import label
-
-        return bar_plot(
-            self.weights, title=label("AHP 权重", "AHP weights", lang), xlabel=label("权重", "weight", lang)
-        )
-
-
-def ahp(A, *, ri: RITable = "saaty") -> AHPResult:
-    """Analytic hierarchy process weights from a reciprocal pairwise-comparison matrix.
-
-    Weights are the principal (Perron) eigenvector, normalised to sum 1; CI = (λmax - n)/(n - 1),
-    CR = CI / RI(n). ``ri`` names the random-index table: ``"saaty"`` (Saaty 1980) or ``"cn"`` (the
-    table common in Chinese texts); see ``RI_TABLES``. For n ≤ 2 CR is 0 (RI = 0). n ≤ 15.
-    A DataFrame's index names the criteria.
-    """
-    check_choice("ri", ri, tuple(RI_TABLES))
-    names = list(A.index) if isinstance(A, pd.DataFrame) else None
-    M = np.asarray(A, dtype=float)
-    if M.ndim != 2 or M.shape[0] != M.shape[1]:
-        raise ModelInputError(f"the AHP matrix must be square; got shape {M.shape}.")
-    n = M.shape[0]
-    if n > len(RI_TABLES[ri]):
-        raise ModelInputError(f"the {ri!r} RI table covers n ≤ {len(RI_TABLES[ri])}; got n = {n}.")
-    if np.any(~np.isfinite(M)) or np.any(M <= 0):
-        raise ModelInputError("AHP judgements must be positive numbers (1/9 … 9).")
-    for i in range(n):
-        for j in range(i, n):
-            if abs(M[i, j] * M[j, i] - 1.0) > 1e-3:
-                raise ModelInputError(
-                    f"the AHP matrix is not reciprocal at ({i + 1}, {j + 1}): a_ij = {M[i, j]:g}, "
-                    f"a_ji = {M[j, i]:g}, product {M[i, j] * M[j, i]:g} ≠ 1. Enter a_ji = 1/a_ij "
-                    "(and 1 on the diagonal)."
-                )
-    vals, vecs = np.linalg.eig(M)
-    k = int(np.argmax(vals.real))
-    lam = float(vals[k].real)
-    w = np.abs(vecs[:, k].real)
-    w = w / w.sum()
-    ci = (lam - n) / (n - 1) if n > 2 else 0.0
-    ri_value = RI_TABLES[ri][n - 1]
-    cr = ci / ri_value if ri_value > 0 else 0.0
-    idx = names if names is not None else [f"c{i + 1}" for i in range(n)]
-    return AHPResult(pd.Series(w, index=idx, name="weight"), lam, ci, ri_value, cr, ri, n)
-
-
 # ----------------------------------------------------------------------------- aggregation
 def aggregate(X, weights=None, *, method: Aggregation = "arithmetic") -> pd.Series:
-    """Weighted aggregation across columns, weights rescaled to sum 1 (default equal):
-    ``"arithmetic"`` Σ w x; ``"geometric"`` Π x^w (needs x > 0); ``"harmonic"`` 1 / Σ (w / x)
-    (needs x > 0). Geometric and harmonic are less compensatory (a weak indicator is not fully
-    offset by a strong one)."""
+    """Weighted aggregation across columns, weights rescaled to sum 1 (default equal).
+
+    Geometric and harmonic are less compensatory (a weak indicator is not fully offset by a strong
+    one).
+
+    Parameters
+    ----------
+    X : pandas.DataFrame or array-like
+        Rows = units, columns = normalised indicators.
+    weights : sequence or mapping, optional
+        Non-negative weights per column (default equal).
+    method : {"arithmetic", "geometric", "harmonic"}, default "arithmetic"
+        Σ w x; Π x^w (needs x > 0); 1 / Σ (w / x) (needs x > 0).
+
+    Returns
+    -------
+    pandas.Series
+        One score per unit (name ``score``).
+    """
     check_choice("method", method, AGGREGATIONS)
     df = as_frame(X)
     w = np.full(df.shape[1], 1.0 / df.shape[1]) if weights is None else as_weights(weights, df.columns)
@@ -385,10 +232,25 @@ def aggregate_array(v: np.ndarray, w: np.ndarray, method: str) -> np.ndarray:
 def topsis(X, weights, *, directions=None, normalisation: TopsisNormalisation = "vector") -> pd.Series:
     """TOPSIS relative closeness C_i = D_i⁻ / (D_i⁺ + D_i⁻) in [0, 1] (Hwang & Yoon 1981).
 
-    ``normalisation``: ``"vector"`` r = x / ‖x‖₂ per column (Hwang & Yoon's form) or ``"minmax"``
-    r = (x - min)/(max - min). Weights are rescaled to sum 1 and multiply r. The ideal takes the
-    column maximum for direction +1 and the minimum for -1 (the anti-ideal the reverse); distances
-    are Euclidean. All-identical units give NaN (no ideal separation).
+    Weights are rescaled to sum 1 and multiply the normalised values. The ideal takes the column
+    maximum for direction +1 and the minimum for -1 (the anti-ideal the reverse); distances are
+    Euclidean. All-identical units give NaN (no ideal separation).
+
+    Parameters
+    ----------
+    X : pandas.DataFrame or array-like
+        Rows = units, columns = indicators.
+    weights : sequence or mapping
+        Non-negative weights per indicator.
+    directions : sequence or mapping, optional
+        +1/-1 per indicator.
+    normalisation : {"vector", "minmax"}, default "vector"
+        r = x / ‖x‖₂ per column (Hwang & Yoon's form) or r = (x - min)/(max - min).
+
+    Returns
+    -------
+    pandas.Series
+        Closeness per unit (name ``closeness``).
     """
     check_choice("normalisation", normalisation, ("vector", "minmax"))
     df = as_frame(X)
@@ -420,6 +282,22 @@ def obstacle_degree(X, weights, *, directions=None, normalisation: Literal["minm
     O_ij = w_j (1 - r_ij) / Σ_k w_k (1 - r_ik), with r the direction-aware min-max value in [0, 1]
     (factor contribution w_j × indicator deviation 1 - r_ij). A unit at the best value on every
     indicator has no obstacle: its row is 0.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame or array-like
+        Rows = units, columns = indicators.
+    weights : sequence or mapping
+        Non-negative weights per indicator.
+    directions : sequence or mapping, optional
+        +1/-1 per indicator.
+    normalisation : {"minmax"}
+        The only form offered.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Units × indicators.
     """
     check_choice("normalisation", normalisation, ("minmax",))
     df = as_frame(X)
@@ -434,23 +312,18 @@ def obstacle_degree(X, weights, *, directions=None, normalisation: Literal["minm
 
 
 # ----------------------------------------------------------------------------- presentation
-class _Summary:
-    """Text and HTML view of a few tables (Jupyter shows ``_repr_html_``)."""
+def bar_plot(values: pd.Series, *, title: str, xlabel: str) -> Figure:
+    """Horizontal bars of a labelled Series (weights, scores).
 
-    def __init__(self, title: str, tables: list[pd.DataFrame]):
-        self.title, self.tables = title, tables
+    Parameters
+    ----------
+    values : pandas.Series
+    title, xlabel : str
 
-    def __str__(self) -> str:
-        return "\n\n".join([self.title] + [t.to_string() for t in self.tables])
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return f"<h4>{self.title}</h4>" + "".join(t.to_html() for t in self.tables)
-
-
-def bar_plot(values: pd.Series, *, title: str, xlabel: str):
-    """Horizontal bars of a labelled Series (weights, scores)."""
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from evalkit.plotting import PALETTE, new_figure
 
     fig = new_figure(6.5, max(2.5, 0.3 * len(values) + 1))
@@ -462,8 +335,21 @@ def bar_plot(values: pd.Series, *, title: str, xlabel: str):
     return fig
 
 
-def radar_plot(profile: pd.DataFrame, *, title: str = "", lang="zh"):
-    """Radar (spider) chart: one polygon per row of ``profile`` over its columns (values 0..1 or 0..100)."""
+def radar_plot(profile: pd.DataFrame, *, title: str = "", lang: Lang = "zh") -> Figure:
+    """Radar (spider) chart: one polygon per row of ``profile`` over its columns.
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame
+        Rows = units, columns = dimensions (values 0..1 or 0..100).
+    title : str
+    lang : {"zh", "en", "bilingual"}
+        Kept for a uniform signature (the labels are the data's own).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from evalkit.plotting import PALETTE, new_figure
 
     cols = [str(c) for c in profile.columns]

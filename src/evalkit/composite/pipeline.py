@@ -14,149 +14,76 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
-from evalkit.composite.methods import (
-    AGGREGATIONS,
-    NORMALISATIONS,
-    RI_TABLES,
-    _Summary,
-    aggregate_array,
-    ahp,
-    as_frame,
-    check_choice,
-    critic_weights,
-    entropy_weights,
-    normalise,
-    pca_weights,
-)
-from evalkit.errors import ModelInputError
+from evalkit.composite.methods import AGGREGATIONS, NORMALISATIONS, Normalisation, aggregate_array, as_frame, normalise
+from evalkit.composite.treatment import IMPUTATIONS, Imputation, impute, treat_outliers
+from evalkit.composite.weights import RI_TABLES, RITable, ahp, critic_weights, entropy_weights, pca_weights
+from evalkit.errors import ModelInputError, check_choice
+from evalkit.i18n import Lang, Message, label
+from evalkit.models.results import TIDY_COLUMNS, BaseResults, Summary
 
-IMPUTATIONS = ("none", "mean", "median", "group_mean", "knn")
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 OUTLIER_RULES = ("none", "coinr")
 WEIGHTINGS = ("equal", "expert", "ahp", "entropy", "entropy_minmax", "pca", "critic")
-
-
-# ----------------------------------------------------------------------------- imputation
-def impute(
-    X: pd.DataFrame,
-    method: Literal["none", "mean", "median", "group_mean", "knn"] = "mean",
-    *,
-    unit_groups=None,
-    knn_neighbours: int = 5,
-) -> pd.DataFrame:
-    """Fill missing indicator values: ``"none"`` (leave them; later steps refuse NaN), ``"mean"`` /
-    ``"median"`` of the indicator over units, ``"group_mean"`` mean of the indicator within the
-    unit's group (``unit_groups``: a Series/mapping unit → group), ``"knn"`` scikit-learn's
-    KNNImputer on z-scored indicators (``knn_neighbours`` neighbours, uniform weights)."""
-    check_choice("imputation", method, IMPUTATIONS)
-    df = X.astype(float)
-    if method == "none" or not df.isna().any().any():
-        return df
-    if method in ("mean", "median"):
-        fill = df.mean() if method == "mean" else df.median()
-        if fill.isna().any():
-            raise ModelInputError(f"indicators {list(fill.index[fill.isna()])} have no observed value.")
-        return df.fillna(fill)
-    if method == "group_mean":
-        if unit_groups is None:
-            raise ModelInputError("imputation 'group_mean' needs unit_groups (unit → group).")
-        groups = pd.Series(unit_groups).reindex(df.index)
-        if groups.isna().any():
-            raise ModelInputError(f"unit_groups has no group for units {list(df.index[groups.isna()])}.")
-        out = df.fillna(df.groupby(groups.to_numpy()).transform("mean"))
-        if out.isna().any().any():
-            raise ModelInputError("a unit group has no observed value for an indicator; use 'mean'.")
-        return out
-    from sklearn.impute import KNNImputer
-
-    mu, sd = df.mean(), df.std().replace(0, 1.0)
-    filled = KNNImputer(n_neighbors=knn_neighbours).fit_transform(((df - mu) / sd).to_numpy())
-    return pd.DataFrame(filled, index=df.index, columns=df.columns) * sd + mu
-
-
-# ----------------------------------------------------------------------------- outliers
-def _log_ct(x: np.ndarray, skew: float) -> np.ndarray:
-    """COINr's 'log_CT': ln(x - min + 0.01·range) for positive skew; mirrored for negative skew,
-    -ln(max - x + 0.01·range), so the order of units is kept (our extension)."""
-    rng = np.nanmax(x) - np.nanmin(x)
-    if skew >= 0:
-        return np.log(x - np.nanmin(x) + 0.01 * rng)
-    return -np.log(np.nanmax(x) - x + 0.01 * rng)
-
-
-def treat_outliers(
-    X: pd.DataFrame, *, skew_threshold: float = 2.0, kurtosis_threshold: float = 3.5, winmax: int = 5
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """COINr's default outlier treatment, per indicator.
-
-    An indicator is treated when |skew| > ``skew_threshold`` AND kurtosis > ``kurtosis_threshold``
-    (pandas' bias-corrected sample skewness and excess kurtosis). Treatment: winsorise one point at
-    a time (the highest value set to the next highest when skew > 0, the lowest to the next lowest
-    when skew < 0) until the rule no longer holds, up to ``winmax`` points; if the rule still holds
-    after ``winmax`` points, the winsorisation is undone and the log transform ``log_CT`` is applied
-    instead. Returns the treated data and a log (one row per indicator).
-    """
-    out = X.astype(float).copy()
-    rows = []
-    for col in X.columns:
-        x = X[col].to_numpy(dtype=float)
-        s0, k0 = pd.Series(x).skew(), pd.Series(x).kurt()
-        flagged = abs(s0) > skew_threshold and k0 > kurtosis_threshold
-        treatment, n_win, xt = "none", 0, x.copy()
-        if flagged:
-            s, k = s0, k0
-            while n_win < winmax and abs(s) > skew_threshold and k > kurtosis_threshold:
-                obs = xt[np.isfinite(xt)]
-                uniq = np.unique(obs)
-                if uniq.size < 2:
-                    break
-                if s > 0:
-                    xt[np.flatnonzero(xt == uniq[-1])[0]] = uniq[-2]
-                else:
-                    xt[np.flatnonzero(xt == uniq[0])[0]] = uniq[1]
-                n_win += 1
-                s, k = pd.Series(xt).skew(), pd.Series(xt).kurt()
-            if abs(s) > skew_threshold and k > kurtosis_threshold:
-                xt, treatment, n_win = _log_ct(x, s0), "log_CT", 0
-            else:
-                treatment = "winsorised"
-            out[col] = xt
-        rows.append(
-            {
-                "indicator": col,
-                "skew": s0,
-                "kurtosis": k0,
-                "treatment": treatment,
-                "n_winsorised": n_win,
-                "skew_after": pd.Series(xt).skew(),
-                "kurtosis_after": pd.Series(xt).kurt(),
-            }
-        )
-    return out, pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- the pipeline
 @dataclass(frozen=True)
 class Pipeline:
-    """Choices for a composite index over a hierarchy; ``run(X)`` computes it.
+    """Choices for a composite index over a hierarchy; ``run(X)`` computes it (a
+    :class:`PipelineResult`). Data-driven weights are computed on the treated, un-normalised data.
 
-    groups: indicator → group (level 2). directions: indicator → +1/-1 (default +1).
-    group_weights: group → weight for the index (default equal; or the AHP matrix "index").
-    denominators: indicator → column of ``denominator_data`` (per-capita denomination, the value is
-    divided by the denominator and multiplied by ``denominator_scale``, e.g. 1000).
-    imputation: see ``impute``. outliers: ``"coinr"`` (see ``treat_outliers``) or ``"none"``.
-    normalisation: see ``evalkit.composite.normalise`` (``bounds`` for minmax, default 0..100 as in
-    COINr; ``mean_sd`` for zscore; ``targets`` for target).
-    weighting (within each group): ``"equal"``; ``"expert"`` (``expert_weights``: indicator →
-    weight); ``"ahp"`` (``ahp_matrices``: group → pairwise matrix over its indicators, DataFrame
-    with indicator labels, and optionally "index" → matrix over groups; RI table ``ahp_ri``);
-    ``"entropy"`` (classic form) and ``"entropy_minmax"`` (Chinese form with ``entropy_shift``);
-    ``"pca"``; ``"critic"``. Data-driven weights are computed on the treated, un-normalised data.
-    aggregation: ``"arithmetic"``, ``"geometric"`` or ``"harmonic"`` at both levels.
+    Parameters
+    ----------
+    groups : mapping
+        Indicator → group (level 2).
+    directions : mapping, optional
+        Indicator → +1/-1 (default +1).
+    group_weights : mapping, optional
+        Group → weight for the index (default equal; or the AHP matrix ``"index"``).
+    denominators : mapping, optional
+        Indicator → column of ``denominator_data`` (per-capita denomination: the value is divided
+        by the denominator and multiplied by ``denominator_scale``, e.g. 1000).
+    denominator_scale : float, default 1.0
+    imputation : str, default "none"
+        See :func:`impute`; ``unit_groups`` and ``knn_neighbours`` as there.
+    unit_groups : mapping, optional
+    knn_neighbours : int, default 5
+    outliers : {"coinr", "none"}, default "coinr"
+        See :func:`treat_outliers`, with ``skew_threshold``, ``kurtosis_threshold``, ``winmax``.
+    skew_threshold : float, default 2.0
+    kurtosis_threshold : float, default 3.5
+    winmax : int, default 5
+    normalisation : str, default "minmax"
+        See :func:`~evalkit.composite.normalise` (``bounds`` for minmax, default 0..100 as in
+        COINr; ``mean_sd`` for zscore; ``targets`` for target).
+    bounds : tuple of float, default (0, 100)
+    mean_sd : tuple of float, default (0, 1)
+    targets : mapping, optional
+    weighting : str, default "equal"
+        Within each group: ``"equal"``; ``"expert"`` (``expert_weights``: indicator → weight);
+        ``"ahp"`` (``ahp_matrices``: group → pairwise matrix over its indicators, DataFrame with
+        indicator labels, and optionally ``"index"`` → matrix over groups; RI table ``ahp_ri``);
+        ``"entropy"`` (classic form) and ``"entropy_minmax"`` (Chinese form with
+        ``entropy_shift``); ``"pca"``; ``"critic"``.
+    expert_weights : mapping, optional
+    ahp_matrices : mapping, optional
+    ahp_ri : {"saaty", "cn"}, default "saaty"
+    entropy_shift : float, default 1e-4
+    aggregation : {"arithmetic", "geometric", "harmonic"}, default "arithmetic"
+        At both levels.
+
+    Returns
+    -------
+    Pipeline
+        A frozen set of choices (``with_(**changes)`` returns a changed copy).
     """
 
     groups: Mapping[str, str]
@@ -237,7 +164,9 @@ class Pipeline:
                     )
                 df[ind] = df[ind] / d * self.denominator_scale
             steps.append(("denomination", {"denominators": dict(self.denominators), "scale": self.denominator_scale}))
-        df = impute(df, self.imputation, unit_groups=self.unit_groups, knn_neighbours=self.knn_neighbours)
+        df = impute(
+            df, cast(Imputation, self.imputation), unit_groups=self.unit_groups, knn_neighbours=self.knn_neighbours
+        )
         steps.append(("imputation", {"method": self.imputation}))
         if df.isna().any().any():
             raise ModelInputError(
@@ -264,12 +193,26 @@ class Pipeline:
         )
         return df, log, steps
 
-    def normalised(self, treated: pd.DataFrame, method: str | None = None, **overrides) -> pd.DataFrame:
+    def normalised(self, treated: pd.DataFrame, method: str | None = None, **overrides: Any) -> pd.DataFrame:
+        """The normalisation step on treated data.
+
+        Parameters
+        ----------
+        treated : pandas.DataFrame
+            Output of :meth:`prepare`.
+        method : str, optional
+            Overrides ``normalisation``.
+        **overrides
+            Overrides ``bounds``, ``mean_sd`` or ``targets``.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         params = {"bounds": self.bounds, "mean_sd": self.mean_sd, "targets": self.targets, **overrides}
         dirs = self.directions or {}
-        return normalise(
-            treated, method or self.normalisation, directions={c: dirs.get(c, 1) for c in treated.columns}, **params
-        )
+        chosen = cast(Normalisation, method or self.normalisation)
+        return normalise(treated, chosen, directions={c: dirs.get(c, 1) for c in treated.columns}, **params)
 
     def indicator_weights(
         self, treated: pd.DataFrame, weighting: str | None = None, shift: float | None = None
@@ -295,7 +238,7 @@ class Pipeline:
             elif method == "ahp":
                 if not self.ahp_matrices or g not in self.ahp_matrices:
                     raise ModelInputError(f"weighting 'ahp' needs ahp_matrices[{g!r}] over {cols}.")
-                res = ahp(self.ahp_matrices[g], ri=self.ahp_ri)
+                res = ahp(self.ahp_matrices[g], ri=cast(RITable, self.ahp_ri))
                 if set(map(str, res.weights.index)) == set(cols):
                     w = res.weights.rename(index=str).reindex(cols)
                 elif len(res.weights) == len(cols):
@@ -327,7 +270,7 @@ class Pipeline:
             if w is None:
                 raise ModelInputError(f"group_weights needs a weight for every group {gs}.")
         elif self.weighting == "ahp" and self.ahp_matrices and "index" in self.ahp_matrices:
-            res = ahp(self.ahp_matrices["index"], ri=self.ahp_ri)
+            res = ahp(self.ahp_matrices["index"], ri=cast(RITable, self.ahp_ri))
             w = pd.Series(res.weights.to_numpy(), index=gs)
         else:
             w = pd.Series(1.0, index=gs)
@@ -394,9 +337,30 @@ def rank_desc(scores: np.ndarray) -> np.ndarray:
     return rankdata(-scores, method="min", axis=-1)
 
 
-@dataclass
-class PipelineResult:
-    """Scores (groups and ``index``), ranks, normalised data, weights and the recorded steps."""
+@dataclass(repr=False)
+class PipelineResult(BaseResults):
+    """The result of :meth:`Pipeline.run` (built by it, not by hand).
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        The choices that made it (``rerun(**changes)`` runs again with some changed).
+    scores : pandas.DataFrame
+        Units × (each group, then ``index``).
+    normalised : pandas.DataFrame
+        The normalised indicators.
+    weights : pandas.Series
+        Within-group indicator weights.
+    group_weights : pandas.Series
+        Group weights for the index.
+    outliers : pandas.DataFrame
+        The outlier-treatment log, one row per indicator.
+    steps : list of (str, dict)
+        The recorded steps and their parameters.
+    data, denominator_data : object
+        The inputs (for ``rerun``).
+    warnings : list of evalkit.i18n.Message
+    """
 
     pipeline: Pipeline
     scores: pd.DataFrame
@@ -407,26 +371,60 @@ class PipelineResult:
     steps: list
     data: object = field(repr=False)
     denominator_data: object = field(default=None, repr=False)
+    warnings: list[Message] = field(default_factory=list)
 
     @property
     def index(self) -> pd.Series:
+        """The composite index score of each unit."""
         return self.scores["index"]
 
     @property
     def ranks(self) -> pd.DataFrame:
+        """Ranks of ``scores`` per column (1 = best; ties share the best rank)."""
         return pd.DataFrame(rank_desc(self.scores.to_numpy().T).T, index=self.scores.index, columns=self.scores.columns)
 
-    def rerun(self, **changes) -> "PipelineResult":
-        """Run again on the same data with some choices changed, e.g. ``rerun(weighting="entropy")``."""
+    def rerun(self, **changes: Any) -> PipelineResult:
+        """Run again on the same data with some choices changed.
+
+        Parameters
+        ----------
+        **changes
+            Pipeline settings, e.g. ``weighting="entropy"``.
+
+        Returns
+        -------
+        PipelineResult
+        """
         return self.pipeline.with_(**changes).run(self.data, self.denominator_data)
 
     def tidy(self) -> pd.DataFrame:
-        """One row per unit × level (each group, then the index): score and rank."""
+        """One row per unit × level (each group, then the index).
+
+        Returns
+        -------
+        pandas.DataFrame
+            term = ``"{level}:{unit}"``, estimate = the unit's score at that level; se, ci_low,
+            ci_high, p NaN (a composite score is a construction, not an estimate with sampling
+            error; see :func:`~evalkit.composite.uncertainty` for rank intervals over method
+            choices); then unit, level, score, rank.
+        """
         s = self.scores.rename_axis("unit").reset_index().melt(id_vars="unit", var_name="level", value_name="score")
         r = self.ranks.rename_axis("unit").reset_index().melt(id_vars="unit", var_name="level", value_name="rank")
-        return s.merge(r, on=["unit", "level"])
+        out = s.merge(r, on=["unit", "level"])
+        out["term"] = out["level"].astype(str) + ":" + out["unit"].astype(str)
+        out["estimate"] = out["score"]
+        for c in ("se", "ci_low", "ci_high", "p"):
+            out[c] = np.nan
+        return out[TIDY_COLUMNS + ["unit", "level", "score", "rank"]]
 
     def weights_table(self) -> pd.DataFrame:
+        """Indicator weights within groups, group weights and their product.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns indicator, group, weight, group_weight, effective_weight.
+        """
         g = pd.Series(self.pipeline.groups).reindex(self.weights.index)
         eff = self.weights * g.map(self.group_weights)
         return (
@@ -437,15 +435,48 @@ class PipelineResult:
             .reset_index()
         )
 
-    def summary(self) -> _Summary:
-        table = self.scores.assign(rank=self.ranks["index"]).sort_values("rank")
-        steps = pd.DataFrame([{"step": s, "params": p} for s, p in self.steps])
-        return _Summary("Composite index (COINr / OECD-JRC pipeline)", [table, self.weights_table(), steps])
+    def summary(self, lang: Lang = "zh") -> Summary:
+        """Scores and ranks (best first), the weights and the recorded steps.
 
-    def plot(self, *, kind: Literal["bars", "radar"] = "bars", top: int = 5, lang="zh"):
-        """``"bars"``: index scores, best at the top; ``"radar"``: group scores of the ``top`` units."""
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        Summary
+            ``table``: scores with the index rank; ``extra``: the weights table and the steps.
+        """
+        table = self.scores.assign(rank=self.ranks["index"]).sort_values("rank").rename_axis("unit").reset_index()
+        steps = pd.DataFrame([{"step": s, "params": str(p)} for s, p in self.steps])
+        p = self.pipeline
+        lines = (
+            f"{label('单位数', 'units', lang)}: {len(self.scores)}; "
+            f"{label('指标数', 'indicators', lang)}: {len(self.weights)}",
+            f"{label('标准化', 'normalisation', lang)}: {p.normalisation}; {label('赋权', 'weighting', lang)}: "
+            f"{p.weighting}; {label('加总', 'aggregation', lang)}: {p.aggregation}",
+        )
+        title = label("综合指数（COINr / OECD-JRC 流程）", "Composite index (COINr / OECD-JRC pipeline)", lang)
+        return Summary(title, lines, table, tuple(self.warning_texts(lang)), (self.weights_table(), steps))
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+    def plot(self, lang: Lang = "zh", *, kind: Literal["bars", "radar"] = "bars", top: int = 5) -> Figure:
+        """Index scores as bars (best at the top), or the group scores of the ``top`` units as a radar.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+        kind : {"bars", "radar"}
+        top : int
+            Units in the radar chart.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         from evalkit.composite.methods import bar_plot, radar_plot
-        from evalkit.plotting import label
 
         check_choice("kind", kind, ("bars", "radar"))
         if kind == "bars":

@@ -11,27 +11,111 @@ other items (the "corrected item–total correlation").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from evalkit.errors import ModelInputError
+from evalkit.i18n import Lang, Message, label
+from evalkit.models.results import BaseResults, Summary
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-@dataclass(frozen=True)
-class AlphaResult:
-    """Cronbach's α of the complete rows, with per-item diagnostics (``items``: item–rest
-    correlation and α if the item were dropped)."""
+@dataclass(frozen=True, repr=False)
+class AlphaResult(BaseResults):
+    """Cronbach's α of the complete rows, with per-item diagnostics (``cronbach_alpha(...,
+    details=True)``).
+
+    Parameters
+    ----------
+    alpha : float
+        Cronbach's α.
+    n : int
+        Complete rows used.
+    k : int
+        Items.
+    n_dropped : int
+        Rows dropped for a missing value.
+    items : pandas.DataFrame
+        Per item (index): item_rest_r and alpha_if_dropped.
+    warnings : list of evalkit.i18n.Message
+    """
 
     alpha: float
     n: int
     k: int
     n_dropped: int
     items: pd.DataFrame
+    warnings: list[Message] = field(default_factory=list)
 
     def __float__(self) -> float:
         return self.alpha
+
+    def tidy(self) -> pd.DataFrame:
+        """α, then one row per item.
+
+        Returns
+        -------
+        pandas.DataFrame
+            term ``alpha``: estimate = α of all items; term = an item: estimate = α without that
+            item. se, ci_low, ci_high, p NaN (no sampling inference is made); then item_rest_r
+            (NaN on the ``alpha`` row).
+        """
+        return pd.DataFrame(
+            {
+                "term": ["alpha", *[str(i) for i in self.items.index]],
+                "estimate": [self.alpha, *self.items["alpha_if_dropped"].to_numpy(dtype=float)],
+                "se": np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "p": np.nan,
+                "item_rest_r": [np.nan, *self.items["item_rest_r"].to_numpy(dtype=float)],
+            }
+        )
+
+    def summary(self, lang: Lang = "zh") -> Summary:
+        """α, the rows used and the item diagnostics.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        Summary
+        """
+        lines = (
+            f"α = {self.alpha:.4f}; k = {self.k}; n = {self.n} "
+            f"({label('因缺失删除', 'dropped for missing values', lang)}: {self.n_dropped})",
+        )
+        title = label("内部一致性（Cronbach α）", "internal consistency (Cronbach's α)", lang)
+        return Summary(title, lines, self.tidy(), tuple(self.warning_texts(lang)))
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+    def plot(self, lang: Lang = "zh") -> Figure:
+        """Item–rest correlations as horizontal bars.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from evalkit.composite.methods import bar_plot
+
+        return bar_plot(
+            self.items["item_rest_r"],
+            title=f"{label('项目–其余相关', 'item–rest correlation', lang)} (α = {self.alpha:.3f})",
+            xlabel="r",
+        )
 
 
 def _complete(data) -> tuple[pd.DataFrame, int]:

@@ -10,8 +10,8 @@ from typing import Literal, Sequence
 import numpy as np
 import pandas as pd
 
-from evalkit.composite.methods import as_directions, as_frame, as_weights, check_choice, _minmax01
-from evalkit.errors import ModelInputError
+from evalkit.composite.methods import _minmax01, as_directions, as_frame, as_weights
+from evalkit.errors import ModelInputError, check_choice
 
 # The common ten-band table (upper bound exclusive, except the last): (upper, 中文, English).
 CCD_BANDS: tuple[tuple[float, str, str], ...] = (
@@ -37,8 +37,21 @@ def _check_bands(bands) -> tuple[tuple[float, str, str], ...]:
 
 
 def ccd_band(D, *, bands=CCD_BANDS, lang: Literal["en", "zh"] = "en"):
-    """Band name for coupling coordination degree value(s): the first band whose upper bound
-    exceeds D (the top band also takes D equal to its upper bound)."""
+    """Band name for coupling coordination degree value(s): the first band whose upper bound exceeds D
+    (the top band also takes D equal to its upper bound).
+
+    Parameters
+    ----------
+    D : float or array-like
+        Coupling coordination degree(s).
+    bands : sequence of (upper, 中文, English), default ``CCD_BANDS``
+    lang : {"en", "zh"}, default "en"
+
+    Returns
+    -------
+    str or list of str
+        One name per value (None for a missing value); a scalar for a scalar ``D``.
+    """
     bands = _check_bands(bands)
     uppers = np.array([b[0] for b in bands])
     d = np.atleast_1d(np.asarray(D, dtype=float))
@@ -54,20 +67,28 @@ def coupling_coordination(
 ) -> pd.DataFrame:
     """Coupling degree C, comprehensive index T, coupling coordination degree D = √(C·T) and band.
 
-    ``U``: DataFrame, one column per subsystem (n ≥ 2), values in [0, 1] (each unit's subsystem
-    indices, e.g. from ``Pipeline``). ``weights``: coordination-index weights α (T = Σ α_i U_i;
-    default equal). ``form``:
+    Parameters
+    ----------
+    U : pandas.DataFrame
+        One column per subsystem (n ≥ 2), values in [0, 1] (each unit's subsystem indices, e.g.
+        from ``Pipeline``).
+    weights : sequence or mapping, optional
+        Coordination-index weights α (T = Σ α_i U_i; default equal).
+    form : {"standard", "wang2021"}, default "standard"
+        ``"standard"``: C = n·(Π U_i)^(1/n) / Σ U_i (the normative n-system form of Wang et al. 2021,
+        eq. 3; for n = 2, C = 2√(U1·U2)/(U1 + U2)).
+        ``"wang2021"``: the corrected coupling degree of 王淑佳, 孔伟, 任亮, 治丹丹, 戴彬婷 (2021),
+        国内耦合协调度模型的误区及修正, 自然资源学报 36(3):793-810, doi:10.31497/zrzyxb.20210319:
+        C = √{ [1 - Σ_{i>j} |U_i - U_j| / Σ_{m=1}^{n-1} m] × [Π_i (U_i / max_i U_i)]^(1/(n-1)) },
+        which spreads C over [0, 1] instead of crowding it near 1. (Formula as reproduced in the R
+        package ``coupling``; our values match its printed example to 7 decimals, see the tests.)
+    bands : sequence of (upper, 中文, English), default ``CCD_BANDS``
+        Ten bands of width 0.1, 极度失调 … 优质协调, unless given.
 
-    - ``"standard"``: C = n·(Π U_i)^(1/n) / Σ U_i (the normative n-system form of Wang et al. 2021,
-      eq. 3; for n = 2, C = 2√(U1·U2)/(U1 + U2)).
-    - ``"wang2021"``: the corrected coupling degree of 王淑佳, 孔伟, 任亮, 治丹丹, 戴彬婷 (2021),
-      国内耦合协调度模型的误区及修正, 自然资源学报 36(3):793-810, doi:10.31497/zrzyxb.20210319:
-      C = √{ [1 - Σ_{i>j} |U_i - U_j| / Σ_{m=1}^{n-1} m] × [Π_i (U_i / max_i U_i)]^(1/(n-1)) },
-      which spreads C over [0, 1] instead of crowding it near 1. (Formula as reproduced in the R
-      package ``coupling``; our values match its printed example to 7 decimals, see the tests.)
-
-    ``band``/``band_zh``: the band of D in ``bands`` (default: ten bands of width 0.1, 极度失调 …
-    优质协调); pass your own (upper, 中文, English) rows to change it.
+    Returns
+    -------
+    pandas.DataFrame
+        Columns C, T, D, band, band_zh; index of ``U``.
     """
     check_choice("form", form, ("standard", "wang2021"))
     df = as_frame(U, name="U")
@@ -112,8 +133,24 @@ def coupling_coordination(
 def plot_coupling_coordination(
     ccd: pd.DataFrame, *, x: str | None = None, group: str | None = None, bands=CCD_BANDS, lang="zh"
 ):
-    """D over time (or over units) on the band table: one line per ``group`` value, x from column
-    ``x`` (default: the index), the bands shaded and named at the right."""
+    """D over time (or over units) on the band table: one line per ``group`` value, the bands shaded
+    and named at the right.
+
+    Parameters
+    ----------
+    ccd : pandas.DataFrame
+        Output of :func:`coupling_coordination` (column ``D``), possibly with further columns.
+    x : str, optional
+        Column for the x axis (default: the index).
+    group : str, optional
+        Column whose values get one line each.
+    bands : sequence of (upper, 中文, English), default ``CCD_BANDS``
+    lang : {"zh", "en", "bilingual"}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from evalkit.plotting import PALETTE, label, new_figure
 
     bands = _check_bands(bands)
@@ -161,15 +198,27 @@ def _gra_coefficients(ref: np.ndarray, cmp: np.ndarray, rho: float) -> np.ndarra
 def grey_relational(
     reference, factors, *, rho: float = 0.5, normalisation: Literal["mean", "initial"] = "mean"
 ) -> pd.Series:
-    """Grey relational grade of each factor series with a reference series (factor mode:
-    which factors move most like the reference; Deng 1982).
+    """Grey relational grade of each factor series with a reference series (factor mode: which
+    factors move most like the reference; Deng 1982).
 
-    ``reference``: Series/1-D array over observations (e.g. periods); ``factors``: DataFrame,
-    one column per factor, same rows. ``normalisation`` makes series dimensionless:
-    ``"mean"`` (均值化, x / mean(x)) or ``"initial"`` (初值化, x / x[0]). Then
     ξ_i(t) = (Δmin + ρΔmax)/(Δ_i(t) + ρΔmax) with Δ_i(t) = |y(t) - x_i(t)| and Δmin, Δmax over all
-    factors and points; the grade is the mean of ξ_i over t. ``rho`` is the distinguishing
-    coefficient (0 < ρ ≤ 1; 0.5 by convention).
+    factors and points; the grade is the mean of ξ_i over t.
+
+    Parameters
+    ----------
+    reference : pandas.Series or array-like
+        1-D series over observations (e.g. periods).
+    factors : pandas.DataFrame
+        One column per factor, same rows.
+    rho : float, default 0.5
+        Distinguishing coefficient, 0 < ρ ≤ 1.
+    normalisation : {"mean", "initial"}, default "mean"
+        Dimensionless series: 均值化 x / mean(x) or 初值化 x / x[0].
+
+    Returns
+    -------
+    pandas.Series
+        One grade per factor (name ``grade``).
     """
     check_choice("normalisation", normalisation, ("mean", "initial"))
     f = as_frame(factors, name="factors")
@@ -195,7 +244,22 @@ def grey_relational_evaluation(X, *, directions=None, weights=None, rho: float =
 
     Indicators are min-max normalised with direction to [0, 1], so the ideal reference is 1 on every
     indicator; ξ_ij = (Δmin + ρΔmax)/(Δ_ij + ρΔmax) with Δ_ij = |1 - r_ij| and Δmin/Δmax over all
-    units and indicators; the grade is Σ_j w_j ξ_ij (default equal weights). Higher is better.
+    units and indicators; the grade is Σ_j w_j ξ_ij. Higher is better.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame or array-like
+        Rows = units, columns = indicators.
+    directions : sequence or mapping, optional
+        +1/-1 per indicator.
+    weights : sequence or mapping, optional
+        Default equal.
+    rho : float, default 0.5
+
+    Returns
+    -------
+    pandas.Series
+        One grade per unit (name ``grade``).
     """
     df = as_frame(X)
     r = _minmax01(df.to_numpy(), as_directions(directions, df.columns))
@@ -210,12 +274,23 @@ def dea(
 ) -> pd.Series:
     """Radial DEA efficiency of each unit (envelopment form, solved with scipy's HiGHS).
 
-    ``returns``: ``"crs"`` (CCR, Charnes, Cooper & Rhodes 1978) or ``"vrs"`` (BCC, Banker, Charnes
-    & Cooper 1984: Σλ = 1). ``orientation``: ``"input"`` min θ s.t. Σλ_j x_j ≤ θ x_o,
-    Σλ_j y_j ≥ y_o → θ ∈ (0, 1]; ``"output"`` max φ s.t. Σλ_j x_j ≤ x_o, Σλ_j y_j ≥ φ y_o → φ ≥ 1
-    (under CRS φ = 1/θ). Slacks are not reported (radial score only). ``X`` inputs and ``Y``
-    outputs: rows are units (same index), values non-negative, each unit with some positive input
-    and output.
+    Slacks are not reported (radial score only).
+
+    Parameters
+    ----------
+    X, Y : pandas.DataFrame or array-like
+        Inputs and outputs; rows are units (same order), values non-negative, each unit with some
+        positive input and output.
+    returns : {"crs", "vrs"}, default "crs"
+        CCR (Charnes, Cooper & Rhodes 1978) or BCC (Banker, Charnes & Cooper 1984: Σλ = 1).
+    orientation : {"input", "output"}, default "input"
+        ``"input"``: min θ s.t. Σλ_j x_j ≤ θ x_o, Σλ_j y_j ≥ y_o → θ ∈ (0, 1]; ``"output"``: max φ
+        s.t. Σλ_j x_j ≤ x_o, Σλ_j y_j ≥ φ y_o → φ ≥ 1 (under CRS φ = 1/θ).
+
+    Returns
+    -------
+    pandas.Series
+        One score per unit, named ``theta_crs`` / ``phi_vrs`` ….
     """
     check_choice("returns", returns, ("crs", "vrs"))
     check_choice("orientation", orientation, ("input", "output"))
@@ -255,7 +330,19 @@ def dea(
 def scale_efficiency(X, Y, *, orientation: Literal["input", "output"] = "input") -> pd.DataFrame:
     """CRS and VRS scores and scale efficiency SE = CRS/VRS (input) or VRS/CRS (output, where the
     scores are φ ≥ 1), so SE ∈ (0, 1] in both orientations; SE = 1 means the unit operates at its
-    most productive scale size."""
+    most productive scale size.
+
+    Parameters
+    ----------
+    X, Y : pandas.DataFrame or array-like
+        Inputs and outputs, as :func:`dea`.
+    orientation : {"input", "output"}, default "input"
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns crs, vrs, scale.
+    """
     crs = dea(X, Y, returns="crs", orientation=orientation)
     vrs = dea(X, Y, returns="vrs", orientation=orientation)
     se = crs / vrs if orientation == "input" else vrs / crs

@@ -15,15 +15,21 @@ The scalar output is COINr's: the mean absolute rank shift of the units from the
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from evalkit.composite.methods import AGGREGATIONS, NORMALISATIONS, _Summary, check_choice
+from evalkit.composite.methods import AGGREGATIONS, NORMALISATIONS
 from evalkit.composite.pipeline import WEIGHTINGS, Pipeline, compute_scores, rank_desc
-from evalkit.errors import ModelInputError
+from evalkit.errors import ModelInputError, check_choice
+from evalkit.i18n import Lang, Message, label
+from evalkit.models.results import BaseResults, Summary
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Normalisation settings inside the Monte Carlo: positive scales, so that geometric and harmonic
 # aggregation are defined for every variant.
@@ -100,7 +106,7 @@ def uncertainty(
     client=None,
     chunk_size: int = 250,
     progress: bool | Callable[[int, int], None] = False,
-) -> "UncertaintyResult":
+) -> UncertaintyResult:
     """Monte Carlo uncertainty analysis of ``pipeline`` on ``X`` over method choices.
 
     Each variant draws, uniformly and independently, one ``normalisation``, ``weighting``,
@@ -111,10 +117,37 @@ def uncertainty(
 
     Runs: ``n`` (``sensitivity=False``) or ``n·(k + 2)`` with k the number of varying factors
     (A, B and the A_B^i blocks of the Saltelli design; all runs are valid draws and all feed the
-    rank intervals). Ranks: 1 = best, ties share the best rank. ``client``: a
-    ``dask.distributed.Client``; the variants are then evaluated on the cluster in chunks of
-    ``chunk_size`` (identical results for the same seed). ``progress``: True prints to stderr, or a
-    callable(done, total).
+    rank intervals). Ranks: 1 = best, ties share the best rank.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Rows = units, columns = indicators (as named in the pipeline's ``groups``).
+    pipeline : Pipeline
+        The nominal choices.
+    n : int, default 200
+        Base sample size.
+    seed : int, default 0
+    normalisation, weighting, aggregation : sequence of str
+        The choices drawn from.
+    entropy_shift : sequence of float
+    weight_noise : float, default 0.25
+        Half-width of the multiplicative weight noise, in [0, 1).
+    sensitivity : bool, default True
+        Run the Saltelli design and compute S / ST.
+    denominator_data : pandas.DataFrame, optional
+        As :meth:`Pipeline.run`.
+    client : dask.distributed.Client, optional
+        Evaluate the variants on the cluster in chunks of ``chunk_size`` (identical results for the
+        same seed).
+    chunk_size : int, default 250
+    progress : bool or callable
+        True prints to stderr, or a callable(done, total).
+
+    Returns
+    -------
+    UncertaintyResult
+        Ranks and scores of every run, rank intervals in ``tidy()``, sensitivity indices.
     """
     for name, chosen, allowed in (
         ("normalisation", normalisation, NORMALISATIONS),
@@ -226,8 +259,8 @@ def uncertainty(
     if sensitivity and factors:
         y_a, y_b = shift[:n], shift[n : 2 * n]
         y_ab = shift[2 * n :].reshape(len(factors), n)
-        s, st = saltelli_indices(y_a, y_b, y_ab)
-        sens = pd.DataFrame({"factor": factors, "S": s, "ST": st})
+        first, total_effect = saltelli_indices(y_a, y_b, y_ab)
+        sens = pd.DataFrame({"factor": factors, "S": first, "ST": total_effect})
     design = pd.DataFrame(
         {
             "block": np.repeat(labels, n),
@@ -256,9 +289,25 @@ def uncertainty(
     )
 
 
-@dataclass
-class UncertaintyResult:
-    """Ranks and scores of every run (runs × units), the design, nominal ranks and sensitivity."""
+@dataclass(repr=False)
+class UncertaintyResult(BaseResults):
+    """The result of :func:`uncertainty` (built by it, not by hand).
+
+    Parameters
+    ----------
+    ranks, scores : pandas.DataFrame
+        Runs × units: each run's index rank (1 = best) and score.
+    nominal : pandas.Series
+        The rank of each unit under the pipeline's own choices.
+    design : pandas.DataFrame
+        One row per run: block of the Saltelli design, the choices drawn, the mean absolute rank
+        shift.
+    sensitivity : pandas.DataFrame or None
+        First-order S and total ST index per factor (None with ``sensitivity=False``).
+    settings : dict
+        Seed, runs and the choices varied.
+    warnings : list of evalkit.i18n.Message
+    """
 
     ranks: pd.DataFrame
     scores: pd.DataFrame
@@ -266,11 +315,21 @@ class UncertaintyResult:
     design: pd.DataFrame
     sensitivity: pd.DataFrame | None
     settings: dict
+    warnings: list[Message] = field(default_factory=list)
 
     def tidy(self) -> pd.DataFrame:
-        """Per unit: nominal rank, median rank, 5 % and 95 % rank quantiles, mean rank."""
+        """One row per unit, in nominal-rank order.
+
+        Returns
+        -------
+        pandas.DataFrame
+            term = the unit, estimate = its nominal rank; ci_low / ci_high = the 5 % and 95 %
+            quantiles of its rank over the runs (a 90 % interval over method choices, not a
+            sampling confidence interval; ``ci(level)`` gives other levels); se and p NaN; then
+            unit, nominal_rank, median_rank, rank_q05, rank_q95, mean_rank.
+        """
         q = self.ranks.quantile([0.05, 0.5, 0.95]).T
-        return (
+        out = (
             pd.DataFrame(
                 {
                     "unit": self.ranks.columns,
@@ -284,17 +343,73 @@ class UncertaintyResult:
             .sort_values("nominal_rank", kind="stable")
             .reset_index(drop=True)
         )
+        out.insert(0, "term", out["unit"].astype(str))
+        out.insert(1, "estimate", out["nominal_rank"].astype(float))
+        out.insert(2, "se", np.nan)
+        out.insert(3, "ci_low", out["rank_q05"])
+        out.insert(4, "ci_high", out["rank_q95"])
+        out.insert(5, "p", np.nan)
+        return out
 
-    def summary(self) -> _Summary:
-        tables = [self.tidy()]
-        if self.sensitivity is not None:
-            tables.append(self.sensitivity)
-        tables.append(pd.DataFrame({"setting": list(self.settings), "value": list(self.settings.values())}))
-        return _Summary(f"Uncertainty analysis: {len(self.ranks)} runs", tables)
+    def ci(self, level: float = 0.95) -> pd.DataFrame:
+        """Rank intervals over the runs at ``level``: the (1 − level)/2 and (1 + level)/2 quantiles.
 
-    def plot(self, *, lang="zh"):
-        """Rank intervals: 5–95 % bar, median dot and nominal rank, units in nominal order."""
-        from evalkit.plotting import PALETTE, label, new_figure
+        Parameters
+        ----------
+        level : float, default 0.95
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term (unit), columns ci_low, ci_high; rows in ``tidy()`` order.
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level={level!r} must be between 0 and 1 (e.g. 0.95).")
+        order = self.tidy()["unit"]
+        q = self.ranks.quantile([(1 - level) / 2, (1 + level) / 2]).T.reindex(order)
+        return pd.DataFrame(
+            {"ci_low": q.iloc[:, 0].to_numpy(), "ci_high": q.iloc[:, 1].to_numpy()},
+            index=pd.Index(order.astype(str), name="term"),
+        )
+
+    def summary(self, lang: Lang = "zh") -> Summary:
+        """Rank intervals per unit, the sensitivity indices and the settings.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        Summary
+        """
+        extra = [] if self.sensitivity is None else [self.sensitivity]
+        extra.append(pd.DataFrame({"setting": list(self.settings), "value": [str(v) for v in self.settings.values()]}))
+        title = label(f"不确定性分析：{len(self.ranks)} 次运行", f"Uncertainty analysis: {len(self.ranks)} runs", lang)
+        lines = (
+            label(
+                "方法选择的蒙特卡洛：排名区间为 5%–95% 分位数",
+                "Monte Carlo over method choices: rank intervals are the 5–95 % quantiles",
+                lang,
+            ),
+        )
+        return Summary(title, lines, self.tidy(), tuple(self.warning_texts(lang)), tuple(extra))
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+    def plot(self, lang: Lang = "zh") -> Figure:
+        """Rank intervals: 5–95 % bar, median dot and nominal rank, units in nominal order.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from evalkit.plotting import PALETTE, new_figure
 
         t = self.tidy()
         fig = new_figure(7.0, max(3.0, 0.28 * len(t) + 1.2))
@@ -318,9 +433,18 @@ class UncertaintyResult:
         ax.legend(fontsize=8, loc="lower right")
         return fig
 
-    def plot_sensitivity(self, *, lang="zh"):
-        """First-order and total sensitivity indices of the method choices."""
-        from evalkit.plotting import PALETTE, label, new_figure
+    def plot_sensitivity(self, lang: Lang = "zh") -> Figure:
+        """First-order and total sensitivity indices of the method choices.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from evalkit.plotting import PALETTE, new_figure
 
         if self.sensitivity is None:
             raise ModelInputError("no sensitivity indices: run uncertainty(..., sensitivity=True).")

@@ -1,8 +1,11 @@
 """Input checks shared by the estimators: each failure is a ``ModelInputError`` that names the
-column and says what to do, raised before any library sees the data."""
+column and says what to do, raised before any library sees the data. Also the shared small
+conventions: ``deprecated_lang`` (estimators know no language) and ``report_progress``."""
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -11,10 +14,23 @@ import pandas as pd
 from evalkit.errors import ModelInputError
 
 
-def choice(name: str, value, allowed: Iterable) -> None:
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed; choose one of {', '.join(map(repr, allowed))}.")
+def deprecated_lang(lang: object, where: str) -> None:
+    """Warn (DeprecationWarning) when an estimator is given ``lang``; the value is ignored.
+
+    Parameters
+    ----------
+    lang : object
+        What the caller passed (None: nothing passed, no warning).
+    where : str
+        The estimator's name.
+    """
+    if lang is not None:
+        warnings.warn(
+            f"{where}(lang=...) is deprecated and ignored: estimators know no language. Pass "
+            f"lang to the result's summary(), plot() or warning_texts() instead.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
 
 
 def require_columns(data: pd.DataFrame, columns: Iterable[str], what: str = "the data") -> None:
@@ -84,3 +100,14 @@ def period_index(values: pd.Series) -> pd.Series:
     """Integer index of each period in the sorted set of periods present (1-based)."""
     uniq = np.sort(pd.unique(values.dropna()))
     return pd.Series(np.searchsorted(uniq, values.to_numpy()) + 1, index=values.index)
+
+
+def report_progress(progress: object, done: int, total: int, what: str) -> None:
+    """Report progress of a long loop: None → silent; a callable → ``progress(done, total)``; an
+    int k → a line on stderr every k steps and at the end."""
+    if progress is None:
+        return
+    if callable(progress):
+        progress(done, total)
+    elif done % int(progress) == 0 or done == total:  # type: ignore[call-overload]
+        print(f"{what}: {done}/{total}", file=sys.stderr, flush=True)

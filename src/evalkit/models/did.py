@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import ModelInputError
+from evalkit.errors import ModelInputError, check_choice
 from evalkit.i18n import Lang, Message, text
 from evalkit.models import _checks as ck
-from evalkit.models.linear import (
+from evalkit.models._checks import deprecated_lang
+from evalkit.models.vcov import (
     VcovSpec,
-    _pyfixest_vcov,
-    deprecated_lang,
     parse_vcov,
+    pyfixest_vcov,
     resolve_cluster_alias,
     vcov_label,
     vcov_note,
@@ -170,7 +170,7 @@ class DidResults(BaseResults):
             ``.estimate``/``.se`` are the overall figure, ``tidy()`` lists the components (cohorts,
             event times or periods).
         """
-        ck.choice("kind", kind, AGG_KINDS)
+        check_choice("kind", kind, AGG_KINDS)
         key = (kind, balance_e, min_e, max_e)
         if key in self._agg_cache:
             return self._agg_cache[key]
@@ -328,9 +328,9 @@ def staggered_did(
 
     deprecated_lang(lang, "staggered_did")
 
-    ck.choice("control", control, ("never", "notyet"))
-    ck.choice("est_method", est_method, ("dr", "reg", "ipw"))
-    ck.choice("base_period", base_period, ("varying", "universal"))
+    check_choice("control", control, ("never", "notyet"))
+    check_choice("est_method", est_method, ("dr", "reg", "ipw"))
+    check_choice("base_period", base_period, ("varying", "universal"))
     covariates = list(covariates or [])
     df = _prepare_staggered(data, y, unit, time, cohort, covariates)
     ck.numeric(df, covariates, "covariate")
@@ -465,8 +465,8 @@ def event_study(
     import pyfixest as pf
 
     deprecated_lang(lang, "event_study")
-    ck.choice("method", method, ("sunab", "twfe"))
-    ck.choice("G_df", G_df, ("min", "conventional"))
+    check_choice("method", method, ("sunab", "twfe"))
+    check_choice("G_df", G_df, ("min", "conventional"))
     kind, clusters = parse_vcov(resolve_cluster_alias(vcov, cluster, unit, "event_study"))
     if kind in ("HC2", "HC3"):
         raise ValueError(
@@ -506,7 +506,7 @@ def event_study(
                     cols[f"g{int(c)}e{k}".replace("-", "m")] = mask.astype(float)
     names = list(cols)
     work = pd.concat([work, pd.DataFrame(cols, index=work.index)], axis=1)
-    pf_vcov, ssc = _pyfixest_vcov(pf, kind, cl_names, G_df)
+    pf_vcov, ssc = pyfixest_vcov(pf, kind, cl_names, G_df)
     kwargs: dict[str, Any] = {"vcov": pf_vcov} if ssc is None else {"vcov": pf_vcov, "ssc": ssc}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import ModelInputError
+from evalkit.errors import ModelInputError, check_choice
 from evalkit.i18n import Lang, Message, text
 from evalkit.models import _checks as ck
-from evalkit.models.linear import deprecated_lang
+from evalkit.models._checks import deprecated_lang
 from evalkit.models.messages import msg
 from evalkit.models.results import (
     EXPLORATORY_EN,
@@ -278,7 +278,7 @@ def _drivers(
 
     x = [x] if isinstance(x, str) else list(x)
     for m in models:
-        ck.choice("models", m, MODELS)
+        check_choice("models", m, MODELS)
     ck.require_columns(data, [y, *x, unit])
     ck.numeric(data, [y, *x], "outcome/input")
     df = data[[y, *x, unit]].dropna()

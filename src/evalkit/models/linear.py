@@ -8,33 +8,8 @@ One signature convention: every estimator takes ``vcov`` from one vocabulary —
 deprecated). Warnings are stored on the result as :class:`evalkit.i18n.Message` codes
 (:mod:`evalkit.models.messages`).
 
-Variance conventions (they change numbers, so they are named; ``results.info["vcov_note"]``
-carries the one used, as a message, for a methods appendix):
-
-* ``"iid"``: classical OLS variance, σ² = RSS / (n − k − absorbed FE levels) — as fixest,
-  Stata ``xtreg, fe`` and R ``plm`` within. For ``glm`` the inverse of the **observed**
-  information (Stata, statsmodels' discrete ``Logit``/``Probit``); ``information="expected"``
-  gives the inverse expected (Fisher) information instead (R ``glm``, statsmodels ``GLM``). The
-  two coincide for canonical links (logit, Poisson, Gaussian).
-* ``"HC0"``: White's sandwich without small-sample factor; ``"HC1"``: × n/(n−k) (fixest
-  "hetero"); ``"HC2"`` / ``"HC3"``: leverage-adjusted (MacKinnon–White, no n/(n−k) factor). With
-  absorbed fixed effects HC2/HC3 need the leverage of the fixed effects too, so the fixed effects
-  are estimated as dummies. ``glm`` offers HC0 and HC1.
-* ``{"CRV1": "g"}``: cluster-robust, factor G/(G−1) · (n−1)/(n−k) (fixest, Stata, statsmodels),
-  fixed effects nested in the cluster counted as one parameter in k.
-* ``{"CRV1": "g+h"}``: two-way (multiway) clustering, V = V_g + V_h − V_{g∩h} (Cameron, Gelbach &
-  Miller 2011), each component with the (n−1)/(n−k) factor and a cluster factor chosen by
-  ``G_df`` (as fixest / pyfixest ``ssc(G_df=...)``):
-
-  - ``G_df="min"`` (default in ``ols``, ``glm`` and ``twfe``): every component × G_min/(G_min−1),
-    G_min the smaller number of clusters — fixest's and reghdfe's rule;
-  - ``G_df="conventional"``: each component × its own G_j/(G_j−1) — Cameron–Gelbach–Miller,
-    Stata ``cgmreg``, R ``sandwich::vcovCL(multi0 = FALSE)``, statsmodels
-    ``cov_type="cluster"`` with two group columns, Petersen's (2009) published benchmarks.
-
-* ``{"CRV3": "g"}``: the cluster jackknife of MacKinnon, Nielsen & Webb (2023),
-  (G−1)/G · Σ_g (β̂₋g − β̂)(β̂₋g − β̂)ᵀ (pyfixest's own CRV3 multiplies by further small-sample
-  factors; evalkit removes them).
+The variance conventions (``vcov``, ``G_df``, CRV3, the glm sandwich) live in
+:mod:`evalkit.models.vcov`; their names are re-exported here.
 
 Inference: ``ols``/``twfe`` use t with G−1 degrees of freedom when clustered (G_min for two-way),
 n−k otherwise (``results.dof``); ``glm`` uses the normal distribution (``dof`` None). With fewer
@@ -52,111 +27,47 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import ModelInputError
+from evalkit.errors import ModelInputError, check_choice
 from evalkit.i18n import Message
 from evalkit.models import _checks as ck
+from evalkit.models._checks import deprecated_lang
 from evalkit.models.messages import msg
 from evalkit.models.results import Results, coef_table
+from evalkit.models.vcov import (
+    CLUSTER_TYPES,
+    G_DF,
+    HC_TYPES,
+    VcovSpec,
+    cluster_sandwich,
+    glm_vcov,
+    mnw_crv3,
+    parse_vcov,
+    pyfixest_vcov,
+    resolve_cluster_alias,
+    vcov_label,
+    vcov_note,
+)
 
-HC_TYPES = ("iid", "HC0", "HC1", "HC2", "HC3")
-CLUSTER_TYPES = ("CRV1", "CRV3")
-G_DF = ("min", "conventional")
-VcovSpec = str | dict[str, str]
+# Re-exported for the module path users and the review layer know (``models.linear.parse_vcov`` …).
+__all__ = [
+    "CLUSTER_TYPES",
+    "G_DF",
+    "GLM_FAMILIES",
+    "HC_TYPES",
+    "VcovSpec",
+    "cluster_sandwich",
+    "deprecated_lang",
+    "glm",
+    "label_ols",
+    "ols",
+    "parse_vcov",
+    "resolve_cluster_alias",
+    "twfe",
+    "vcov_label",
+    "vcov_note",
+]
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
-
-
-# -- shared conventions ------------------------------------------------------------------------
-def deprecated_lang(lang: object, where: str) -> None:
-    """Warn (DeprecationWarning) when an estimator is given ``lang``; the value is ignored.
-
-    Parameters
-    ----------
-    lang : object
-        What the caller passed (None: nothing passed, no warning).
-    where : str
-        The estimator's name.
-    """
-    if lang is not None:
-        warnings.warn(
-            f"{where}(lang=...) is deprecated and ignored: estimators know no language. Pass "
-            f"lang to the result's summary(), plot() or warning_texts() instead.",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-
-
-def parse_vcov(vcov: VcovSpec) -> tuple[str, list[str]]:
-    """Read a ``vcov`` of the shared vocabulary.
-
-    Parameters
-    ----------
-    vcov : str or dict
-        ``"iid"``, ``"HC0"``–``"HC3"``, ``{"CRV1": "col"}``, ``{"CRV1": "a+b"}`` or ``{"CRV3": "col"}``.
-
-    Returns
-    -------
-    tuple
-        (type, cluster columns); type in ``HC_TYPES`` or ``CLUSTER_TYPES``.
-    """
-    if isinstance(vcov, str):
-        ck.choice("vcov", vcov, HC_TYPES + ("{'CRV1': 'col'}", "{'CRV1': 'col1+col2'}", "{'CRV3': 'col'}"))
-        return vcov, []
-    if isinstance(vcov, dict) and len(vcov) == 1:
-        kind, cols = next(iter(vcov.items()))
-        ck.choice("vcov type", kind, CLUSTER_TYPES)
-        clusters = [c.strip() for c in str(cols).split("+") if c.strip()]
-        if not clusters or len(clusters) > 2 or (kind == "CRV3" and len(clusters) > 1):
-            raise ValueError(f"vcov={vcov!r}: give one cluster column (or two joined by '+' for CRV1).")
-        return kind, clusters
-    raise ValueError(
-        f"vcov={vcov!r} is not allowed; use one of {HC_TYPES} or a dict such as "
-        "{'CRV1': 'unit'}, {'CRV1': 'unit+year'}, {'CRV3': 'unit'}."
-    )
-
-
-def vcov_label(kind: str, clusters: list[str]) -> str:
-    """``"HC1"``, ``"CRV1(unit)"``, ``"CRV1(firm+year)"`` …"""
-    return f"{kind}({'+'.join(clusters)})" if clusters else kind
-
-
-def vcov_note(
-    kind: str,
-    clusters: list[str],
-    G_df: str,
-    *,
-    G: list[int] | None = None,
-    model: Literal["ols", "glm"] = "ols",
-    information: str = "observed",
-) -> Message:
-    """The variance convention as a message (for a methods appendix).
-
-    Parameters
-    ----------
-    kind : str
-        A ``parse_vcov`` type.
-    clusters : list of str
-        Cluster columns.
-    G_df : {"min", "conventional"}
-    G : list of int, optional
-        Number of clusters per column.
-    model : {"ols", "glm"}
-    information : {"observed", "expected"}
-        ``glm`` iid only.
-
-    Returns
-    -------
-    evalkit.i18n.Message
-    """
-    counts = ", ".join(f"{c}: {g}" for c, g in zip(clusters, G or []))
-    if kind == "iid":
-        return msg("models.vcov.iid_glm_" + information) if model == "glm" else msg("models.vcov.iid")
-    if kind in ("HC0", "HC1", "HC2", "HC3"):
-        return msg(f"models.vcov.{kind.lower()}")
-    if kind == "CRV3":
-        return msg("models.vcov.crv3", clusters="+".join(clusters), counts=counts)
-    if len(clusters) == 1:
-        return msg("models.vcov.crv1", clusters=clusters[0], counts=counts)
-    return msg(f"models.vcov.crv1_twoway_{G_df}", clusters="+".join(clusters), counts=counts)
 
 
 def _split_formula(formula: str) -> tuple[str, str, list[str]]:
@@ -170,22 +81,6 @@ def _split_formula(formula: str) -> tuple[str, str, list[str]]:
 
 def _plain_terms(rhs: str) -> list[str]:
     return [t.strip() for t in rhs.split("+") if _NAME.match(t.strip())]
-
-
-def _pyfixest_vcov(pf: Any, kind: str, clusters: list[str], G_df: str) -> tuple[Any, Any]:
-    """Our vocabulary → (pyfixest vcov, ssc or None)."""
-    if kind == "iid":
-        return "iid", None
-    if kind == "HC0":
-        return "hetero", pf.ssc(k_adj=False, G_adj=False)
-    if kind == "HC1":
-        return "hetero", None
-    if kind in ("HC2", "HC3"):
-        # MacKinnon–White HC2/HC3 carry no n/(n−k) factor (statsmodels, R sandwich).
-        return kind, pf.ssc(k_adj=False, G_adj=False)
-    if kind == "CRV3":
-        return {kind: clusters[0]}, pf.ssc(k_adj=False, G_adj=False)
-    return {kind: "+".join(clusters)}, pf.ssc(G_df=G_df)
 
 
 # -- ols --------------------------------------------------------------------------------------
@@ -248,7 +143,7 @@ def ols(
     import pyfixest as pf
 
     deprecated_lang(lang, "ols")
-    ck.choice("G_df", G_df, G_DF)
+    check_choice("G_df", G_df, G_DF)
     lhs, rhs, fes = _split_formula(formula)
     kind, clusters = parse_vcov(vcov)
     ck.require_columns(data, [c for c in [lhs] if _NAME.match(c)] + fes + clusters)
@@ -281,12 +176,12 @@ def ols(
         hidden = [f"C({f})" for f in fes]
     counts = [ck.n_clusters(sample, c) for c in clusters]
     g_min = min(counts) if counts else None
-    pf_vcov, ssc = _pyfixest_vcov(pf, kind, clusters, G_df)
+    pf_vcov, ssc = pyfixest_vcov(pf, kind, clusters, G_df)
     model = _fit_feols(pf, fml, sample, pf_vcov, ssc)
     table = _table_from_fixest(model, alpha, hidden)
     dof = float(model._df_t)
     if kind == "CRV3" and g_min is not None:
-        table = _mnw_crv3(table, g_min, alpha)
+        table = mnw_crv3(table, g_min, alpha)
         dof = float(g_min - 1)
     collin = [str(c) for c in (getattr(model, "_collin_vars", []) or [])]
     if collin:
@@ -342,12 +237,6 @@ def _fit_feols(pf: Any, fml: str, sample: pd.DataFrame, vcov: Any, ssc: Any) -> 
         ) from exc
 
 
-def _mnw_crv3(table: pd.DataFrame, G: int, alpha: float) -> pd.DataFrame:
-    """Scale an unadjusted jackknife (Σ of squared deviations) to (G−1)/G · Σ; t(G−1) inference."""
-    se = table["se"] * np.sqrt((G - 1) / G)
-    return coef_table(table["estimate"], se, df=G - 1, alpha=alpha, index=table.index)
-
-
 def _table_from_fixest(model: Any, alpha: float, hidden: list[str]) -> pd.DataFrame:
     est, se, p = model.coef(), model.se(), model.pvalue()
     ci = model.confint(alpha=alpha)
@@ -375,7 +264,7 @@ def _add_few_cluster_inference(
     table = table.copy()
     try:
         m3 = _fit_feols(pf, fml, sample, {"CRV3": cluster}, pf.ssc(k_adj=False, G_adj=False))
-        t3 = _mnw_crv3(_table_from_fixest(m3, 0.05, []), int(sample[cluster].nunique()), 0.05)
+        t3 = mnw_crv3(_table_from_fixest(m3, 0.05, []), int(sample[cluster].nunique()), 0.05)
         table["se_crv3"] = t3["se"].reindex(table.index).to_numpy()
         table["p_crv3"] = t3["p"].reindex(table.index).to_numpy()
     except ModelInputError as exc:
@@ -397,47 +286,6 @@ def _add_few_cluster_inference(
 
 
 # -- twfe -------------------------------------------------------------------------------------
-def resolve_cluster_alias(vcov: VcovSpec | None, cluster: str | None, default: str, where: str) -> VcovSpec:
-    """Map the deprecated spellings of a panel estimator to the shared vocabulary.
-
-    Parameters
-    ----------
-    vcov : str, dict or None
-        None → ``{"CRV1": default}``. The bare strings ``"CRV1"`` / ``"CRV3"`` (deprecated) →
-        clustered by ``cluster`` or ``default``.
-    cluster : str or None
-        Deprecated alias: ``cluster="g"`` → ``{"CRV1": "g"}`` (DeprecationWarning).
-    default : str
-        The default cluster column (the unit).
-    where : str
-        Estimator name for the warning.
-
-    Returns
-    -------
-    str or dict
-        A ``vcov`` in the shared vocabulary.
-    """
-    if cluster is not None:
-        warnings.warn(
-            f"{where}(cluster=...) is deprecated; use vcov={{'CRV1': {cluster!r}}}.", DeprecationWarning, stacklevel=3
-        )
-    if isinstance(vcov, str) and vcov in CLUSTER_TYPES:
-        warnings.warn(
-            f"{where}(vcov={vcov!r}) is deprecated; use vcov={{{vcov!r}: {(cluster or default)!r}}}.",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        return {vcov: cluster or default}
-    if vcov is None:
-        return {"CRV1": cluster or default}
-    if cluster is not None:
-        raise ValueError(
-            f"{where}: give the cluster inside vcov (e.g. vcov={{'CRV1': {cluster!r}}}), "
-            f"not both vcov={vcov!r} and cluster={cluster!r}."
-        )
-    return vcov
-
-
 def twfe(
     data: pd.DataFrame,
     *,
@@ -508,7 +356,7 @@ def twfe(
     deprecated_lang(lang, "twfe")
     vcov = resolve_cluster_alias(vcov, cluster, unit, "twfe")
     kind, clusters = parse_vcov(vcov)
-    ck.choice("effect", effect, ("twoways", "individual"))
+    check_choice("effect", effect, ("twoways", "individual"))
     if isinstance(x, str):
         x = [x]
     x = list(x)
@@ -638,9 +486,9 @@ def glm(
     import statsmodels.formula.api as smf
 
     deprecated_lang(lang, "glm")
-    ck.choice("family", family, GLM_FAMILIES)
-    ck.choice("G_df", G_df, G_DF)
-    ck.choice("information", information, ("observed", "expected"))
+    check_choice("family", family, GLM_FAMILIES)
+    check_choice("G_df", G_df, G_DF)
+    check_choice("information", information, ("observed", "expected"))
     lhs, rhs, fes = _split_formula(formula)
     if fes:
         raise ModelInputError("glm does not absorb fixed effects after '|'; write them as C(unit) terms.")
@@ -676,7 +524,7 @@ def glm(
             f"The {family} model {formula!r} could not be estimated: {exc}. Perfect "
             f"separation or a collinear regressor are common causes."
         ) from exc
-    V = _glm_vcov(fitted, kind, [sample[c] for c in clusters], G_df, information)
+    V = glm_vcov(fitted, kind, [sample[c] for c in clusters], G_df, information)
     names = fitted.params.index
     table = coef_table(fitted.params.to_numpy(), np.sqrt(np.diag(V)), alpha=alpha, index=names)
     notes: list[Message] = []
@@ -706,66 +554,3 @@ def glm(
         info=info,
         dof=None,
     )
-
-
-def _glm_vcov(fitted: Any, kind: str, groups: list[pd.Series], G_df: str, information: str) -> np.ndarray:
-    """Variance of a fitted statsmodels GLM under evalkit's conventions (module docstring)."""
-    model, beta = fitted.model, fitted.params.to_numpy()
-    n, k = model.exog.shape
-    if kind == "iid":
-        if information == "expected":
-            return np.asarray(fitted.cov_params(), dtype=float)
-        H = model.hessian(beta, scale=fitted.scale, observed=True)
-        return np.asarray(np.linalg.inv(-H), dtype=float)
-    # Sandwich with scale 1: the scale cancels between bread and meat.
-    H = model.hessian(beta, scale=1.0, observed=information == "observed")
-    bread = np.linalg.inv(-np.asarray(H, dtype=float))
-    scores = np.asarray(model.score_obs(beta, scale=1.0), dtype=float)
-    if kind in ("HC0", "HC1"):
-        V = bread @ (scores.T @ scores) @ bread
-        return V * (n / (n - k) if kind == "HC1" else 1.0)
-    return cluster_sandwich(bread, scores, groups, G_df, n=n, k=k)
-
-
-def cluster_sandwich(
-    bread: np.ndarray,
-    scores: np.ndarray,
-    groups: list[pd.Series] | list[np.ndarray],
-    G_df: str = "min",
-    *,
-    n: int,
-    k: int,
-) -> np.ndarray:
-    """One- or two-way cluster-robust sandwich with evalkit's small-sample factors.
-
-    Parameters
-    ----------
-    bread : ndarray (k, k)
-        Inverse information.
-    scores : ndarray (n, k)
-        Per-observation scores.
-    groups : list of array-like
-        One or two cluster columns.
-    G_df : {"min", "conventional"}
-        Two-way factor: G_min/(G_min−1) on every component, or each its own G/(G−1).
-    n, k : int
-        Observations and parameters for the (n−1)/(n−k) factor.
-
-    Returns
-    -------
-    ndarray (k, k)
-    """
-    codes = [pd.factorize(pd.Series(np.asarray(g)))[0] for g in groups]
-    parts: list[tuple[int, np.ndarray]] = [(1, c) for c in codes]
-    if len(codes) == 2:
-        inter = pd.factorize(pd.Series(codes[0]).astype(str) + "_" + pd.Series(codes[1]).astype(str))[0]
-        parts.append((-1, inter))
-    g_min = min(int(c.max()) + 1 for c in codes)
-    V = np.zeros((scores.shape[1], scores.shape[1]))
-    for sign, c in parts:
-        G = int(c.max()) + 1
-        summed = np.zeros((G, scores.shape[1]))
-        np.add.at(summed, c, scores)
-        g_fac = g_min if G_df == "min" else G
-        V += sign * (g_fac / (g_fac - 1)) * (bread @ (summed.T @ summed) @ bread)
-    return V * (n - 1) / (n - k)

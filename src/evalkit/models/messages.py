@@ -80,6 +80,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "处理前 ATT 含缺失值，未给出 Wald 预检验统计量。",
         "Pre-treatment ATTs are missing; no Wald pre-test statistic is reported.",
     ),
+    "models.synthdid_jackknife_sc": (
+        "不建议对合成控制使用刀切法标准误（Arkhangelsky et al. 2021，§5）。",
+        "The jackknife is not recommended for synthetic control (Arkhangelsky et al. 2021, §5).",
+    ),
+    "models.honest_varying_base": (
+        "事件研究使用了变动基期（base_period='varying'）；Rambachan–Roth 建议统一基期。",
+        "The event study uses a varying base period; Rambachan–Roth recommend base_period='universal'.",
+    ),
+    "models.honest_breakdown_at_grid_max": (
+        "网格内所有 M 下区间均不含 0：突破值至少为网格最大值，可扩大网格。",
+        (
+            "Zero is excluded at every M of the grid: the breakdown value is at least the grid's "
+            "largest M; extend the grid."
+        ),
+    ),
     "models.library_warning": ("估计程序提示（英文原文）：{text}", "Estimation library: {text}"),
     # -- variance conventions (results.info["vcov_note"]) -----------------------------------
     "models.vcov.iid": (

@@ -16,37 +16,63 @@ Results say which family was adjusted and by which method.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import ModelInputError
-from evalkit.models import _checks as ck
-from evalkit.models.results import TIDY_COLUMNS, Summary
-from evalkit.plotting import Lang, label
+from evalkit.errors import ModelInputError, check_choice
+from evalkit.i18n import Lang, Message, label
+from evalkit.models._checks import deprecated_lang
+from evalkit.models.results import TIDY_COLUMNS, BaseResults, Summary
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 METHODS = ("holm", "bonferroni", "romano_wolf")
 
 
-@dataclass
-class MultipleTestingResults:
-    """Raw and adjusted p-values of one family (``table`` indexed by hypothesis)."""
+@dataclass(repr=False)
+class MultipleTestingResults(BaseResults):
+    """Result of :func:`adjust_pvalues` (built by it, not by hand): raw and adjusted p-values of one
+    family.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Indexed by hypothesis (term): p, p_adjusted, reject (and t for Romano–Wolf).
+    method : {"holm", "bonferroni", "romano_wolf"}
+    family : str
+        What the family is.
+    alpha : float
+        Level of the ``reject`` column.
+    n_boot : int, optional
+        Bootstrap draws (Romano–Wolf).
+    warnings : list of evalkit.i18n.Message
+    """
 
     table: pd.DataFrame
     method: str
     family: str
     alpha: float
     n_boot: int | None = None
-    lang: Lang = "zh"
+    warnings: list[Message] = field(default_factory=list)
 
     @property
     def p_adjusted(self) -> pd.Series:
+        """The adjusted p-values by hypothesis."""
         return self.table["p_adjusted"]
 
     def tidy(self) -> pd.DataFrame:
-        """term, estimate / se / ci (NaN unless given), p (raw), p_adjusted, reject, method, family."""
+        """One row per hypothesis.
+
+        Returns
+        -------
+        pandas.DataFrame
+            term, estimate / se / ci_low / ci_high (NaN: only p-values are given), p (raw),
+            p_adjusted, reject, method, family (and t for Romano–Wolf).
+        """
         out = self.table.reset_index(names="term")
         for c in TIDY_COLUMNS:
             if c not in out:
@@ -56,8 +82,17 @@ class MultipleTestingResults:
         first = TIDY_COLUMNS + ["p_adjusted", "reject", "method", "family"]
         return out[first + [c for c in out.columns if c not in first]]
 
-    def summary(self) -> Summary:
-        lang = self.lang
+    def summary(self, lang: Lang = "zh") -> Summary:
+        """The family, the adjustment, the number rejected and the table.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+
+        Returns
+        -------
+        Summary
+        """
         lines = [
             (
                 f"{label('检验族', 'family', lang)}: {self.family} ({len(self.table)} "
@@ -67,19 +102,30 @@ class MultipleTestingResults:
             + (f" (B = {self.n_boot})" if self.n_boot else ""),
             f"{label('拒绝数', 'rejected', lang)} (α = {self.alpha:g}): {int(self.table['reject'].sum())}",
         ]
-        return Summary(label("多重检验校正", "multiple-testing adjustment", lang), tuple(lines), self.tidy())
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
+        return Summary(
+            label("多重检验校正", "multiple-testing adjustment", lang),
+            tuple(lines),
+            self.tidy(),
+            tuple(self.warning_texts(lang)),
+        )
 
     def __repr__(self) -> str:
         return str(self.summary())
 
-    def plot(self, *, lang: Lang | None = None, title: str | None = None):
-        """Raw and adjusted p-values per hypothesis with the α line; returns a Figure."""
+    def plot(self, lang: Lang = "zh", *, title: str | None = None) -> Figure:
+        """Raw and adjusted p-values per hypothesis with the α line.
+
+        Parameters
+        ----------
+        lang : {"zh", "en", "bilingual"}
+        title : str, optional
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         from evalkit.plotting import PALETTE, new_figure
 
-        lang = lang or self.lang
         t = self.table.iloc[::-1]
         fig = new_figure(7.0, max(2.0, 0.4 * len(t) + 1.2))
         ax = fig.add_subplot()
@@ -147,7 +193,7 @@ def adjust_pvalues(
     names: Sequence[str] | None = None,
     family: str = "outcomes",
     alpha: float = 0.05,
-    lang: Lang = "zh",
+    lang: object = None,
 ) -> MultipleTestingResults:
     """Adjust a family of p-values for multiple testing (family-wise error rate).
 
@@ -170,15 +216,16 @@ def adjust_pvalues(
         What the family is (shown in the results).
     alpha : float
         Level for the ``reject`` column.
-    lang : {"zh", "en", "bilingual"}
-        Label language.
+    lang : optional
+        Deprecated and ignored (pass ``lang`` to the result's ``summary``/``plot``).
 
     Returns
     -------
     MultipleTestingResults
         ``table`` with columns p, p_adjusted, reject (and t for Romano–Wolf).
     """
-    ck.choice("method", method, METHODS)
+    deprecated_lang(lang, "adjust_pvalues")
+    check_choice("method", method, METHODS)
     if not 0 < alpha < 1:
         raise ModelInputError(f"alpha must lie in (0, 1), got {alpha}.")
     if isinstance(p, pd.Series) and names is None:
@@ -221,4 +268,4 @@ def adjust_pvalues(
     table = pd.DataFrame(
         {"p": pv, "p_adjusted": adj, "reject": adj <= alpha, **extra}, index=pd.Index(names, name="term")
     )
-    return MultipleTestingResults(table=table, method=method, family=family, alpha=alpha, n_boot=n_boot, lang=lang)
+    return MultipleTestingResults(table=table, method=method, family=family, alpha=alpha, n_boot=n_boot)

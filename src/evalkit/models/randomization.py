@@ -1,4 +1,5 @@
-"""Randomization (permutation) inference for a staggered membership effect, and leave-one-out.
+"""Randomization (permutation) inference for a staggered membership effect (leave-one-out, in
+:mod:`evalkit.models.leave_one_out`, is re-exported here).
 
 With nine members in five joining cohorts, asymptotic standard errors rest on very few treated
 units. Randomization inference asks instead how unusual the observed estimate is among the
@@ -27,7 +28,6 @@ Conventions (they change numbers, so they are named):
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -36,6 +36,9 @@ import pandas as pd
 
 from evalkit.errors import ModelInputError
 from evalkit.models import _checks as ck
+from evalkit.models._checks import report_progress
+from evalkit.models.leave_one_out import LeaveOneOutResults, leave_one_out
+from evalkit.i18n import Message
 from evalkit.models.results import BaseResults, Summary
 from evalkit.plotting import Lang, label
 
@@ -87,23 +90,28 @@ def _never(values: pd.Series) -> np.ndarray:
     return (v.isna() | v.isin([0, "", "0"])).to_numpy()
 
 
-def _progress(progress, done: int, total: int) -> None:
-    if progress is None:
-        return
-    if callable(progress):
-        progress(done, total)
-    elif done % int(progress) == 0 or done == total:
-        print(f"randomization inference: {done}/{total}", file=sys.stderr, flush=True)
-
-
 @dataclass(repr=False)
 class RandomizationResults(BaseResults):
-    """Result of :func:`randomization_inference`.
+    """Result of :func:`randomization_inference` (built by it, not by hand).
 
-    ``statistic``: the estimate on the observed assignment. ``p_value``: two-sided RI p-value
-    (convention in the module docstring); ``p_se``: its Monte Carlo standard error (0 when exact).
-    ``distribution``: the statistic under each evaluated assignment; ``assignments``: those
-    assignments (rows; columns the eligible units, values the cohort labels).
+    Parameters
+    ----------
+    statistic : float
+        The estimate on the observed assignment.
+    p_value : float
+        Two-sided randomization p-value (convention in the module docstring).
+    p_se : float
+        Its Monte Carlo standard error (0 when exact).
+    distribution : numpy.ndarray
+        The statistic under each evaluated assignment.
+    assignments : pandas.DataFrame
+        Those assignments (rows; columns the eligible units, values the cohort labels).
+    n_assignments : int
+        Number of distinct assignments.
+    exact : bool
+        Every assignment evaluated.
+    settings : dict
+    warnings : list of evalkit.i18n.Message
     """
 
     statistic: float
@@ -114,7 +122,7 @@ class RandomizationResults(BaseResults):
     n_assignments: int
     exact: bool
     settings: dict
-    warnings: list = field(default_factory=list)
+    warnings: list[Message] = field(default_factory=list)
 
     @property
     def reps(self) -> int:
@@ -376,7 +384,7 @@ def randomization_inference(
             out[cohort] = column.astype(data[cohort].dtype)
         except (TypeError, ValueError):
             out[cohort] = column.infer_objects()
-        if treated is not None:
+        if treated is not None and time_values is not None:
             never = _never(pd.Series(new))
             with np.errstate(invalid="ignore"):
                 start = np.where(never, time_values, new)
@@ -406,7 +414,7 @@ def randomization_inference(
     for k, a in enumerate(draws):
         assigned[k] = a
         dist[k] = evaluate(build(a), f"assignment {k + 1} of {n_eval}")
-        _progress(progress, k + 1, n_eval)
+        report_progress(progress, k + 1, n_eval, "randomization inference")
     tol = TOLERANCE * max(1.0, abs(observed))
     extreme = int((np.abs(dist) >= abs(observed) - tol).sum())
     if exact:
@@ -437,148 +445,6 @@ def randomization_inference(
         exact=bool(exact),
         settings=settings,
     )
-
-
-@dataclass(repr=False)
-class LeaveOneOutResults(BaseResults):
-    """Result of :func:`leave_one_out`: the full-sample estimate and one row per dropped unit."""
-
-    full: float
-    table: pd.DataFrame
-    warnings: list = field(default_factory=list)
-
-    def tidy(self) -> pd.DataFrame:
-        """Rows: the full sample, then each dropped unit.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns term, estimate, se, ci_low, ci_high, p (no SE: NaN), dropped,
-            change (estimate − full), relative_change.
-        """
-        full = pd.DataFrame(
-            {
-                "term": ["full sample"],
-                "dropped": [None],
-                "estimate": [self.full],
-                "change": [0.0],
-                "relative_change": [0.0],
-            }
-        )
-        out = pd.concat([full, self.table], ignore_index=True)
-        for c in ("se", "ci_low", "ci_high", "p"):
-            out[c] = float("nan")
-        return out[["term", "estimate", "se", "ci_low", "ci_high", "p", "dropped", "change", "relative_change"]]
-
-    def summary(self, lang: Lang = "zh") -> Summary:
-        """Printable summary.
-
-        Parameters
-        ----------
-        lang : {"zh", "en", "bilingual"}
-            Label language.
-
-        Returns
-        -------
-        Summary
-        """
-        est = self.table["estimate"]
-        lines = (
-            f"{label('全样本估计', 'full-sample estimate', lang)}: {self.full:.4f}",
-            f"{label('逐一剔除后范围', 'range when dropping one unit', lang)}: {est.min():.4f} – {est.max():.4f}",
-        )
-        return Summary(label("逐一剔除（留一法）", "Leave-one-out", lang), lines, self.tidy())
-
-    def __repr__(self) -> str:
-        return str(self.summary())
-
-    def plot(self, lang: Lang = "zh", *, title: str | None = None):
-        """The estimate with each unit dropped, against the full-sample line.
-
-        Parameters
-        ----------
-        lang : {"zh", "en", "bilingual"}
-            Label language.
-        title : str, optional
-            Figure title.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from evalkit.plotting import PALETTE, new_figure
-
-        t = self.table.iloc[::-1]
-        fig = new_figure(6.5, max(2.5, 0.35 * len(t) + 1.2))
-        ax = fig.add_subplot()
-        y = np.arange(len(t))
-        ax.plot(t["estimate"], y, "o", color=PALETTE[0])
-        ax.axvline(self.full, color=PALETTE[3], ls="--", label=label("全样本", "full sample", lang))
-        ax.axvline(0, color="grey", lw=0.8)
-        ax.set_yticks(y, [str(u) for u in t["dropped"]])
-        ax.set_xlabel(label("剔除该单位后的估计", "estimate without the unit", lang))
-        ax.set_title(title or label("逐一剔除", "leave-one-out", lang))
-        ax.legend(fontsize="small")
-        return fig
-
-
-def leave_one_out(
-    data: pd.DataFrame,
-    *,
-    estimator: Callable[[pd.DataFrame], float],
-    unit: str,
-    treated_units: Iterable,
-    progress: int | Callable[[int, int], None] | None = None,
-) -> LeaveOneOutResults:
-    """The estimate with each listed unit (e.g. each member) dropped in turn.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Long panel.
-    estimator : callable
-        ``estimator(data) -> float``.
-    unit : str
-        Unit identifier column.
-    treated_units : iterable
-        Units to drop one at a time (all their rows).
-    progress : int or callable, optional
-        As in :func:`randomization_inference`.
-
-    Returns
-    -------
-    LeaveOneOutResults
-        ``full`` and ``tidy()`` (term, dropped, estimate, change, relative_change), ``plot()``.
-
-    Raises
-    ------
-    ModelInputError
-        Missing column, an unknown unit, or an estimator failure (named with the dropped unit).
-    """
-    ck.require_columns(data, [unit])
-    todo = list(dict.fromkeys(treated_units))
-    if not todo:
-        raise ModelInputError("treated_units is empty: name the units to drop one at a time.")
-    present = set(data[unit].unique())
-    unknown = [u for u in todo if u not in present]
-    if unknown:
-        raise ModelInputError(f"Unit(s) {unknown[:5]} are not in {unit!r}.")
-
-    def run(df: pd.DataFrame, which: str) -> float:
-        try:
-            value = float(estimator(df))
-        except Exception as exc:
-            raise ModelInputError(f"The estimator failed {which}: {exc}") from exc
-        return value
-
-    full = run(data, "on the full data")
-    rows = []
-    for k, u in enumerate(todo):
-        est = run(data.loc[data[unit] != u], f"without unit {u!r}")
-        rows.append((f"drop {u}", u, est, est - full, (est - full) / abs(full) if full else np.nan))
-        _progress(progress, k + 1, len(todo))
-    table = pd.DataFrame(rows, columns=["term", "dropped", "estimate", "change", "relative_change"])
-    return LeaveOneOutResults(full=full, table=table)
 
 
 __all__ = [

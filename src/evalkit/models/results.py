@@ -1,8 +1,11 @@
 """Results objects shared by every estimator in :mod:`evalkit.models`: one protocol.
 
-Every result — :class:`Results` (``ols``, ``glm``, ``twfe``, ``event_study``, the aggregations of
-``staggered_did``), :class:`~evalkit.models.did.DidResults` and
-:class:`~evalkit.models.drivers.DriversResults` — derives from :class:`BaseResults` and provides
+Every result of :mod:`evalkit.models` — :class:`Results` (``ols``, ``glm``, ``twfe``,
+``event_study``, the aggregations of ``staggered_did``), ``DidResults``, ``SynthDidResults``,
+``RandomizationResults``, ``LeaveOneOutResults``, ``SensitivityResults``,
+``PretrendPowerResults``, ``MultipleTestingResults``, ``DriversResults`` — and the result objects
+of :mod:`evalkit.composite` (``PipelineResult``, ``UncertaintyResult``, ``AHPResult``,
+``AlphaResult``) derive from :class:`BaseResults` and provide
 
 * ``tidy()``: a DataFrame whose leading columns are exactly ``term, estimate, se, ci_low,
   ci_high, p`` (further columns after them, e.g. ``n``, ``vcov``, ``se_crv3``, ``p_wild``);
@@ -13,7 +16,9 @@ Every result — :class:`Results` (``ols``, ``glm``, ``twfe``, ``event_study``, 
 * ``warnings``: a list of :class:`evalkit.i18n.Message` (codes registered in
   :mod:`evalkit.models.messages`); ``warning_texts(lang)`` renders them.
 
-Results know no language: ``lang`` is an argument of the rendering methods only.
+Results know no language: ``lang`` is an argument of the rendering methods only. Where a column
+has no meaning for a result (a robust confidence set has no point estimate, a weight no standard
+error) it is NaN; each ``tidy()`` docstring says what ``term`` and ``estimate`` are.
 """
 
 from __future__ import annotations
@@ -49,15 +54,19 @@ class Summary:
         The ``tidy()`` table.
     notes : tuple of str
         Warnings, already rendered in the summary's language.
+    extra : tuple of pandas.DataFrame
+        Further tables shown after ``table`` (e.g. a composite index's weights and steps).
     """
 
     title: str
     lines: tuple[str, ...]
     table: pd.DataFrame
     notes: tuple[str, ...] = ()
+    extra: tuple[pd.DataFrame, ...] = ()
 
     def __str__(self) -> str:
-        parts = [self.title, *self.lines, self.table.to_string(index=False, float_format=lambda v: f"{v:.6g}")]
+        tables = [t.to_string(index=False, float_format=lambda v: f"{v:.6g}") for t in (self.table, *self.extra)]
+        parts = [self.title, *self.lines, *tables]
         parts += [f"! {n}" for n in self.notes]
         return "\n".join(parts)
 
@@ -66,9 +75,12 @@ class Summary:
     def _repr_html_(self) -> str:
         head = f"<h4>{html.escape(self.title)}</h4>"
         lines = "".join(f"<div>{html.escape(x)}</div>" for x in self.lines)
-        table = self.table.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="", border=0)
+        tables = "".join(
+            t.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="", border=0)
+            for t in (self.table, *self.extra)
+        )
         notes = "".join(f"<div style='color:#D55E00'>⚠ {html.escape(n)}</div>" for n in self.notes)
-        return f"<div class='evalkit-summary'>{head}{lines}{table}{notes}</div>"
+        return f"<div class='evalkit-summary'>{head}{lines}{tables}{notes}</div>"
 
 
 @runtime_checkable
