@@ -367,7 +367,7 @@ def test_figures_display_inline_without_pyplot(panel):
     fig = M.twfe(panel, y="y", x=["x"], unit="unit", time="year").plot()
     out = PNGFormatter()(fig)
     assert out is not None and out[:4] == b"\x89PNG"
-    assert IPython is not None
+    assert IPython.version_info[0] >= 7  # the formatter API used here
 
 
 def test_warnings_are_codes_rendered_on_demand(panel):

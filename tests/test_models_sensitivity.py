@@ -201,4 +201,5 @@ def test_pretrend_power_monte_carlo(mpdta_did):
         rej = (np.abs(draws / np.sqrt(np.diag(S))) > c).any(axis=1).mean()
         assert abs(rej - p) < 4 * np.sqrt(p * (1 - p) / n)
     assert r.tidy()["estimate"].tolist() == r.table["slope"].tolist()
-    assert r.plot() is not None
+    fig = r.plot()
+    assert len(fig.axes) >= 1 and fig.axes[0].has_data()
