@@ -40,7 +40,7 @@ def test_same_seed_writes_identical_bytes_and_another_seed_differs(tmp_path):
     b = synth.write_synthetic(tmp_path / "b", seed=SEED)
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(["dataset.yaml", "units.csv", "panel.csv", "graduates.parquet", "partnerships.csv",
-                            "truth.json", "README.md"])
+                            "evidence.csv", "truth.json", "README.md"])
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     other = synth.write_consortium(synth.generate(SEED + 1, graduates=False), tmp_path / "c")

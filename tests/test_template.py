@@ -11,7 +11,7 @@ from evalkit import schema
 from evalkit.cli import main
 from evalkit.data.dataset import load, validate
 from evalkit.errors import ChoiceError
-from evalkit.data.template import SHEET_NAMES, header_text, schema_markdown, write_template
+from evalkit.data.template import ITEMS_SHEET, SHEET_NAMES, header_text, schema_markdown, write_template
 
 README = Path(__file__).resolve().parents[1] / "data" / "README.md"
 
@@ -41,7 +41,7 @@ def test_header_examples():
 
 def test_workbook_structure(template):
     book = load_workbook(template)
-    assert book.sheetnames == ["说明 Instructions", "列说明 Columns", *SHEET_NAMES.values()]
+    assert book.sheetnames == ["说明 Instructions", "列说明 Columns", *SHEET_NAMES.values(), ITEMS_SHEET]
     info = "\n".join(str(c.value) for row in book["说明 Instructions"].iter_rows() for c in row if c.value)
     for phrase in ("2024H1", "流量", "flow", "不填比率", "never rates", "匿名编号", "pseudonymous", "evalkit validate"):
         assert phrase in info

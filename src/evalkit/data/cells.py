@@ -185,11 +185,14 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
                 "unit_type": schema.UNIT_TYPES_ZH,
                 "alliance": schema.ALLIANCES_ZH,
                 "kind": schema.PARTNERSHIP_KINDS_ZH,
+                "college_level": schema.COLLEGE_LEVELS_ZH,
             }.get(spec.name, {})
             values = to_category(raw, spec.name, spec.categories, labels_zh, c)
             if spec.name == "alliance":  # documented: empty alliance means "none"
                 values = values.fillna("none")
             out[spec.name] = values
+        elif raw.table == "evidence" and spec.name == "unit_id":  # empty = the consortium as a whole
+            out[spec.name] = raw.text(spec.name).fillna(schema.CONSORTIUM_UNIT)
         elif spec.dtype == "period":
             label, freq = _period_objects(raw, spec.name, c)
             out[spec.name] = label
@@ -213,9 +216,28 @@ def type_table(raw: RawTable, c: Collector) -> pd.DataFrame:
                 fatal=spec.name in schema.KEYS[raw.table] or spec.dtype == "period",
             )
     frame = pd.DataFrame(out, index=raw.data.index, copy=False)
+    if raw.table == "units":
+        _college_level(raw, frame, c)
     _check_le(raw, frame, c)
     _check_rate_columns(raw, c)
     return frame
+
+
+def _college_level(raw: RawTable, frame: pd.DataFrame, c: Collector) -> None:
+    """Colleges without a college_level are higher-vocational; other units carry none."""
+    college = (frame["unit_type"] == "college").fillna(False).to_numpy(dtype=bool)
+    level = frame["college_level"]
+    given = level.notna().to_numpy(dtype=bool)
+    if "college_level" in raw.data.columns:
+        c.rows(
+            raw,
+            given & ~college,
+            "college_level",
+            level,
+            "college_level is read for colleges only: left out for this unit",
+            severity="warning",
+        )
+    frame["college_level"] = level.where(college, None).where(~college | given, schema.DEFAULT_COLLEGE_LEVEL)
 
 
 def _empty_column(spec: schema.Column, n: int) -> pd.Series:

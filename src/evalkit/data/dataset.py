@@ -1,7 +1,7 @@
 """The consortium ``Dataset`` and how it is read: ``load(path)``, ``validate(path)``.
 
-A dataset is a folder with one file per table (``units``, ``panel``, optional ``graduates`` and
-``partnerships``; file names in English or Chinese, see ``schema.TABLE_ALIASES``), each a CSV,
+A dataset is a folder with one file per table (``units``, ``panel``, optional ``graduates``,
+``partnerships`` and ``evidence``; file names in English or Chinese, see ``schema.TABLE_ALIASES``), each a CSV,
 XLSX or Parquet file, plus an optional ``dataset.yaml`` of metadata, or a single ``.xlsx``
 workbook with one sheet per table (the template written by ``evalkit template``).
 
@@ -38,12 +38,13 @@ __all__ = ["LIMITS", "META_KEYS", "Dataset", "ValidationReport", "limit", "load"
 
 
 class Dataset:
-    """Four tables of one consortium, validated and typed.
+    """The tables of one consortium, validated and typed.
 
     ``units`` (one row per unit; derived ``cohort``, ``cohort_t``, ``member``), ``panel`` (one
     row per unit × period, sorted by unit and period; derived ``t`` = 1-based index of the period
-    in ``periods``; every schema variable present, float, NaN = not reported), ``graduates`` and
-    ``partnerships`` (or None). Build one with :func:`load` or :meth:`from_frames`.
+    in ``periods``; every schema variable present, float, NaN = not reported), ``graduates``,
+    ``partnerships`` and ``evidence`` (the checklist evidence: item_id, unit_id — ``consortium``
+    for the consortium as a whole —, status, evidence_ref, as_of, note; or None). Build one with :func:`load` or :meth:`from_frames`.
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class Dataset:
         graduates: pd.DataFrame | None = None,
         partnerships: pd.DataFrame | None = None,
         *,
+        evidence: pd.DataFrame | None = None,
         frequency: str,
         periods: list[Period],
         meta: dict | None = None,
@@ -64,6 +66,7 @@ class Dataset:
         self.panel = panel
         self.graduates = graduates
         self.partnerships = partnerships
+        self.evidence = evidence
         self.frequency = frequency
         self.periods = list(periods)
         self.meta = dict(meta or {})
@@ -81,6 +84,7 @@ class Dataset:
         partnerships: pd.DataFrame | None = None,
         meta: dict | None = None,
         *,
+        evidence: pd.DataFrame | None = None,
         strict: bool = True,
     ) -> Dataset:
         """Build a dataset from DataFrames with the same validation as :func:`load` (problem rows
@@ -93,6 +97,7 @@ class Dataset:
             ("panel", panel),
             ("graduates", graduates),
             ("partnerships", partnerships),
+            ("evidence", evidence),
         ):
             if frame is None:
                 continue
@@ -124,7 +129,7 @@ class Dataset:
     @property
     def fingerprint(self) -> str:
         """sha256 (hex) identifying the data. For a loaded dataset: the bytes of its files (tables in
-        the order units, panel, graduates, partnerships, then dataset.yaml), each prefixed by its
+        the order units, panel, graduates, partnerships, evidence, then dataset.yaml), each prefixed by its
         table name, so renaming a file does not change it. For DataFrames: the canonical CSV text of
         each table (floats written by ``repr``, "\\n" line ends) and the metadata as sorted JSON."""
         if self._fingerprint is None:
@@ -166,6 +171,8 @@ class Dataset:
             parts.append(f"{len(self.graduates)} graduate records")
         if self.partnerships is not None:
             parts.append(f"{len(self.partnerships)} partnerships")
+        if self.evidence is not None:
+            parts.append(f"{len(self.evidence)} checklist evidence rows")
         if self.warnings:
             parts.append(f"{len(self.warnings)} warnings")
         return f"<Dataset {self.name!r}: {flag}" + ", ".join(parts) + ">"
@@ -290,6 +297,7 @@ def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files
         checked.panel,
         checked.graduates,
         checked.partnerships,
+        evidence=checked.evidence,
         frequency=checked.frequency,
         periods=checked.periods,
         meta=meta,

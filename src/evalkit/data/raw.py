@@ -24,7 +24,13 @@ MAX_ROWS_PER_CHECK = 50
 MAX_BAD_ROWS = 50  # ragged rows / formulas listed one by one; beyond, one summary line
 HEADER_SEARCH_ROWS = 10
 # Columns evalkit derives at load; accepted (and recomputed) when a frame already carries them.
-DERIVED = {"units": ("cohort", "cohort_t", "member"), "panel": ("t",), "graduates": (), "partnerships": ()}
+DERIVED = {
+    "units": ("cohort", "cohort_t", "member"),
+    "panel": ("t",),
+    "graduates": (),
+    "partnerships": (),
+    "evidence": (),
+}
 Severity = Literal["error", "warning"]
 
 

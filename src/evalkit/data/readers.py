@@ -31,7 +31,7 @@ from evalkit.data.raw import (
 )
 from evalkit.data.workbook import read_workbook
 
-TABLE_ORDER = ("units", "panel", "graduates", "partnerships")
+TABLE_ORDER = ("units", "panel", "graduates", "partnerships", "evidence")
 DATA_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".parquet", ".pq")
 META_FILES = ("dataset.yaml", "dataset.yml")
 META_KEYS = (
@@ -50,7 +50,6 @@ META_KEYS = (
     "license",
     "max_abs_value",
 )
-# Files beside the tables that are not tables (documentation, the synthetic truth file, ...).
 # Files beside the tables that are not tables (documentation, the synthetic truth file, ...).
 _IGNORED_SUFFIXES = (".md", ".json", ".txt", ".yaml", ".yml", ".html", ".pdf", ".png", ".ipynb")
 
@@ -110,7 +109,7 @@ def read_source(path: Path) -> tuple[Path, dict[str, RawTable], dict, list[tuple
                 None,
                 None,
                 "file not used: its name is not a table name (units/单位, "
-                "panel/面板, graduates/毕业生, partnerships/校企合作)",
+                "panel/面板, graduates/毕业生, partnerships/校企合作, evidence/证据清单)",
                 severity="warning",
             )
         elif suffix not in _IGNORED_SUFFIXES:

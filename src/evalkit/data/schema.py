@@ -1,4 +1,4 @@
-"""The consortium data model as data: four tables, their columns, Chinese names, units and rules.
+"""The consortium data model as data: five tables, their columns, Chinese names, units and rules.
 
 This module is the single source for column names. ``data/README.md``, the Excel template,
 header aliases and validation all read from here.
@@ -12,29 +12,13 @@ denominator).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
-Kind = Literal["flow", "stock"]
-Dtype = Literal["str", "int", "float", "date", "period", "bool", "category"]
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    zh: str
-    dtype: Dtype
-    meaning: str
-    meaning_zh: str
-    unit: str = ""  # e.g. "persons", "10k yuan"
-    unit_zh: str = ""  # e.g. "人", "万元"
-    required: bool = False
-    kind: Kind | None = None  # panel variables only
-    le: str | None = None  # value must be <= this column (same row)
-    categories: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()  # further Chinese / English headers accepted
-    applies_to: tuple[str, ...] = ()  # unit types the panel variable is reported for
-
+# Defined in their own modules, importable from here (``schema.Column``, ``schema.PANEL_VARIABLES``).
+from evalkit.data.columns import Column as Column
+from evalkit.data.columns import Dtype as Dtype
+from evalkit.data.columns import Kind as Kind
+from evalkit.data.schema_panel import GRADUATE_FLOWS as GRADUATE_FLOWS
+from evalkit.data.schema_panel import PANEL_VARIABLES as PANEL_VARIABLES
 
 UNIT_TYPES = ("college", "enterprise", "park", "industrial_college")
 UNIT_TYPES_ZH = {"college": "院校", "enterprise": "企业", "park": "园区", "industrial_college": "产业学院"}
@@ -46,6 +30,13 @@ ALLIANCES_ZH = {
     "new_materials": "新材料",
     "none": "无",
 }
+COLLEGE_LEVELS = ("higher_vocational", "secondary", "technician")
+COLLEGE_LEVELS_ZH = {"higher_vocational": "高职", "secondary": "中职", "technician": "技工院校"}
+# A college without a college_level is a higher-vocational college (colleges are compared with their own kind).
+DEFAULT_COLLEGE_LEVEL = "higher_vocational"
+# The unit_id of an evidence row about the consortium as a whole (its council / office); an empty
+# unit_id in the evidence table means this.
+CONSORTIUM_UNIT = "consortium"
 PARTNERSHIP_KINDS = ("shared_base", "workshop", "order_class", "apprenticeship", "industrial_college", "research_team")
 PARTNERSHIP_KINDS_ZH = {
     "shared_base": "共享实训基地",
@@ -55,9 +46,6 @@ PARTNERSHIP_KINDS_ZH = {
     "industrial_college": "产业学院",
     "research_team": "联合科研团队",
 }
-
-C = ("college",)
-E = ("enterprise",)
 
 UNITS = (
     Column(
@@ -103,6 +91,15 @@ UNITS = (
     Column(
         "parent_id", "上级单位代码", "str", "hosting unit (for an industrial college)", "依托单位代码（产业学院填写）"
     ),
+    Column(
+        "college_level",
+        "院校层次",
+        "category",
+        "kind of college: higher_vocational (default when empty), secondary or technician; colleges only",
+        "院校层次：高职（空则默认）、中职或技工院校；仅院校填写",
+        categories=COLLEGE_LEVELS,
+        aliases=("办学层次", "学校层次"),
+    ),
 )
 
 PANEL_KEYS = (
@@ -118,301 +115,6 @@ PANEL_KEYS = (
     ),
 )
 
-
-def _v(name, zh, unit, unit_zh, kind, meaning, meaning_zh, le=None, applies_to=C, aliases=()):
-    return Column(
-        name,
-        zh,
-        "float",
-        meaning,
-        meaning_zh,
-        unit=unit,
-        unit_zh=unit_zh,
-        kind=kind,
-        le=le,
-        applies_to=applies_to,
-        aliases=aliases,
-    )
-
-
-PANEL_VARIABLES = (
-    # context
-    _v("students", "在校生数", "persons", "人", "stock", "students enrolled at period end", "期末在校生数"),
-    _v("teachers", "专任教师数", "persons", "人", "stock", "full-time teachers at period end", "期末专任教师数"),
-    _v("majors", "专业数", "majors", "个", "stock", "majors offered", "开设专业数"),
-    _v("graduates", "毕业生数", "persons", "人", "flow", "graduates in the period", "本期毕业生数"),
-    # integration inputs (college side)
-    _v(
-        "dual_teachers",
-        "双师型教师数",
-        "persons",
-        "人",
-        "stock",
-        "dual-qualified teachers",
-        "“双师型”教师数",
-        le="teachers",
-    ),
-    _v(
-        "enterprise_parttime_teachers",
-        "企业兼职教师数",
-        "persons",
-        "人",
-        "stock",
-        "part-time teachers from enterprises",
-        "来自企业的兼职教师数",
-    ),
-    _v(
-        "shared_bases",
-        "共享实训基地数",
-        "bases",
-        "个",
-        "stock",
-        "shared (college–enterprise) training bases",
-        "校企共建共享实训基地数",
-    ),
-    _v(
-        "national_productive_bases",
-        "国家级生产性实训基地数",
-        "bases",
-        "个",
-        "stock",
-        "national productive training bases",
-        "国家级生产性实训基地数",
-    ),
-    _v(
-        "productive_base_output",
-        "生产性实训基地产值",
-        "10k yuan",
-        "万元",
-        "flow",
-        "output of productive training bases",
-        "生产性实训基地产值",
-    ),
-    _v(
-        "dual_workshops",
-        "双师工作室数",
-        "workshops",
-        "个",
-        "stock",
-        "dual-qualified teacher workshops",
-        "“双师”工作室数",
-    ),
-    _v(
-        "apprentices",
-        "现代学徒制学徒数",
-        "persons",
-        "人",
-        "stock",
-        "modern apprentices enrolled with enterprises",
-        "现代学徒制在培学徒数",
-        le="students",
-    ),
-    _v(
-        "order_class_students",
-        "订单班学生数",
-        "persons",
-        "人",
-        "stock",
-        "students in enterprise order classes",
-        "订单班在读学生数",
-        le="students",
-    ),
-    _v(
-        "joint_research_teams",
-        "校企联合科研团队数",
-        "teams",
-        "个",
-        "stock",
-        "joint college–enterprise research teams",
-        "校企联合科研团队数",
-    ),
-    _v(
-        "courses_codeveloped",
-        "校企共建课程数",
-        "courses",
-        "门",
-        "flow",
-        "courses co-developed with enterprises",
-        "本期校企共建课程数",
-    ),
-    _v(
-        "textbooks_codeveloped",
-        "校企合作开发教材数",
-        "textbooks",
-        "部",
-        "flow",
-        "textbooks co-developed with enterprises",
-        "本期校企合作开发教材数",
-    ),
-    _v(
-        "new_aligned_majors",
-        "新增对接产业链专业数",
-        "majors",
-        "个",
-        "flow",
-        "new majors aligned with the regional industry chain",
-        "本期新增对接区域产业链专业数",
-        le="majors",
-    ),
-    _v(
-        "integration_enterprises",
-        "合作产教融合型企业数",
-        "enterprises",
-        "家",
-        "stock",
-        "integration enterprises the college works with",
-        "合作的产教融合型企业数",
-    ),
-    _v(
-        "enterprise_investment",
-        "企业投入",
-        "10k yuan",
-        "万元",
-        "flow",
-        "enterprise investment in the college (equipment, funds)",
-        "企业对学校的资金与设备投入",
-    ),
-    _v(
-        "vocational_groups",
-        "参与职教集团数",
-        "groups",
-        "个",
-        "stock",
-        "vocational education groups joined",
-        "参与的职教集团数",
-    ),
-    # outcomes (college side; graduate flows can also be aggregated from graduate records)
-    _v(
-        "graduates_placed",
-        "毕业去向落实人数",
-        "persons",
-        "人",
-        "flow",
-        "graduates with a confirmed destination",
-        "毕业去向落实人数",
-        le="graduates",
-    ),
-    _v(
-        "graduates_local",
-        "本地就业人数",
-        "persons",
-        "人",
-        "flow",
-        "placed graduates employed in the city",
-        "在本市就业人数",
-        le="graduates_placed",
-    ),
-    _v(
-        "graduates_member_ent",
-        "到成员企业就业人数",
-        "persons",
-        "人",
-        "flow",
-        "placed graduates employed by member enterprises",
-        "到联合体成员企业就业人数",
-        le="graduates_placed",
-    ),
-    _v(
-        "graduates_matched",
-        "专业对口就业人数",
-        "persons",
-        "人",
-        "flow",
-        "placed graduates whose job matches the major",
-        "专业相关度达标人数",
-        le="graduates_placed",
-    ),
-    _v(
-        "income_respondents",
-        "薪酬调查人数",
-        "persons",
-        "人",
-        "flow",
-        "placed graduates reporting income six months after graduation",
-        "毕业半年后薪酬有效回答人数",
-        le="graduates_placed",
-    ),
-    _v(
-        "income_sum",
-        "月收入合计",
-        "yuan/month",
-        "元/月",
-        "flow",
-        "sum of monthly income six months after graduation over respondents",
-        "毕业半年后月收入合计",
-    ),
-    _v("employer_surveyed", "用人单位调查数", "employers", "家", "flow", "employers surveyed", "受访用人单位数"),
-    _v(
-        "employer_satisfied",
-        "用人单位满意数",
-        "employers",
-        "家",
-        "flow",
-        "employers satisfied with graduates",
-        "对毕业生满意的用人单位数",
-        le="employer_surveyed",
-    ),
-    _v(
-        "tech_service_income",
-        "横向技术服务到款额",
-        "10k yuan",
-        "万元",
-        "flow",
-        "income from technical services to enterprises",
-        "横向技术服务到款额",
-    ),
-    _v(
-        "training_income",
-        "非学历培训到款额",
-        "10k yuan",
-        "万元",
-        "flow",
-        "income from non-degree training",
-        "非学历培训到款额",
-    ),
-    _v(
-        "training_person_times",
-        "社会培训人次",
-        "person-times",
-        "人次",
-        "flow",
-        "social training delivered",
-        "社会培训人次",
-    ),
-    _v(
-        "field_engineers_trained",
-        "现场工程师培养数",
-        "persons",
-        "人",
-        "flow",
-        "field engineers trained",
-        "现场工程师培养数",
-    ),
-    # enterprise side
-    _v("employees", "职工数", "persons", "人", "stock", "employees at period end", "期末职工人数", applies_to=E),
-    _v("output_value", "企业产值", "10k yuan", "万元", "flow", "enterprise output", "企业总产值", applies_to=E),
-    _v(
-        "hires_from_members",
-        "招聘成员院校毕业生数",
-        "persons",
-        "人",
-        "flow",
-        "graduates hired from member colleges",
-        "招聘联合体成员院校毕业生数",
-        applies_to=E,
-    ),
-)
-
-# Panel flows that graduate-level records aggregate to (see evalkit.data.flows).
-GRADUATE_FLOWS = (
-    "graduates",
-    "graduates_placed",
-    "graduates_local",
-    "graduates_member_ent",
-    "graduates_matched",
-    "income_respondents",
-    "income_sum",
-)
 
 GRADUATES = (
     Column(
@@ -500,27 +202,83 @@ PARTNERSHIPS = (
     Column("students", "参与学生数", "int", "students involved", "参与学生数", unit="persons", unit_zh="人"),
 )
 
+EVIDENCE = (
+    Column(
+        "item_id",
+        "清单条目",
+        "str",
+        "checklist item (an id of evalkit/indicators/checklist.yaml)",
+        "建设清单条目代码（见 checklist.yaml）",
+        required=True,
+        aliases=("条目代码", "条目", "item"),
+    ),
+    Column(
+        "unit_id",
+        "单位代码",
+        "str",
+        f"unit the item is about (the park, a college, …); empty or '{CONSORTIUM_UNIT}' = the consortium as a whole",
+        f"条目所指单位（园区、院校等）；空或 {CONSORTIUM_UNIT} 表示联合体整体（理事会、秘书处）",
+        aliases=("单位编号", "代码"),
+    ),
+    Column(
+        "status",
+        "状态",
+        "int",
+        "0 = not in place; binary items 1 = in place; ordinal items 1–3 = partly … fully (see the item's levels)",
+        "0 = 未建立；二值条目 1 = 已建立；等级条目 1–3 = 部分至全面（见条目分级）",
+        required=True,
+        aliases=("完成情况", "状态值"),
+    ),
+    Column(
+        "evidence_ref",
+        "佐证材料",
+        "str",
+        "evidence: document number, link or file name (needed for a status above 0)",
+        "佐证：文件文号、链接或文件名（状态大于 0 时须填写）",
+        aliases=("证据", "佐证", "文号"),
+    ),
+    Column(
+        "as_of",
+        "截至日期",
+        "date",
+        "date the status holds on (items 'in the period' refer to the half-year ending then)",
+        "状态所对应的日期（“本期”类条目指截至该日的统计期）",
+        required=True,
+        aliases=("日期", "截至时间"),
+    ),
+    Column("note", "备注", "str", "note", "备注", aliases=("说明",)),
+)
+
 TABLES: dict[str, tuple[Column, ...]] = {
     "units": UNITS,
     "panel": PANEL_KEYS + PANEL_VARIABLES,
     "graduates": GRADUATES,
     "partnerships": PARTNERSHIPS,
+    "evidence": EVIDENCE,
 }
-TABLES_ZH = {"units": "单位", "panel": "面板", "graduates": "毕业生", "partnerships": "校企合作"}
+TABLES_ZH = {
+    "units": "单位",
+    "panel": "面板",
+    "graduates": "毕业生",
+    "partnerships": "校企合作",
+    "evidence": "证据清单",
+}
 REQUIRED_TABLES = ("units", "panel")
-OPTIONAL_TABLES = ("graduates", "partnerships")
+OPTIONAL_TABLES = ("graduates", "partnerships", "evidence")
 # File / sheet names accepted for each table, besides the English name.
 TABLE_ALIASES = {
     "units": ("单位", "单位信息", "units"),
     "panel": ("面板", "面板数据", "panel"),
     "graduates": ("毕业生", "毕业生数据", "graduates"),
     "partnerships": ("校企合作", "合作", "partnerships"),
+    "evidence": ("证据清单", "证据", "evidence"),
 }
 KEYS = {
     "units": ("unit_id",),
     "panel": ("unit_id", "period"),
     "graduates": ("graduate_id",),
     "partnerships": ("partnership_id",),
+    "evidence": ("item_id", "unit_id", "as_of"),
 }
 
 PANEL_VARIABLE_NAMES = tuple(c.name for c in PANEL_VARIABLES)

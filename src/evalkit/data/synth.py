@@ -27,6 +27,7 @@ import pandas as pd
 from evalkit.data import schema
 from evalkit.data import synth_model as sm
 from evalkit.data.synth_truth import build_truth
+from evalkit.data.synth_yardstick import evidence_table, sides_truth, simulate_sides
 from evalkit.data.synth_units import OTHER_CITIES, build_units
 from evalkit.data.synth_readme import SEED_FIGURES as SEED_FIGURES  # re-exported: the seed's figures
 from evalkit.data.synth_readme import BANNER_EN, BANNER_ZH, GENERATOR, readme
@@ -34,18 +35,21 @@ from evalkit.data.periods import parse_period
 
 COLLEGE_VARS = tuple(c.name for c in schema.PANEL_VARIABLES if "college" in c.applies_to)
 ENTERPRISE_VARS = tuple(c.name for c in schema.PANEL_VARIABLES if "enterprise" in c.applies_to)
+PARK_VARS = tuple(c.name for c in schema.PANEL_VARIABLES if "park" in c.applies_to)
 AMOUNT_VARS = (
     "productive_base_output",
     "enterprise_investment",
     "tech_service_income",
     "training_income",
     "output_value",
+    "education_investment",
+    "park_output",
 )
 
 
 @dataclass
 class SyntheticConsortium:
-    """One synthetic consortium: the four tables, ``meta`` (for dataset.yaml) and ``truth``."""
+    """One synthetic consortium: the tables, ``meta`` (for dataset.yaml) and ``truth``."""
 
     units: pd.DataFrame
     panel: pd.DataFrame
@@ -53,6 +57,7 @@ class SyntheticConsortium:
     partnerships: pd.DataFrame
     meta: dict[str, Any]
     truth: dict[str, Any]
+    evidence: pd.DataFrame | None = None
 
 
 def generate(
@@ -92,13 +97,19 @@ def generate(
             f"years before it and every cohort {sm.COHORTS[0]}–{sm.COHORTS[-1]}"
         )
     root = np.random.default_rng(seed)
-    r_design, r_names, r_partners, r_sim = root.spawn(4)
+    # a fifth stream for the yardstick's sides and evidence: the first four draw what they always drew
+    r_design, r_names, r_partners, r_sim, r_yardstick = root.spawn(5)
     zhuzhou = city == "株洲"
     units, design, majors, ic_partner = build_units(
         r_design, r_names, labels, scale, n_comparison_colleges, n_nonmember_enterprises, city, city_en, zhuzhou
     )
     world = sm.simulate(design, periods, r_sim, effects=effects, records=graduates)
-    panel = _panel(units, world, labels)
+    r_sides, r_evidence = r_yardstick.spawn(2)
+    college_sides, enterprise_sides, park_sides, side_effects = simulate_sides(units, world, labels, r_sides, effects)
+    world.college.update(college_sides)
+    world.enterprise.update(enterprise_sides)
+    evidence, evidence_truth = evidence_table(units, world, r_evidence, periods[-1].end)
+    panel = _panel(units, world, labels, park_sides)
     grads = _graduates(units, world, majors, labels) if graduates else None
     partners = _partnerships(units, world, labels, ic_partner, r_partners)
     name_zh = f"{city}市产教联合体（合成数据）"
@@ -115,21 +126,27 @@ def generate(
         "last_period": labels[-1],
     }
     truth = build_truth(world, design, seed, scale)
-    return SyntheticConsortium(units, panel, grads, partners, meta, truth)
+    truth["yardstick"] = sides_truth(side_effects, world, labels)
+    truth["evidence"] = evidence_truth
+    return SyntheticConsortium(units, panel, grads, partners, meta, truth, evidence)
 
 
-def _panel(units: pd.DataFrame, world: sm.World, labels: list[str]) -> pd.DataFrame:
+def _panel(units: pd.DataFrame, world: sm.World, labels: list[str], park: dict[str, np.ndarray]) -> pd.DataFrame:
     n_t = len(labels)
     frames = []
     kinds = units["unit_type"].to_numpy()
-    blocks = (("college", world.college, COLLEGE_VARS), ("enterprise", world.enterprise, ENTERPRISE_VARS))
+    blocks = (
+        ("college", world.college, COLLEGE_VARS),
+        ("enterprise", world.enterprise, ENTERPRISE_VARS),
+        ("park", {k: np.asarray(v)[None, :] for k, v in park.items()}, PARK_VARS),
+    )
     for utype, data, names in blocks:
         ids = units.loc[kinds == utype, "unit_id"].to_numpy()
         frame = pd.DataFrame({"unit_id": np.repeat(ids, n_t), "period": np.tile(labels, len(ids))})
         for name in names:
             frame[name] = data[name].ravel()
         frames.append(frame)
-    others = units.loc[~np.isin(kinds, ("college", "enterprise")), "unit_id"].to_numpy()
+    others = units.loc[~np.isin(kinds, ("college", "enterprise", "park")), "unit_id"].to_numpy()
     frames.append(pd.DataFrame({"unit_id": np.repeat(others, n_t), "period": np.tile(labels, len(others))}))
     panel = pd.concat(frames, ignore_index=True)
     columns = [c.name for c in schema.PANEL_KEYS + schema.PANEL_VARIABLES]
@@ -306,6 +323,7 @@ def write_consortium(consortium: SyntheticConsortium, out: str | Path) -> Path:
         "units.csv": _csv_bytes(consortium.units),
         "panel.csv": _csv_bytes(consortium.panel),
         "partnerships.csv": _csv_bytes(consortium.partnerships),
+        **({"evidence.csv": _csv_bytes(consortium.evidence)} if consortium.evidence is not None else {}),
         "truth.json": _json_bytes(consortium.truth),
         "README.md": readme(consortium).encode("utf-8"),
     }

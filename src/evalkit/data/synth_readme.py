@@ -9,7 +9,7 @@ from evalkit.data import synth_model as sm
 
 # The generator's identity and the seed's figures (synth.py uses them too; defined here so the
 # README and the generator never import each other).
-GENERATOR = "evalkit.synth 1"  # bump when the model changes (changes every file)
+GENERATOR = "evalkit.synth 2"  # bump when the model changes (changes every file)
 SEED_FIGURES = {
     "students": "> 110,000",
     "teachers": "> 4,500",
@@ -128,6 +128,11 @@ def readme(c) -> str:
         if c.graduates is not None
         else "| (no graduates table) | graduate flows are in the panel only |",
         "| `partnerships.csv` | illustrative college–enterprise links (not reconciled to the panel stocks) |",
+        "| `evidence.csv` | the checklist evidence (建设清单: council, charter, entity operation, platforms, the three "
+        "lists, industrial colleges, the policy package): one row per item × unit × date; an empty unit_id is the "
+        "consortium as a whole; a few claims are left without evidence on purpose (listed in truth.json) |"
+        if getattr(c, "evidence", None) is not None
+        else "| (no evidence table) | |",
         "| `truth.json` | the true parameters and effects (below) |",
         "",
         "## Timing",
@@ -187,6 +192,20 @@ def readme(c) -> str:
         "the founding too. `hires_from_members` (enterprises, H1): the member colleges' "
         "`graduates_member_ent` split over roster enterprises (so the two agree in total each H1), plus a "
         "few hires by non-member enterprises.",
+        "",
+        "## Judged by the yardstick (〔2024〕20号)",
+        "",
+        "Added sides, drawn from their own random stream (the tables above are unchanged by them): majors aligned "
+        "with the leading industry chains (`majors_aligned` ≤ `majors`), the talent-demand list's demand and the "
+        "graduates of listed majors, industrial colleges and their students; enterprises' certification as "
+        "integration enterprises (0/1), apprentices hosted, education investment, employees upskilled and their "
+        "survey of the cooperation (H2); the park's output, enterprises and hires from member colleges (H1). "
+        "Membership effects ramp in as r(e) = min(1, (e+1)/4); `truth.json` → `yardstick` gives each variable's "
+        "model and parameters and the true ATTs of the new indicators: "
+        + ", ".join(f"`{k}` {v['att_simple']:.3f}" for k, v in t.get("yardstick", {}).get("indicators", {}).items())
+        + ". `truth.json` → `evidence` gives each checklist item's true status path and the claims left "
+        "without evidence. Colleges carry `college_level` (醴陵陶瓷烟花职业技术学校 is a secondary school, "
+        "湖南工贸技师学院 a technician college; the rest higher-vocational).",
         "",
         "## Calibration to the seed article (株洲日报, December 2023)",
         "",

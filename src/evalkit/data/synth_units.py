@@ -91,6 +91,8 @@ ZHUZHOU_COLLEGES = (
         ("无人机应用技术", "数控加工", "电子技术应用", "北斗导航技术应用"),
     ),
 )
+# The seed's colleges that are not higher-vocational (compared with their own kind).
+COLLEGE_LEVEL = {"醴陵陶瓷烟花职业技术学校": "secondary", "湖南工贸技师学院": "technician"}
 # (name_zh, name_en, alliance, employees at the baseline)
 ZHUZHOU_ENTERPRISES = (
     ("中车株洲电力机车有限公司", "CRRC Zhuzhou Electric Locomotive Co., Ltd.", "rail_transit", 12000),
@@ -373,8 +375,10 @@ def build_units(
         rows.append(
             (f"IC{k + 1:02d}", "industrial_college", zh, en, parent_row[4], parent_row[5], city, 0, parent_row[0])
         )
-    units = pd.DataFrame(rows, columns=[c.name for c in schema.UNITS])
+    units = pd.DataFrame(rows, columns=[c.name for c in schema.UNITS if c.name != "college_level"])
     units["lead"] = units["lead"].astype("int64")
+    level = units["name_zh"].map(COLLEGE_LEVEL).fillna(schema.DEFAULT_COLLEGE_LEVEL)
+    units["college_level"] = level.where(units["unit_type"] == "college", "")
     ic_partner = {f"IC{k + 1:02d}": f"E{e + 1:03d}" for k, (_, _, _, e) in enumerate(ics)}
     college_gt = np.array([t_of[sm.COHORTS[c]] for c in college_cohorts] + [0] * n_comp)
     ent_gt = np.array([t_of[sm.COHORTS[c]] for c in ent_cohorts] + [0] * n_nonmem)

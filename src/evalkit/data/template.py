@@ -3,7 +3,8 @@ Markdown (``schema_markdown()``, the tables of ``data/README.md``). Both are gen
 ``schema.py``, so the template, the README and validation cannot disagree.
 
 Workbook layout: an instructions sheet (说明 Instructions), a column dictionary (列说明 Columns),
-then one sheet per table (单位 units, 面板 panel, 毕业生 graduates, 校企合作 partnerships). On a
+then one sheet per table (单位 units, 面板 panel, 毕业生 graduates, 校企合作 partnerships, 证据清单 evidence)
+and the checklist items with an example evidence row (清单条目 Items). On a
 table sheet, row 1 holds merged group titles, row 2 the column headers (``在校生数 students (人)``),
 and data starts at row 3; the loader finds the header row itself, so Excel row numbers in
 validation problems are the ones the user sees.
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from evalkit.data import schema
+from evalkit.data.checklist import load_checklist
 from evalkit.data.periods import FREQUENCY_ZH
 from evalkit.errors import check_choice
 
@@ -24,7 +26,8 @@ SHEET_NAMES = {t: f"{schema.TABLES_ZH[t]} {t}" for t in schema.TABLES}
 HEADER_ROW = 2
 FIRST_DATA_ROW = 3
 # Rows that carry drop-downs and number checks (Excel stores a range, not one rule per cell).
-VALIDATED_ROWS = {"units": 2000, "panel": 20000, "graduates": 200000, "partnerships": 5000}
+VALIDATED_ROWS = {"units": 2000, "panel": 20000, "graduates": 200000, "partnerships": 5000, "evidence": 2000}
+ITEMS_SHEET = "清单条目 Items"  # the checklist items (read by nothing: a table name is not in it)
 # Panel column groups for the merged row-1 titles: (first column of the group, zh, en).
 PANEL_GROUPS = (
     ("unit_id", "键", "keys"),
@@ -32,8 +35,23 @@ PANEL_GROUPS = (
     ("dual_teachers", "产教融合投入", "integration inputs"),
     ("graduates_placed", "成效", "outcomes"),
     ("employees", "企业", "enterprise side"),
+    ("park_output", "园区", "park side"),
 )
-_CATEGORY_ZH = {"unit_type": schema.UNIT_TYPES_ZH, "alliance": schema.ALLIANCES_ZH, "kind": schema.PARTNERSHIP_KINDS_ZH}
+_CATEGORY_ZH = {
+    "unit_type": schema.UNIT_TYPES_ZH,
+    "alliance": schema.ALLIANCES_ZH,
+    "kind": schema.PARTNERSHIP_KINDS_ZH,
+    "college_level": schema.COLLEGE_LEVELS_ZH,
+}
+# The example row of the evidence sheet, shown on the items sheet (never in the data area).
+EVIDENCE_EXAMPLE = (
+    "council_established",
+    "",
+    1,
+    "株产教联〔2023〕1号 理事会成立大会纪要.pdf",
+    "2023-12-05",
+    "理事会成立",
+)
 _TYPE_TEXT = {
     "str": "text 文本",
     "int": "whole number 整数",
@@ -47,9 +65,10 @@ _TYPE_TEXT = {
 INSTRUCTIONS: tuple[tuple[str, str], ...] = (
     ("市域产教联合体数据采集模板", "Data-collection template for a city-level industry–education consortium"),
     (
-        "本工作簿包含四张数据表：单位、面板、毕业生（可选）、校企合作（可选）。每张表第 2 行为列名（中英文及计量单位），"
+        "本工作簿包含五张数据表：单位、面板、毕业生（可选）、校企合作（可选）、证据清单（可选）。每张表第 2 行为列名（中英文及计量单位），"
         "从第 3 行起每行填写一条记录。请勿修改列名、勿合并单元格、勿插入合计行。",
-        "The workbook holds four tables: units, panel, graduates (optional) and partnerships (optional). Row 2 of "
+        "The workbook holds five tables: units, panel, graduates (optional), partnerships (optional) and evidence "
+        "(optional). Row 2 of "
         "each sheet names the columns (Chinese, English, unit); fill one record per row from row 3. Do not rename "
         "headers, merge cells or add total rows.",
     ),
@@ -93,6 +112,21 @@ INSTRUCTIONS: tuple[tuple[str, str], ...] = (
         "校企合作表（可选）：每项合作一行，院校代码与企业代码须在单位表中；结束日期留空表示仍在进行。",
         "partnerships (optional): one row per college–enterprise link; both ids must be in the units table; leave "
         "end_date empty for an ongoing link.",
+    ),
+    (
+        "证据清单（可选）：建设清单的每个条目（理事会、章程、实体化运作、三张清单、政策包等，见“清单条目 Items”工作表）"
+        "每个单位每个日期一行：状态（二值条目 0/1，等级条目 0–3）、佐证材料（文号、链接或文件名）、截至日期。"
+        "单位代码留空表示联合体整体。状态大于 0 而无佐证材料会给出提示；日期不得晚于数据截止期。",
+        "evidence (optional): one row per checklist item (council, charter, entity operation, the three lists, the "
+        "policy package, …; see the sheet 清单条目 Items) × unit × date: status (binary items 0/1, ordinal items "
+        "0–3), evidence_ref (document number, link or file name) and as_of date. Leave unit_id empty for the "
+        "consortium as a whole. A status above 0 without evidence gives a warning; dates may not pass the data's end.",
+    ),
+    (
+        "院校层次：单位表 college_level 填 高职 higher_vocational、中职 secondary 或 技工院校 technician（空则为高职），"
+        "院校只与同类院校比较。",
+        "units: college_level is higher_vocational (default when empty), secondary or technician; colleges are "
+        "compared with their own kind.",
     ),
     (
         "填好后运行 evalkit validate 文件名.xlsx 检查，所有问题会按工作表、行号、列名一次列出。",
@@ -247,7 +281,12 @@ def write_template(path: str | Path, lang: Lang = "bilingual", *, force: bool = 
             ws.column_dimensions[letter].width = min(40, max(12, _display_width(cell.value) * 0.9 + 2))
             rng = f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}"
             dv = None
-            if column.dtype == "category":
+            if table == "evidence" and column.name == "item_id":
+                n_items = len(load_checklist())
+                dv = DataValidation(type="list", formula1=f"'{ITEMS_SHEET}'!$A$3:$A${n_items + 2}", allow_blank=False)
+            elif table == "evidence" and column.name == "status":
+                dv = DataValidation(type="list", formula1='"0,1,2,3"', allow_blank=False)
+            elif column.dtype == "category":
                 dv = DataValidation(
                     type="list", formula1='"' + ",".join(_choices(column, lang)) + '"', allow_blank=not column.required
                 )
@@ -274,6 +313,7 @@ def write_template(path: str | Path, lang: Lang = "bilingual", *, force: bool = 
         ws.row_dimensions[HEADER_ROW].height = 36
         keys = len(schema.KEYS[table])
         ws.freeze_panes = ws.cell(FIRST_DATA_ROW, keys + 1).coordinate
+    _items_sheet(book.create_sheet(ITEMS_SHEET), lang)
     for sheet in book.worksheets:
         neutralise_worksheet(sheet)
     import io
@@ -281,6 +321,56 @@ def write_template(path: str | Path, lang: Lang = "bilingual", *, force: bool = 
     buf = io.BytesIO()
     book.save(buf)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def _items_sheet(ws, lang: Lang) -> None:
+    """The checklist items (id, names, scale and levels, group, red-line candidate, whose item,
+    'in the period'), bilingual instructions and an example row of the evidence sheet."""
+    from openpyxl.styles import Font
+
+    checklist = load_checklist()
+    ws.cell(
+        1,
+        1,
+        "建设清单条目：证据清单 evidence 表的 item_id 从 A 列选取 / Checklist items: pick the evidence sheet's item_id from column A",
+    )
+    ws.cell(1, 1).font = Font(bold=True, size=12)
+    heads = (
+        "item_id",
+        "名称",
+        "name",
+        "分级 scale",
+        "维度 group",
+        "否决候选 red line",
+        "对象 applies to",
+        "本期 in period",
+    )
+    for j, head in enumerate(heads, start=1):
+        ws.cell(2, j, head).font = Font(bold=True)
+    for i, item in enumerate(checklist, start=3):
+        zh, en = checklist.groups[item.group]
+        scale = "0/1" if item.scale == "binary" else "; ".join(f"{s} {z} / {e}" for s, z, e in item.levels)
+        values = (
+            item.id,
+            item.name_zh,
+            item.name_en,
+            scale,
+            f"{zh} {en}",
+            "是 yes" if item.veto_candidate else "",
+            ", ".join(item.applies_to),
+            "是 yes" if item.in_period else "",
+        )
+        for j, value in enumerate(values, start=1):
+            ws.cell(i, j, value)
+    row = len(checklist) + 4
+    ws.cell(row, 1, "示例：证据清单 evidence 工作表中一行的填法 / Example: one row of the evidence sheet").font = Font(
+        bold=True
+    )
+    for j, column in enumerate(schema.EVIDENCE, start=1):
+        ws.cell(row + 1, j, header_text(column, lang)).font = Font(bold=True)
+        ws.cell(row + 2, j, EVIDENCE_EXAMPLE[j - 1])
+    for j, width in enumerate((30, 24, 40, 60, 30, 14, 26, 12), start=1):
+        ws.column_dimensions[chr(64 + j)].width = width
 
 
 def _display_width(text: str) -> int:

@@ -1,4 +1,4 @@
-"""Validation of the four tables: types, ranges, keys, references, periods, coverage.
+"""Validation of the five tables: types, ranges, keys, references, periods, coverage.
 
 Input is a set of :class:`RawTable` (canonical column names, values as read from the file and
 the row number of each record *as the user sees it in the file*). Output is typed tables and a
@@ -12,11 +12,15 @@ Rules (severity):
   the schema), rate outside [0, 1], unknown category, missing required value, duplicate key
   (never merged), unknown unit, partner of the wrong unit type, unparseable period or date,
   more than one period frequency, graduate cohorts in another frequency than the panel,
-  ``member_since`` outside the data range, partnership ending before it starts.
+  ``member_since`` outside the data range, partnership ending before it starts; evidence rows of
+  an unknown checklist item, a status outside the item's scale or dated after the data's end
+  (:mod:`evalkit.data.checklist`).
 * warning — optional table missing or empty, unknown column, unit without panel rows, unit
   missing some periods, graduate records that do not add up to the panel's graduate flows
   (graduate records may be a survey sample, so this is reported but not fatal; the panel keeps
-  the values as reported and ``Dataset.graduate_flows()`` gives the record totals).
+  the values as reported and ``Dataset.graduate_flows()`` gives the record totals); a checklist
+  claim (status > 0) without ``evidence_ref``; a ``college_level`` given for a unit that is not a
+  college.
 
 The modules behind it: :mod:`evalkit.data.raw` (a table as read, the problem collector),
 :mod:`evalkit.data.cells` (typing cells, the rules within one table) and this one (the whole
@@ -34,6 +38,7 @@ import pandas as pd
 
 from evalkit.data import schema
 from evalkit.data.cells import check_unique, type_table
+from evalkit.data.checklist import check_evidence
 from evalkit.data.flows import graduate_flows
 from evalkit.data.periods import FREQUENCIES, Period, PeriodError, parse_period, period_containing, period_range
 from evalkit.data.raw import DERIVED, MAX_ROWS_PER_CHECK, Collector, RawTable, map_values
@@ -65,6 +70,7 @@ class Checked:
     partnerships: pd.DataFrame | None
     frequency: str
     periods: list[Period]
+    evidence: pd.DataFrame | None = None
 
 
 def check_tables(
@@ -243,6 +249,13 @@ def check_tables(
             "end_date is before start_date",
         )
 
+    evidence = typed.get("evidence")
+    if evidence is not None:
+        _, hi, why = _range_bounds(frequency, declared_range, today)
+        evidence = check_evidence(
+            raws["evidence"], evidence, types, pd.Timestamp(hi.end) if hi is not None else None, why, c
+        )
+
     if c.fatal:
         return None
     panel = panel.drop(columns="__freq_period")
@@ -256,7 +269,7 @@ def check_tables(
     if graduates is not None:
         graduates = graduates.drop(columns="__freq_cohort")
         _graduate_consistency(raws["graduates"], graduates, panel, c)
-    return Checked(units, panel, graduates, partnerships, frequency, periods)
+    return Checked(units, panel, graduates, partnerships, frequency, periods, evidence)
 
 
 def _range_bounds(frequency: str, declared_range: tuple[object, object], today: date | None):

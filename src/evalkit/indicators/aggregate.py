@@ -18,10 +18,10 @@ from evalkit.errors import check_choice
 from evalkit.indicators.compute import RegistryLike, Source, as_registry, compute
 from evalkit.indicators.registry import Registry
 
-GroupBy = Literal["unit", "membership", "alliance", "consortium", "all"]
+GroupBy = Literal["unit", "membership", "alliance", "college_level", "consortium", "all"]
 Members = Literal["by_window_end", "ever"]
 Flows = Literal["sum", "per_year"]
-GROUP_BYS = ("unit", "membership", "alliance", "consortium", "all")
+GROUP_BYS = ("unit", "membership", "alliance", "college_level", "consortium", "all")
 MEMBERS = ("by_window_end", "ever")
 FLOWS = ("sum", "per_year")
 PERIODS_PER_YEAR = {"year": 1, "half": 2, "quarter": 4, "month": 12}
@@ -73,7 +73,9 @@ def aggregate(
         The indicators (``None``: the shipped registry); rows of other indicators are left out.
     by : str or sequence of str
         One or several of ``"unit"`` (each unit), ``"membership"`` (members vs comparison),
-        ``"alliance"`` (members by alliance), ``"consortium"`` (all members together), ``"all"``
+        ``"alliance"`` (members by alliance; the park and units of no alliance are ``none``),
+        ``"college_level"`` (member colleges by kind: ``higher_vocational``, ``secondary``,
+        ``technician`` — each compared with its own kind; other units are left out), ``"consortium"`` (all members together), ``"all"``
         (every unit).
     windows : mapping of str to (start, end), optional
         ``{window_id: (start, end)}`` date windows (``"2024-01-01"`` or dates), e.g. a phase's
@@ -226,6 +228,11 @@ def _membership(units: pd.DataFrame, b: str, end: date, members: str) -> pd.Seri
     if b == "alliance":
         alliance = units["alliance"].astype("string").fillna("none").astype(str).to_numpy()
         return pd.Series(alliance[is_member], index=ids[is_member])
+    if b == "college_level":
+        raw = units["college_level"] if "college_level" in units.columns else pd.Series(None, index=units.index)
+        level = raw.astype("string").replace("", pd.NA).to_numpy(dtype=object, na_value=None)
+        keep = is_member & np.array([v is not None for v in level], dtype=bool)
+        return pd.Series(level[keep], index=ids[keep])
     label = np.where(is_member, "member", np.where(never, "comparison", ""))
     keep = label != ""
     return pd.Series(label[keep], index=ids[keep])

@@ -7,7 +7,7 @@ cutting the files by hand and loading them:
   later cohorts;
 * facts dated after it are unknown: a later ``member_since`` is blank (that unit is not a member
   yet: it is a comparison unit at that moment), a partnership that started later is dropped and a
-  later ``end_date`` is blank (it was still running).
+  later ``end_date`` is blank (it was still running), checklist evidence dated later is dropped.
 
 The cut dataset is validated again, so derived columns (``cohort``, ``member``, ``t``) are
 recomputed exactly as :func:`evalkit.load` computes them.
@@ -59,10 +59,13 @@ def cut(dataset: Dataset, as_of: date) -> Dataset:
         p = dataset.partnerships
         p = p[~(p["start_date"] > stamp)]
         partnerships = p.assign(end_date=p["end_date"].mask(p["end_date"] > stamp))
+    evidence = getattr(dataset, "evidence", None)  # checklist evidence dated later is unknown
+    if evidence is not None:
+        evidence = evidence[~(evidence["as_of"] > stamp)]
     meta = dict(dataset.meta)
     meta["last_period"] = known[-1].label
     meta.setdefault("first_period", known[0].label)
-    out = Dataset.from_frames(units, panel, graduates, partnerships, meta=meta, strict=False)
+    out = Dataset.from_frames(units, panel, graduates, partnerships, meta=meta, evidence=evidence, strict=False)
     out.source = dataset.source
     out.as_of = as_of  # type: ignore[attr-defined]
     out.source_fingerprint = dataset.fingerprint  # type: ignore[attr-defined]
