@@ -10,7 +10,8 @@ their DiD and randomization results; a rerun with nothing changed computes nothi
 Writes are atomic (a temporary file renamed into place), so parallel workers never read half a
 file. ``EVALKIT_CACHE`` chooses the folder (``off`` switches the cache off); the default is
 ``$XDG_CACHE_HOME/evalkit`` (``~/.cache/evalkit``). Hits and misses go to the logger
-``evalkit.cache`` (a review's phase log).
+``evalkit.cache``, written to the file ``EVALKIT_LOG`` names (the runner sets it to the
+phase's log).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import logging
 import os
 import pickle
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -32,8 +32,11 @@ from evalkit import __version__
 
 T = TypeVar("T")
 log = logging.getLogger("evalkit.cache")
-if not log.handlers:  # to the process's own stderr: in a review kernel that is the phase's log file
-    _handler = logging.StreamHandler(sys.__stderr__)
+if not log.handlers:
+    # A review kernel's stdout/stderr end up in the rendered notebook, so the cache writes to the
+    # phase's log file that the runner names in EVALKIT_LOG (elsewhere it stays silent).
+    _target = os.environ.get("EVALKIT_LOG")
+    _handler: logging.Handler = logging.FileHandler(_target, encoding="utf-8") if _target else logging.NullHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s evalkit %(message)s"))
     log.addHandler(_handler)
     log.setLevel(logging.INFO)
