@@ -1,4 +1,5 @@
-"""Command line: ``evalkit validate | synth | template | metrics | review | batch``.
+"""Command line: ``evalkit validate | synth | template | collect | codebook | metrics | review | batch``
+(the data commands are in :mod:`evalkit.cli_data`).
 
 Exit codes: 0 success; 1 a review or batch item failed; 2 bad input (every problem is
 printed, with what to do next, and no traceback).
@@ -12,37 +13,9 @@ import signal
 import sys
 from pathlib import Path
 
+from evalkit.cli_data import add_data_commands
+
 DEFAULT_DATA = Path("data/zhuzhou_synthetic")
-
-
-def _cmd_validate(args: argparse.Namespace) -> int:
-    from evalkit.data.dataset import validate
-
-    report = validate(args.path)
-    print(report.format())
-    return 0 if report.ok else 2
-
-
-def _cmd_synth(args: argparse.Namespace) -> int:
-    from evalkit.data import synth
-    from evalkit.safe_io import check_output
-
-    check_output(args.out, force=args.force, kind="folder")
-    if args.consortia:
-        manifest = synth.write_many(args.out, n=args.consortia, seed=args.seed)
-        print(f"wrote {args.consortia} synthetic consortia and their manifest: {manifest}")
-        return 0
-    out = synth.write_synthetic(args.out, seed=args.seed)
-    print(f"wrote the synthetic consortium (seed {args.seed}) to {out}")
-    return 0
-
-
-def _cmd_template(args: argparse.Namespace) -> int:
-    from evalkit.data.template import write_template
-
-    path = write_template(args.out, force=args.force)
-    print(f"wrote the data-collection template: {path}")
-    return 0
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
@@ -59,7 +32,9 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
         check_output(args.out, force=args.force, kind="file")
     table = metrics.compute(load(args.path), reg)
     if args.out:
-        write_csv(table, args.out, force=args.force)
+        from evalkit.cli_data import indicator_names
+
+        write_csv(indicator_names(table, reg), args.out, force=args.force)
         print(f"wrote {len(table)} indicator values to {args.out}")
     else:
         print(table.to_string(max_rows=40))
@@ -106,27 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("validate", help="check a data folder and list every problem")
-    s.add_argument("path", type=Path)
-    s.set_defaults(func=_cmd_validate)
-
-    s = sub.add_parser("synth", help="write the seed-calibrated synthetic consortium (with its truth file)")
-    s.add_argument("--out", type=Path, default=DEFAULT_DATA)
-    s.add_argument("--seed", type=int, default=20231205)
-    s.add_argument(
-        "--consortia",
-        type=int,
-        default=0,
-        metavar="N",
-        help="write N differently-seeded consortia of varying size and a batch manifest",
-    )
-    s.add_argument("--force", action="store_true", help="write into an existing, non-empty folder")
-    s.set_defaults(func=_cmd_synth)
-
-    s = sub.add_parser("template", help="write the Excel data-collection template")
-    s.add_argument("out", type=Path)
-    s.add_argument("--force", action="store_true", help="replace an existing file")
-    s.set_defaults(func=_cmd_template)
+    add_data_commands(sub)  # validate, synth, template, collect, codebook (evalkit.cli_data)
 
     s = sub.add_parser("metrics", help="list the indicator registry, or compute indicators for a data folder")
     s.add_argument("path", type=Path, nargs="?")

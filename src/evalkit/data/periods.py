@@ -9,7 +9,13 @@ year       ``YYYY``     ``2024``
 half       ``YYYYHn``   ``2024H1`` (Jan–Jun), ``2024H2``
 quarter    ``YYYYQn``   ``2024Q3``
 month      ``YYYY-MM``  ``2024-07``
+academic   ``YYYY-YYYY``  ``2023-2024学年`` (September–August), also written ``2023/24``
 =========  ===========  ==========================
+
+An academic year (frequency ``academic_year``) runs from 1 September to 31 August; its stocks are
+counts at 31 August, its flows what happened from September to August. A dataset has one
+frequency: an academic-year panel is not mixed with calendar periods (``evalkit`` refuses mixed
+frequencies with the rows named).
 
 Phases are date windows (``2024-01-01`` – ``2025-06-30``). A period belongs to the window it
 overlaps; when a period overlaps two windows it belongs to the one it overlaps most (ties go
@@ -23,10 +29,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable, Literal, Sequence
 
-Frequency = Literal["year", "half", "quarter", "month"]
-FREQUENCIES: tuple[str, ...] = ("year", "half", "quarter", "month")
-PER_YEAR = {"year": 1, "half": 2, "quarter": 4, "month": 12}
-FREQUENCY_ZH = {"year": "年", "half": "半年", "quarter": "季度", "month": "月"}
+Frequency = Literal["year", "half", "quarter", "month", "academic_year"]
+FREQUENCIES: tuple[str, ...] = ("year", "half", "quarter", "month", "academic_year")
+PER_YEAR = {"year": 1, "half": 2, "quarter": 4, "month": 12, "academic_year": 1}
+FREQUENCY_ZH = {"year": "年", "half": "半年", "quarter": "季度", "month": "月", "academic_year": "学年"}
+ACADEMIC_START_MONTH = 9  # an academic year runs September–August
+_ACADEMIC = re.compile(r"^(\d{4})\s*[-/–—]\s*(\d{4}|\d{2})\s*(?:学年|学年度|AY)?$")
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("year", re.compile(r"^(\d{4})$")),
@@ -58,6 +66,8 @@ class Period:
 
     @property
     def label(self) -> str:
+        if self.freq == "academic_year":
+            return f"{self.ordinal}-{self.ordinal + 1}学年"
         if self.freq == "year":
             return f"{self.year}"
         if self.freq == "half":
@@ -68,6 +78,8 @@ class Period:
 
     @property
     def start(self) -> date:
+        if self.freq == "academic_year":
+            return date(self.ordinal, ACADEMIC_START_MONTH, 1)
         months = 12 // PER_YEAR[self.freq]
         return date(self.year, (self.sub - 1) * months + 1, 1)
 
@@ -93,6 +105,18 @@ def parse_period(value: object) -> Period:
         if value.is_integer():
             value = int(value)
     text = str(value).strip()
+    m = _ACADEMIC.match(text)
+    if m:
+        first, second = int(m.group(1)), m.group(2)
+        full = len(second) == 4 and int(second) == first + 1
+        # 2023/24; not 2011/12, which is December 2011 (a month 1–12 stays a month)
+        short = len(second) == 2 and int(second) == (first + 1) % 100 and int(second) > 12
+        if full or short:
+            if not 1900 <= first <= 2200:
+                raise PeriodError(f"year {first} out of range 1900–2200")
+            return Period("academic_year", first)
+        if len(second) == 4 or "学年" in text:
+            raise PeriodError(f"{text!r}: an academic year runs from one year to the next (e.g. 2023-2024学年)")
     for freq, pattern in _PATTERNS:
         m = pattern.match(text)
         if not m:
@@ -105,6 +129,11 @@ def parse_period(value: object) -> Period:
             raise PeriodError(f"month {sub} out of range 1–12")
         return Period(freq, year * PER_YEAR[freq] + sub - 1)
     raise PeriodError(f"{text!r} is not a period label (use 2024, 2024H1, 2024Q3 or 2024-07)")
+
+
+def academic_year_of(day: date) -> Period:
+    """The academic year (September–August) holding ``day``."""
+    return Period("academic_year", day.year if day.month >= ACADEMIC_START_MONTH else day.year - 1)
 
 
 def infer_frequency(labels: Iterable[object]) -> str:
@@ -125,6 +154,8 @@ def period_range(first: Period, last: Period) -> list[Period]:
 
 def period_containing(day: date, freq: str) -> Period:
     """The period of frequency ``freq`` that contains ``day``."""
+    if freq == "academic_year":
+        return academic_year_of(day)
     per = PER_YEAR[freq]
     months = 12 // per
     return Period(freq, day.year * per + (day.month - 1) // months)

@@ -24,7 +24,7 @@ Flows = Literal["sum", "per_year"]
 GROUP_BYS = ("unit", "membership", "alliance", "college_level", "consortium", "all")
 MEMBERS = ("by_window_end", "ever")
 FLOWS = ("sum", "per_year")
-PERIODS_PER_YEAR = {"year": 1, "half": 2, "quarter": 4, "month": 12}
+PERIODS_PER_YEAR = {"year": 1, "half": 2, "quarter": 4, "month": 12, "academic_year": 1}
 COLUMNS = [
     "group_by",
     "group",
