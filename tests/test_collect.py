@@ -145,3 +145,14 @@ def test_academic_year_dataset_validates_and_reviews(tmp_path):
     assert data.frequency == "academic_year" and data.periods[0].label == "2019-2020学年"
     review = render_review(Path(__file__).parents[1] / "params" / "phase2.yaml", data_dir=tmp_path / "ay")
     assert review is not None
+
+
+def test_codebook_html_and_xlsx(returns, tmp_path):
+    ref = returns / "reference"
+    assert main(["codebook", str(ref), "--out", str(tmp_path / "cb.html")]) == 0
+    page = (tmp_path / "cb.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page and "65%" in page and "在校生数" in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert main(["codebook", str(ref), "--out", str(tmp_path / "cb.xlsx")]) == 0
+    assert "variables" in load_workbook(tmp_path / "cb.xlsx").sheetnames
+    assert main(["codebook", str(ref), "--out", str(tmp_path / "cb.html")]) == 2  # no overwrite
