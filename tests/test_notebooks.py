@@ -33,7 +33,7 @@ def test_parameters_are_documented_for_papermill():
 
     nb = nbformat.read(str(ROOT / "notebooks" / "phase_review.ipynb"), as_version=4)
     params = {p.name: p for p in _infer_parameters(nb)}
-    assert set(params) == {"params_file", "data_dir", "results_file"}
+    assert set(params) == {"params_file", "data_dir", "results_file", "annex_file", "docx_file", "name_comparisons"}
     assert all(p.help for p in params.values()) and params["params_file"].inferred_type_name == "str"
 
 

@@ -50,6 +50,7 @@ def test_review_succeeds_and_is_indexed(reports):
 def test_rendered_review_is_self_contained_labelled_and_hides_code(reports):
     _, out = reports
     page = (out / "phase2" / "review.html").read_text(encoding="utf-8")
+    page += (out / "phase2" / "annex.html").read_text(encoding="utf-8")  # the technical annex, linked
     assert '<html lang="zh-CN">' in page
     assert "<title>第二阶段" in page
     assert "合成数据" in page  # the loud banner and every caption

@@ -239,6 +239,7 @@ def _run_papermill(job: Job, nb_path: Path, log_path: Path) -> str:
     saved_stderr = os.dup(2)
     os.dup2(handler.stream.fileno(), 2)  # the kernel inherits stderr: its chatter goes to the log
     os.environ["EVALKIT_GUARD_PARENT"] = str(os.getpid())
+    os.environ["EVALKIT_LOG"] = str(log_path)  # the kernel's cache hits and misses go to the phase log
     try:
         ensure_kernel()
         pm.execute_notebook(
@@ -249,6 +250,9 @@ def _run_papermill(job: Job, nb_path: Path, log_path: Path) -> str:
                 "data_dir": job.data_dir,
                 # beside the review; the executed notebook is scrubbed of these absolute paths
                 "results_file": str(nb_path.parent / "results.json"),
+                "annex_file": str(nb_path.parent / "annex.html"),  # the technical annex, linked from the review
+                "docx_file": str(nb_path.parent / "review.docx") if job.docx else "",
+                "name_comparisons": bool(job.name_comparisons),
             },
             kernel_name=KERNEL_NAME,
             execution_timeout=job.timeout,
@@ -363,6 +367,8 @@ def _render_into(job: Job, staging: Path, nb_path: Path, labels: dict[str, str],
         render_html(nb_path, staging / "review.html", title=job.title or job.phase_id, lang=job.language, labels=labels)
         if job.pdf:
             print_pdf(staging / "review.html", staging / "review.pdf")
+    if (staging / "annex.html").exists():  # written by the kernel: no absolute path either
+        _scrub_file(staging / "annex.html", labels)
     write_json(staging / "provenance.json", result.provenance)
 
 

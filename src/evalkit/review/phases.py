@@ -38,6 +38,7 @@ TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "compare_phases": list,
     "notes": str,
     "reporting_lag_days": int,
+    "framework": (str, type(None)),
 }
 REQUIRED = ("phase_id", "title_zh", "title_en", "window", "data")
 TARGET_BASES = ("end", "annual", "cumulative")
@@ -77,6 +78,7 @@ class Phase:
     language: str = "zh"
     compare_phases: list[str] = field(default_factory=list)
     notes: str = ""
+    framework: Path | None = None  # an evaluation framework file; None: the project's reading
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -193,6 +195,7 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
     root = root or Path.cwd()
     data = Path(raw["data"])
     registry = Path(raw["registry"]) if raw.get("registry") else None
+    framework = Path(raw["framework"]) if raw.get("framework") else None
     return Phase(
         phase_id=raw["phase_id"],
         title_zh=raw["title_zh"],
@@ -211,6 +214,7 @@ def parse_params(raw: dict[str, Any], *, source: str = "params", root: Path | No
         language=language,
         compare_phases=[str(c) for c in compare],
         notes=str(raw.get("notes") or ""),
+        framework=(framework if framework is None or framework.is_absolute() else root / framework),
         raw=copy.deepcopy(raw),
     )
 
@@ -348,3 +352,7 @@ def check_against(phase: Phase, dataset, registry) -> None:
         )
     if problems:
         raise _error(problems, src)
+    if phase.framework is not None:  # every problem of the framework file, before any kernel starts
+        from evalkit.review.framework import load_framework
+
+        load_framework(phase.framework, registry=registry)

@@ -30,6 +30,8 @@ class Job:
     timeout: float = 900
     html: bool = True
     pdf: bool = False
+    docx: bool = False
+    name_comparisons: bool = False
     title: str = ""
     language: str = "zh"
     fingerprint: str | None = None

@@ -31,7 +31,14 @@ body {{ max-width: 1100px; margin: 0 auto; padding: 1.5em; line-height: 1.6; }}
 .evalkit-banner {{ background: #b00020; color: #fff; padding: .8em 1em; font-size: 1.15em; font-weight: 700;
   border-radius: 4px; margin: .5em 0 1em; }}
 .evalkit-note {{ color: #555; font-size: .9em; }}
-@media print {{ body {{ max-width: none; }} }}
+@page {{ size: A4; margin: 1.4cm 1.2cm; }}
+@media print {{ body {{ max-width: none; padding: 0; font-size: 10pt; line-height: 1.45; }}
+  .jp-RenderedHTMLCommon {{ font-size: 10pt; line-height: 1.45; padding-right: 0; }}
+  .jp-Cell {{ padding: 0; }} .jp-OutputArea-output {{ margin: 0; }}
+  table, .jp-RenderedHTMLCommon table {{ font-size: 8.5pt; }} .jp-RenderedHTMLCommon td,
+  .jp-RenderedHTMLCommon th {{ padding: 2px 4px; }}
+  h1 {{ font-size: 17pt; }} h2, .jp-RenderedHTMLCommon h2 {{ font-size: 13pt; margin-top: .8em; break-after: avoid; }}
+  figure {{ break-inside: avoid; }} img {{ max-height: 12cm; }} }}
 """
 HTML_LANG = {"zh": "zh-CN", "en": "en", "bilingual": "zh-CN"}
 CHROMIUM_FLAGS = [
@@ -235,6 +242,10 @@ def write_index(
             else name + ("<br><span class='note'>无 HTML（--no-html）/ no HTML</span>" if rec["status"] == "ok" else "")
         )
         extra = ""
+        if (out / key / "annex.html").exists():
+            extra += f' · <a href="{html.escape(f"{key}/annex.html")}">技术附录 / annex</a>'
+        if (out / key / "review.docx").exists():
+            extra += f' · <a href="{html.escape(f"{key}/review.docx")}">Word</a>'
         if stale:
             extra += "<br><span class='err'>已过时：基于其他数据 / STALE: made from other data</span>"
         if rec["status"] != "ok":

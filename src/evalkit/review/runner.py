@@ -40,6 +40,8 @@ def run_reviews(
     notebook: Path | None = None,
     progress: bool = True,
     force: bool = False,
+    docx: bool = False,
+    name_comparisons: bool = False,
 ) -> list[Outcome]:
     """Validate, run and render the phase reviews.
 
@@ -67,6 +69,10 @@ def run_reviews(
         Print progress lines to stderr.
     force : bool
         Write into an output folder holding reviews of other data (they are marked stale).
+    docx : bool
+        Also write each review as Word (``review.docx``).
+    name_comparisons : bool
+        Show comparison units by name (anonymised by default).
 
     Returns
     -------
@@ -97,6 +103,8 @@ def run_reviews(
                 timeout=timeout,
                 html=html,
                 pdf=pdf,
+                docx=docx,
+                name_comparisons=name_comparisons,
                 root=root,
             )
             for j in planned
@@ -130,6 +138,8 @@ def run_from_cli(args) -> int:
         all_=args.all,
         notebook=getattr(args, "notebook", None),
         force=getattr(args, "force", False),
+        docx=getattr(args, "docx", False),
+        name_comparisons=getattr(args, "name_comparisons", False),
     )
     failed = [r for r in results if r.status != "ok"]
     print(f"\nreviews: {len(results) - len(failed)} ok, {len(failed)} failed")

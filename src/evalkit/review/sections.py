@@ -8,6 +8,8 @@ every number comes from the analysis, and every table they show is recorded on t
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import string
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,20 @@ BASIS = {
     "annual": ("窗口内年均值", "yearly average in the window"),
     "cumulative": ("窗口内累计值", "cumulative over the window"),
 }
+
+
+# comparison units by name while a review that asked for it renders (anonymised by default)
+NAME_COMPARISONS: contextvars.ContextVar[bool] = contextvars.ContextVar("name_comparisons", default=False)
+
+
+@contextlib.contextmanager
+def naming(name_comparisons: bool):
+    """Within the block, :func:`unit_label` names comparison units when ``name_comparisons``."""
+    token = NAME_COMPARISONS.set(bool(name_comparisons))
+    try:
+        yield
+    finally:
+        NAME_COMPARISONS.reset(token)
 
 
 # ---------------------------------------------------------------------- shared helpers
@@ -58,8 +74,11 @@ def fmt_completion(attained: bool | None, completion: float) -> str:
     return f"{shown:.1f}%"
 
 
-def unit_label(a: PhaseAnalysis, unit_id: str, lang: str, *, name_comparisons: bool = False) -> str:
-    """Members by name; comparison units anonymised (对照院校 A, B, …) unless asked otherwise."""
+def unit_label(a: PhaseAnalysis, unit_id: str, lang: str, *, name_comparisons: bool | None = None) -> str:
+    """Members by name; comparison units anonymised (对照院校 A, B, …) unless asked otherwise
+    (``name_comparisons``, else the review's choice: :func:`naming`)."""
+    if name_comparisons is None:
+        name_comparisons = NAME_COMPARISONS.get()
     row = a.units.loc[a.units["unit_id"] == unit_id]
     if len(row) and not bool(row["member"].iloc[0]) and not name_comparisons:
         others = sorted(
@@ -118,7 +137,7 @@ def did_sentence(a: PhaseAnalysis, y: str, lang: str) -> tuple[str, str] | None:
         )
     return (
         f"加入联合体对「{ind.name_zh}」的平均效应估计为 {simple.estimate:.3g} {ind.unit_zh}"
-        f"（95% 置信区间 {lo:.3g} 至 {hi:.3g}；Callaway–Sant'Anna，截至 {a.as_of}）{sig_zh}。",
+        f"（95% 置信区间 {lo:.3g} 至 {hi:.3g}；交错双重差分，截至 {a.as_of}）{sig_zh}。",
         f"Estimated average effect of membership on {ind.name_en}: {simple.estimate:.3g} {ind.unit} "
         f"(95% CI {lo:.3g} to {hi:.3g}; Callaway–Sant'Anna, as of {a.as_of}){sig_en}.",
     )
@@ -166,7 +185,9 @@ def design_caveats(a: PhaseAnalysis) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------------- sections
-def cover(a: PhaseAnalysis, p: Page, provenance: list[tuple[str, str, str]]) -> None:
+def cover(a: PhaseAnalysis, p: Page, provenance: list[tuple[str, str, str]], *, table: bool = True) -> None:
+    """Title, the synthetic-data banner, window, as-of date, baseline, data; the provenance table
+    (or, with ``table=False``, only the data fingerprint: the table is then in the annex)."""
     ph, ds = a.phase, a.dataset
     p.show(f"<h1>{p.esc(p.t(ph.title_zh, ph.title_en))}</h1>")
     name = ds.meta.get("name_en") if p.lang == "en" else ds.meta.get("name_zh")
@@ -182,7 +203,7 @@ def cover(a: PhaseAnalysis, p: Page, provenance: list[tuple[str, str, str]]) -> 
         [
             (f"评估窗口：{ph.start} 至 {ph.end}", f"Window: {ph.start} to {ph.end}"),
             (
-                f"信息截止日（as-of）：{a.as_of}；本报告只使用截至该日已知的数据（最后统计期 {last.label}，止于 {last.end}）。",
+                f"信息截止日：{a.as_of}；本报告只使用截至该日已知的数据（最后统计期 {last.label}，止于 {last.end}）。",
                 f"As of {a.as_of}: the review uses only what was known by then (last period {last.label}, ending {last.end}).",
             ),
             (f"基线：{b0} 至 {b1}", f"Baseline: {b0} to {b1}"),
@@ -194,18 +215,27 @@ def cover(a: PhaseAnalysis, p: Page, provenance: list[tuple[str, str, str]]) -> 
     )
     if ph.notes:
         p.note(ph.notes, ph.notes)
+    if table:
+        provenance_table(p, provenance)
+    else:
+        fp = dict((en, v) for _, en, v in provenance).get("data fingerprint (SHA-256)", "—")
+        p.note(f"数据指纹（SHA-256）：{fp}", f"Data fingerprint (SHA-256): {fp}")
+
+
+def provenance_table(p: Page, provenance: list[tuple[str, str, str]]) -> None:
     prov = pd.DataFrame(
         [(p.t(zh, en), value) for zh, en, value in provenance], columns=[p.t("项目", "item"), p.t("内容", "value")]
     )
     p.table(prov, "报告来源信息", "Provenance", table_id="provenance")
 
 
-def key_findings(a: PhaseAnalysis, p: Page) -> None:
+def key_findings(a: PhaseAnalysis, p: Page, *, targets: bool = True) -> None:
+    """The findings; ``targets=False`` leaves out the per-target lines (the chapters show them)."""
     p.heading("主要发现", "Key findings")
     items: list[tuple[str, str]] = []
     tg = a.targets
     judged = tg[tg["attained"].notna()]
-    if len(tg):
+    if len(tg) and targets:
         met = int(judged["attained"].astype(bool).sum())
         items.append(
             (
