@@ -47,6 +47,11 @@ RULES: dict[str, tuple[str, str]] = {
         "加入时间超出数据范围 {lo} – {hi}（{periods}）；从未加入的单位请留空",
         "member_since outside the data range {lo} – {hi} ({periods}); leave it empty for a never-member",
     ),
+    "rule.always_member": (
+        "加入时间早于数据起点（{first}）：视为各期均为成员，不参与加入效应的双重差分（没有加入前的统计期）",
+        "member since before the data starts ({first}): a member in every period, left out of the membership DiD "
+        "(no period before joining)",
+    ),
     "rule.negative": ("必须 ≥ 0（人数和金额不能为负）", "must be ≥ 0 (counts and amounts cannot be negative)"),
     "rule.no_periods": ("没有可读的统计期", "no readable period labels"),
     "rule.not_date": ("不是日期（请写 YYYY-MM-DD，如 2023-12-05）", "not a date (write YYYY-MM-DD, e.g. 2023-12-05)"),

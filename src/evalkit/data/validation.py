@@ -180,7 +180,7 @@ def check_tables(
 
     first_day, last_day = periods[0].start, periods[-1].end
     since = units["member_since"]
-    outside = (since.notna() & ((since < pd.Timestamp(first_day)) | (since > pd.Timestamp(last_day)))).to_numpy()
+    outside = (since.notna() & (since > pd.Timestamp(last_day))).to_numpy()
     c.rows(
         units_raw,
         outside,
@@ -188,6 +188,18 @@ def check_tables(
         since.dt.strftime("%Y-%m-%d"),
         f"member_since outside the data range {first_day} – {last_day} ({periods[0].label}–"
         f"{periods[-1].label}); leave it empty for a never-member",
+    )
+    # joined before the data starts: valid — a member in every period (always treated), which a
+    # DiD cannot use as a comparison nor estimate an effect for; the review says so
+    always = (since.notna() & (since < pd.Timestamp(first_day))).to_numpy()
+    c.rows(
+        units_raw,
+        always,
+        "member_since",
+        since.dt.strftime("%Y-%m-%d"),
+        f"member since before the data starts ({periods[0].label}): a member in every period, "
+        "left out of the membership DiD (no period before joining)",
+        severity="warning",
     )
 
     graduates = typed.get("graduates")
@@ -264,6 +276,9 @@ def check_tables(
     cohort = since.map(lambda d: None if pd.isna(d) else _period_of(d, frequency).label).astype("str")
     units["cohort"] = cohort
     units["cohort_t"] = cohort.map(t_of).fillna(0).astype("int64")
+    # a member since before the data starts is treated from the first period
+    units.loc[always, "cohort_t"] = 1
+    units.loc[always, "cohort"] = periods[0].label
     units["member"] = since.notna()
     panel = panel.sort_values(["unit_id", "t"], kind="stable").reset_index(drop=True)
     if graduates is not None:

@@ -368,9 +368,20 @@ class PhaseAnalysis:
         """Outcome ``y`` on the integration inputs, college and period fixed effects (annex)."""
         return self._part(f"twfe:{y}", ("twfe_inputs", "se", "seed"), lambda: est.twfe(self, y), y=y)
 
+    @functools.cached_property
+    def always_members(self) -> list[str]:
+        """Colleges that joined before the data starts: members in every period (always treated).
+        A DiD has no period before their joining, so they are neither treated units it can
+        estimate nor comparisons; they are left out of it (and the review says so)."""
+        since = pd.to_datetime(self.units["member_since"])
+        first = pd.Timestamp(self.dataset.periods[0].start)
+        colleges = self.units["unit_type"] == "college"
+        return sorted(self.units.loc[colleges & (since < first), "unit_id"].astype(str))
+
     def did_panel(self, y: str) -> pd.DataFrame:
-        """The balanced college panel of ``y`` for the staggered DiD."""
-        return balanced_did_panel(self.college_wide, y)
+        """The balanced college panel of ``y`` for the staggered DiD (always-members left out)."""
+        wide = self.college_wide
+        return balanced_did_panel(wide[~wide["unit_id"].isin(self.always_members)], y)
 
     def did(self, y: str):
         """Callaway–Sant'Anna staggered DiD of membership on ``y`` (colleges)."""
@@ -501,18 +512,44 @@ def _whole(x: float) -> float:
 def open_analysis(
     params_file: str | Path, *, data_dir: str | Path | None = None, methods: dict[str, Any] | None = None
 ) -> PhaseAnalysis:
-    """Read params, load and check the data, and build the analysis (``methods`` overrides)."""
+    """Read params, load and check the data, and build the analysis (``methods`` overrides).
+
+    The validated data as known at the as-of date comes from the result cache when the data
+    folder's files are unchanged (a folder fingerprint over every file's name and bytes)."""
+    from types import SimpleNamespace
+
     from evalkit.data.dataset import load
     from evalkit.indicators.registry import load_registry
     from evalkit.review.phases import check_against, load_phase
 
     phase = load_phase(params_file, data=data_dir)
-    dataset = load(phase.data)
     registry = load_registry(phase.registry)
-    check_against(phase, dataset, registry)
+    cache = ResultCache.default()
+
+    def load_and_cut() -> tuple[str, list, Dataset]:
+        full = load(phase.data)
+        return full.fingerprint, list(full.periods), cut(full, phase.as_of)
+
+    fingerprint, periods, known = cache.get_or_compute(
+        "dataset", {"folder": folder_fingerprint(Path(phase.data)), "as_of": phase.as_of.isoformat()}, load_and_cut
+    )
+    known.source = Path(phase.data)
+    check_against(phase, SimpleNamespace(periods=periods), registry)
     compared = {}
     if phase.kind == "final" and phase.source:
         for pid in phase.compare_phases:
             compared[pid] = load_phase(Path(phase.source).parent / f"{pid}.yaml", data=phase.data)
     chosen = phase.methods.replace(**methods) if methods else phase.methods
-    return PhaseAnalysis.build(phase, dataset, registry, methods=chosen, compared=compared)
+    return PhaseAnalysis(phase, known, registry, chosen, compared, fingerprint, cache)
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """SHA-256 over the names and bytes of every file in a data folder (a cache key: any change
+    to any file, including dataset.yaml, gives another key)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()

@@ -209,6 +209,16 @@ def membership_did(a: PhaseAnalysis, p: Page) -> None:
             "with fewer than 30 colleges clustered SEs are unreliable, so randomization inference (permuting which "
             "colleges joined when) tests the effect and leaving out each member in turn checks robustness.",
         )
+        if a.always_members:
+            names_zh = "、".join(unit_label(a, u, "zh") for u in a.always_members)
+            names_en = ", ".join(unit_label(a, u, "en") for u in a.always_members)
+            p.note(
+                f"{len(a.always_members)} 所院校在数据开始前已加入（{names_zh}），各期均为成员，没有加入前的统计期："
+                "既不能估计其加入效应，也不能作对照，已从双重差分中剔除。",
+                f"{len(a.always_members)} college(s) joined before the data starts ({names_en}): members in every period "
+                "with no period before joining, so neither their effect nor a comparison can be estimated; they are left "
+                "out of the DiD.",
+            )
         sentence = did_sentence(a, y, p.lang)
         if sentence:
             p.paragraph(*sentence)
