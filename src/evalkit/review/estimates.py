@@ -111,7 +111,34 @@ def composite(a: PhaseAnalysis) -> dict[str, Any]:
         "topsis": cp.topsis(X, weights, directions=directions, normalisation=m.topsis_normalisation),
         "obstacles": cp.obstacle_degree(X, weights, directions=directions),
         "uncertainty": cp.uncertainty(X, pipeline(a), n=m.uncertainty_runs, seed=m.seed),
+        "reliability": reliability(result.normalised, pipeline(a).groups),
     }
+
+
+def reliability(normalised: pd.DataFrame, groups: Any) -> pd.DataFrame:
+    """Statistical coherence of each index group (COINr's step): Cronbach's α of the group's
+    normalised indicators (direction already applied by the normalisation) and the weakest
+    item–rest correlation; groups of one indicator have no α."""
+    from evalkit.composite import cronbach_alpha, item_rest_correlations
+
+    rows = []
+    for group in dict.fromkeys(groups.values()):
+        cols = [c for c, g in groups.items() if g == group and c in normalised.columns]
+        if len(cols) < 2:
+            rows.append(
+                {"group": group, "n_indicators": len(cols), "alpha": float("nan"), "min_item_rest": float("nan")}
+            )
+            continue
+        block = normalised[cols]
+        rows.append(
+            {
+                "group": group,
+                "n_indicators": len(cols),
+                "alpha": float(cronbach_alpha(block)),
+                "min_item_rest": float(item_rest_correlations(block).min()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["group", "n_indicators", "alpha", "min_item_rest"])
 
 
 def per_year(a: PhaseAnalysis) -> pd.DataFrame:

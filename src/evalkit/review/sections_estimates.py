@@ -126,6 +126,22 @@ def composite_index(a: PhaseAnalysis, p: Page) -> None:
         table_id="composite_weights",
         floatfmt="{:.3f}",
     )
+    rel = comp.get("reliability")
+    if isinstance(rel, pd.DataFrame) and len(rel):
+        p.table(
+            pd.DataFrame(
+                {
+                    p.t("维度", "dimension"): [groups.get(g, g) for g in rel["group"]],
+                    p.t("指标数", "indicators"): rel["n_indicators"].astype(int).to_numpy(),
+                    p.t("Cronbach α", "Cronbach's α"): rel["alpha"].to_numpy(),
+                    p.t("最低项目–其余相关", "lowest item–rest correlation"): rel["min_item_rest"].to_numpy(),
+                }
+            ),
+            "各维度的内部一致性（标准化后指标的 Cronbach α；单指标维度无 α）",
+            "Coherence of each dimension (Cronbach's α of the normalised indicators; none for one-indicator dimensions)",
+            table_id="composite_reliability",
+            floatfmt="{:.2f}",
+        )
     obs = comp["obstacles"]
     if isinstance(obs, pd.DataFrame) and len(obs):
         top = obs.mean(axis=0).sort_values(ascending=False).head(5)
