@@ -267,3 +267,14 @@ def test_the_truth_table_covers_every_main_body_estimator_and_the_review_cites_i
     annex = getattr(review, "annex_page", review.page)
     html = "".join(review.page.sink or []) + "".join(annex.sink or [])
     assert "真值恢复研究" in html and "bench/truth_recovery.py" in html
+
+
+def test_secondary_and_technician_colleges_are_not_ranked_with_higher_vocational_ones(phase3_and_final):
+    review = phase3_and_final[0]
+    a = review.analysis
+    level = a.units.set_index("unit_id")["college_level"].astype("string").fillna("higher_vocational")
+    others = set(level[(level != "higher_vocational") & (a.units.set_index("unit_id")["unit_type"] == "college")].index)
+    assert others, "the shipped data has a secondary school and a technician college"
+    assert not others & set(a.composite["scores"].index)
+    annex = getattr(review, "annex_page", review.page)
+    assert "只与同类院校比较" in "".join(review.page.sink or []) + "".join(annex.sink or [])

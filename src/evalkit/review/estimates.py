@@ -28,7 +28,7 @@ class NotEstimable(EvalkitError):
 def composite_inputs(a: PhaseAnalysis) -> tuple[pd.DataFrame, pd.Series]:
     """College × indicator matrix (size-neutral indicators) for this window, with directions."""
     v = a.group_values("unit", a.phase.phase_id)
-    colleges = set(a.units.loc[a.units["unit_type"] == "college", "unit_id"])
+    colleges = set(a.units.loc[a.units["unit_type"] == "college", "unit_id"]) - set(other_level_colleges(a))
     ids = [
         i.id
         for i in a.registry
@@ -44,6 +44,17 @@ def composite_inputs(a: PhaseAnalysis) -> tuple[pd.DataFrame, pd.Series]:
     X = X.loc[:, X.std(ddof=0) > 0]
     X.index.name = "unit_id"
     return X, pd.Series({c: a.registry.get(c).direction for c in X.columns}, dtype="int64")
+
+
+def other_level_colleges(a: PhaseAnalysis) -> list[str]:
+    """Secondary schools and technician colleges: compared with their own kind, so they stay out
+    of the higher-vocational colleges' composite ranking (unit attribute ``college_level``; empty
+    means higher vocational)."""
+    u = a.units
+    if "college_level" not in u.columns:
+        return []
+    level = u["college_level"].astype("string").fillna("higher_vocational")
+    return sorted(u.loc[(u["unit_type"] == "college") & (level != "higher_vocational"), "unit_id"].astype(str))
 
 
 def pipeline(a: PhaseAnalysis):

@@ -14,6 +14,7 @@ import pandas as pd
 
 from evalkit.errors import EvalkitError
 from evalkit.review.analysis import NotEstimable, PhaseAnalysis
+from evalkit.review.estimates import other_level_colleges as est_other_levels
 from evalkit.review.html import Page
 from evalkit.review.sections import did_sentence, ind_name, unit_label
 
@@ -126,6 +127,15 @@ def composite_index(a: PhaseAnalysis, p: Page) -> None:
         table_id="composite_weights",
         floatfmt="{:.3f}",
     )
+    others = est_other_levels(a)
+    if others:
+        p.note(
+            "中职学校与技工院校只与同类院校比较，不参与高职院校的综合指数排名："
+            + "、".join(unit_label(a, u, "zh") for u in others)
+            + "。",
+            "Secondary schools and technician colleges are compared only with their own kind and are left out of the "
+            "higher-vocational ranking: " + ", ".join(unit_label(a, u, "en") for u in others) + ".",
+        )
     rel = comp.get("reliability")
     if isinstance(rel, pd.DataFrame) and len(rel):
         p.table(
