@@ -399,6 +399,23 @@ class PhaseAnalysis:
         """The CS simple ATT with each member college left out in turn."""
         return self._part(f"loo:{y}", ("did_control",), lambda: est.leave_one_out(self, y), y=y)
 
+    def treated_units(self, y: str) -> list[str]:
+        """The colleges of ``y``'s DiD panel that had joined by the as-of date."""
+        return est.treated_units(self, y)
+
+    def synthetic(self, y: str):
+        """Synthetic DiD with placebo inference (the lead estimator for one treated college)."""
+        return self._part(f"sdid:{y}", ("ri_reps", "seed"), lambda: est.synthetic(self, y), y=y)
+
+    def sensitivity(self, y: str) -> dict[str, Any]:
+        """Rambachan–Roth smoothness bounds and pre-trend power (when methods.sensitivity)."""
+        return self._part(
+            f"sensitivity:{y}",
+            ("did_control", "bootstrap", "seed", "sensitivity"),
+            lambda: est.sensitivity(self, y),
+            y=y,
+        )
+
     def pretest(self, y: str) -> tuple[float | None, float | None, int, int]:
         """R did's Wald pre-test (statistic, p; None when singular) and how many pre-joining
         event-time CIs exclude zero, of how many."""
@@ -488,6 +505,7 @@ class PhaseAnalysis:
             "did_control": m.did_control,
             "did_se": "multiplier_bootstrap" if m.bootstrap else "analytic",
             "did_inference": "randomization" if m.ri_reps else "analytic",
+            "sensitivity": m.sensitivity,
             "ri_reps": m.ri_reps,
             "vcov": None,
         }

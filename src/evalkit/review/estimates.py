@@ -340,3 +340,51 @@ def balanced_did_panel(wide: pd.DataFrame, y: str) -> pd.DataFrame:
 
     d["cohort"] = d["cohort_t"].fillna(0).astype(int).map(first_kept).astype(int)
     return d.reset_index(drop=True)
+
+
+def treated_units(a: PhaseAnalysis, y: str) -> list[str]:
+    """The colleges of ``y``'s DiD panel that joined by the as-of date."""
+    panel = a.did_panel(y)
+    return sorted(panel.loc[panel["cohort"] > 0, "unit_id"].astype(str).unique())
+
+
+def synthetic(a: PhaseAnalysis, y: str):
+    """Synthetic DiD (Arkhangelsky et al. 2021) with placebo SEs on ``y``'s panel: the estimator
+    for one treated unit, where clustered or cohort-based inference has nothing to work with."""
+    from evalkit.models import synthetic_did
+
+    panel = a.did_panel(y).copy()
+    if not (panel["cohort"] == 0).any():
+        raise NotEstimable(f"{y}: no comparison college for a synthetic DiD")
+    panel["treated"] = ((panel["cohort"] > 0) & (panel["time"] >= panel["cohort"])).astype(int)
+    return synthetic_did(
+        panel,
+        y=y,
+        unit="unit_id",
+        time="time",
+        treated="treated",
+        method="sdid",
+        se="placebo",
+        reps=max(a.methods.ri_reps, 50),
+        seed=a.methods.seed,
+    )
+
+
+def sensitivity(a: PhaseAnalysis, y: str) -> dict[str, Any]:
+    """Rambachan–Roth smoothness bounds (FLCI; M̄ = 0.5, 1, 2 times the largest pre-period change)
+    and the linear pre-trend the pre-tests would detect with 50% / 80% power (Roth 2022)."""
+    from evalkit.models import honest_did, pretrend_power
+
+    if not a.methods.sensitivity:
+        raise NotEstimable("sensitivity bounds are switched off (methods.sensitivity: false)")
+    res = a.did(y)
+    out: dict[str, Any] = {}
+    try:
+        out["bounds"] = honest_did(res, method="smoothness", Mbar=(0.5, 1.0, 2.0))
+    except EvalkitError as exc:
+        out["bounds"] = exc
+    try:
+        out["power"] = pretrend_power(res)
+    except EvalkitError as exc:
+        out["power"] = exc
+    return out

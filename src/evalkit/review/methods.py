@@ -71,6 +71,7 @@ class Methods:
     bootstrap: bool = False
     uncertainty_runs: int = 300
     ri_reps: int = 99
+    sensitivity: bool = False
     seed: int = 20231205
     drivers: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -159,7 +160,7 @@ def parse(raw: dict[str, Any] | None, *, source: str = "params") -> tuple[Method
                 bad(key, value, f"must be a whole number from 0 to {MAX_SEED}")
             else:
                 values[key] = int(value)
-        elif key in ("bootstrap", "drivers"):
+        elif key in ("bootstrap", "drivers", "sensitivity"):
             if not isinstance(value, bool):
                 bad(key, value, "must be true or false")
             else:

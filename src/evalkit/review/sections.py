@@ -110,6 +110,10 @@ def did_sentence(a: PhaseAnalysis, y: str, lang: str) -> tuple[str, str] | None:
         res = a.did(y)
     except EvalkitError:
         return None
+    if len(a.treated_units(y)) == 1:
+        sentence = synthetic_sentence(a, y)
+        if sentence:
+            return sentence
     simple = res.aggregate("simple")
     lo, hi = simple.estimate - 1.96 * simple.se, simple.estimate + 1.96 * simple.se
     ind = a.registry.get(y)
@@ -140,6 +144,25 @@ def did_sentence(a: PhaseAnalysis, y: str, lang: str) -> tuple[str, str] | None:
         f"（95% 置信区间 {lo:.3g} 至 {hi:.3g}；交错双重差分，截至 {a.as_of}）{sig_zh}。",
         f"Estimated average effect of membership on {ind.name_en}: {simple.estimate:.3g} {ind.unit} "
         f"(95% CI {lo:.3g} to {hi:.3g}; Callaway–Sant'Anna, as of {a.as_of}){sig_en}.",
+    )
+
+
+def synthetic_sentence(a: PhaseAnalysis, y: str) -> tuple[str, str] | None:
+    """The finding when one college is treated: synthetic DiD with placebo inference."""
+    try:
+        sd = a.synthetic(y)
+    except EvalkitError:
+        return None
+    lo, hi = sd.overall_ci()
+    ind = a.registry.get(y)
+    sig = lo > 0 or hi < 0
+    return (
+        f"只有一所成员院校，以合成双重差分为主：加入联合体对「{ind.name_zh}」的效应估计为 {sd.estimate:.3g} {ind.unit_zh}"
+        f"（95% 置信区间 {lo:.3g} 至 {hi:.3g}，安慰剂标准误；截至 {a.as_of}），"
+        + ("区间不含 0。" if sig else "区间含 0，不能认为有效应。"),
+        f"One member college: synthetic DiD leads. Estimated effect of membership on {ind.name_en}: {sd.estimate:.3g} "
+        f"{ind.unit} (95% CI {lo:.3g} to {hi:.3g}, placebo SEs; as of {a.as_of}); "
+        + ("the interval excludes zero." if sig else "the interval includes zero: no effect can be claimed."),
     )
 
 

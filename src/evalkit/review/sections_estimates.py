@@ -226,6 +226,37 @@ def membership_did(a: PhaseAnalysis, p: Page) -> None:
         n_members = int(panel.loc[panel["cohort"] > 0, "unit_id"].nunique())
         n_cohorts = int(panel.loc[panel["cohort"] > 0, "cohort"].nunique())
         n_controls = int(panel.loc[panel["cohort"] == 0, "unit_id"].nunique())
+        if n_members == 1:
+            p.paragraph(
+                f"设计：只有一所成员院校（{n_controls} 所对照院校）。单一处理单位时聚类和按批次的推断都无从谈起，"
+                "故以合成双重差分（Arkhangelsky 等 2021）为主估计，以安慰剂法（把处理随机指派给对照院校）给出标准误；"
+                "交错双重差分的结果列于其后，仅供对照。",
+                f"Design: one member college ({n_controls} comparison colleges). With a single treated unit neither "
+                "clustered nor cohort-based inference works, so synthetic DiD (Arkhangelsky et al. 2021) with placebo "
+                "standard errors (treatment assigned at random to comparison colleges) leads; the staggered DiD follows "
+                "for comparison.",
+            )
+            try:
+                sd = a.synthetic(y)
+                lo_sd, hi_sd = sd.overall_ci()
+                p.table(
+                    pd.DataFrame(
+                        {
+                            p.t("估计量", "estimator"): [p.t("合成双重差分（SDID）", "synthetic DiD (SDID)")],
+                            p.t("估计值", "estimate"): [sd.estimate],
+                            p.t("标准误（安慰剂）", "SE (placebo)"): [sd.se],
+                            p.t("95% 下限", "CI low"): [lo_sd],
+                            p.t("95% 上限", "CI high"): [hi_sd],
+                        }
+                    ),
+                    "唯一成员院校的加入效应（合成双重差分）",
+                    "Effect of membership for the one member college (synthetic DiD)",
+                    table_id=f"sdid_{y}",
+                    floatfmt="{:.4g}",
+                )
+                p.figure(sd.plot(p.lang), "成员院校与其合成对照的轨迹", "The member college and its synthetic control")
+            except EvalkitError as exc:
+                p.fail_soft("合成双重差分无法估计：", "Synthetic DiD cannot be estimated:", exc)
         p.paragraph(
             f"设计：{n_members} 所成员院校分 {n_cohorts} 批加入，{n_controls} 所对照院校。成员多于一所且加入时间交错，"
             "故以 Callaway–Sant'Anna 交错双重差分为主估计（不受处理效应异质性影响）；院校总数少于 30，"
@@ -308,6 +339,8 @@ def membership_did(a: PhaseAnalysis, p: Page) -> None:
             "Inference with few treated units: randomization and leave-one-out",
             table_id=f"did_robustness_{y}",
         )
+        if a.methods.sensitivity:
+            _sensitivity_tables(a, p, y)
         cal = a.calendar_effects(y)
         if len(cal):
             show = pd.DataFrame(
@@ -463,6 +496,25 @@ def appendix(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
                 "standard error is in the table).",
             )
         )
+    items.append(
+        (
+            "只有一所成员院校时，以合成双重差分（Arkhangelsky 等 2021，synthdid 算法）为主，安慰剂标准误"
+            f"（把处理指派给随机选出的对照院校，{max(r['ri_reps'], 50)} 次，随机种子 {r['seed']}）；多所成员院校时以交错双重差分为主。",
+            "With one member college, synthetic DiD (Arkhangelsky et al. 2021, the synthdid algorithm) leads with placebo "
+            f"standard errors (treatment given to randomly chosen comparison colleges, {max(r['ri_reps'], 50)} draws, seed "
+            f"{r['seed']}); with several, the staggered DiD leads.",
+        )
+    )
+    if r["sensitivity"]:
+        items.append(
+            (
+                "平行趋势敏感性：Rambachan–Roth（2023）平滑性限制下的稳健区间（FLCI，M̄ = 0.5、1、2），"
+                "以及 Roth（2022）预检验功效（逐期检验可检出的线性预趋势斜率，功效 50%、80%）。",
+                "Parallel-trends sensitivity: Rambachan–Roth (2023) intervals under the smoothness restriction (FLCI, "
+                "M̄ = 0.5, 1, 2) and Roth (2022) pre-test power (the linear pre-trend slope the per-period tests detect "
+                "with 50% and 80% power).",
+            )
+        )
     if r["weighting"] == "ahp":
         items.append((f"AHP 随机一致性指标表：{r['ri_table']}。", f"AHP random-index table: {r['ri_table']}."))
     items += truth_items()
@@ -598,3 +650,51 @@ def _warning_texts(res: Any, lang: str) -> list[str]:
     if hasattr(res, "warning_texts"):
         return list(res.warning_texts(lang))
     return [str(w) for w in getattr(res, "warnings", [])]
+
+
+def _sensitivity_tables(a: PhaseAnalysis, p: Page, y: str) -> None:
+    """Rambachan–Roth smoothness bounds and pre-trend power (methods.sensitivity: true)."""
+    try:
+        sens = a.sensitivity(y)
+    except EvalkitError as exc:
+        p.fail_soft("平行趋势敏感性分析无法计算：", "The parallel-trends sensitivity cannot be computed:", exc)
+        return
+    bounds = sens["bounds"]
+    if isinstance(bounds, Exception):
+        p.fail_soft("敏感性区间无法计算：", "Sensitivity bounds cannot be computed:", bounds)
+    else:
+        tb = bounds.tidy()
+        p.table(
+            pd.DataFrame(
+                {
+                    p.t("平行趋势偏离上限", "bound on the violation"): [
+                        p.t("原区间", "original") if str(r) == "original" else str(r) for r in tb["term"]
+                    ],
+                    p.t("95% 下限", "CI low"): tb["ci_low"].to_numpy(),
+                    p.t("95% 上限", "CI high"): tb["ci_high"].to_numpy(),
+                }
+            ),
+            "平行趋势偏离下的稳健区间（Rambachan–Roth 平滑性限制，FLCI；加入后第一期效应）"
+            + (f"；区间仍不含 0 的最大 M = {bounds.breakdown:g}" if bounds.breakdown is not None else ""),
+            "Intervals robust to violations of parallel trends (Rambachan–Roth smoothness restriction, FLCI; first "
+            "post-joining effect)" + (f"; breakdown M = {bounds.breakdown:g}" if bounds.breakdown is not None else ""),
+            table_id=f"sensitivity_{y}",
+            floatfmt="{:.4g}",
+        )
+    power = sens["power"]
+    if isinstance(power, Exception):
+        p.fail_soft("预检验功效无法计算：", "Pre-test power cannot be computed:", power)
+    else:
+        pt = power.table
+        p.table(
+            pd.DataFrame(
+                {
+                    p.t("功效", "power"): pt["power"].to_numpy(),
+                    p.t("可检出的线性趋势斜率", "detectable linear slope"): pt["slope"].to_numpy(),
+                }
+            ),
+            "预检验的功效（Roth 2022）：加入前各期检验以该功效能发现的线性预趋势斜率",
+            "Power of the pre-test (Roth 2022): the linear pre-trend slope the pre-period tests detect with this power",
+            table_id=f"pretrend_power_{y}",
+            floatfmt="{:.4g}",
+        )
