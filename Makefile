@@ -34,6 +34,7 @@ review: setup
 test: setup
 	$(VENV)/bin/ruff check src
 	$(VENV)/bin/ruff format --check src
+	$(VENV)/bin/mypy src
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 test-slow: setup

@@ -7,13 +7,17 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evalkit.errors import EvalkitError
+
+if TYPE_CHECKING:
+    from evalkit.i18n import Lang
 
 DEFAULT_DATA = Path("data/zhuzhou_synthetic")
 
 
-def default_lang() -> str:
+def default_lang() -> Lang:
     """``zh`` when the locale (``LC_ALL``, ``LC_MESSAGES`` or ``LANG``) starts with ``zh``, else ``en``."""
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(var, "")
@@ -22,7 +26,7 @@ def default_lang() -> str:
     return "en"
 
 
-def _lang(args: argparse.Namespace) -> str:
+def _lang(args: argparse.Namespace) -> Lang:
     return args.lang or default_lang()
 
 

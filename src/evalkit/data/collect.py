@@ -31,7 +31,7 @@ from evalkit.data.raw import Collector, RawTable
 from evalkit.data.readers import META_FILES, TABLE_ORDER
 from evalkit.data.unit_template import OFFICE, read_one
 from evalkit.errors import DataError, EvalkitError, Problem
-from evalkit.i18n import text
+from evalkit.i18n import Lang, text
 
 _DATA_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".parquet", ".pq")
 
@@ -99,16 +99,16 @@ def _is_roster(path: Path, inbox: Path) -> bool:
     return path.parent == inbox and path.suffix.lower() in _DATA_SUFFIXES and path.stem in schema.TABLE_ALIASES["units"]
 
 
-def read_return(path: Path, lang: str = "en") -> Return:
+def read_return(path: Path, lang: Lang = "en") -> Return:
     """Read one returned file and check what can be checked alone (the unit's own rows)."""
     c = Collector()
     found = read_one(path, None if path.suffix.lower() in (".xlsx", ".xlsm") else table_of_file(path), c)
     raws: dict[str, RawTable] = {}
-    for raw in found:
-        if raw.table in raws:
-            c.add(path.name, None, None, raw.table, text("collect.two_sheets", lang, table=raw.table))
+    for one in found:
+        if one.table in raws:
+            c.add(path.name, None, None, one.table, text("collect.two_sheets", lang, table=one.table))
         else:
-            raws[raw.table] = raw
+            raws[one.table] = one
     if not found and not c.problems:
         c.add(path.name, None, None, None, text("collect.no_table", lang), severity="warning")
     unit = _unit_of(raws)
@@ -209,7 +209,7 @@ def collect(
     *,
     units: str | Path | None = None,
     force: bool = False,
-    lang: str = "en",
+    lang: Lang = "en",
 ) -> Collection:
     """Read every return in ``inbox``, merge, write the dataset folder ``out`` (see the module doc).
     Raises :class:`ConflictError` (nothing written) on conflicting returns."""
@@ -238,7 +238,7 @@ def collect(
         lines = [text("collect.conflict", lang, table=t, key=k, a=a, b=b) for t, k, a, b in conflicts[:50]]
         raise ConflictError("\n".join([text("collect.conflicts", lang, n=len(conflicts)), *lines]))
     units_frame, units_origin = merged["units"]
-    if roster is not None:
+    if roster is not None and roster_path is not None:
         returned = set(units_frame["unit_id"].map(_norm)) if len(units_frame) else set()
         extra = roster[~roster["unit_id"].map(_norm).isin(returned)]
         units_frame = pd.concat([units_frame, extra], ignore_index=True)
@@ -316,7 +316,7 @@ def _summary(returns: list[Return], roster, missing: list[str], problems: list[P
     return pd.DataFrame(rows, columns=["unit_id", "unit_type", "file", "status", "valid", "errors", "warnings", "rows"])
 
 
-def format_collection(col: Collection, lang: str = "en") -> str:
+def format_collection(col: Collection, lang: Lang = "en") -> str:
     """The terminal report: counts, problems by file and unit, the missing units."""
     s = col.summary
     returned = s[s["status"] == "returned"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from evalkit.i18n import register, text
+from evalkit.i18n import Lang, register, text
 
 RULES: dict[str, tuple[str, str]] = {
     "rule.more_rows": (
@@ -142,7 +142,7 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     return out
 
 
-def translate(rule: str, lang: str = "zh") -> str:
+def translate(rule: str, lang: Lang = "zh") -> str:
     """``rule`` (as a check wrote it, in English) in ``lang``; unchanged when no template matches."""
     if lang == "en":
         return rule
@@ -159,7 +159,7 @@ def known(rule: str) -> bool:
     return any(p.match(rule) for _, p in _patterns())
 
 
-def format_report(report, lang: str = "en") -> str:
+def format_report(report, lang: Lang = "en") -> str:
     """A :class:`~evalkit.data.dataset.ValidationReport` for people in ``lang`` (``en``: its own
     ``format()``; ``zh``: every line and rule in Chinese)."""
     if lang == "en":
@@ -181,7 +181,7 @@ def format_report(report, lang: str = "en") -> str:
     return "\n".join(lines)
 
 
-def _grouped(problems, lang: str) -> list[str]:
+def _grouped(problems, lang: Lang) -> list[str]:
     out, last = [], None
     for p in problems:
         if p.file != last:

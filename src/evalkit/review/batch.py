@@ -57,6 +57,7 @@ INDEX_TITLE = "evalkit 批量评估索引 / batch review index"
 class ManifestError(ParamsError):
     """The batch manifest is invalid (every problem is listed)."""
 
+    problems: list[Problem]  # set by read_manifest
     hint = "What to do: fix the manifest entries listed above (keys and paths: see docs/DASK.md) and run again."
 
 
@@ -193,7 +194,8 @@ def read_manifest(path: str | Path) -> list[Consortium]:
                     )
             if not phases and not any(params.glob("*.yaml")):
                 problems.append(Problem(src, None, f"{where}.params", str(params), "holds no *.yaml params files"))
-        if len(problems) == n_before:
+        # no new problem: the id is valid text and both folders exist (the checks also narrow the types)
+        if len(problems) == n_before and isinstance(cid, str) and data is not None and params is not None:
             name = entry.get("name") or entry.get("name_en") or cid
             consortia.append(Consortium(id=cid, name=str(name), data=data, params=params, phases=tuple(phases)))
     if problems:

@@ -184,12 +184,19 @@ def exchange(a: Path, b: Path) -> None:
     os.replace(aside, a)
 
 
-def path_labels(job: Job) -> dict[str, str]:
+def _relative_name(path: Path, bases: list[Path]) -> str:
+    name = relative(path, bases)
+    if name is None:  # relative() gives None only for an empty path, which a Path never is
+        raise ValueError(f"no relative name for {path}")
+    return name
+
+
+def path_labels(job: Job) -> dict[str | Path, str]:
     """``{absolute folder: relative name}`` for scrubbing a review's log and pages."""
     root = Path(job.root) if job.root else Path.cwd()
     bases = [root, project_root()]
     out = Path(job.out)
-    labels = {str(project_root()): ".", str(root): "."}
+    labels: dict[str | Path, str] = {str(project_root()): ".", str(root): "."}
     for folder in (
         out.parent,
         Path(job.data_dir),
@@ -197,11 +204,11 @@ def path_labels(job: Job) -> dict[str, str]:
         Path(job.notebook).parent,
         Path(sys.prefix),
     ):
-        labels[str(folder)] = relative(folder, bases)
+        labels[str(folder)] = _relative_name(folder, bases)
     return labels
 
 
-def _scrub_file(path: Path, labels: dict[str, str]) -> None:
+def _scrub_file(path: Path, labels: dict[str | Path, str]) -> None:
     """Replace the absolute folders in a text file (a log, the executed notebook) by relative names."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -212,7 +219,7 @@ def _scrub_file(path: Path, labels: dict[str, str]) -> None:
         pass
 
 
-def keep_failed(staging: Path, out: Path, labels: dict[str, str]) -> Path:
+def keep_failed(staging: Path, out: Path, labels: dict[str | Path, str]) -> Path:
     """Move a failed or interrupted run's notebook and log to ``out/failed/`` (never over the good
     report or its log) and remove the staging folder."""
     failed = out / "failed"
@@ -233,6 +240,8 @@ def _run_papermill(job: Job, nb_path: Path, log_path: Path) -> str:
 
     logger = logging.getLogger("papermill")
     handler = logging.FileHandler(log_path, mode="a", encoding="utf-8")
+    if handler.stream is None:  # opened at once (delay=False); None only after close()
+        raise RuntimeError(f"cannot open the review log {log_path}")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -298,7 +307,7 @@ def execute_phase(job: Job | dict[str, Any]) -> Outcome:
     staging = staging_name(out)
     staging.mkdir(parents=True)
     ACTIVE_STAGING.add(staging)
-    labels = path_labels(job) | {str(staging): relative(out, [Path(job.root or Path.cwd()), project_root()])}
+    labels = path_labels(job) | {str(staging): _relative_name(out, [Path(job.root or Path.cwd()), project_root()])}
     nb_path, log_path = staging / "review.ipynb", staging / "review.log"
     t0 = time.perf_counter()
     try:
@@ -360,7 +369,7 @@ def execute_phase(job: Job | dict[str, Any]) -> Outcome:
         ACTIVE_STAGING.discard(staging)
 
 
-def _render_into(job: Job, staging: Path, nb_path: Path, labels: dict[str, str], result: Outcome) -> None:
+def _render_into(job: Job, staging: Path, nb_path: Path, labels: dict[str | Path, str], result: Outcome) -> None:
     from evalkit.review.render import print_pdf, render_html
 
     if job.html:
@@ -372,7 +381,7 @@ def _render_into(job: Job, staging: Path, nb_path: Path, labels: dict[str, str],
     write_json(staging / "provenance.json", result.provenance)
 
 
-def _fail(result: Outcome, staging: Path, out: Path, labels: dict[str, str]) -> Outcome:
+def _fail(result: Outcome, staging: Path, out: Path, labels: dict[str | Path, str]) -> Outcome:
     failed = keep_failed(staging, out, labels)
     result.notebook = str(failed / "review.ipynb") if (failed / "review.ipynb").exists() else ""
     result.log = str(failed / "review.log") if (failed / "review.log").exists() else ""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ParamsError, Problem
+from evalkit.i18n import Lang
 
 DEFAULT_PATH = Path(__file__).with_name("framework.yaml")
 CHECKLIST_PATH = Path(__file__).resolve().parents[1] / "indicators" / "checklist.yaml"
@@ -121,15 +122,15 @@ class Framework:
             node = self.nodes[node.parent]  # type: ignore[index]
         return node
 
-    def label(self, lang: str) -> str:
+    def label(self, lang: Lang) -> str:
         """The line every report shows about the framework it used."""
         from evalkit.i18n import label
 
         if self.is_default:
-            return label(*DEFAULT_LABEL, lang)  # type: ignore[arg-type]
+            return label(*DEFAULT_LABEL, lang)
         kind = ("正式指标表", "official table") if self.official else ("用户提供", "user-supplied")
         name = self.source.name if self.source else "—"
-        return label(  # type: ignore[arg-type]
+        return label(
             f"评价框架：{self.title_zh}（{kind[0]}，{name}）", f"framework: {self.title_en} ({kind[1]}, {name})", lang
         )
 
@@ -266,7 +267,7 @@ def parse_framework(raw: Any, *, source: str, indicators: set[str], items: set[s
         )
     points: list[Point] = []
     for i, e in enumerate(raw_points):
-        if not isinstance(e, dict) or seen.get(e.get("id")) != "points" or any(p.id == e["id"] for p in points):
+        if not isinstance(e, dict) or seen.get(e.get("id", "")) != "points" or any(p.id == e["id"] for p in points):
             continue
         pid, parent = e["id"], e.get("parent")
         if parent not in nodes or nodes[parent].level != 3:

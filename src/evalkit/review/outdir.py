@@ -67,7 +67,8 @@ class OutputLock:
     """
 
     def __init__(self, out: Path, command: str = "review"):
-        self.out, self.command, self.fd = Path(out), command, None
+        self.out, self.command = Path(out), command
+        self.fd: int | None = None
 
     def acquire(self) -> "OutputLock":
         import fcntl
@@ -234,6 +235,6 @@ def check_fingerprints(outs: dict[Path, set[str]], *, force: bool = False) -> li
                     f"(this run: {', '.join(p[:12] + '…' for p in sorted(prints) if p)})"
                 )
     if conflicts and not force:
-        where = ", ".join(sorted({relative(Path(p), Path(p).parent) for p in outs}))
+        where = ", ".join(sorted({relative(Path(p), Path(p).parent) or Path(p).name for p in outs}))
         raise DataMismatchError(f"{where}/ holds reviews of other data:\n" + "\n".join(lines))
     return conflicts

@@ -106,7 +106,8 @@ def discover_params(params_dir: Path, phases: Iterable[str] = (), all_: bool = F
         raise ParamsError(f"params folder not found: {params_dir}")
     phases = list(phases)
     if phases and not all_:
-        paths, missing = [], []
+        paths: list[Path] = []
+        missing: list[Path] = []
         for p in phases:
             path = params_dir / (p if p.endswith((".yaml", ".yml")) else f"{p}.yaml")
             (paths if path.exists() else missing).append(path)
@@ -169,7 +170,7 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
         except EvalkitError as exc:
             problems.append(exc.args[0] if exc.args else str(exc))
             continue
-        source = Path(phase.source).resolve()
+        source = Path(phase.source or path).resolve()  # load_phase sets it to path
         jobs.append(
             Job(
                 phase_id=phase.phase_id,

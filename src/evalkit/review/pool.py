@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -116,7 +117,7 @@ def abandon(jobs: Iterable[Job]) -> None:
                 keep_failed(folder, Path(job.out), path_labels(job))
 
 
-def stop(processes: Iterable[multiprocessing.Process], grace: float = 3.0) -> None:
+def stop(processes: Iterable[BaseProcess], grace: float = 3.0) -> None:
     """SIGTERM, then SIGKILL after ``grace`` seconds, to each process; waits for them."""
     processes = [p for p in processes if p.is_alive()]
     for p in processes:
@@ -161,8 +162,8 @@ def run_jobs(jobs: Iterable[Job | dict], *, workers: int = 2, progress: bool = T
     Interrupted
         On Ctrl-C or SIGTERM, after stopping the workers and removing the staging folders.
     """
-    jobs = [Job.coerce(j) for j in jobs]
-    prog = Progress(jobs) if progress else None
+    todo = [Job.coerce(j) for j in jobs]
+    prog = Progress(todo) if progress else None
     results: list[Outcome] = []
     before = set(multiprocessing.active_children())
     in_main = threading.current_thread() is threading.main_thread()
@@ -171,7 +172,7 @@ def run_jobs(jobs: Iterable[Job | dict], *, workers: int = 2, progress: bool = T
         max_workers=max(1, workers), mp_context=_context(), initializer=worker_init, initargs=(os.getpid(),)
     )
     try:
-        futures = {pool.submit(execute_phase, j): j for j in jobs}
+        futures = {pool.submit(execute_phase, j): j for j in todo}
         pending = set(futures)
         while pending:
             done, pending = cf.wait(pending, timeout=1.0)
@@ -189,7 +190,7 @@ def run_jobs(jobs: Iterable[Job | dict], *, workers: int = 2, progress: bool = T
     except BaseException:
         stop(set(multiprocessing.active_children()) - before)
         pool.shutdown(wait=False, cancel_futures=True)
-        abandon(jobs)
+        abandon(todo)
         raise
     else:
         pool.shutdown(wait=True)

@@ -62,7 +62,7 @@ def _write_text(path: Path, text: str) -> Path:
 
 
 def render_html(
-    nb_path: Path, html_path: Path, *, title: str, lang: str = "zh", labels: dict[str, str] | None = None
+    nb_path: Path, html_path: Path, *, title: str, lang: str = "zh", labels: dict[str | Path, str] | None = None
 ) -> Path:
     """One self-contained HTML file from an executed notebook.
 

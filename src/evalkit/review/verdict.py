@@ -174,19 +174,26 @@ def _value(a: PhaseAnalysis, ind: str, group_by: str, group: str, window: str) -
     return float(s["value"].iloc[0]) if len(s) and pd.notna(s["value"].iloc[0]) else np.nan
 
 
+def _indicator_of(p: Point) -> str:
+    if p.indicator is None:  # load_framework lets a point name exactly one of indicator or item
+        raise ValueError(f"observation point {p.id} names no indicator")
+    return p.indicator
+
+
 def _judge_indicator(a: PhaseAnalysis, fw: Framework, p: Point) -> dict[str, Any]:
-    ind = a.registry.get(p.indicator)
+    ind_id = _indicator_of(p)
+    ind = a.registry.get(ind_id)
     d = ind.direction
     flat = fw.thresholds["trend_flat"]
     rule = p.rule
     tg = a.targets.set_index("indicator") if len(a.targets) else pd.DataFrame()
-    if rule["kind"] == "target" and p.indicator not in tg.index:
+    if rule["kind"] == "target" and ind_id not in tg.index:
         rule = p.fallback or {"kind": "none"}
-    f = lambda x: fmt_value(a, p.indicator, x)  # noqa: E731
+    f = lambda x: fmt_value(a, ind_id, x)  # noqa: E731
     unit_zh, unit_en = ind.unit_zh or ind.unit, ind.unit
     out: dict[str, Any] = {"rule": rule["kind"]}
     if rule["kind"] == "target":
-        r = tg.loc[p.indicator]
+        r = tg.loc[ind_id]
         if r["attained"] is None or pd.isna(r["attained"]):
             return out | {"light": "grey", "comparison_zh": "无数据", "comparison_en": "no data"}
         comp = fmt_completion(bool(r["attained"]), r["completion"])
@@ -199,7 +206,7 @@ def _judge_indicator(a: PhaseAnalysis, fw: Framework, p: Point) -> dict[str, Any
             "comparison_en": f"actual {f(r['actual'])} vs target {f(r['target'])} {unit_en} ({comp})",
         }
     if rule["kind"] == "threshold":
-        v = _value(a, p.indicator, "consortium", "consortium", a.phase.phase_id)
+        v = _value(a, ind_id, "consortium", "consortium", a.phase.phase_id)
         if np.isnan(v):
             return out | {"light": "grey", "comparison_zh": "本期无数据", "comparison_en": "no data in the window"}
         ok = v >= rule["value"] if rule["direction"] == 1 else v <= rule["value"]
@@ -212,8 +219,8 @@ def _judge_indicator(a: PhaseAnalysis, fw: Framework, p: Point) -> dict[str, Any
             "comparison_en": f"members {f(v)} {unit_en}, floor {sign[1]} {f(rule['value'])}",
         }
     if rule["kind"] == "trend":
-        v = _value(a, p.indicator, "consortium", "consortium", a.phase.phase_id)
-        b = _value(a, p.indicator, "consortium", "consortium", "baseline")
+        v = _value(a, ind_id, "consortium", "consortium", a.phase.phase_id)
+        b = _value(a, ind_id, "consortium", "consortium", "baseline")
         if np.isnan(v) or np.isnan(b):
             return out | {"light": "grey", "comparison_zh": "本期或基线无数据", "comparison_en": "no data"}
         rel = d * (v - b) / abs(b) if b else d * np.sign(v - b)
@@ -229,12 +236,12 @@ def _judge_indicator(a: PhaseAnalysis, fw: Framework, p: Point) -> dict[str, Any
     if rule["kind"] == "members_vs_comparison":
         w = a.phase.phase_id
         m1, m0 = (
-            _value(a, p.indicator, "membership", "member", w),
-            _value(a, p.indicator, "membership", "member", "baseline"),
+            _value(a, ind_id, "membership", "member", w),
+            _value(a, ind_id, "membership", "member", "baseline"),
         )
         c1, c0 = (
-            _value(a, p.indicator, "membership", "comparison", w),
-            _value(a, p.indicator, "membership", "comparison", "baseline"),
+            _value(a, ind_id, "membership", "comparison", w),
+            _value(a, ind_id, "membership", "comparison", "baseline"),
         )
         if any(np.isnan(x) for x in (m1, m0, c1, c0)):
             return out | {"light": "grey", "comparison_zh": "成员或对照无数据", "comparison_en": "no data"}
@@ -246,9 +253,9 @@ def _judge_indicator(a: PhaseAnalysis, fw: Framework, p: Point) -> dict[str, Any
             "light": light,
             "actual": m1 - m0,
             "reference": c1 - c0,
-            "comparison_zh": f"成员变化 {_signed(a, p.indicator, m1 - m0)}，对照变化 {_signed(a, p.indicator, c1 - c0)} {pp}",
-            "comparison_en": f"members {_signed(a, p.indicator, m1 - m0)} vs comparison "
-            f"{_signed(a, p.indicator, c1 - c0)} {'pp' if ind.unit == '%' else unit_en}",
+            "comparison_zh": f"成员变化 {_signed(a, ind_id, m1 - m0)}，对照变化 {_signed(a, ind_id, c1 - c0)} {pp}",
+            "comparison_en": f"members {_signed(a, ind_id, m1 - m0)} vs comparison "
+            f"{_signed(a, ind_id, c1 - c0)} {'pp' if ind.unit == '%' else unit_en}",
         }
     return out | {"light": "grey", "comparison_zh": "本期未设目标", "comparison_en": "no target this phase"}
 
@@ -274,7 +281,7 @@ def judge_points(a: PhaseAnalysis, fw: Framework) -> pd.DataFrame:
             name_en = p.name_en or scale.get(p.item, (p.item, p.item))[1]
         else:
             res = _judge_indicator(a, fw, p)
-            ind = a.registry.get(p.indicator)
+            ind = a.registry.get(_indicator_of(p))
             name_zh, name_en = p.name_zh or ind.name_zh, p.name_en or ind.name_en
         light = res["light"]
         score = res.get("score", SCORE.get(light)) if light != "grey" else None

@@ -6,6 +6,7 @@ recommendations, one table per dimension, the outlook and the figures, in a Chin
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,9 @@ def _set_fonts(style_or_run, east_asian: str = EAST_ASIAN_FONT) -> None:
     fonts.set(qn("w:eastAsia"), east_asian)
 
 
-def write_docx(results: dict[str, Any], path: Path, *, figures: list[tuple[bytes, str]] = (), lang: str = "zh") -> Path:
+def write_docx(
+    results: dict[str, Any], path: Path, *, figures: Sequence[tuple[bytes, str]] = (), lang: str = "zh"
+) -> Path:
     """Write ``path`` (atomically) from a review's results and ``(PNG bytes, caption)`` figures."""
     import docx
     from docx.shared import Cm, Pt
