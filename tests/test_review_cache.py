@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import DATA, FAST_METHODS, PARAMS
@@ -16,8 +17,8 @@ from evalkit.review.report import PhaseReview
 PARTS = {"composite", "ccd", "did", "ri", "loo", "twfe"}
 
 
-def review(tmp_cache, *, data_dir=None, **methods) -> PhaseReview:
-    opened = PhaseReview.open(PARAMS / "phase3.yaml", data_dir=data_dir, methods={**FAST_METHODS, **methods})
+def review(tmp_cache, *, data_dir=None, params=PARAMS / "phase3.yaml", **methods) -> PhaseReview:
+    opened = PhaseReview.open(params, data_dir=data_dir, methods={**FAST_METHODS, **methods})
     analysis = dataclasses.replace(opened.analysis, cache=ResultCache(tmp_cache))
     r = PhaseReview(analysis, sink=[])
     r.render_all()
@@ -88,3 +89,22 @@ def test_a_damaged_entry_is_recomputed_not_trusted(tmp_path):
     assert ResultCache(tmp_path).get_or_compute("x", {"a": 1}, lambda: 43) == 42
     assert ResultCache(None).get_or_compute("x", {"a": 1}, lambda: 44) == 44
     assert ResultCache(tmp_path).clear() == 1
+
+
+def test_another_framework_recomputes_no_estimate(cold_and_warm, tmp_path):
+    """The framework judges the numbers; no cached estimate depends on it."""
+    import yaml
+
+    folder, _, _ = cold_and_warm
+    default = Path(__file__).resolve().parents[1] / "src" / "evalkit" / "review" / "framework.yaml"
+    framework = tmp_path / "framework.yaml"
+    framework.write_text(default.read_text(encoding="utf-8").replace("组织与治理", "组织与治理（试）", 1), encoding="utf-8")
+    raw = yaml.safe_load((PARAMS / "phase3.yaml").read_text(encoding="utf-8"))
+    raw["data"] = str(DATA)
+    raw["framework"] = str(framework)
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "phase3.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    r = review(folder, params=tmp_path / "params" / "phase3.yaml")
+    assert kinds(r.analysis.cache.hits) == PARTS and not r.analysis.cache.misses
+    assert "组织与治理（试）" in json.dumps(r.results(), ensure_ascii=False)
+
