@@ -52,6 +52,20 @@ def _base() -> dict[str, bytes]:
     return out
 
 
+def _cut_inside_last_number(panel: bytes) -> bytes:
+    """The panel with a column the last record reports moved to the end (column order is free),
+    then cut one character before the end: a file stopped in the middle of its last number."""
+    import io
+
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(panel), dtype=str, keep_default_na=False)
+    last = frame.iloc[-1]
+    col = next(c for c in reversed(frame.columns) if len(last[c]) >= 2 and last[c].replace(".", "").isdigit())
+    frame = frame[[c for c in frame.columns if c != col] + [col]]
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8").rstrip(b"\n")[:-1]
+
+
 def _lines(data: bytes) -> list[str]:
     return data.decode("utf-8").splitlines()
 
@@ -143,7 +157,7 @@ def cases() -> list[Case]:
 
     # --- cut, ragged and damaged CSV
     add("cut_mid_last_row", ["panel.csv", f"row {n_panel}", "cut short"], panel__csv=panel[:-20])
-    add("cut_mid_number", ["panel.csv", f"row {n_panel}", "line break"], panel__csv=panel.rstrip(b"\n")[:-2])
+    add("cut_mid_number", ["panel.csv", f"row {n_panel}", "line break"], panel__csv=_cut_inside_last_number(panel))
     add("cut_mid_row_50", ["panel.csv", "row 50", "ragged"],
         panel__csv=_join(pl[:49] + [pl[49][:25]] + pl[50:]))
     add("extra_field_row_10", ["panel.csv", "row 10", "ragged"], panel__csv=_join(pl[:9] + [pl[9] + ",9"] + pl[10:]))
