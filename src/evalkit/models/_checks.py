@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,3 +112,25 @@ def report_progress(progress: object, done: int, total: int, what: str) -> None:
         progress(done, total)
     elif done % int(progress) == 0 or done == total:  # type: ignore[call-overload]
         print(f"{what}: {done}/{total}", file=sys.stderr, flush=True)
+
+
+def import_pyfixest() -> Any:
+    """pyfixest, imported without its side effect on logging.
+
+    One of its modules (``estimation/models/feols_compressed_``, pyfixest 0.60) calls
+    ``logging.basicConfig(level=INFO)`` when imported, after which every library's INFO records
+    (matplotlib's among them) print into notebooks and rendered reviews. The root logger's level
+    and handlers are put back as they were.
+    """
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    import pyfixest
+    import pyfixest.estimation.models.feols_compressed_  # noqa: F401  (the module that configures logging)
+
+    root.setLevel(level)
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    return pyfixest

@@ -462,7 +462,7 @@ def event_study(
         ``kind="event"``; the pre-period coefficients are jointly tested (Wald χ², in
         ``info["pretest"]``, a :class:`Pretest`). Clustered: t(G−1) inference.
     """
-    import pyfixest as pf
+    pf = ck.import_pyfixest()
 
     deprecated_lang(lang, "event_study")
     check_choice("method", method, ("sunab", "twfe"))

@@ -140,7 +140,7 @@ def ols(
     Regressors collinear with others or with the fixed effects are dropped and named in
     ``warnings`` (code ``models.collinear``).
     """
-    import pyfixest as pf
+    pf = ck.import_pyfixest()
 
     deprecated_lang(lang, "ols")
     check_choice("G_df", G_df, G_DF)
