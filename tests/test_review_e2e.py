@@ -167,4 +167,4 @@ def test_an_outcome_nobody_reports_is_explained_not_a_crash(monkeypatch):
     review.key_findings()
     text = " ".join(getattr(a[0], "data", "") for a in shown)
     assert "本地就业率" in text and "无法估计" in text and "NotEstimable" in text
-    assert "阶段目标" in text  # the rest of the review goes on
+    assert "主要发现" in text and "耦合协调度" in text  # the rest of the review goes on

@@ -252,8 +252,10 @@ def cases() -> list[Case]:
     add("xlsx_truncated_sheet_xml", ["data.xlsx", "damaged"], panel__csv=None, units__csv=None,
         data__xlsx=_rezip(wb, "xl/worksheets/sheet2.xml", lambda x: x[: len(x) // 2]))
     add("xlsx_not_a_zip", ["data.xlsx", "not an .xlsx"], panel__csv=None, units__csv=None, data__xlsx=panel)
+    # a limit above the packed size and below the unpacked one: the unpacked size is what refuses it
+    packed_mb = len(wb) / 2**20
     add("xlsx_unpacked_limit", ["data.xlsx (unpacked)", "EVALKIT_MAX_FILE_MB"], panel__csv=None, units__csv=None,
-        data__xlsx=wb, env={"EVALKIT_MAX_FILE_MB": "0.02"})
+        data__xlsx=wb, env={"EVALKIT_MAX_FILE_MB": f"{packed_mb * 1.2:.4f}"})
 
     def late(ws):
         ws["B40"] = "2099H1"

@@ -51,12 +51,12 @@ def limit_rule(name: str, found: float) -> str | None:
     cap = limit(name)
     if found <= (cap * 2**20 if name == "max_file_mb" else cap):
         return None
-    shown = f"{found / 2**20:,.1f} MB" if name == "max_file_mb" else f"{int(found):,}"
+    shown = f"{found / 2**20:,.3g} MB" if name == "max_file_mb" else f"{int(found):,}"
     cap_shown = f"{cap:g} MB" if name == "max_file_mb" else f"{int(cap):,}"
     return (
         f"{shown} is more than the limit for {what}, {cap_shown}; the file is refused "
         f"before reading. If it is right, raise the limit: environment variable {env} (e.g. {env}="
-        f"{int(cap * 4)})"
+        f"{cap * 4:g})"
     )
 
 
