@@ -10,24 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+# the scorecard's words, as the HTML review writes them
+from evalkit.review.sections_summary import LIGHT
+from evalkit.review.sections_summary import RULE_NAMES as RULE
+
 EAST_ASIAN_FONT = "宋体"
 LATIN_FONT = "Times New Roman"
-LIGHT = {
-    "green": ("绿灯", "green"),
-    "amber": ("黄灯", "amber"),
-    "red": ("红灯", "red"),
-    "grey": ("未评估", "not judged"),
-}
-RULE = {
-    "target": ("实际与目标", "actual vs target"),
-    "trend": ("较基线变化", "change on the baseline"),
-    "members_vs_comparison": ("成员与对照比较", "members vs comparison"),
-    "threshold": ("底线", "floor"),
-    "checklist": ("建设清单佐证", "checklist evidence"),
-    "none": ("无目标", "no target"),
-}
 
 
+# the scorecard's words, as the HTML review writes them
 def _set_fonts(style_or_run, east_asian: str = EAST_ASIAN_FONT) -> None:
     from docx.oxml.ns import qn
 
