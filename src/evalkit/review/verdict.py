@@ -60,10 +60,13 @@ RULES = {
 }
 VERDICT_RULE = (
     "结论规则：任一否定性指标触发即不通过；否则按观测点得分（绿 1、黄 0.5、红 0）逐级加权，"
-    "总分不低于 {green:.0%} 且无红色维度为通过，不低于 {amber:.0%} 为基本通过，否则不通过。",
+    "总分不低于 {green:.0%} 且无红色维度为通过，不低于 {amber:.0%} 为基本通过，否则不通过；"
+    "无佐证的建设清单声明不作证明：否定性指标视为未评估（结论为暂定），其余观测点为黄灯并只计一半分。",
     "Verdict rule: any red line triggered means not passed; otherwise observation points score 1 (green), "
     "0.5 (amber) or 0 (red), weighted up the levels; an overall score of {green:.0%} or more with no red "
-    "dimension passes, {amber:.0%} or more passes with conditions, below that does not pass.",
+    "dimension passes, {amber:.0%} or more passes with conditions, below that does not pass; a checklist "
+    "claim without evidence proves nothing: a red line stays unjudged (a provisional verdict), any other point is "
+    "amber with half its credit.",
 )
 
 
@@ -156,6 +159,18 @@ def _judge_item(a: PhaseAnalysis, p: Point, ev: pd.DataFrame | None, scale: dict
     ref = ref if isinstance(ref, str) and ref else "—"
     short = ref.split()[0] if ref.strip() else "—"  # the document number; the full reference is in results.json
     short = short if len(short) <= 24 else short[:23] + "…"
+    if status > 0 and ref == "—":
+        # a claim without evidence is not proof: a red line stays unjudged (the verdict is then
+        # provisional), any other point is amber and earns half its claimed credit
+        return {
+            "light": "grey" if p.veto else "amber",
+            "actual": status,
+            "reference": float(top),
+            "score": min(max(share, 0.0), 1.0) / 2,
+            "evidence": "",
+            "comparison_zh": f"状态 {status:.0f}/{top}，但无佐证（待核实）",
+            "comparison_en": f"status {status:.0f}/{top}, but no evidence (to be verified)",
+        }
     return {
         "light": "green" if status >= top else ("red" if status <= 0 else "amber"),
         "actual": status,
