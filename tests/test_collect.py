@@ -144,7 +144,11 @@ def test_academic_year_dataset_validates_and_reviews(tmp_path):
     data = load(tmp_path / "ay")
     assert data.frequency == "academic_year" and data.periods[0].label == "2019-2020学年"
     review = render_review(Path(__file__).parents[1] / "params" / "phase2.yaml", data_dir=tmp_path / "ay")
-    assert review is not None
+    a = review.analysis
+    # as of the window's end (2025-06-30) the last complete academic year is 2023-2024 (ends 2024-08-31)
+    assert a.dataset.periods[-1].label == "2023-2024学年"
+    results = review.results()
+    assert results["tables"]["targets"] and all(t["basis"] == "end" for t in results["targets"])
 
 
 def test_codebook_html_and_xlsx(returns, tmp_path):
