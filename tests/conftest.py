@@ -47,6 +47,12 @@ def render_review(params: Path, *, data_dir: Path | None = None, **methods):
     return review
 
 
+def all_markup(review) -> str:
+    """Everything a rendered review wrote: the review's page and its technical annex."""
+    pages = [review.page] + ([review.annex_page] if review.annex_page is not review.page else [])
+    return "".join("".join(p.sink or []) for p in pages)
+
+
 @pytest.fixture(scope="session")
 def rendered_reviews():
     """phase id → rendered review, for the four shipped params files (rendered on first use)."""

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pandas as pd
-from conftest import DATA, PARAMS, render_review
+from conftest import DATA, PARAMS, all_markup, render_review
 
 
 def test_membership_before_the_data_starts_is_valid_and_left_out_of_the_did(tmp_path):
@@ -29,6 +29,4 @@ def test_membership_before_the_data_starts_is_valid_and_left_out_of_the_did(tmp_
     assert bool(a.units.set_index("unit_id").at[comparison, "member"])
     y = a.methods.did_outcomes[0]
     assert comparison not in set(a.did_panel(y)["unit_id"])
-    annex = getattr(review, "annex_page", review.page)
-    html = "".join(review.page.sink or []) + "".join(annex.sink or [])
-    assert "数据开始前已加入" in html
+    assert "数据开始前已加入" in all_markup(review)

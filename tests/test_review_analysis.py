@@ -22,7 +22,7 @@ from evalkit.review.methods import CHOICES, Methods
 from evalkit.review.report import PhaseReview
 from evalkit.review.sections import fmt_completion
 
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, all_markup
 from conftest import FAST_METHODS as FAST
 from conftest import render_review as render
 
@@ -265,9 +265,7 @@ def test_the_truth_table_covers_every_main_body_estimator_and_the_review_cites_i
             assert r["n_seeds"] >= 10 and 0 <= r["coverage"] <= 1 and r["bias_over_se"] == r["bias_over_se"]
     # the main body shows only estimators that recover the truth on our generators
     assert all(truth.recovers(r) for r in truth.main_body_rows()), truth.main_body_rows()
-    review = phase3_and_final[0]
-    annex = getattr(review, "annex_page", review.page)
-    html = "".join(review.page.sink or []) + "".join(annex.sink or [])
+    html = all_markup(phase3_and_final[0])
     assert "真值恢复研究" in html and "bench/truth_recovery.py" in html
 
 
@@ -278,5 +276,4 @@ def test_secondary_and_technician_colleges_are_not_ranked_with_higher_vocational
     others = set(level[(level != "higher_vocational") & (a.units.set_index("unit_id")["unit_type"] == "college")].index)
     assert others, "the shipped data has a secondary school and a technician college"
     assert not others & set(a.composite["scores"].index)
-    annex = getattr(review, "annex_page", review.page)
-    assert "只与同类院校比较" in "".join(review.page.sink or []) + "".join(annex.sink or [])
+    assert "只与同类院校比较" in all_markup(review)

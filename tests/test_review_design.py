@@ -6,12 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
-from conftest import DATA, PARAMS, render_review
-
-
-def html_of(review) -> str:
-    annex = getattr(review, "annex_page", review.page)
-    return "".join(review.page.sink or []) + "".join(annex.sink or [])
+from conftest import DATA, PARAMS, all_markup, render_review
 
 
 def test_one_member_college_makes_synthetic_did_lead(tmp_path):
@@ -30,7 +25,7 @@ def test_one_member_college_makes_synthetic_did_lead(tmp_path):
     assert a.treated_units(y) == [keep]
     sd = a.synthetic(y)
     assert sd.se is not None and sd.se > 0
-    html = html_of(review)
+    html = all_markup(review)
     assert "以合成双重差分为主" in html and "安慰剂标准误" in html
     assert review.results()["tables"][f"sdid_{y}"][0]
 
@@ -40,7 +35,7 @@ def test_several_members_keep_the_staggered_did_and_randomization_inference(rend
     a = review.analysis
     y = a.methods.did_outcomes[0]
     assert len(a.treated_units(y)) > 1
-    html = html_of(review)
+    html = all_markup(review)
     assert "随机化推断" in html and "以合成双重差分为主" not in html
 
 
@@ -54,4 +49,4 @@ def test_sensitivity_bounds_when_asked_for():
     tables = review.results()["tables"]
     assert tables[f"sensitivity_{y}"] and tables[f"pretrend_power_{y}"]
     assert review.results()["methods"]["sensitivity"] is True
-    assert "Rambachan" in html_of(review)
+    assert "Rambachan" in all_markup(review)
