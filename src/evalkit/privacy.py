@@ -46,21 +46,28 @@ def suppress_small_cells(
 PERSON_TABLES = ("graduates",)
 
 
-def gate_problems(problems: Iterable, *, min_cell: int = 5) -> pd.DataFrame:
+def gate_problems(problems: Iterable, *, min_cell: int = 5, rows: bool = True) -> pd.DataFrame:
     """Validation messages made safe to show: problems in person-level tables (graduate records)
     are reported only as counts per file, column and rule — no row, no value, no number from the
     message (:func:`rule_without_values`) — and a count below
     ``min_cell`` is shown as ``"<min_cell"``; other problems keep file, row, column and rule.
-    File names are shown without folders. Returns columns ``file, row, column, rule, count``."""
-    rows = []
+    File names are shown without folders. ``rows=False`` counts every problem per file, column
+    and rule (for data re-validated in memory, whose row numbers are not the files' rows).
+    Returns columns ``file, row, column, rule, count``."""
+    out = []
+    grouped: dict[tuple[str, str, str], int] = {}
     person: dict[tuple[str, str, str], int] = {}
     for pr in problems:
-        name = Path(str(pr.file)).name
+        name = Path(str(pr.file)).name.split(" (DataFrame)")[0]
+        if not rows and not any(name.startswith(t) for t in PERSON_TABLES):
+            key = (name, str(pr.column or "—"), str(pr.rule))
+            grouped[key] = grouped.get(key, 0) + 1
+            continue
         if any(name.startswith(t) or t in str(pr.file) for t in PERSON_TABLES):
             key = (name, str(pr.column or "—"), rule_without_values(pr.rule))
             person[key] = person.get(key, 0) + 1
         else:
-            rows.append(
+            out.append(
                 {
                     "file": name,
                     "row": "—" if pr.row is None else str(pr.row),
@@ -69,8 +76,10 @@ def gate_problems(problems: Iterable, *, min_cell: int = 5) -> pd.DataFrame:
                     "count": "1",
                 }
             )
+    for (name, column, rule), n in grouped.items():
+        out.append({"file": name, "row": "—", "column": column, "rule": rule, "count": str(n)})
     for (name, column, rule), n in person.items():
-        rows.append(
+        out.append(
             {
                 "file": name,
                 "row": "—",
@@ -79,7 +88,7 @@ def gate_problems(problems: Iterable, *, min_cell: int = 5) -> pd.DataFrame:
                 "count": str(n) if n >= min_cell else f"<{min_cell}",
             }
         )
-    return pd.DataFrame(rows, columns=["file", "row", "column", "rule", "count"])
+    return pd.DataFrame(out, columns=["file", "row", "column", "rule", "count"])
 
 
 _DETAIL = re.compile(r"(?<![A-Za-z_])[-+]?\d[\d,.]*")

@@ -5,9 +5,13 @@ cutting the files by hand and loading them:
 
 * panel rows of periods ending after the as-of date are dropped, and so are graduate records of
   later cohorts;
-* facts dated after it are unknown: a later ``member_since`` is blank (that unit is not a member
-  yet: it is a comparison unit at that moment), a partnership that started later is dropped and a
-  later ``end_date`` is blank (it was still running), checklist evidence dated later is dropped.
+* facts dated after the data's horizon — the end of the last period known by the as-of date
+  (never later than the as-of date itself) — are unknown: a later ``member_since`` is blank (that
+  unit is not a member yet: it is a comparison unit at that moment), a partnership that started
+  later is dropped and a later ``end_date`` is blank (it was still running), checklist evidence
+  dated later is dropped. (A fact dated between the last known period's end and the as-of date
+  belongs to a period the review cannot see yet; keeping it would make the cut dataset
+  contradict its own end, which the validator rightly warns about.)
 
 The cut dataset is validated again, so derived columns (``cohort``, ``member``, ``t``) are
 recomputed exactly as :func:`evalkit.load` computes them.
@@ -40,13 +44,13 @@ def cut(dataset: Dataset, as_of: date) -> Dataset:
         A new, validated dataset; ``meta["as_of"]`` records the date and ``meta["source_fingerprint"]``
         the full dataset's fingerprint.
     """
-    stamp = pd.Timestamp(as_of)
     known = [p for p in dataset.periods if p.end <= as_of]
     if not known:
         raise ParamsError(
             f"no period of the data ends by {as_of} (the first, {dataset.periods[0].label}, "
             f"ends {dataset.periods[0].end}): the review has no data to look at yet"
         )
+    stamp = pd.Timestamp(min(as_of, known[-1].end))  # the horizon (module docstring)
     labels = {p.label for p in known}
     units = dataset.units.drop(columns=list(DERIVED["units"]))
     units = units.assign(member_since=units["member_since"].mask(units["member_since"] > stamp))

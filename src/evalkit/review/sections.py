@@ -373,7 +373,8 @@ def data_quality(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
             f"毕业生个体记录 {len(a.dataset.graduates):,} 条，仅以汇总形式使用；少于 {min_cell} 人的单元格不予显示。",
             f"{len(a.dataset.graduates):,} graduate records, used only in aggregate; cells of fewer than {min_cell} graduates are suppressed.",
         )
-    warnings = gate_problems(a.dataset.warnings, min_cell=min_cell)
+    # the review's data is re-validated after the as-of cut: its row numbers are not the files'
+    warnings = gate_problems(a.dataset.warnings, min_cell=min_cell, rows=False)
     if len(warnings):
         w = warnings.rename(
             columns={
@@ -386,8 +387,8 @@ def data_quality(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
         )
         p.table(
             w,
-            "数据校验提示（不影响运行；个人记录只报汇总条数）",
-            "Validation warnings (not blocking; person-level records only as counts)",
+            "数据校验提示（不影响运行；按表、列、规则汇总条数，各行请运行 evalkit validate 查看）",
+            "Validation warnings (not blocking; counted by table, column and rule — `evalkit validate` lists the rows)",
             table_id="validation_warnings",
         )
     else:
