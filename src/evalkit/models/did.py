@@ -1,4 +1,5 @@
-"""Staggered adoption: Callaway–Sant'Anna ATT(g,t) (csdid, parity with R ``did`` 2.x) and event
+"""Staggered adoption: Callaway–Sant'Anna ATT(g,t) (csdid, parity with R ``did`` 2.x; without
+covariates and bootstrap the same numbers in numpy, :mod:`evalkit.models.did_fast`) and event
 studies (Sun–Abraham interaction-weighted and plain TWFE, on pyfixest).
 
 Conventions (R ``did`` defaults unless named): doubly-robust 2×2 estimator
@@ -324,65 +325,79 @@ def staggered_did(
     -------
     DidResults
     """
-    from csdid.att_gt import ATTgt
-
     deprecated_lang(lang, "staggered_did")
 
     check_choice("control", control, ("never", "notyet"))
     check_choice("est_method", est_method, ("dr", "reg", "ipw"))
     check_choice("base_period", base_period, ("varying", "universal"))
     covariates = list(covariates or [])
-    df = _prepare_staggered(data, y, unit, time, cohort, covariates)
-    ck.numeric(df, covariates, "covariate")
     notes: list[Message] = []
-    df = _drop_short_cohorts(df, time, cohort, max(1, min_pre_periods), notes)
-    counts = df.groupby(unit).size()
-    if counts.nunique() > 1:
-        raise ModelInputError(
-            f"Unbalanced panel: units have between {counts.min()} and {counts.max()} "
-            f"periods. staggered_did needs every unit in every period; drop incomplete "
-            f"units first."
-        )
-    never = (df[cohort] == 0).sum()
-    if control == "never" and never == 0:
-        raise ModelInputError("No never-treated units to compare with; use control='notyet'.")
-    if (df[cohort] > 0).sum() == 0:
-        raise ModelInputError(f"No treated units: every {cohort!r} value is 0 or missing.")
-    # csdid wants numeric ids and plain column names.
-    work = pd.DataFrame(
-        {
-            "y": df[y].astype(float).to_numpy(),
-            "t": df[time].to_numpy(),
-            "g": df[cohort].to_numpy(),
-            "id": pd.factorize(df[unit])[0] + 1,
-        }
-    )
-    for i, c in enumerate(covariates):
-        work[f"x{i}"] = df[c].astype(float).to_numpy()
-    xformla = "y ~ " + " + ".join(f"x{i}" for i in range(len(covariates))) if covariates else None
-    with _quiet_seeded(seed) as caught:
-        try:
-            model = ATTgt(
-                yname="y",
-                tname="t",
-                idname="id",
-                gname="g",
-                data=work,
-                xformla=xformla,
-                control_group=["nevertreated" if control == "never" else "notyettreated"],
-                anticipation=anticipation,
-                biters=biters,
-                alp=alpha,
-                cband=False,
-            )
-            model.fit(est_method=est_method, base_period=base_period, bstrap=bool(bootstrap))
-        except ModelInputError:
-            raise
-        except Exception as exc:
+    model: Any = None
+    if not covariates and not bootstrap:  # the numpy path; None → csdid's route decides (and reports)
+        from evalkit.models import did_fast
+
+        ck.require_columns(data, [y, unit, time, cohort])
+        ck.numeric(data, [y], "outcome")
+        ck.numeric(data, [time, cohort], "time/cohort")
+        with _quiet_seeded(seed) as caught:
+            model = did_fast.fit(data, y=y, unit=unit, time=time, cohort=cohort, control=control,
+                                 est_method=est_method, base_period=base_period, anticipation=anticipation,
+                                 min_pre_periods=min_pre_periods, alpha=alpha, biters=biters)  # fmt: skip
+        n_units = 0 if model is None else int(model.MP["n"])
+    if model is None:
+        from csdid.att_gt import ATTgt
+
+        df = _prepare_staggered(data, y, unit, time, cohort, covariates)
+        ck.numeric(df, covariates, "covariate")
+        df = _drop_short_cohorts(df, time, cohort, max(1, min_pre_periods), notes)
+        counts = df.groupby(unit).size()
+        if counts.nunique() > 1:
             raise ModelInputError(
-                f"Callaway–Sant'Anna estimation failed: {exc}. Check that every cohort "
-                f"has comparison units in each period."
-            ) from exc
+                f"Unbalanced panel: units have between {counts.min()} and {counts.max()} "
+                f"periods. staggered_did needs every unit in every period; drop incomplete "
+                f"units first."
+            )
+        never = (df[cohort] == 0).sum()
+        if control == "never" and never == 0:
+            raise ModelInputError("No never-treated units to compare with; use control='notyet'.")
+        if (df[cohort] > 0).sum() == 0:
+            raise ModelInputError(f"No treated units: every {cohort!r} value is 0 or missing.")
+        n_units = int(df[unit].nunique())
+        # csdid wants numeric ids and plain column names.
+        work = pd.DataFrame(
+            {
+                "y": df[y].astype(float).to_numpy(),
+                "t": df[time].to_numpy(),
+                "g": df[cohort].to_numpy(),
+                "id": pd.factorize(df[unit])[0] + 1,
+            }
+        )
+        for i, c in enumerate(covariates):
+            work[f"x{i}"] = df[c].astype(float).to_numpy()
+        xformla = "y ~ " + " + ".join(f"x{i}" for i in range(len(covariates))) if covariates else None
+        with _quiet_seeded(seed) as caught:
+            try:
+                model = ATTgt(
+                    yname="y",
+                    tname="t",
+                    idname="id",
+                    gname="g",
+                    data=work,
+                    xformla=xformla,
+                    control_group=["nevertreated" if control == "never" else "notyettreated"],
+                    anticipation=anticipation,
+                    biters=biters,
+                    alp=alpha,
+                    cband=False,
+                )
+                model.fit(est_method=est_method, base_period=base_period, bstrap=bool(bootstrap))
+            except ModelInputError:
+                raise
+            except Exception as exc:
+                raise ModelInputError(
+                    f"Callaway–Sant'Anna estimation failed: {exc}. Check that every cohort "
+                    f"has comparison units in each period."
+                ) from exc
     notes += [from_library(t) for t in sorted({str(w.message) for w in caught})]
     r = model.results
     att = pd.DataFrame(
@@ -409,9 +424,7 @@ def staggered_did(
         "base_period": base_period,
         "covariates": covariates,
     }
-    return DidResults(
-        att_gt=att, pretest=pre, n=int(work["id"].nunique()), settings=settings, warnings=notes, _model=model
-    )
+    return DidResults(att_gt=att, pretest=pre, n=n_units, settings=settings, warnings=notes, _model=model)
 
 
 def event_study(

@@ -1,0 +1,88 @@
+"""The numpy path of staggered_did (models/did_fast.py) gives csdid's numbers: ATT(g,t), analytic
+SEs, the pre-test, every aggregation and the event-study covariance, on mpdta and on a shuffled
+synthetic panel with string unit ids, for each control group, estimator and base period."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evalkit.models as M
+from evalkit.models import did_fast
+from evalkit.models.events import event_vcov
+
+
+def _synthetic(seed=1):
+    rng = np.random.default_rng(seed)
+    U, T = 300, 8
+    idx = np.repeat(np.arange(U), T)
+    t = np.tile(np.arange(2001, 2001 + T), U)
+    c = rng.choice([0, 2003, 2005, 2006], U)
+    g = c[idx]
+    y = 0.3 * ((t >= g) & (g > 0)) + rng.normal(size=U)[idx] + 0.1 * (t - 2000) + rng.normal(size=U * T)
+    d = pd.DataFrame({"u": (idx * 7 + 3).astype(str), "t": t, "g": g.astype(float), "y": y})
+    d.loc[d.g == 0, "g"] = np.nan  # missing cohort = never treated
+    return d.sample(frac=1, random_state=seed)
+
+
+@pytest.fixture(scope="module")
+def panels():
+    moderndid = pytest.importorskip("moderndid")
+    d = moderndid.load_mpdta()
+    d = d.to_pandas() if hasattr(d, "to_pandas") else d
+    return {
+        "mpdta": (d, dict(y="lemp", unit="countyreal", time="year", cohort="first.treat")),
+        "synthetic": (_synthetic(), dict(y="y", unit="u", time="t", cohort="g")),
+    }
+
+
+def _both(monkeypatch, data, **kw):
+    calls = []
+    real = did_fast.fit
+
+    def spy(*a, **k):
+        calls.append(real(*a, **k))
+        return calls[-1]
+
+    monkeypatch.setattr(did_fast, "fit", spy)
+    fast = M.staggered_did(data, **kw)
+    assert calls and calls[-1] is not None, "the numpy path was not taken"
+    monkeypatch.setattr(did_fast, "fit", lambda *a, **k: None)
+    ref = M.staggered_did(data, **kw)
+    monkeypatch.setattr(did_fast, "fit", real)
+    return fast, ref
+
+
+@pytest.mark.parametrize(
+    "name,control,est_method,base_period",
+    list(itertools.product(["mpdta", "synthetic"], ["never", "notyet"], ["dr", "ipw"], ["varying", "universal"])),
+)
+def test_numpy_path_equals_csdid(panels, monkeypatch, name, control, est_method, base_period):
+    data, kw = panels[name]
+    a, b = _both(monkeypatch, data, control=control, est_method=est_method, base_period=base_period, **kw)
+    pd.testing.assert_frame_equal(a.att_gt, b.att_gt, check_exact=False, rtol=0, atol=1e-12)
+    assert a.n == b.n and [str(m) for m in a.warnings] == [str(m) for m in b.warnings]
+    assert a.pretest.df == b.pretest.df
+    assert a.pretest.statistic == pytest.approx(b.pretest.statistic, rel=1e-10)
+    assert a.pretest.p_value == pytest.approx(b.pretest.p_value, abs=1e-12)
+    for kind, extra in [("simple", {}), ("group", {}), ("dynamic", {}), ("calendar", {}), ("dynamic", {"balance_e": 1})]:
+        ra, rb = a.aggregate(kind, **extra), b.aggregate(kind, **extra)
+        assert ra.overall == pytest.approx(rb.overall, abs=1e-12)
+        assert ra.overall_se == pytest.approx(rb.overall_se, abs=1e-12)
+        pd.testing.assert_frame_equal(ra.table, rb.table, check_exact=False, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(event_vcov(a).to_numpy(), event_vcov(b).to_numpy(), rtol=0, atol=1e-14)
+
+
+def test_unusual_panels_take_the_csdid_route(panels):
+    data, kw = panels["mpdta"]
+    kw = dict(kw, cohort="first.treat")
+    # anticipation makes the 2004 cohort treated in the first period: csdid drops it and says so
+    assert did_fast.fit(data, control="never", est_method="dr", base_period="varying", anticipation=1,
+                        min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None
+    assert did_fast.fit(data.iloc[1:], control="never", est_method="dr", base_period="varying", anticipation=0,
+                        min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None  # unbalanced
+    dup = pd.concat([data.iloc[1:2], data.iloc[1:]])  # same size, one (unit, year) twice, one missing
+    assert did_fast.fit(dup, control="never", est_method="dr", base_period="varying", anticipation=0,
+                        min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None  # a repeated (unit, year)
