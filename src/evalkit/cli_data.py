@@ -53,6 +53,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if args.workbooks:
         from evalkit.data.synth_returns import write_returns
 
+        if args.frequency == "mixed":
+            raise EvalkitError(_t("cli.synth.mixed_workbooks", args))
+
         consortium = synth.generate(args.seed) if args.frequency in (None, "half") else None
         if consortium is None:
             from evalkit.data.academic import generate_academic
@@ -70,6 +73,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
         from evalkit.data.academic import generate_academic
 
         out = synth.write_consortium(generate_academic(args.seed), args.out)
+    elif args.frequency == "mixed":
+        from evalkit.data.academic import generate_mixed
+
+        out = synth.write_consortium(generate_mixed(args.seed), args.out)
     else:
         out = synth.write_synthetic(args.out, seed=args.seed)
     print(_t("cli.synth.one", args, seed=args.seed, out=out))
@@ -160,9 +167,10 @@ def add_data_commands(sub) -> None:
     )
     s.add_argument(
         "--frequency",
-        choices=["half", "academic_year"],
+        choices=["half", "academic_year", "mixed"],
         default=None,
-        help="half-years (default) or academic years (2023-2024学年, September–August)",
+        help="half-years (default), academic years (2023-2024学年, September–August) or mixed (colleges on "
+        "academic years, enterprises and the park on calendar years, declared in dataset.yaml)",
     )
     s.add_argument("--force", action="store_true", help="write into an existing, non-empty folder")
     _lang_option(s)

@@ -8,6 +8,11 @@ academic year ending then. (The two halves cover July–June, not September–Au
 approximation of the synthetic data, not of the rule for real data, whose periods are read as
 September–August.) Incomplete academic years at either end are left out. The truth file keeps
 the half-year effects of the underlying model.
+
+``evalkit synth --frequency mixed`` (:func:`generate_mixed`) keeps the colleges on academic years
+and puts enterprises and the park on calendar years (H1 + H2 of one year; incomplete years left
+out), declared in dataset.yaml as ``frequency_by_unit_type`` — the two calendars of the real
+consortium, aligned by the rule of :mod:`evalkit.data.calendars`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import replace
 import pandas as pd
 
 from evalkit.data import schema
+from evalkit.data.calendars import OTHER_CALENDAR_TYPES
 from evalkit.data.periods import Period, parse_period
 from evalkit.data.synth import SyntheticConsortium, generate
 
@@ -27,18 +33,22 @@ def academic_label(half: str) -> str:
     return Period("academic_year", p.year if p.sub == 2 else p.year - 1).label
 
 
-def to_academic(c: SyntheticConsortium) -> SyntheticConsortium:
-    """``c`` (half-yearly) on academic years (see the module doc)."""
-    panel = c.panel.copy()
-    panel["ay"] = panel["period"].map(academic_label)
-    panel["_half"] = panel["period"].map(lambda x: parse_period(x).sub)
-    complete = panel.groupby("ay")["_half"].nunique() == 2
-    panel = panel[panel["ay"].map(complete)].sort_values(["unit_id", "period"])
+def _join(panel: pd.DataFrame, key: pd.Series, parts: int) -> pd.DataFrame:
+    """Half-year rows joined into longer periods named by ``key`` (flows summed, stocks at the later
+    half's end); periods without ``parts`` halves are left out."""
+    panel = panel.assign(_key=key, _half=panel["period"].map(lambda x: parse_period(x).sub))
+    complete = panel.groupby("_key")["_half"].nunique() == parts
+    panel = panel[panel["_key"].map(complete)].sort_values(["unit_id", "period"])
     flows = [v.name for v in schema.PANEL_VARIABLES if v.kind == "flow" and v.name in panel]
     stocks = [v.name for v in schema.PANEL_VARIABLES if v.kind == "stock" and v.name in panel]
-    g = panel.groupby(["unit_id", "ay"], sort=True)
+    g = panel.groupby(["unit_id", "_key"], sort=True)
     out = pd.concat([g[flows].sum(min_count=1), g[stocks].last()], axis=1).reset_index()
-    out = out.rename(columns={"ay": "period"})
+    return out.rename(columns={"_key": "period"})
+
+
+def to_academic(c: SyntheticConsortium) -> SyntheticConsortium:
+    """``c`` (half-yearly) on academic years (see the module doc)."""
+    out = _join(c.panel, c.panel["period"].map(academic_label), 2)
     out = out[[col for col in c.panel.columns if col in out]]
     labels = sorted(out["period"].unique(), key=lambda x: parse_period(x).ordinal)
     grads = None
@@ -53,3 +63,22 @@ def to_academic(c: SyntheticConsortium) -> SyntheticConsortium:
 def generate_academic(seed: int = 20231205, **kwargs) -> SyntheticConsortium:
     """The default synthetic consortium on academic years."""
     return to_academic(generate(seed, **kwargs))
+
+
+def to_mixed(c: SyntheticConsortium) -> SyntheticConsortium:
+    """``c`` (half-yearly) with colleges on academic years, enterprises and the park on calendar years."""
+    ay = to_academic(c)
+    kind = dict(zip(c.units["unit_id"], c.units["unit_type"]))
+    other = c.panel["unit_id"].map(kind).isin(OTHER_CALENDAR_TYPES)
+    half = c.panel[other]
+    years = _join(half, half["period"].map(lambda x: str(parse_period(x).year)), 2)
+    keep = ~ay.panel["unit_id"].map(kind).isin(OTHER_CALENDAR_TYPES)
+    panel = pd.concat([ay.panel[keep], years[[col for col in ay.panel.columns if col in years]]], ignore_index=True)
+    meta = {**ay.meta, "frequency_by_unit_type": {t: "year" for t in OTHER_CALENDAR_TYPES}}
+    return replace(ay, panel=panel[ay.panel.columns], meta=meta)
+
+
+def generate_mixed(seed: int = 20231205, **kwargs) -> SyntheticConsortium:
+    """The default synthetic consortium on two calendars (colleges: academic years; enterprises
+    and the park: calendar years)."""
+    return to_mixed(generate(seed, **kwargs))

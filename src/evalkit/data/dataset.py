@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data import schema
+from evalkit.data.calendars import BY_TYPE_KEY, Calendars, start_month
 from evalkit.data.flows import graduate_flows
 from evalkit.data.limits import LIMITS, limit
 from evalkit.data.periods import Period
@@ -61,6 +62,8 @@ class Dataset:
         source: Path | None = None,
         warnings: list[Problem] | None = None,
         files: list[tuple[str, Path]] | None = None,
+        calendars: Calendars | None = None,
+        periods_by_frequency: dict[str, list[Period]] | None = None,
     ):
         self.units = units
         self.panel = panel
@@ -69,6 +72,8 @@ class Dataset:
         self.evidence = evidence
         self.frequency = frequency
         self.periods = list(periods)
+        self.calendars = calendars or Calendars(frequency, {}, periods[0].start_month if periods else 9)
+        self.periods_by_frequency = dict(periods_by_frequency or {frequency: self.periods})
         self.meta = dict(meta or {})
         self.source = source
         self.warnings = list(warnings or [])
@@ -116,6 +121,17 @@ class Dataset:
         return _build(raws, meta, c, source=None, files=None, strict=strict, label="the DataFrames")
 
     # ------------------------------------------------------------------ properties
+    @property
+    def start_month(self) -> int:
+        """The academic year's first month (``academic_year_start_month``; default 9)."""
+        return self.calendars.start_month
+
+    @property
+    def all_periods(self) -> list[Period]:
+        """The periods of every calendar (colleges' first), each in order: ``periods`` unless the
+        dataset mixes frequencies (``frequency_by_unit_type``)."""
+        return [p for f in self.calendars.frequencies for p in self.periods_by_frequency.get(f, [])]
+
     @property
     def synthetic(self) -> bool:
         return bool(self.meta.get("synthetic", False))
@@ -166,6 +182,12 @@ class Dataset:
             f"{len(self.units)} units ({int(self.units['member'].sum())} members)",
             f"{len(self.panel)} panel rows",
             f"{self.frequency} periods {span}",
+            *(
+                f"{f} periods of {', '.join(t for t, g in self.calendars.by_unit_type.items() if g == f)} "
+                f"{ps[0].label}–{ps[-1].label}"
+                for f, ps in self.periods_by_frequency.items()
+                if f != self.frequency and ps
+            ),
         ]
         if self.graduates is not None:
             parts.append(f"{len(self.graduates)} graduate records")
@@ -273,7 +295,12 @@ def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files
                 fatal=True,
             )
     checked = check_tables(
-        raws, meta.get("frequency"), c, declared_range=(meta.get("first_period"), meta.get("last_period"))
+        raws,
+        meta.get("frequency"),
+        c,
+        declared_range=(meta.get("first_period"), meta.get("last_period")),
+        by_unit_type=meta.get(BY_TYPE_KEY),
+        start_month=start_month(meta),
     )
     errors = c.errors
     if checked is None or (errors and (strict or c.fatal)):
@@ -304,4 +331,6 @@ def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files
         source=source,
         warnings=list(c.problems),
         files=files,
+        calendars=checked.calendars,
+        periods_by_frequency=checked.periods_by_frequency,
     )

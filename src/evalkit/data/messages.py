@@ -56,6 +56,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "已写入合成联合体（种子 {seed}）：{out}",
         "wrote the synthetic consortium (seed {seed}) to {out}",
     ),
+    "cli.synth.mixed_workbooks": (
+        "--workbooks 只能写半年或学年数据；混合频率请直接写数据文件夹（evalkit synth --frequency mixed --out 文件夹）",
+        "--workbooks writes half-year or academic-year returns only; write a mixed-frequency dataset as a folder "
+        "(evalkit synth --frequency mixed --out FOLDER)",
+    ),
     "cli.codebook": ("已写入变量手册：{path}", "wrote the codebook: {path}"),
     "cli.metrics.wrote": ("已写入 {n} 个指标值：{path}", "wrote {n} indicator values to {path}"),
 }

@@ -12,10 +12,15 @@ month      ``YYYY-MM``  ``2024-07``
 academic   ``YYYY-YYYY``  ``2023-2024学年`` (September–August), also written ``2023/24``
 =========  ===========  ==========================
 
-An academic year (frequency ``academic_year``) runs from 1 September to 31 August; its stocks are
-counts at 31 August, its flows what happened from September to August. A dataset has one
-frequency: an academic-year panel is not mixed with calendar periods (``evalkit`` refuses mixed
-frequencies with the rows named).
+An academic year (frequency ``academic_year``) runs from 1 September to 31 August by default; a
+dataset may move its first month (``academic_year_start_month`` in dataset.yaml, 1–12), and the
+period objects carry it (``Period.start_month``), so every date computed from an academic year —
+window assignment, stocks at the period end, the as-of cut — follows the dataset's setting. Its
+stocks are counts at the period's last day, its flows what happened over the twelve months. The
+label does not change with the start month (``2023-2024学年``): code that reads a label back must
+pass the start month (``parse_period(label, start_month)``). A dataset has one frequency per kind
+of unit: colleges on academic years may sit beside enterprises on calendar years when dataset.yaml
+declares it (:mod:`evalkit.data.calendars`); an undeclared mix is refused with the rows named.
 
 Phases are date windows (``2024-01-01`` – ``2025-06-30``). A period belongs to the window it
 overlaps; when a period overlaps two windows it belongs to the one it overlaps most (ties go
@@ -33,7 +38,7 @@ Frequency = Literal["year", "half", "quarter", "month", "academic_year"]
 FREQUENCIES: tuple[str, ...] = ("year", "half", "quarter", "month", "academic_year")
 PER_YEAR = {"year": 1, "half": 2, "quarter": 4, "month": 12, "academic_year": 1}
 FREQUENCY_ZH = {"year": "年", "half": "半年", "quarter": "季度", "month": "月", "academic_year": "学年"}
-ACADEMIC_START_MONTH = 9  # an academic year runs September–August
+ACADEMIC_START_MONTH = 9  # the default: an academic year runs September–August
 _ACADEMIC = re.compile(r"^(\d{4})\s*[-/–—]\s*(\d{4}|\d{2})\s*(?:学年|学年度|AY)?$")
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -50,10 +55,19 @@ class PeriodError(ValueError):
 
 @dataclass(frozen=True, order=True)
 class Period:
-    """One calendar period. Ordered by ``(freq, ordinal)``; ``ordinal`` counts periods from year 0."""
+    """One calendar period. Ordered by ``(freq, ordinal)``; ``ordinal`` counts periods from year 0
+    (for an academic year: its first calendar year). ``start_month`` is the first month of an
+    academic year (1–12; the default 9 for every other frequency, where it means nothing)."""
 
     freq: str
     ordinal: int
+    start_month: int = ACADEMIC_START_MONTH
+
+    def __post_init__(self) -> None:
+        if self.freq != "academic_year":
+            object.__setattr__(self, "start_month", ACADEMIC_START_MONTH)
+        elif not (isinstance(self.start_month, int) and 1 <= self.start_month <= 12):
+            raise PeriodError(f"academic year start month {self.start_month!r} is not a month 1–12")
 
     @property
     def year(self) -> int:
@@ -79,24 +93,37 @@ class Period:
     @property
     def start(self) -> date:
         if self.freq == "academic_year":
-            return date(self.ordinal, ACADEMIC_START_MONTH, 1)
+            return date(self.ordinal, self.start_month, 1)
         months = 12 // PER_YEAR[self.freq]
         return date(self.year, (self.sub - 1) * months + 1, 1)
 
     @property
     def end(self) -> date:
         """Last day of the period (inclusive)."""
-        return Period(self.freq, self.ordinal + 1).start - timedelta(days=1)
+        return (self + 1).start - timedelta(days=1)
 
     def __add__(self, k: int) -> "Period":
-        return Period(self.freq, self.ordinal + int(k))
+        return Period(self.freq, self.ordinal + int(k), self.start_month)
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.label
 
 
-def parse_period(value: object) -> Period:
-    """Read one period label (``2024``, ``2024H1``, ``2024Q3``, ``2024-07``); raise PeriodError."""
+def parse_period(value: object, start_month: int = ACADEMIC_START_MONTH) -> Period:
+    """Read one period label; raise PeriodError.
+
+    Parameters
+    ----------
+    value : object
+        A label: ``2024``, ``2024H1``, ``2024Q3``, ``2024-07``, ``2023-2024学年`` or ``2023/24``.
+    start_month : int
+        The first month of an academic year (the dataset's ``academic_year_start_month``);
+        ignored for the other frequencies.
+
+    Returns
+    -------
+    Period
+    """
     if value is None:
         raise PeriodError("empty period")
     if isinstance(value, float):
@@ -114,7 +141,7 @@ def parse_period(value: object) -> Period:
         if full or short:
             if not 1900 <= first <= 2200:
                 raise PeriodError(f"year {first} out of range 1900–2200")
-            return Period("academic_year", first)
+            return Period("academic_year", first, start_month)
         if len(second) == 4 or "学年" in text:
             raise PeriodError(f"{text!r}: an academic year runs from one year to the next (e.g. 2023-2024学年)")
     for freq, pattern in _PATTERNS:
@@ -131,9 +158,9 @@ def parse_period(value: object) -> Period:
     raise PeriodError(f"{text!r} is not a period label (use 2024, 2024H1, 2024Q3 or 2024-07)")
 
 
-def academic_year_of(day: date) -> Period:
-    """The academic year (September–August) holding ``day``."""
-    return Period("academic_year", day.year if day.month >= ACADEMIC_START_MONTH else day.year - 1)
+def academic_year_of(day: date, start_month: int = ACADEMIC_START_MONTH) -> Period:
+    """The academic year (from ``start_month``, default September) holding ``day``."""
+    return Period("academic_year", day.year if day.month >= start_month else day.year - 1, start_month)
 
 
 def infer_frequency(labels: Iterable[object]) -> str:
@@ -149,13 +176,13 @@ def infer_frequency(labels: Iterable[object]) -> str:
 def period_range(first: Period, last: Period) -> list[Period]:
     if first.freq != last.freq:
         raise PeriodError("period_range needs one frequency")
-    return [Period(first.freq, k) for k in range(first.ordinal, last.ordinal + 1)]
+    return [first + k for k in range(last.ordinal - first.ordinal + 1)]
 
 
-def period_containing(day: date, freq: str) -> Period:
-    """The period of frequency ``freq`` that contains ``day``."""
+def period_containing(day: date, freq: str, start_month: int = ACADEMIC_START_MONTH) -> Period:
+    """The period of frequency ``freq`` that contains ``day`` (academic years from ``start_month``)."""
     if freq == "academic_year":
-        return academic_year_of(day)
+        return academic_year_of(day, start_month)
     per = PER_YEAR[freq]
     months = 12 // per
     return Period(freq, day.year * per + (day.month - 1) // months)

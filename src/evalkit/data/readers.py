@@ -17,6 +17,7 @@ import pandas as pd
 
 from evalkit.data import schema
 from evalkit.data.encodings import SEPARATORS, decode, nul_problem, separator
+from evalkit.data.calendars import check_calendar_meta
 from evalkit.data.periods import FREQUENCIES
 from evalkit.data.raw import (
     HEADER_SEARCH_ROWS,
@@ -39,6 +40,8 @@ META_KEYS = (
     "name_en",
     "city",
     "frequency",
+    "academic_year_start_month",
+    "frequency_by_unit_type",
     "synthetic",
     "generator",
     "seed",
@@ -176,6 +179,7 @@ def check_meta(meta: dict, file: str, c: Collector) -> dict:
     if freq is not None and freq not in FREQUENCIES:
         c.add(file, None, "frequency", freq, f"frequency must be one of {', '.join(FREQUENCIES)}", fatal=True)
         meta = {k: v for k, v in meta.items() if k != "frequency"}
+    meta = check_calendar_meta(meta, file, c)
     if "synthetic" in meta and not isinstance(meta["synthetic"], bool):
         c.add(file, None, "synthetic", meta["synthetic"], "synthetic must be true or false", fatal=True)
     return meta

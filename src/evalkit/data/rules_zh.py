@@ -75,14 +75,42 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "rule.optional_table": ("未提供可选表 '{table}'（{zh}）", "optional table '{table}' ({zh}) not provided"),
     "rule.mixed_declared": (
-        "统计期频率与声明的频率（dataset.yaml）'{freq}' 不同：全表只能使用一种频率（频率混用）",
+        "统计期频率与声明的频率（dataset.yaml）'{freq}' 不同：全表使用一种频率，或在 dataset.yaml 的 "
+        "frequency_by_unit_type 中声明企业或园区自己的频率（频率混用）",
         "period of another frequency than the declared frequency (dataset.yaml) '{freq}': use one frequency "
-        "throughout (mixed frequencies)",
+        "throughout, or declare enterprises' or the park's own in dataset.yaml frequency_by_unit_type (mixed "
+        "frequencies)",
     ),
     "rule.mixed_main": (
-        "统计期频率与面板主要频率 '{freq}' 不同：全表只能使用一种频率（频率混用）",
-        "period of another frequency than the panel's main frequency '{freq}': use one frequency throughout "
-        "(mixed frequencies)",
+        "统计期频率与面板主要频率 '{freq}' 不同：全表使用一种频率，或在 dataset.yaml 的 "
+        "frequency_by_unit_type 中声明企业或园区自己的频率（频率混用）",
+        "period of another frequency than the panel's main frequency '{freq}': use one frequency throughout, "
+        "or declare enterprises' or the park's own in dataset.yaml frequency_by_unit_type (mixed frequencies)",
+    ),
+    "rule.mixed_undeclared": (
+        "类型为 {kind} 的单位填报了 {got} 统计期，而其频率为 {want}（dataset.yaml 的 frequency / "
+        "frequency_by_unit_type）：请使用该类单位的频率，或在 frequency_by_unit_type 中另行声明",
+        "a {got} period for a unit of type {kind}, whose frequency is {want} (dataset.yaml frequency / "
+        "frequency_by_unit_type): use that unit type's frequency or declare another in frequency_by_unit_type",
+    ),
+    "rule.start_month": (
+        "academic_year_start_month 必须是 1–12 的整数月份（9 = 九月）",
+        "academic_year_start_month must be a whole month number 1–12 (9 = September)",
+    ),
+    "rule.frequency_by_unit_type": (
+        "frequency_by_unit_type 须把 enterprise 或 park 对应到一种频率（{freqs}），如 {example}",
+        "frequency_by_unit_type must map enterprise or park to a frequency ({freqs}), e.g. {example}",
+    ),
+    "rule.frequency_by_unit_type_alone": (
+        "声明 frequency_by_unit_type 时还须声明 frequency（院校的统计口径）",
+        "frequency_by_unit_type needs frequency (the colleges' calendar) declared too",
+    ),
+    "rule.not_alignable": (
+        "指标 {indicator} 无法逐期对齐：其单位分别按 {freqs} 统计期填报（{what}）；请在日期窗口（阶段窗口或自然年）上"
+        "汇总，各口径的统计期按重叠规则归入窗口",
+        "indicator {indicator} cannot be aligned period by period: its units report on {freqs} periods "
+        "({what}); aggregate it over date windows (phase windows or calendar years), which take each "
+        "calendar's periods by the overlap rule",
     ),
     "rule.rate_range": (
         "比率超出 [0, 1]（比率请写小数，如 0.95；更好的做法是填写分子和分母两列）",

@@ -40,7 +40,16 @@ from evalkit.data import schema
 from evalkit.data.cells import check_unique, type_table
 from evalkit.data.checklist import check_evidence
 from evalkit.data.flows import graduate_flows
-from evalkit.data.periods import FREQUENCIES, Period, PeriodError, parse_period, period_containing, period_range
+from evalkit.data.calendars import Calendars, row_frequencies, undeclared_rules
+from evalkit.data.periods import (
+    ACADEMIC_START_MONTH,
+    FREQUENCIES,
+    Period,
+    PeriodError,
+    parse_period,
+    period_containing,
+    period_range,
+)
 from evalkit.data.raw import DERIVED, MAX_ROWS_PER_CHECK, Collector, RawTable, map_values
 
 __all__ = ["DERIVED", "Checked", "Collector", "RawTable", "available_frequency", "check_tables"]
@@ -71,6 +80,8 @@ class Checked:
     frequency: str
     periods: list[Period]
     evidence: pd.DataFrame | None = None
+    calendars: Calendars | None = None
+    periods_by_frequency: dict[str, list[Period]] | None = None
 
 
 def check_tables(
@@ -79,13 +90,18 @@ def check_tables(
     c: Collector,
     declared_range: tuple[object, object] = (None, None),
     today: date | None = None,
+    *,
+    by_unit_type: dict[str, str] | None = None,
+    start_month: int = ACADEMIC_START_MONTH,
 ) -> Checked | None:
     """Validate every table and the links between them; None when a fatal problem stops typing.
 
     Tables in ``c.unreadable`` (a file was found but could not be read) are not reported missing.
     ``declared_range`` is (first_period, last_period) of dataset.yaml: panel periods, graduate
     cohorts and partnership start dates outside it are errors; without a declared last period,
-    periods that start after ``today`` (default: the date today) are errors."""
+    periods that start after ``today`` (default: the date today) are errors. ``by_unit_type`` are
+    the unit types declared on another frequency (``frequency_by_unit_type``; each calendar's
+    periods, ``t`` and cohorts are its own) and ``start_month`` the academic year's first month."""
     unreadable = c.unreadable
     for name in schema.REQUIRED_TABLES:
         if name not in raws and name not in unreadable:
@@ -138,32 +154,40 @@ def check_tables(
         if "period" in panel_raw.data.columns:
             c.add(panel_raw.file, None, panel_raw.label("period"), None, "no readable period labels", fatal=True)
         return None
-    other = (panel["__freq_period"].notna() & (panel["__freq_period"] != frequency)).to_numpy()
-    why = "the declared frequency (dataset.yaml)" if declared_frequency else "the panel's main frequency"
-    c.rows(
-        panel_raw,
-        other,
-        "period",
-        panel["period"],
-        f"period of another frequency than {why} '{frequency}': use one frequency throughout (mixed frequencies)",
-        fatal=True,
-    )
-    outside = _outside_range(panel["period"], panel["__freq_period"], frequency, declared_range, today)
-    if outside is not None:
-        mask, rule = outside
-        c.rows(panel_raw, mask, "period", panel["period"], rule, fatal=True)
+    units_raw, units = raws["units"], typed["units"]
+    cal = Calendars(frequency, dict(by_unit_type or {}), start_month)
+    expected = row_frequencies(panel["unit_id"], units, cal)
+    other = (panel["__freq_period"].notna() & (panel["__freq_period"] != expected)).to_numpy()
+    if cal.by_unit_type:
+        rule: object = undeclared_rules(panel["__freq_period"], expected, panel["unit_id"], units, other)
     else:
-        mask = np.zeros(len(panel), dtype=bool)
-    labels = panel.loc[(panel["__freq_period"] == frequency).to_numpy() & ~mask, "period"].dropna().unique()
-    if len(labels) == 0:
+        why = "the declared frequency (dataset.yaml)" if declared_frequency else "the panel's main frequency"
+        rule = (
+            f"period of another frequency than {why} '{frequency}': use one frequency throughout, or declare "
+            "enterprises' or the park's own in dataset.yaml frequency_by_unit_type (mixed frequencies)"
+        )
+    c.rows(panel_raw, other, "period", panel["period"], rule, fatal=True)
+    mask = np.zeros(len(panel), dtype=bool)
+    periods_by: dict[str, list[Period]] = {}
+    for freq in cal.frequencies:
+        outside = _outside_range(panel["period"], panel["__freq_period"], freq, declared_range, today, start_month)
+        if outside is not None:
+            c.rows(panel_raw, outside[0], "period", panel["period"], outside[1], fatal=True)
+            mask |= outside[0]
+        keep = (panel["__freq_period"] == freq).to_numpy() & (expected == freq) & ~mask
+        found = panel.loc[keep, "period"].dropna().unique()
+        if len(found):
+            ordinals = sorted(parse_period(v).ordinal for v in found)
+            periods_by[freq] = period_range(
+                Period(freq, ordinals[0], start_month), Period(freq, ordinals[-1], start_month)
+            )
+    if frequency not in periods_by:
         if "period" in panel_raw.data.columns:
             c.add(panel_raw.file, None, panel_raw.label("period"), None, "no readable period labels", fatal=True)
         return None
-    ordinals = sorted(parse_period(v).ordinal for v in labels)
-    periods = period_range(Period(frequency, ordinals[0]), Period(frequency, ordinals[-1]))
-    t_of = {p.label: i + 1 for i, p in enumerate(periods)}
+    periods = periods_by[frequency]
+    t_of = {p.label: i + 1 for ps in periods_by.values() for i, p in enumerate(ps)}
 
-    units_raw, units = raws["units"], typed["units"]
     ids = set(units["unit_id"].dropna())
     types = dict(zip(units["unit_id"], units["unit_type"]))
     if not ids:  # an empty units table is reported already; every reference would fail with it
@@ -178,7 +202,8 @@ def check_tables(
         "parent_id is not a unit_id in the units table",
     )
 
-    first_day, last_day = periods[0].start, periods[-1].end
+    first_day = min(ps[0].start for ps in periods_by.values())
+    last_day = max(ps[-1].end for ps in periods_by.values())
     since = units["member_since"]
     outside = (since.notna() & (since > pd.Timestamp(last_day))).to_numpy()
     c.rows(
@@ -191,7 +216,9 @@ def check_tables(
     )
     # joined before the data starts: valid — a member in every period (always treated), which a
     # DiD cannot use as a comparison nor estimate an effect for; the review says so
-    always = (since.notna() & (since < pd.Timestamp(first_day))).to_numpy()
+    unit_freq = units["unit_type"].map(cal.frequency_of)
+    unit_first = unit_freq.map(lambda f: pd.Timestamp(periods_by[f][0].start) if f in periods_by else pd.NaT)
+    always = (since.notna() & (since < unit_first)).fillna(False).to_numpy(dtype=bool)
     c.rows(
         units_raw,
         always,
@@ -214,7 +241,9 @@ def check_tables(
             graduates["cohort"],
             f"graduate cohort frequency must equal the panel frequency '{frequency}'",
         )
-        beyond = _outside_range(graduates["cohort"], graduates["__freq_cohort"], frequency, declared_range, today)
+        beyond = _outside_range(
+            graduates["cohort"], graduates["__freq_cohort"], frequency, declared_range, today, start_month
+        )
         if beyond is not None:
             c.rows(g_raw, beyond[0] & ~wrong, "cohort", graduates["cohort"], beyond[1])
             wrong = wrong | beyond[0]
@@ -242,7 +271,7 @@ def check_tables(
         p_raw = raws["partnerships"]
         _check_refs(p_raw, partnerships, "college_id", ids, c, types, COLLEGE_SIDE)
         _check_refs(p_raw, partnerships, "enterprise_id", ids, c, types, ("enterprise",))
-        _, hi, why = _range_bounds(frequency, declared_range, today)
+        _, hi, why = _range_bounds(frequency, declared_range, today, start_month)
         if hi is not None:
             late_start = (partnerships["start_date"] > pd.Timestamp(hi.end)).fillna(False).to_numpy(dtype=bool)
             c.rows(
@@ -263,7 +292,7 @@ def check_tables(
 
     evidence = typed.get("evidence")
     if evidence is not None:
-        _, hi, why = _range_bounds(frequency, declared_range, today)
+        _, hi, why = _range_bounds(frequency, declared_range, today, start_month)
         evidence = check_evidence(
             raws["evidence"], evidence, types, pd.Timestamp(hi.end) if hi is not None else None, why, c
         )
@@ -272,22 +301,31 @@ def check_tables(
         return None
     panel = panel.drop(columns="__freq_period")
     panel.insert(2, "t", panel["period"].map(t_of).astype("int64"))
-    _coverage(units_raw, units, panel, periods, c)
-    cohort = since.map(lambda d: None if pd.isna(d) else _period_of(d, frequency).label).astype("str")
+    freq_of_unit = dict(zip(units["unit_id"], unit_freq))
+    for freq, ps in periods_by.items():  # each calendar's units against its own periods
+        on = (unit_freq == freq).to_numpy()
+        _coverage(units_raw, units, panel[panel["unit_id"].map(freq_of_unit) == freq], ps, c, on)
+    cohort = pd.Series(
+        [
+            None if pd.isna(d) else period_containing(date(d.year, d.month, d.day), f, start_month).label
+            for d, f in zip(since, unit_freq)
+        ],
+        index=units.index,
+    ).astype("str")
     units["cohort"] = cohort
     units["cohort_t"] = cohort.map(t_of).fillna(0).astype("int64")
-    # a member since before the data starts is treated from the first period
+    # a member since before the data starts is treated from the first period (of its calendar)
     units.loc[always, "cohort_t"] = 1
-    units.loc[always, "cohort"] = periods[0].label
+    units.loc[always, "cohort"] = unit_freq[always].map(lambda f: periods_by[f][0].label)
     units["member"] = since.notna()
     panel = panel.sort_values(["unit_id", "t"], kind="stable").reset_index(drop=True)
     if graduates is not None:
         graduates = graduates.drop(columns="__freq_cohort")
         _graduate_consistency(raws["graduates"], graduates, panel, c)
-    return Checked(units, panel, graduates, partnerships, frequency, periods, evidence)
+    return Checked(units, panel, graduates, partnerships, frequency, periods, evidence, cal, periods_by)
 
 
-def _range_bounds(frequency: str, declared_range: tuple[object, object], today: date | None):
+def _range_bounds(frequency: str, declared_range: tuple[object, object], today: date | None, start_month: int = 9):
     """(first, last, why-last) periods allowed in the data, at ``frequency`` (None when open)."""
     first = last = None
     why = ""
@@ -296,11 +334,11 @@ def _range_bounds(frequency: str, declared_range: tuple[object, object], today: 
         if value in (None, ""):
             continue
         try:
-            p = parse_period(str(value))
+            p = parse_period(str(value), start_month)
         except PeriodError:
             continue
         if p.freq != frequency:
-            p = period_containing(p.start if slot == "first" else p.end, frequency)
+            p = period_containing(p.start if slot == "first" else p.end, frequency, start_month)
         if slot == "first":
             first = p
         else:
@@ -308,15 +346,15 @@ def _range_bounds(frequency: str, declared_range: tuple[object, object], today: 
     if last is None:
         day = today or date.today()
         last, why = (
-            period_containing(day, frequency),
+            period_containing(day, frequency, start_month),
             f"today is {day.isoformat()}; declare last_period in dataset.yaml if later periods are meant",
         )
     return first, last, why
 
 
-def _outside_range(labels: pd.Series, freqs: pd.Series, frequency: str, declared_range, today):
+def _outside_range(labels: pd.Series, freqs: pd.Series, frequency: str, declared_range, today, start_month: int = 9):
     """(mask, rules) of period labels outside the allowed range, or None when all are inside."""
-    first, last, why = _range_bounds(frequency, declared_range, today)
+    first, last, why = _range_bounds(frequency, declared_range, today, start_month)
     ordinal = {}
     for u in labels.dropna().unique():
         try:
@@ -337,10 +375,6 @@ def _outside_range(labels: pd.Series, freqs: pd.Series, frequency: str, declared
         f"period before the start of the data {first.label if first else ''} (first_period declared in dataset.yaml)",
     ).astype(object)
     return after | before, rules
-
-
-def _period_of(day: pd.Timestamp, frequency: str) -> Period:
-    return period_containing(date(day.year, day.month, day.day), frequency)
 
 
 def _check_columns(raw: RawTable, c: Collector) -> None:
@@ -402,10 +436,18 @@ def _check_refs(
 
 
 def _coverage(
-    units_raw: RawTable, units: pd.DataFrame, panel: pd.DataFrame, periods: list[Period], c: Collector
+    units_raw: RawTable,
+    units: pd.DataFrame,
+    panel: pd.DataFrame,
+    periods: list[Period],
+    c: Collector,
+    on: np.ndarray | None = None,
 ) -> None:
+    """Units without panel rows, and units missing some of ``periods`` (only the units ``on``)."""
     counts = panel.groupby("unit_id").size()
     absent = (units["unit_id"].notna() & ~units["unit_id"].isin(counts.index)).to_numpy()
+    if on is not None:
+        absent = absent & on
     c.rows(units_raw, absent, "unit_id", units["unit_id"], "unit has no rows in the panel", severity="warning")
     short = counts[counts < len(periods)]
     if short.empty:

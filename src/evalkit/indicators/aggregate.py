@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.dataset import Dataset
-from evalkit.data.periods import assign_windows, parse_period, to_date
+from evalkit.data.calendars import check_alignable
+from evalkit.data.periods import ACADEMIC_START_MONTH, assign_windows, parse_period, to_date
 from evalkit.errors import check_choice
 from evalkit.indicators.compute import RegistryLike, Source, as_registry, compute
 from evalkit.indicators.registry import Registry
@@ -53,6 +54,7 @@ def aggregate(
     members: Members = "by_window_end",
     source: Source = "auto",
     flows: Flows | None = None,
+    start_month: int | None = None,
 ) -> pd.DataFrame:
     """Indicators aggregated to windows and groups.
 
@@ -98,6 +100,18 @@ def aggregate(
         amount and a flow-over-stock ratio an annual rate; flow-over-flow ratios are unchanged
         and ``n`` is never scaled. ``None`` (default): ``"per_year"`` with ``windows``, else
         ``"sum"``.
+    start_month : int, optional
+        The first month of an academic year, for reading ``2023-2024学年`` labels back into dates
+        (``None``: the Dataset's ``academic_year_start_month``, or 9 for a table).
+
+    Notes
+    -----
+    A dataset on two calendars (colleges on academic years, enterprises on calendar years;
+    ``frequency_by_unit_type``) is aligned per calendar: each calendar's periods go to windows by
+    the same overlap rule, an indicator's stocks are taken at its own calendar's last period in
+    the window and ``years`` counts its own calendar's periods. An indicator whose rows in one
+    window come from two calendars cannot be aligned and raises
+    :class:`~evalkit.errors.DataError` (:func:`evalkit.data.calendars.check_alignable`).
 
     Returns
     -------
@@ -119,12 +133,13 @@ def aggregate(
     else:
         table = compute(data, reg, source=source)
         units = data.units if units is None else units
+        start_month = data.start_month if start_month is None else start_month
     if units is None and any(b not in ("unit", "all") for b in bys):
         raise ValueError("aggregate(table, by=...) needs units= (the dataset's units table) to form groups")
     table = table[table["indicator"].isin(reg.ids)]
 
     labels = pd.unique(table["period"].astype(str))
-    period_of = {lab: parse_period(lab) for lab in labels}
+    period_of = {lab: parse_period(lab, ACADEMIC_START_MONTH if start_month is None else start_month) for lab in labels}
     spans: dict[str, tuple[date, date]]
     window_of: dict[str, str | None]
     if windows is None:
@@ -135,15 +150,22 @@ def aggregate(
         assigned = assign_windows(list(period_of.values()), spans)
         window_of = {lab: assigned[p] for lab, p in period_of.items()}
     tbl = table.assign(window=table["period"].astype(str).map(window_of)).dropna(subset=["window"])
-    last: dict[str, str] = {}
-    years: dict[str, float] = {}
+    freq_of = {lab: p.freq for lab, p in period_of.items()}
+    # one calendar per indicator and window (a mixed dataset's two calendars are never summed)
+    pairs = tbl.assign(_freq=tbl["period"].astype(str).map(freq_of))[["indicator", "window", "_freq"]]
+    for (ind, _w), fr in pairs.drop_duplicates().groupby(["indicator", "window"])["_freq"]:
+        check_alignable(str(ind), set(fr), "summed over one window")
+    last: dict[tuple[str, str], str] = {}  # (window, frequency) → the calendar's last period in it
+    years: dict[tuple[str, str], float] = {}
     for lab, w in window_of.items():
         if w is None:
             continue
-        if w not in last or period_of[lab] > period_of[last[w]]:
-            last[w] = lab
-        years[w] = years.get(w, 0.0) + 1.0 / PERIODS_PER_YEAR[period_of[lab].freq]
-    per_unit = _unit_windows(tbl, reg, last, years if flows == "per_year" else None)
+        key = (w, period_of[lab].freq)
+        if key not in last or period_of[lab] > period_of[last[key]]:
+            last[key] = lab
+        years[key] = years.get(key, 0.0) + 1.0 / PERIODS_PER_YEAR[period_of[lab].freq]
+    ind_freq = pairs.drop_duplicates(["indicator", "window"]).set_index(["indicator", "window"])["_freq"]
+    per_unit = _unit_windows(tbl, reg, last, years if flows == "per_year" else None, freq_of)
     frames = []
     for b in bys:
         if b == "unit":
@@ -155,8 +177,9 @@ def aggregate(
     result = pd.concat(frames, ignore_index=True)
     result["start"] = result["window"].map(lambda w: spans[w][0])
     result["end"] = result["window"].map(lambda w: spans[w][1])
-    result["last_period"] = result["window"].map(last)
-    result["years"] = result["window"].map(years)
+    keys = [(w, ind_freq.get((i, w))) for w, i in zip(result["window"], result["indicator"])]
+    result["last_period"] = [last.get(k) for k in keys]  # type: ignore[arg-type]
+    result["years"] = [years.get(k) for k in keys]  # type: ignore[arg-type]
     order = {ind: i for i, ind in enumerate(reg.ids)}
     win_order = {w: i for i, w in enumerate(sorted(spans, key=lambda w: (spans[w][0], w)))}
     result = result.sort_values(
@@ -185,20 +208,27 @@ def _kinds(reg: Registry) -> pd.DataFrame:
 
 
 def _unit_windows(
-    tbl: pd.DataFrame, reg: Registry, last: dict[str, str], years: dict[str, float] | None = None
+    tbl: pd.DataFrame,
+    reg: Registry,
+    last: dict[tuple[str, str], str],
+    years: dict[tuple[str, str], float] | None,
+    freq_of: dict[str, str],
 ) -> pd.DataFrame:
     """Per unit × window × indicator: numerator, denominator and n aggregated by their kinds
-    (flows divided by the window's length in years when ``years`` is given)."""
+    (flows divided by the window's length in years of the row's calendar when ``years`` is given)."""
     keys = ["unit_id", "window", "indicator"]
+    tbl = tbl.assign(_freq=tbl["period"].astype(str).map(freq_of))
     sums = tbl.groupby(keys, sort=False)[["numerator", "denominator", "n"]].sum(min_count=1)
-    at_end = tbl[tbl["period"].astype(str) == tbl["window"].map(last)]
+    freq = tbl.groupby(keys, sort=False)["_freq"].first()
+    ends_of = [last.get((w, f)) for w, f in zip(tbl["window"], tbl["_freq"])]
+    at_end = tbl[tbl["period"].astype(str).to_numpy() == np.array(ends_of, dtype=object)]
     ends = at_end.set_index(keys)[["numerator", "denominator", "n"]]
     ends = ends.reindex(sums.index)
     out = sums.reset_index().merge(_kinds(reg), on="indicator", how="left")
     for col, kind in (("numerator", "num_kind"), ("denominator", "den_kind"), ("n", "n_kind")):
         out[col] = np.where(out[kind].to_numpy() == "stock", ends[col].to_numpy(), out[col].to_numpy())
     if years is not None:
-        factor = out["window"].map(years).to_numpy(dtype="float64")
+        factor = np.array([years[(w, f)] for w, f in zip(out["window"], freq.to_numpy())], dtype="float64")
         for col, kind in (("numerator", "num_kind"), ("denominator", "den_kind")):
             flow = out[kind].to_numpy() == "flow"
             out[col] = np.where(flow, out[col].to_numpy(dtype="float64") / factor, out[col].to_numpy(dtype="float64"))
