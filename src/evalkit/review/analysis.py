@@ -134,7 +134,7 @@ class PhaseAnalysis:
         """Period label → window id (a phase or "baseline") by the overlap rule."""
         wins = {k: v for k, v in self.windows.items() if not (self.phase.kind == "final" and k == self.phase.phase_id)}
         wins["baseline"] = self.baseline
-        return {p.label: w for p, w in assign_windows(self.dataset.periods, wins).items()}
+        return {p.label: w for p, w in assign_windows(self.dataset.all_periods, wins).items()}
 
     def window_title(self, window: str, lang: str) -> str:
         from evalkit.i18n import label
@@ -182,18 +182,38 @@ class PhaseAnalysis:
             units=self.units,
             members="ever",
             flows="per_year",
+            start_month=self.dataset.start_month,
+        )
+
+    def consortium_values(self, windows: dict[str, tuple[date, date]]) -> pd.DataFrame:
+        """Indicators of all members together over ``windows`` (flows per year)."""
+        from evalkit.indicators.metrics import aggregate
+
+        return aggregate(
+            self.table,
+            self.registry,
+            by="consortium",
+            windows=windows,
+            units=self.units,
+            members="ever",
+            flows="per_year",
+            start_month=self.dataset.start_month,
         )
 
     def group_values(self, group_by: str, window: str) -> pd.DataFrame:
         v = self.window_values
         return v[(v["group_by"] == group_by) & (v["window"] == window)]
 
-    def _basis_window(self, window: tuple[date, date], basis: str) -> tuple[tuple[date, date], str]:
-        """The data window a target basis judges: ``end`` → the 12 months to the last period of the
-        window that the data has; otherwise the window itself. Returns (window, flows rule)."""
+    def _basis_window(
+        self, window: tuple[date, date], basis: str, unit_type: str = "college"
+    ) -> tuple[tuple[date, date], str]:
+        """The data window a target basis judges: ``end`` → the 12 months to the last period (of
+        ``unit_type``'s calendar) in the window; otherwise the window itself. → (window, flows)."""
         if basis != "end":
             return window, ("per_year" if basis == "annual" else "sum")
-        inside = [p for p, w in assign_windows(self.dataset.periods, {"w": window}).items() if w == "w"]
+        ds = self.dataset
+        periods = ds.periods_by_frequency.get(ds.calendars.frequency_of(unit_type), ds.periods)
+        inside = [p for p, w in assign_windows(periods, {"w": window}).items() if w == "w"]
         if not inside:
             return window, "sum"
         last: Period = max(inside)
@@ -229,8 +249,8 @@ class PhaseAnalysis:
 
     def _judge(self, ind_id: str, target: Target, aggregate) -> dict[str, Any]:
         ind = self.registry.get(ind_id)
-        (start, end), flows = self._basis_window(self.phase.window, target.basis)
-        (b_start, b_end), _ = self._basis_window(self.baseline, target.basis)
+        (start, end), flows = self._basis_window(self.phase.window, target.basis, ind.unit_type)
+        (b_start, b_end), _ = self._basis_window(self.baseline, target.basis, ind.unit_type)
         agg = aggregate(
             self.table[self.table["indicator"] == ind_id],
             self.registry,
@@ -239,6 +259,7 @@ class PhaseAnalysis:
             units=self.units,
             members="ever",
             flows=flows,
+            start_month=self.dataset.start_month,
         )
         value = {
             w: float(agg.loc[agg["window"] == w, "value"].iloc[0]) if (agg["window"] == w).any() else np.nan
@@ -280,7 +301,13 @@ class PhaseAnalysis:
         from evalkit.indicators.metrics import aggregate
 
         return aggregate(
-            self.table, self.registry, by=["membership", "consortium"], windows=None, units=self.units, members="ever"
+            self.table,
+            self.registry,
+            by=["membership", "consortium"],
+            windows=None,
+            units=self.units,
+            members="ever",
+            start_month=self.dataset.start_month,
         )
 
     @functools.cached_property

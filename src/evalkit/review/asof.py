@@ -4,7 +4,8 @@
 cutting the files by hand and loading them:
 
 * panel rows of periods ending after the as-of date are dropped, and so are graduate records of
-  later cohorts;
+  later cohorts (each period by its own dates: an academic year ends on the day before the
+  dataset's ``academic_year_start_month``; a dataset on two calendars is cut on each);
 * facts dated after the data's horizon — the end of the last period known by the as-of date
   (never later than the as-of date itself) — are unknown: a later ``member_since`` is blank (that
   unit is not a member yet: it is a comparison unit at that moment), a partnership that started
@@ -44,14 +45,16 @@ def cut(dataset: Dataset, as_of: date) -> Dataset:
         A new, validated dataset; ``meta["as_of"]`` records the date and ``meta["source_fingerprint"]``
         the full dataset's fingerprint.
     """
-    known = [p for p in dataset.periods if p.end <= as_of]
+    known = [p for p in dataset.periods if p.end <= as_of]  # the colleges' (main) calendar
     if not known:
         raise ParamsError(
             f"no period of the data ends by {as_of} (the first, {dataset.periods[0].label}, "
             f"ends {dataset.periods[0].end}): the review has no data to look at yet"
         )
-    stamp = pd.Timestamp(min(as_of, known[-1].end))  # the horizon (module docstring)
-    labels = {p.label for p in known}
+    # every calendar's periods ending by then (a mixed dataset: academic and calendar years)
+    known_all = [p for p in dataset.all_periods if p.end <= as_of]
+    stamp = pd.Timestamp(min(as_of, max(p.end for p in known_all)))  # the horizon (module docstring)
+    labels = {p.label for p in known_all}
     units = dataset.units.drop(columns=list(DERIVED["units"]))
     units = units.assign(member_since=units["member_since"].mask(units["member_since"] > stamp))
     panel = dataset.panel[dataset.panel["period"].astype(str).isin(labels)].drop(columns=list(DERIVED["panel"]))

@@ -156,7 +156,7 @@ def per_year(a: PhaseAnalysis) -> pd.DataFrame:
     """Members, each calendar year the data covers in full (flows per year, stocks at year end)."""
     from evalkit.indicators.metrics import aggregate
 
-    years = sorted({p.year for p in a.dataset.periods})
+    years = sorted({y for p in a.dataset.all_periods for y in (p.start.year, p.end.year)})
     windows = {str(y): (date(y, 1, 1), date(y, 12, 31)) for y in years}
     return aggregate(
         a.table,
@@ -166,6 +166,7 @@ def per_year(a: PhaseAnalysis) -> pd.DataFrame:
         units=a.units,
         members="ever",
         flows="per_year",
+        start_month=a.dataset.start_month,
     )
 
 

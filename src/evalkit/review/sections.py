@@ -546,29 +546,31 @@ def _trend_figure(a: PhaseAnalysis, indicators: list[str], lang: str):
     from evalkit.plotting import COMPARISON_COLOUR, MEMBER_COLOUR, new_figure
 
     per = a.per_period
-    labels = [x.label for x in a.dataset.periods]
-    pos = {lab: i for i, lab in enumerate(labels)}
     n = max(len(indicators), 1)
     cols = 2 if n > 1 else 1
     rows = int(np.ceil(n / cols))
     fig = new_figure(9, 2.6 * rows + 0.6)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    shades: dict[str, list[int]] = {}
-    for lab, w in a.period_windows.items():
-        if w and w != "baseline" and lab in pos:
-            shades.setdefault(w, []).append(pos[lab])
     lg: Any = lang
     for ax, ind_id in zip(axes, indicators):
+        ind = a.registry.get(ind_id)
+        own = a.dataset.periods_by_frequency.get(a.dataset.calendars.frequency_of(ind.unit_type), a.dataset.periods)
+        labels = [x.label for x in own]  # each indicator on its own calendar (a mixed dataset)
+        pos = {lab: i for i, lab in enumerate(labels)}
         for group, colour, name in (
             ("member", MEMBER_COLOUR, label("成员", "members", lg)),
             ("comparison", COMPARISON_COLOUR, label("对照", "comparison", lg)),
         ):
             s = per[(per["group_by"] == "membership") & (per["group"] == group) & (per["indicator"] == ind_id)]
             s = s.dropna(subset=["value"])
+            s = s[s["window"].isin(pos)]
             ax.plot([pos[w] for w in s["window"]], s["value"], marker="o", ms=3, color=colour, label=name)
+        shades: dict[str, list[int]] = {}
+        for lab, w in a.period_windows.items():
+            if w and w != "baseline" and lab in pos:
+                shades.setdefault(w, []).append(pos[lab])
         for i, (_, idx) in enumerate(sorted(shades.items(), key=lambda kv: min(kv[1]))):
             ax.axvspan(min(idx) - 0.5, max(idx) + 0.5, color="grey", alpha=0.08 + 0.06 * (i % 2), lw=0)
-        ind = a.registry.get(ind_id)
         ax.set_title(ind.name_en if lang == "en" else ind.name_zh, fontsize=10)
         ax.set_ylabel(ind.unit if lang == "en" else (ind.unit_zh or ind.unit), fontsize=8)
         step = max(1, len(labels) // 8)

@@ -353,13 +353,10 @@ def membership_did(a: PhaseAnalysis, p: Page) -> None:
 def phase_comparison(a: PhaseAnalysis, p: Page) -> None:
     if a.phase.kind != "final":
         return
-    from evalkit.indicators.metrics import aggregate
 
     p.heading("各阶段比较", "Phases compared")
     windows = {"baseline": a.baseline, **{k: v for k, v in a.windows.items() if k != a.phase.phase_id}}
-    agg = aggregate(
-        a.table, a.registry, by="consortium", windows=windows, units=a.units, members="ever", flows="per_year"
-    )
+    agg = a.consortium_values(windows)
     ids = list(dict.fromkeys([*a.phase.targets, *a.methods.did_outcomes]))
     sub = agg[agg["indicator"].isin(ids)].pivot_table(
         index="indicator", columns="window", values="value", aggfunc="first"

@@ -571,12 +571,9 @@ def phases_by_dimension(a: PhaseAnalysis, fw: Framework) -> pd.DataFrame:
     members' value (flows per year) improved on the baseline by more than the flat band."""
     if a.phase.kind != "final" or not a.compared:
         return pd.DataFrame()
-    from evalkit.indicators.metrics import aggregate
 
     windows = {"baseline": a.baseline, **{k: ph.window for k, ph in a.compared.items()}}
-    agg = aggregate(
-        a.table, a.registry, by="consortium", windows=windows, units=a.units, members="ever", flows="per_year"
-    )
+    agg = a.consortium_values(windows)
     val = agg.pivot_table(index="indicator", columns="window", values="value", aggfunc="first")
     flat = fw.thresholds["trend_flat"]
     rows = []
