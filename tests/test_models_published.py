@@ -3,6 +3,7 @@ implementation. Data sets load offline from PyPI packages (statsmodels, wooldrid
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import evalkit.models as M
@@ -239,3 +240,25 @@ def test_sun_abraham_equals_cs_universal_base(mpdta):
     tw = M.event_study(mpdta, y="lemp", unit="countyreal", time="year", cohort="first.treat", method="twfe")
     assert list(tw.params.index) == list(sa.params.index)
     assert not np.allclose(tw.params.to_numpy(), sa.params.to_numpy())
+
+
+def test_wild_bootstrap_denominator_equals_the_library_s_own(grunfeld10):
+    """evalkit replaces wildboottest's per-call-compiled numba CRV1 denominator by numpy sums:
+    the same bootstrap denominators (and so the same p) as the library's original method."""
+    from wildboottest.wildboottest import WildboottestCL
+
+    from evalkit.models import _checks
+
+    _checks.fast_wild_bootstrap()
+    d = grunfeld10.assign(one=1.0)
+    X = d[["one", "value", "capital"]].to_numpy(float)
+    boot = WildboottestCL(X=X, Y=d["invest"].to_numpy(float), cluster=pd.factorize(d["firm"])[0],
+                          R=np.array([0.0, 1.0, 0.0]), B=299, seed=3)
+    boot.get_scores(bootstrap_type="11", impose_null=True)
+    boot.get_weights(weights_type="rademacher")
+    boot.get_numer()
+    boot.get_denom()  # the replacement
+    ours = boot.denom.copy()
+    _checks._ORIGINAL_DENOM[0](boot)  # the library's numba loop
+    np.testing.assert_allclose(ours, boot.denom, rtol=1e-12)
+    assert ours.std() > 0

@@ -204,3 +204,50 @@ def test_results_api():
     assert isinstance(res, ResultsProtocol)
     assert hasattr(res.plot("en"), "_repr_png_")
     FigureCanvasAgg(res.plot("en")).draw()
+
+
+@pytest.mark.parametrize("control", ["never", "notyet"])
+def test_vectorised_simple_att_equals_staggered_did_on_every_assignment(control):
+    """SimpleAtt.many (closed form for all assignments) = staggered_did on each reassigned panel,
+    including a cohort with no period before it (dropped) and one after the data (never)."""
+    from evalkit.models.did_batch import SimpleAtt
+
+    d = make_panel({"a": 3, "b": 3, "c": 5, "d": 7, "e": 1, "f": 12}, n_never=5, T=8, effect=1.5, seed=21)
+    est = SimpleAtt(y="y", unit="unit", time="t", cohort="cohort", control=control)
+    units = d["unit"].unique()
+    per_unit = d.groupby("unit", sort=False)["cohort"].first().reindex(units).to_numpy()
+    rng = np.random.default_rng(3)
+    labels = np.array([rng.permutation(per_unit) for _ in range(12)])
+    fast = est.many(d, units, labels)
+    for row, fa in zip(labels, fast, strict=True):
+        panel = d.assign(cohort=d["unit"].map(dict(zip(units, row, strict=True))))
+        try:
+            slow = est(panel)
+        except ModelInputError:
+            slow = np.nan  # e.g. no never-member left: the loop must decide (and raise)
+        if np.isfinite(fa):
+            assert fa == pytest.approx(slow, abs=1e-10)
+    assert np.isfinite(fast).sum() >= 8
+    # dropping units (leave-one-out) equals dropping their rows
+    keep = np.ones((1, len(units)), dtype=bool)
+    keep[0, 0] = False
+    dropped = est.many(d, units, per_unit[None, :], keep)[0]
+    assert dropped == pytest.approx(est(d[d["unit"] != units[0]]), abs=1e-10)
+
+
+def test_randomization_and_leave_one_out_take_the_vectorised_path_with_identical_numbers():
+    from evalkit.models.did_batch import SimpleAtt
+
+    d = make_panel({"a": 4, "b": 4, "c": 6, "d": 6}, n_never=6, T=8, effect=3.0, seed=8)
+    fast = SimpleAtt(y="y", unit="unit", time="t", cohort="cohort")
+
+    def slow(x):  # the same statistic without ``many``: the loop
+        return fast(x)
+
+    a = randomization_inference(d, estimator=fast, unit="unit", cohort="cohort", exact=False, reps=15, seed=2)
+    b = randomization_inference(d, estimator=slow, unit="unit", cohort="cohort", exact=False, reps=15, seed=2)
+    np.testing.assert_allclose(a.distribution, b.distribution, atol=1e-10)
+    assert a.p_value == b.p_value
+    la = leave_one_out(d, estimator=fast, unit="unit", treated_units=["a", "b", "c", "d"]).tidy()
+    lb = leave_one_out(d, estimator=slow, unit="unit", treated_units=["a", "b", "c", "d"]).tidy()
+    np.testing.assert_allclose(la["estimate"], lb["estimate"], atol=1e-10)

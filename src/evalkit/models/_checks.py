@@ -134,3 +134,33 @@ def import_pyfixest() -> Any:
         if handler not in handlers:
             root.removeHandler(handler)
     return pyfixest
+
+
+def _denominator_crv1(self: Any) -> None:
+    """wildboottest's CRV1 bootstrap denominator in numpy: the same sums as its
+    ``WildboottestCL.get_denom`` (``Z = Cg·v − H·v``, ``denom = ssc·ΣZ²`` per draw), without the
+    numba function that the library defines inside the method and so compiles again on every
+    call (~0.65 s each; tests compare the two)."""
+    if self.crv_type != "crv1":
+        _ORIGINAL_DENOM[0](self)
+        return
+    import numpy as np
+
+    left = [self.R @ self.tXXinv @ m @ self.tXXinv for m in self.tXgXg_list]
+    H = np.array([row @ self.scores_mat for row in left]).reshape(self.G, self.G)
+    v = np.asarray(self.v, dtype=float)
+    z = np.asarray(self.Cg, dtype=float).reshape(-1, 1) * v - H @ v
+    self.denom = self.ssc * np.einsum("gb,gb->b", z, z)
+
+
+_ORIGINAL_DENOM: list[Any] = []
+
+
+def fast_wild_bootstrap() -> None:
+    """Replace wildboottest's per-call-compiled CRV1 denominator by :func:`_denominator_crv1`
+    (once per process; wildboottest is pinned exactly in pyproject.toml)."""
+    from wildboottest.wildboottest import WildboottestCL
+
+    if not _ORIGINAL_DENOM:
+        _ORIGINAL_DENOM.append(WildboottestCL.get_denom)
+        WildboottestCL.get_denom = _denominator_crv1  # type: ignore[method-assign]

@@ -246,6 +246,12 @@ def drivers(
     from threadpoolctl import threadpool_limits
 
     deprecated_lang(lang, "drivers")
+    # threadpoolctl limits only the OpenMP/BLAS libraries already loaded: load scikit-learn's
+    # compiled modules first, or the first call's boosting runs unlimited (~10× slower when busy)
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.inspection  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+
     with threadpool_limits(limits=n_threads):
         return _drivers(
             data,

@@ -272,6 +272,7 @@ def _add_few_cluster_inference(
     # wildboottest needs integer cluster codes.
     coded = sample.assign(_wild_cluster=pd.factorize(sample[cluster])[0].astype(np.int64))
     try:
+        ck.fast_wild_bootstrap()
         mw = _fit_feols(pf, fml, coded, {"CRV1": "_wild_cluster"}, ssc)
         p_wild = []
         for term in table.index:

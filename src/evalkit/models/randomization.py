@@ -37,6 +37,7 @@ import pandas as pd
 from evalkit.errors import ModelInputError
 from evalkit.models import _checks as ck
 from evalkit.models._checks import report_progress
+from evalkit.models.did_batch import fast_values
 from evalkit.models.leave_one_out import LeaveOneOutResults, leave_one_out
 from evalkit.i18n import Message
 from evalkit.models.results import BaseResults, Summary
@@ -409,11 +410,16 @@ def randomization_inference(
         rng = np.random.default_rng(seed)
         draws = (rng.permutation(codes) for _ in range(reps))
         n_eval = reps
-    dist = np.empty(n_eval)
-    assigned = np.empty((n_eval, len(el_idx)), dtype=int)
-    for k, a in enumerate(draws):
-        assigned[k] = a
-        dist[k] = evaluate(build(a), f"assignment {k + 1} of {n_eval}")
+    assigned = np.array(list(draws), dtype=int).reshape(n_eval, len(el_idx))
+    full = np.tile(labels, (n_eval, 1))
+    full[:, el_idx] = np.asarray(uniques, dtype=object)[assigned]
+    # an estimator with a vectorised ``many`` (did_batch.SimpleAtt) evaluates every assignment at once
+    dist = fast_values(estimator, data, np.asarray(units, dtype=object), full, observed, labels)
+    if dist is None:
+        dist = np.full(n_eval, np.nan)
+    for k in range(n_eval):
+        if not np.isfinite(dist[k]):
+            dist[k] = evaluate(build(assigned[k]), f"assignment {k + 1} of {n_eval}")
         report_progress(progress, k + 1, n_eval, "randomization inference")
     tol = TOLERANCE * max(1.0, abs(observed))
     extreme = int((np.abs(dist) >= abs(observed) - tol).sum())

@@ -244,15 +244,10 @@ def did(a: PhaseAnalysis, y: str):
 
 def did_estimator(a: PhaseAnalysis, y: str):
     """The CS simple ATT as a function of a panel (for randomization inference)."""
-    from evalkit.models import staggered_did
+    from evalkit.models.did_batch import SimpleAtt
 
-    control = a.methods.did_control
-
-    def simple_att(panel: pd.DataFrame) -> float:
-        res = staggered_did(panel, y=y, unit="unit_id", time="time", cohort="cohort", control=control)
-        return float(res.aggregate("simple").estimate)
-
-    return simple_att
+    # callable as staggered_did; its vectorised ``many`` serves every reassignment at once
+    return SimpleAtt(y=y, unit="unit_id", time="time", cohort="cohort", control=a.methods.did_control)
 
 
 def randomization(a: PhaseAnalysis, y: str):
@@ -295,13 +290,9 @@ def drivers_result(a: PhaseAnalysis):
     )
     if not a.methods.drivers or not outcomes or not inputs or outcomes[0] not in a.college_wide.columns:
         raise NotEstimable("no outcome and inputs named for the exploratory drivers")
-    from threadpoolctl import threadpool_limits
-
     data = a.college_wide.dropna(subset=[outcomes[0], *inputs])
-    with threadpool_limits(limits=1):  # parallel reviews: avoid BLAS oversubscription
-        return drivers(
-            data, y=outcomes[0], x=inputs, unit="unit_id", n_repeats=3, grid_resolution=10, seed=a.methods.seed
-        )
+    # one thread (drivers' default): parallel reviews must not oversubscribe the cores
+    return drivers(data, y=outcomes[0], x=inputs, unit="unit_id", n_repeats=3, grid_resolution=10, seed=a.methods.seed)
 
 
 def balanced_did_panel(wide: pd.DataFrame, y: str) -> pd.DataFrame:
