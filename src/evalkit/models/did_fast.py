@@ -15,6 +15,7 @@ returns ``None`` and the caller takes the csdid route, which reports it as befor
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,13 @@ class NativeATTgt:
 
         self.atte = aggte(self.MP, typec=typec, balance_e=balance_e, min_e=min_e, max_e=max_e)
         return self
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController  # comes with scikit-learn
+
+    return ThreadpoolController()
 
 
 def _wide(data: pd.DataFrame, y: str, unit: str, time: str, cohort: str):
@@ -116,40 +124,47 @@ def fit(
         or any((tlist < g).sum() < max(1, min_pre_periods) for g in glist)
     ):
         return None
-    never = unit_g == 0
     tfac = 0 if base_period == "universal" else 1
-    rows: list[tuple[Any, Any, float, int]] = []
-    infs: list[np.ndarray] = []
+    # Units sorted by cohort (stably: each cohort keeps the data's unit order, so its sums are
+    # csdid's): every group of a 2×2 cell is a contiguous slice of one outcome-change row.
+    order = np.argsort(unit_g, kind="stable")
+    YT = np.ascontiguousarray(Y[order].T)
+    start = dict(zip(cohorts.tolist(), np.searchsorted(unit_g[order], cohorts).tolist()))
+    span = {c: slice(start[c], start[c] + int(k)) for c, k in zip(cohorts.tolist(), sizes)}
+    cells: list[tuple[Any, Any, int, int, int]] = []  # g, t, current and base period index, post
     for g in glist:
-        treated = unit_g == g
-        n1 = int(treated.sum())
         for t_i in range(len(tlist) - tfac):
-            tn = tlist[t_i + tfac]
             pret, action = plan_cell(g, t_i, tlist, anticipation, base_period, tfac)
             if action == BREAK:
                 return None
-            post = int(g <= tn)
-            if action == BASE_ZERO:
-                rows.append((g, tn, 0.0, post))
-                infs.append(np.zeros(n))
-                continue
-            if control == "never":
-                ctrl = never
-            else:
-                thresh = tlist[max(t_i, pret) + tfac] + anticipation
-                ctrl = never | ((unit_g > thresh) & (unit_g != g))
-            n0 = int(ctrl.sum())
-            if n1 / (n1 + n0) >= _MAX_TREATED_SHARE:
-                return None
-            dy = Y[:, t_i + tfac] - Y[:, pret]
-            d1, d0 = dy[treated], dy[ctrl]
-            m1, m0 = d1.mean(), d0.mean()
-            inf = np.zeros(n)
-            inf[treated] = (n / n1) * (d1 - m1)
-            inf[ctrl] = -(n / n0) * (d0 - m0)
-            rows.append((g, tn, m1 - m0, post))
-            infs.append(inf)
-    inffunc = np.vstack(infs)
+            tn = tlist[t_i + tfac]
+            cells.append((g, tn, -1 if action == BASE_ZERO else t_i + tfac, pret, int(g <= tn)))
+    inf_sorted = np.zeros((len(cells), n))
+    att: list[float] = []
+    for j, (g, tn, cur, pret, _) in enumerate(cells):
+        if cur < 0:  # the universal base period's own cell: 0, no influence
+            att.append(0.0)
+            continue
+        if control == "never":
+            ctrl = [span[0]]
+        else:
+            thresh = tlist[max(cur - tfac, pret) + tfac] + anticipation
+            ctrl = [span[0]] + [span[c] for c in glist.tolist() if c > thresh and c != g]
+        dy = YT[cur] - YT[pret]
+        d1 = dy[span[g]]
+        n1 = len(d1)
+        n0 = sum(sl.stop - sl.start for sl in ctrl)
+        if n1 / (n1 + n0) >= _MAX_TREATED_SHARE:
+            return None
+        d0 = dy[ctrl[0]] if len(ctrl) == 1 else np.concatenate([dy[sl] for sl in ctrl])
+        m1, m0 = d1.mean(), d0.mean()
+        inf_sorted[j, span[g]] = (n / n1) * (d1 - m1)
+        for sl in ctrl:
+            inf_sorted[j, sl] = -(n / n0) * (dy[sl] - m0)
+        att.append(float(m1 - m0))
+    inffunc = np.empty_like(inf_sorted)
+    inffunc[:, order] = inf_sorted  # back to the data's unit order (csdid's)
+    rows = [(g, tn, a, post) for (g, tn, _, _, post), a in zip(cells, att)]
     group = [r[0] for r in rows]
     year = [r[1] for r in rows]
     att = [r[2] for r in rows]
@@ -182,7 +197,10 @@ def fit(
         "est_method": est_method,
         "base_period": base_period,
     }
-    W, Wpval = _wald_pretest(inffunc, att, group, year, dp)
+    # The pre-test's products are small (cells × units); OpenBLAS threads would only spin and take
+    # the cores from the rest of the call on a busy machine.
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        W, Wpval = _wald_pretest(inffunc, att, group, year, dp)
     results = {"group": group, "year": year, "att": att, "post": [r[3] for r in rows], "se": se}
     mp = {
         "group": group,
