@@ -130,3 +130,26 @@ def test_embedded_font_subset_covers_the_page():
     css = embedded_font_css("<p>株洲市产教联合体 — review</p>")
     assert css.startswith("@font-face") and "data:font/otf;base64," in css
     assert len(css) < 200_000  # a subset, not the 8 MB font
+
+
+def test_a_review_whose_inputs_have_not_changed_is_reused(tmp_path, monkeypatch):
+    """Same notebook, params, data and code: the previous good review is reported, no kernel runs;
+    any change (the notebook here), a missing output or --no-cache runs it again."""
+    nb = _notebook(tmp_path / "ok.ipynb", "print('结果', 2 + 2)")
+    first = run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0]
+    assert first.status == "ok" and not first.reused and first.inputs_key
+    html = Path(first.html)
+    stamp = html.stat().st_mtime_ns
+    again = run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0]
+    assert again.status == "ok" and again.reused and again.seconds == 0
+    assert again.html == first.html and html.stat().st_mtime_ns == stamp  # nothing rewritten
+    monkeypatch.setenv("EVALKIT_CACHE", "off")  # what `evalkit review --no-cache` sets
+    forced = run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0]
+    assert forced.status == "ok" and not forced.reused and html.stat().st_mtime_ns != stamp
+    monkeypatch.undo()
+    _notebook(nb, "print('结果', 3 + 3)")  # an edited notebook is a new review
+    edited = run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0]
+    assert not edited.reused and "结果 6" in html.read_text(encoding="utf-8")
+    html.unlink()  # a report that is gone is made again
+    remade = run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0]
+    assert not remade.reused and html.exists()

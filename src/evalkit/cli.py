@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--no-cache",
         action="store_true",
-        help="compute every result afresh (the result cache is neither read nor written)",
+        help="run every review and compute every result afresh (no review is reused, the result cache is neither read nor written)",
     )
     s.add_argument("--docx", action="store_true", help="also write each review as Word (review.docx) for panels")
     s.add_argument(

@@ -45,6 +45,8 @@ class Outcome:
     provenance: dict = field(default_factory=dict)
     pdf: str | None = None
     label: str = ""
+    inputs_key: str | None = None  # review.reuse: a rerun with the same key reuses this review
+    reused: bool = False
 
     @property
     def key(self) -> str:
@@ -361,6 +363,7 @@ def execute_phase(job: Job | dict[str, Any]) -> Outcome:
         result.html = str(out / "review.html") if job.html else None
         result.pdf = str(out / "review.pdf") if (staging / "review.pdf").exists() else None
         _scrub_file(log_path, labels)
+        result.inputs_key = job.inputs_key
         write_status(staging, result)
         exchange(staging, out)  # the whole folder at once: no mix of old and new files
         shutil.rmtree(staging, ignore_errors=True)  # now the previous report

@@ -41,6 +41,8 @@ class Job:
     label: str = ""
     consortium: str = ""
     consortium_name: str = ""
+    referenced: tuple[str, ...] = ()  # files the params file names (registry, framework)
+    inputs_key: str | None = None  # review.reuse.inputs_key: what the output depends on
 
     @property
     def key(self) -> str:
@@ -181,6 +183,7 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
                 fingerprint=ds.fingerprint,
                 synthetic=bool(ds.synthetic),
                 params_sha256=file_sha256(source),
+                referenced=tuple(str(Path(f).resolve()) for f in (phase.registry, phase.framework) if f),
             )
         )
     if problems:

@@ -27,6 +27,7 @@ from evalkit.review.execute import Outcome, execute_phase, keep_failed, path_lab
 from evalkit.review.kernel_guard import die_with_parent
 from evalkit.review.outdir import staging_folders
 from evalkit.review.plan import Job
+from evalkit.review.reuse import inputs_key, previous_outcome
 
 
 class Interrupted(KeyboardInterrupt):
@@ -76,6 +77,8 @@ class Progress:
         """Print the outcome of one review."""
         mark = {"ok": "✓", "failed": "✗", "timeout": "⏱"}.get(rec.status, "?")
         line = f"{mark} [{rec.key}] {rec.status} in {rec.seconds} s"
+        if rec.reused:
+            line = f"{mark} [{rec.key}] ok, reused: its inputs have not changed since the last good run (--no-cache runs it)"
         if rec.status != "ok":
             line += f" — cell {rec.failed_cell}: {rec.error}\n    notebook: {rec.notebook}\n    log: {rec.log}"
         print(line, file=self.stream, flush=True)
@@ -163,13 +166,26 @@ def run_jobs(jobs: Iterable[Job | dict], *, workers: int = 2, progress: bool = T
         On Ctrl-C or SIGTERM, after stopping the workers and removing the staging folders.
     """
     todo = [Job.coerce(j) for j in jobs]
+    todo = [j if j.inputs_key else j.with_(inputs_key=inputs_key(j)) for j in todo]
     prog = Progress(todo) if progress else None
     results: list[Outcome] = []
+    for job in list(todo):  # inputs unchanged since a good run: nothing to compute
+        reused = previous_outcome(job)
+        if reused is not None:
+            todo.remove(job)
+            results.append(reused)
+            if prog:
+                prog.finished(reused)
+    if not todo:
+        return results
     before = set(multiprocessing.active_children())
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     pool = cf.ProcessPoolExecutor(
-        max_workers=max(1, workers), mp_context=_context(), initializer=worker_init, initargs=(os.getpid(),)
+        max_workers=max(1, min(workers, len(todo))),
+        mp_context=_context(),
+        initializer=worker_init,
+        initargs=(os.getpid(),),
     )
     try:
         futures = {pool.submit(execute_phase, j): j for j in todo}

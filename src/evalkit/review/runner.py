@@ -142,9 +142,12 @@ def run_from_cli(args) -> int:
         name_comparisons=getattr(args, "name_comparisons", False),
     )
     failed = [r for r in results if r.status != "ok"]
-    print(f"\nreviews: {len(results) - len(failed)} ok, {len(failed)} failed")
+    reused = sum(r.reused for r in results)
+    note = f" ({reused} reused: inputs unchanged; --no-cache runs them again)" if reused else ""
+    print(f"\nreviews: {len(results) - len(failed)} ok, {len(failed)} failed{note}")
     for r in results:
-        print(f"  {r.phase_id:<8} {r.status:<8} {r.html or r.notebook}")
+        status = "reused" if r.reused else r.status  # inputs unchanged since its last good run
+        print(f"  {r.phase_id:<8} {status:<8} {r.html or r.notebook}")
     if (Path(args.out) / "index.html").exists():
         print(f"index: {Path(args.out) / 'index.html'}")
     return 1 if failed else 0

@@ -1,0 +1,88 @@
+"""A review whose inputs have not changed is not run again.
+
+A rendered review is a function of its inputs: the data (its fingerprint), the params file and
+the files it names (registry, framework), the notebook, evalkit's code (version and source hash,
+as the result cache keys it) and the output options. :func:`inputs_key` hashes them; the runner
+records the key in ``status.json`` and, when a later run's key is the same and the previous run
+succeeded with every file it listed still present, reports that review as reused instead of
+starting a kernel. ``--no-cache`` (``EVALKIT_CACHE=off``) runs every review again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from evalkit.review.cache import code_fingerprint, default_folder
+from evalkit.review.execute import Outcome
+from evalkit.review.outdir import STATUS_NAME
+from evalkit.review.plan import Job
+
+# output options that change what a review writes (paths and timeouts do not)
+_OPTIONS = ("phase_id", "html", "pdf", "docx", "name_comparisons", "language", "title", "label", "consortium_name")
+
+
+def _sha256(path: str | Path | None) -> str | None:
+    if not path or not Path(path).is_file():
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def inputs_key(job: Job, referenced: Iterable[str | Path] = ()) -> str:
+    """SHA-256 of everything a review's output depends on.
+
+    Parameters
+    ----------
+    job : Job
+        The planned review (fingerprint, params hash, notebook and options set).
+    referenced : iterable of path
+        Files the params file names (registry, framework).
+
+    Returns
+    -------
+    str
+    """
+    on: dict[str, Any] = {name: getattr(job, name) for name in _OPTIONS}
+    on |= {
+        "data": job.fingerprint,
+        "params": job.params_sha256,
+        "notebook": _sha256(job.notebook),
+        "referenced": [_sha256(p) for p in referenced or job.referenced],
+        "code": code_fingerprint(),
+    }
+    return hashlib.sha256(json.dumps(on, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def previous_outcome(job: Job) -> Outcome | None:
+    """The previous run's outcome when it succeeded with the same inputs and its files are all
+    still there (None otherwise, or when the cache is off: run it)."""
+    if not job.inputs_key or default_folder() is None:
+        return None
+    out = Path(job.out)
+    try:
+        rec = json.loads((out / STATUS_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("status") != "ok" or rec.get("inputs_key") != job.inputs_key:
+        return None
+    names = {f.name for f in Outcome.__dataclass_fields__.values()}
+    rec = {k: v for k, v in rec.items() if k in names}
+    for name in ("notebook", "html", "log", "pdf"):
+        if rec.get(name):
+            path = Path(os.path.normpath(rec[name] if os.path.isabs(rec[name]) else out / rec[name]))
+            if not path.is_file():
+                return None
+            rec[name] = str(path)
+    if job.html and not rec.get("html"):
+        return None
+    if job.docx and not (out / "review.docx").is_file():
+        return None
+    rec.update(seconds=0.0, reused=True)
+    return Outcome(**rec)
+
+
+__all__ = ["inputs_key", "previous_outcome"]
