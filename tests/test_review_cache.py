@@ -108,3 +108,33 @@ def test_another_framework_recomputes_no_estimate(cold_and_warm, tmp_path):
     assert kinds(r.analysis.cache.hits) == PARTS and not r.analysis.cache.misses
     assert "组织与治理（试）" in json.dumps(r.results(), ensure_ascii=False)
 
+
+
+def _slow_part(folder: str, marker: str) -> int:
+    """A part that takes a second and records each computation (run in a child process)."""
+    import os
+    import time
+
+    def compute() -> int:
+        with open(marker, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        time.sleep(1.0)
+        return 7
+
+    return ResultCache(Path(folder)).get_or_compute("slow", {"k": 1}, compute)
+
+
+def test_reviews_running_at_once_compute_a_shared_part_once(tmp_path):
+    """Two processes asking for the same missing part (phase 3 and the final review in parallel):
+    one computes it, the other waits for its result instead of computing it too."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    marker = tmp_path / "computed.txt"
+    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        values = list(pool.map(_slow_part, [str(tmp_path / "c")] * 2, [str(marker)] * 2))
+    assert values == [7, 7]
+    assert len(marker.read_text().split()) == 1
+    # nested: a part whose computation asks for itself again does not wait on its own lock
+    c = ResultCache(tmp_path / "n")
+    assert c.get_or_compute("a", {}, lambda: c.get_or_compute("a", {}, lambda: 5) + 1) in (5, 6)

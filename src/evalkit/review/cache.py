@@ -16,6 +16,7 @@ phase's log).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -24,7 +25,7 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +43,38 @@ if not log.handlers:
     log.setLevel(logging.INFO)
     log.propagate = False
 OFF = ("off", "0", "false", "no", "none")
+_MISSING = object()
+_HELD: set[Path] = set()  # keys this process is computing (a nested same key never waits on itself)
+
+
+@contextlib.contextmanager
+def _key_lock(path: Path) -> Iterator[bool]:
+    """An exclusive ``flock`` on ``<key>.lock`` beside the entry while it is computed; yields
+    whether another process held it first (then its result may be there). Parts depend on parts
+    in one direction only, so waits cannot form a cycle; a dead holder's lock is released by the
+    kernel. Without a writable folder or ``fcntl`` it yields False and locks nothing."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except (ImportError, OSError):
+        yield False
+        return
+    waited, mine = False, path not in _HELD
+    try:
+        if mine:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                waited = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            _HELD.add(path)
+        yield waited
+    finally:
+        if mine:
+            _HELD.discard(path)
+        os.close(fd)  # releases the lock
 
 
 @functools.cache
@@ -113,19 +146,33 @@ class ResultCache:
             return compute()
         key = self.key(part, depends_on)
         path = self.folder / part.split(":")[0] / f"{key}.pkl"
-        if path.exists():
-            try:
-                with path.open("rb") as fh:
-                    value = pickle.load(fh)
-                self.hits.append(part)
-                log.info("cache hit  %s %s", part, key[:12])
-                return value
-            except Exception:  # a damaged entry is recomputed, never trusted
-                log.warning("cache entry %s unreadable: recomputing", path.name)
-        value = compute()
-        self.misses.append(part)
-        log.info("cache miss %s %s", part, key[:12])
-        self._store(path, value)
+        found = self._load(path, part, key)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        # Reviews running at once (phase 3 and the final share an as-of date) compute a part once:
+        # the first holds the key's lock, the others wait for its result.
+        with _key_lock(path) as waited:
+            if waited:
+                found = self._load(path, part, key)
+                if found is not _MISSING:
+                    return found  # type: ignore[return-value]
+            value = compute()
+            self.misses.append(part)
+            log.info("cache miss %s %s", part, key[:12])
+            self._store(path, value)
+        return value
+
+    def _load(self, path: Path, part: str, key: str) -> object:
+        if not path.exists():
+            return _MISSING
+        try:
+            with path.open("rb") as fh:
+                value = pickle.load(fh)
+        except Exception:  # a damaged entry is recomputed, never trusted
+            log.warning("cache entry %s unreadable: recomputing", path.name)
+            return _MISSING
+        self.hits.append(part)
+        log.info("cache hit  %s %s", part, key[:12])
         return value
 
     def _store(self, path: Path, value: object) -> None:
