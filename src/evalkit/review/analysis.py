@@ -25,7 +25,7 @@ from evalkit.errors import EvalkitError
 from evalkit.indicators.registry import Registry
 from evalkit.review import estimates as est
 from evalkit.review.asof import cut
-from evalkit.review.cache import ResultCache
+from evalkit.review.cache import ResultCache, folder_fingerprint
 from evalkit.review.estimates import NotEstimable as NotEstimable  # re-exported: renderers catch it
 from evalkit.review.estimates import balanced_did_panel as balanced_did_panel
 from evalkit.review.methods import Methods
@@ -227,9 +227,32 @@ class PhaseAnalysis:
         direction, attained, completion, change and its unit (percentage points for rates)."""
         from evalkit.indicators.metrics import aggregate
 
-        rows = []
+        # one aggregation per distinct pair of judged windows (not one per target)
+        plans: dict[tuple, list[str]] = {}
         for ind_id, target in self.phase.targets.items():
-            rows.append(self._judge(ind_id, target, aggregate))
+            unit_type = self.registry.get(ind_id).unit_type
+            now, flows = self._basis_window(self.phase.window, target.basis, unit_type)
+            before, _ = self._basis_window(self.baseline, target.basis, unit_type)
+            plans.setdefault((now, before, flows), []).append(ind_id)
+        values: dict[str, dict[str, float]] = {}
+        for (now, before, flows), ids in plans.items():
+            agg = aggregate(
+                self.table[self.table["indicator"].isin(ids)],
+                self.registry,
+                by="consortium",
+                windows={"actual": now, "baseline": before},
+                units=self.units,
+                members="ever",
+                flows=flows,
+                start_month=self.dataset.start_month,
+            )
+            for ind_id in ids:
+                mine = agg[agg["indicator"] == ind_id]
+                values[ind_id] = {
+                    w: float(mine.loc[mine["window"] == w, "value"].iloc[0]) if (mine["window"] == w).any() else np.nan
+                    for w in ("actual", "baseline")
+                } | {"start": now[0], "end": now[1]}
+        rows = [self._judge(ind_id, target, values[ind_id]) for ind_id, target in self.phase.targets.items()]
         cols = [
             "indicator",
             "basis",
@@ -247,24 +270,9 @@ class PhaseAnalysis:
         ]
         return pd.DataFrame(rows, columns=cols)
 
-    def _judge(self, ind_id: str, target: Target, aggregate) -> dict[str, Any]:
+    def _judge(self, ind_id: str, target: Target, value: dict[str, Any]) -> dict[str, Any]:
         ind = self.registry.get(ind_id)
-        (start, end), flows = self._basis_window(self.phase.window, target.basis, ind.unit_type)
-        (b_start, b_end), _ = self._basis_window(self.baseline, target.basis, ind.unit_type)
-        agg = aggregate(
-            self.table[self.table["indicator"] == ind_id],
-            self.registry,
-            by="consortium",
-            windows={"actual": (start, end), "baseline": (b_start, b_end)},
-            units=self.units,
-            members="ever",
-            flows=flows,
-            start_month=self.dataset.start_month,
-        )
-        value = {
-            w: float(agg.loc[agg["window"] == w, "value"].iloc[0]) if (agg["window"] == w).any() else np.nan
-            for w in ("actual", "baseline")
-        }
+        start, end = value["start"], value["end"]
         count = ind.aggregation != "ratio" and ind.unit in COUNT_UNITS
         actual, base = value["actual"], value["baseline"]
         if count:  # persons and units are whole numbers (an annual average is rounded)
@@ -586,15 +594,3 @@ def open_analysis(
             compared[pid] = load_phase(Path(phase.source).parent / f"{pid}.yaml", data=phase.data)
     chosen = phase.methods.replace(**methods) if methods else phase.methods
     return PhaseAnalysis(phase, known, registry, chosen, compared, fingerprint, cache)
-
-
-def folder_fingerprint(folder: Path) -> str:
-    """SHA-256 over the names and bytes of every file in a data folder (a cache key: any change
-    to any file, including dataset.yaml, gives another key)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        h.update(path.read_bytes())
-    return h.hexdigest()

@@ -89,6 +89,16 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
+def folder_fingerprint(folder: Path) -> str:
+    """SHA-256 over the names and bytes of every file in a data folder (a cache key: any change
+    to any file, including dataset.yaml, gives another key)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def default_folder() -> Path | None:
     """The cache folder from ``EVALKIT_CACHE`` (None when it says off), else the user cache."""
     value = os.environ.get("EVALKIT_CACHE", "").strip()
