@@ -12,6 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -167,6 +168,19 @@ def test_the_input_regression_is_in_the_annex_only(phase3_and_final):
     html = "".join(phase3_and_final[0].page.sink)
     annex = html.index("技术附录")
     assert html.index("双向固定效应") > annex
+
+
+def test_every_resampled_p_value_and_interval_states_its_monte_carlo_error(phase3_and_final):
+    """Randomization p (in its table), wild-bootstrap p (999 draws, SE at most √(.25/999)) and the
+    composite rank intervals (coverage SE √(.05·.95/R)) each carry their Monte Carlo error."""
+    import re
+
+    html = all_markup(phase3_and_final[0])
+    assert "蒙特卡洛标准误" in html
+    wild = re.search(r"野聚类自助 p 值来自 (\d+) 次抽样.*?最大为 ([0-9.]+)", html)
+    assert wild and int(wild.group(1)) == 999 and 0 < float(wild.group(2)) <= np.sqrt(0.25 / 999) + 5e-4
+    runs = phase3_and_final[0].methods.uncertainty_runs
+    assert f"√(0.05×0.95/{runs}) = {np.sqrt(0.0475 / runs):.3f}" in html
 
 
 # ---------------------------------------------------------------------- says what ran

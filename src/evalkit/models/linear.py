@@ -201,6 +201,7 @@ def ols(
         if len(clusters) == 1:
             notes.append(msg("models.few_clusters", G=g_min, threshold=few_clusters))
             table = _add_few_cluster_inference(pf, model, fml, sample, clusters[0], table, ssc, wild_reps, seed, notes)
+            info["wild_reps"] = wild_reps
         else:
             notes.append(msg("models.few_clusters_twoway", G=g_min, threshold=few_clusters))
     return Results(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
@@ -86,11 +87,15 @@ def appendix(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
             f"综合指数：{norm[0]}标准化（按指标方向{'，极差标准化至 [{:g}, {:g}]'.format(*r['normalisation_bounds']) if r['normalisation'] == 'minmax' else ''}），{wt[0]}"
             + (f"（熵权平移量 {r['entropy_shift']}）" if "entropy" in str(r["weighting"]) else "")
             + f"，{agg[0]}汇总；TOPSIS 采用{_pair(NORMALISATION, r['topsis_normalisation'])[0]}标准化；"
-            f"排名不确定性为 {r['uncertainty_runs']} 次蒙特卡洛（随机种子 {r['seed']}）。",
+            f"排名不确定性为 {r['uncertainty_runs']} 次蒙特卡洛（随机种子 {r['seed']}）；"
+            f"5%–95% 区间端点为经验分位数，其覆盖概率的蒙特卡洛标准误为 √(0.05×0.95/{r['uncertainty_runs']}) = "
+            f"{np.sqrt(0.0475 / max(1, r['uncertainty_runs'])):.3f}。",
             f"Composite index: {norm[1]} normalisation (with direction{', onto [{:g}, {:g}]'.format(*r['normalisation_bounds']) if r['normalisation'] == 'minmax' else ''}), {wt[1]} weights"
             + (f" (entropy shift {r['entropy_shift']})" if "entropy" in str(r["weighting"]) else "")
             + f", {agg[1]} aggregation; TOPSIS with {_pair(NORMALISATION, r['topsis_normalisation'])[1]} normalisation; "
-            f"rank uncertainty from {r['uncertainty_runs']} Monte Carlo variants (seed {r['seed']}).",
+            f"rank uncertainty from {r['uncertainty_runs']} Monte Carlo variants (seed {r['seed']}); the 5–95% bounds are "
+            f"empirical quantiles whose coverage has a Monte Carlo SE of √(0.05×0.95/{r['uncertainty_runs']}) = "
+            f"{np.sqrt(0.0475 / max(1, r['uncertainty_runs'])):.3f}.",
         ),
         (
             f"耦合协调度：{'标准形式' if r['ccd_form'] == 'standard' else '王淑佳等（2021）修正形式'}；子系统权重为熵权（{r['entropy_form']} 形式）"
@@ -242,6 +247,16 @@ def annex(a: PhaseAnalysis, p: Page) -> None:
         )
         for w in _warning_texts(res, p.lang):
             p.note(w, w)
+        reps = res.info.get("wild_reps")
+        if reps and "p_wild" in tidy.columns and tidy["p_wild"].notna().any():
+            pw = tidy["p_wild"].dropna().to_numpy(float)
+            mcse = float(np.sqrt(pw * (1 - pw) / reps).max())
+            p.note(
+                f"野聚类自助 p 值来自 {reps} 次抽样（Rademacher 权重，施加零假设，随机种子 {a.methods.seed}），"
+                f"其蒙特卡洛标准误 √(p(1−p)/{reps}) 最大为 {mcse:.3f}。",
+                f"Wild cluster bootstrap p-values from {reps} draws (Rademacher weights, null imposed, seed "
+                f"{a.methods.seed}); their Monte Carlo SE √(p(1−p)/{reps}) is at most {mcse:.3f}.",
+            )
     if a.methods.drivers:
         try:
             res = a.drivers_result
