@@ -6,6 +6,7 @@ PY     := $(VENV)/bin/python
 KERNEL := evalkit
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+TEST_JOBS ?= 2
 
 .PHONY: help setup review test test-slow lab bench clean-reports
 
@@ -35,7 +36,7 @@ test: setup
 	$(VENV)/bin/ruff check src
 	$(VENV)/bin/ruff format --check src
 	$(VENV)/bin/mypy src
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)

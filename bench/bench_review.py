@@ -1,22 +1,27 @@
-"""Benchmark: ``evalkit review --all`` on the default data against the papermill floor (issue 5).
+"""Benchmark: ``evalkit review --all`` on the default data against the papermill floor (issues 5, 15).
 
-- ``review_all_vs_floor``: the four phase reviews (``run_reviews(all_=True, jobs=2)``: preflight,
-  papermill with the real ``notebooks/phase_review.ipynb``, inspection, HTML, rename-swap, index)
-  against the floor — the same number of bare ``papermill.execute_notebook`` runs of a trivial
-  parameterized notebook (the same two parameters, one cheap cell) on a process pool with the same
-  parallelism — measured in the same run. Goal ≤ 1.5×. The difference is mostly the review's own
-  computation (indicators, composite, models, figures), not the machinery.
-- ``review_runner_vs_floor``: the machinery alone — ``review.run_jobs`` on the same trivial notebook
-  (kernel, papermill, cell inspection, HTML rendering, atomic swap, status files) against the floor.
+The floor: the same number of bare ``papermill.execute_notebook`` runs of a trivial parameterized
+notebook (the same two parameters, one cheap cell) on a process pool with the same parallelism,
+measured in the same run. Each side runs in a fresh Python (``bench.common.run_child``).
 
-Each side runs in a fresh Python (``bench.common.run_child``), so each pays its own imports.
-``quick=True``: only ``review_runner_vs_floor`` with two runs (phase1, phase2) on two workers — a
-real review takes minutes on a loaded machine. Default data: ``data/zhuzhou_synthetic`` of the
-checkout, else the seed's synthetic consortium written to a temporary folder.
-Run standalone: ``python bench/bench_review.py [--quick]``.
+- ``review_runner_vs_floor``: the machinery alone — ``review.run_jobs`` on the trivial notebook
+  (kernel, papermill, cell inspection, HTML, atomic swap, status files).
+- ``review_all_cold``: the four phase reviews (preflight, the real notebook, HTML, index) with an
+  empty result cache and an empty output folder: everything computed.
+- ``review_all_rerender``: the same into a new output folder with the result cache kept: every
+  review runs again (kernel, notebook, HTML) but reads its analysis results from the cache.
+- ``review_all_warm``: again into the same output folder, nothing changed: every review is
+  reused (``review/reuse.py``), only the preflight runs.
+- ``review_one_phase_changed``: ``phase2``'s params file edited (its ``ri_reps``), the rest
+  unchanged: phase 2 alone runs, and recomputes only what reads that setting.
+
+``quick=True``: only ``review_runner_vs_floor`` with two runs (phase1, phase2) on two workers.
+Default data: ``data/zhuzhou_synthetic`` of the checkout, else the seed's synthetic consortium
+written to a temporary folder. Run standalone: ``python bench/bench_review.py [--quick]``.
 """
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -53,13 +58,14 @@ RESULT = {{"seconds": time.perf_counter() - t0, "statuses": [r["status"] for r i
 """
 
 _REVIEW = """
-import time
+import os, time
+os.environ["EVALKIT_CACHE"] = {cache!r}
 from evalkit.review.runner import run_reviews
 t0 = time.perf_counter()
-res = run_reviews({phases!r}, params={params!r}, data={data!r}, out={out!r} + "/review", jobs={workers},
+res = run_reviews({phases!r}, params={params!r}, data={data!r}, out={out!r}, jobs={workers},
                   all_={all_!r}, progress=False)
-RESULT = {{"seconds": time.perf_counter() - t0, "statuses": [r["status"] for r in res],
-          "errors": [r["error"] for r in res]}}
+RESULT = {{"seconds": time.perf_counter() - t0, "statuses": [r.status for r in res],
+          "errors": [r.error for r in res], "reused": [r.phase_id for r in res if r.reused]}}
 """
 
 
@@ -72,32 +78,60 @@ def default_data(tmp: Path) -> Path:
     return synth.write_synthetic(tmp / "zhuzhou_synthetic")
 
 
+def _reviews(kw: dict, params: Path, out: Path, cache: Path) -> dict:
+    code = _REVIEW.format(phases=[], params=str(params), data=kw["data"], out=str(out), workers=kw["workers"],
+                          all_=True, cache=str(cache))
+    return run_child(code, timeout=3600)
+
+
+def _note(res: dict, n: int) -> str:
+    ok = sum(s == "ok" for s in res["statuses"])
+    failed = "; ".join(e for e in res["errors"] if e)[:200]
+    return f"{ok}/{n} ok, {len(res['reused'])} reused{': ' + failed if failed else ''}"
+
+
 def run(quick: bool = False) -> list[dict]:
     params = ROOT / "params"
     phases = ["phase1", "phase2"] if quick else []
     files = [str(params / f"{p}.yaml") for p in phases] or [
         str(p) for p in sorted(params.glob("*.yaml"), key=lambda p: (p.stem == "final", p.stem))]
     workers = 2
+    n = len(files)
     with tempfile.TemporaryDirectory(prefix="evalkit-bench-review-") as tmp:
         tmp = Path(tmp)
         data = str(default_data(tmp))
         trivial = str(trivial_notebook(tmp / "trivial.ipynb"))
-        kw = {"params_files": files, "data": data, "out": str(tmp), "workers": workers, "n": len(files)}
-        floor = run_child(_FLOOR.format(notebook=trivial, **kw))
-        runner = run_child(_RUNNER.format(notebook=trivial, **kw))
-        review = None if quick else run_child(
-            _REVIEW.format(phases=phases, params=str(params), data=data, out=str(tmp), workers=workers,
-                           all_=True), timeout=3600)
-    n = len(files)
-    rows = [row("review_runner_vs_floor", runner["seconds"], floor["seconds"], "≤ 1.5×",
-                notes=f"review.run_jobs (inspection, HTML, atomic swap) on the same trivial notebook, {n} run(s), "
-                      f"{workers} worker(s)")]
-    if review is not None:
-        ok = sum(s == "ok" for s in review["statuses"])
-        failed = "; ".join(e for e in review["errors"] if e)[:200]
-        rows.insert(0, row("review_all_vs_floor", review["seconds"], floor["seconds"], "≤ 1.5×",
-                           notes=f"{n} reviews ({ok}/{n} ok{': ' + failed if failed else ''}) vs {n} bare papermill "
-                                 f"runs of a trivial parameterized notebook, {workers} workers each"))
+        kw = {"params_files": files, "data": data, "out": str(tmp), "workers": workers, "n": n}
+        floor = run_child(_FLOOR.format(notebook=trivial, **kw))["seconds"]
+        runner = run_child(_RUNNER.format(notebook=trivial, **kw))["seconds"]
+        rows = [row("review_runner_vs_floor", runner, floor, "≤ 1.5×",
+                    notes=f"review.run_jobs (inspection, HTML, atomic swap) on the same trivial notebook, {n} run(s), "
+                          f"{workers} worker(s)")]
+        if quick:
+            return rows
+        own = tmp / "params"
+        shutil.copytree(params, own)
+        cache = tmp / "cache"
+        cold = _reviews(kw, own, tmp / "out", cache)
+        rerender = _reviews(kw, own, tmp / "out2", cache)
+        warm = _reviews(kw, own, tmp / "out", cache)
+        phase2 = own / "phase2.yaml"
+        text = phase2.read_text(encoding="utf-8")
+        edited = text.replace("ri_reps:", "ri_reps: 199 #", 1) if "ri_reps:" in text else text.replace(
+            "methods:", "methods:\n  ri_reps: 199", 1)
+        phase2.write_text(edited, encoding="utf-8")
+        changed = _reviews(kw, own, tmp / "out", cache)
+    base = f"{n} reviews vs {n} bare papermill runs of a trivial parameterized notebook, {workers} workers each"
+    rows += [
+        row("review_all_cold", cold["seconds"], floor, "≤ 2× floor (issue 15)",
+            notes=f"empty result cache and output folder; {_note(cold, n)}; {base}"),
+        row("review_all_rerender", rerender["seconds"], floor, "reported",
+            notes=f"results cached, every review run and rendered again (new --out); {_note(rerender, n)}"),
+        row("review_all_warm", warm["seconds"], floor, "≤ 1.2× floor (issue 15)",
+            notes=f"nothing changed: reviews reused, preflight only; {_note(warm, n)}"),
+        row("review_one_phase_changed", changed["seconds"], floor, "only that phase recomputes",
+            notes=f"phase2 ri_reps edited; {_note(changed, n)}"),
+    ]
     return rows
 
 

@@ -17,11 +17,17 @@ FAST_METHODS = {"uncertainty_runs": 20, "drivers": False, "ri_reps": 19}
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_result_cache(tmp_path_factory):
     """Reviews in the tests share one result cache of their own (never the user's ~/.cache):
-    phases that share an as-of date reuse each other's estimates, as in a real run."""
+    phases that share an as-of date reuse each other's estimates, as in a real run. Under
+    pytest-xdist the workers of one run share it (its writes are atomic and its keys locked)."""
     import os
 
     old = os.environ.get("EVALKIT_CACHE")
-    os.environ["EVALKIT_CACHE"] = str(tmp_path_factory.mktemp("evalkit-cache"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # gw0, gw1 ... : basetemp is <run>/popen-gwN
+        folder = tmp_path_factory.getbasetemp().parent / "evalkit-cache"
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = tmp_path_factory.mktemp("evalkit-cache")
+    os.environ["EVALKIT_CACHE"] = str(folder)
     yield
     if old is None:
         os.environ.pop("EVALKIT_CACHE", None)
