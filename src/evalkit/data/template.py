@@ -62,6 +62,13 @@ _TYPE_TEXT = {
     "category": "category 类别",
 }
 
+# Templates are written without a dataset: the academic year's months as a default and where to set them.
+ACADEMIC_YEAR_ZH = "学年 2023-2024学年 或 2023/24（默认 9 月—次年 8 月，可在数据文件夹 dataset.yaml 的 academic_year_start_month 中设定）"
+ACADEMIC_YEAR_EN = (
+    "academic year 2023-2024学年 or 2023/24 (September–August by default; another first month is set by "
+    "academic_year_start_month in the data folder's dataset.yaml)"
+)
+
 INSTRUCTIONS: tuple[tuple[str, str], ...] = (
     ("市域产教联合体数据采集模板", "Data-collection template for a city-level industry–education consortium"),
     (
@@ -81,9 +88,12 @@ INSTRUCTIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "面板表：每个单位每个统计期一行（单位代码 + 统计期唯一）。统计期写法：年 2024；半年 2024H1（1–6 月）、2024H2；"
-        "季度 2024Q3；月 2024-07。全表只能使用一种频率。",
+        f"季度 2024Q3；月 2024-07；{ACADEMIC_YEAR_ZH}。每类单位只用一种频率：院校按学年、企业与园区按自然年填报时，"
+        "须在 dataset.yaml 的 frequency_by_unit_type 中声明（见 data/README.md）。",
         "panel: one row per unit and period (unit_id + period unique). Period labels: year 2024; half-year 2024H1 "
-        "(Jan–Jun), 2024H2; quarter 2024Q3; month 2024-07. Use one frequency throughout.",
+        f"(Jan–Jun), 2024H2; quarter 2024Q3; month 2024-07; {ACADEMIC_YEAR_EN}. One frequency per kind of unit: "
+        "colleges on academic years beside enterprises and the park on calendar years must be declared in "
+        "dataset.yaml (frequency_by_unit_type; see data/README.md).",
     ),
     (
         "流量与存量：流量（如毕业生数、产值、到款额）填本期内发生的数；存量（如在校生数、教师数、基地数）填期末时点数。"

@@ -23,6 +23,8 @@ from evalkit.data import schema
 from evalkit.data.raw import Collector, RawTable
 from evalkit.data.template import (
     _TYPE_TEXT,
+    ACADEMIC_YEAR_EN,
+    ACADEMIC_YEAR_ZH,
     FIRST_DATA_ROW,
     HEADER_ROW,
     ITEMS_SHEET,
@@ -54,9 +56,8 @@ _GENERAL = (
         "give numerators and denominators, never rates; leave a cell empty when not collected (0 means zero).",
     ),
     (
-        "统计期写法：年 2024；半年 2024H1、2024H2；季度 2024Q3；月 2024-07；学年 2023-2024学年 或 2023/24。",
-        "Periods: year 2024; half-year 2024H1, 2024H2; quarter 2024Q3; month 2024-07; academic year "
-        "2023-2024学年 or 2023/24.",
+        f"统计期写法：年 2024；半年 2024H1、2024H2；季度 2024Q3；月 2024-07；{ACADEMIC_YEAR_ZH}。",
+        f"Periods: year 2024; half-year 2024H1, 2024H2; quarter 2024Q3; month 2024-07; {ACADEMIC_YEAR_EN}.",
     ),
     (
         "填好后请原样交回本文件（可先运行 evalkit validate 文件名.xlsx 自查）。",
