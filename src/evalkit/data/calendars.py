@@ -37,6 +37,14 @@ BY_TYPE_KEY = "frequency_by_unit_type"
 # The unit types that may report on another calendar than the colleges (graduate records and
 # partnerships are dated on the colleges' calendar, so the college side keeps ``frequency``).
 OTHER_CALENDAR_TYPES = ("enterprise", "park")
+# The unit types that report panel figures (industrial colleges report through their host college).
+PANEL_UNIT_TYPES = ("college", "enterprise", "park")
+_UNIT_ZH = {"college": "院校", "enterprise": "企业", "park": "园区"}
+_UNIT_EN = {"college": "colleges", "enterprise": "enterprises", "park": "the park"}
+_MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,63 @@ class Calendars:
     def frequencies(self) -> list[str]:
         """Every frequency in use, the primary first."""
         return list(dict.fromkeys([self.primary, *self.by_unit_type.values()]))
+
+
+def frequency_text(freq: str, start_month: int = ACADEMIC_START_MONTH) -> tuple[str, str]:
+    """(Chinese, English) name of a frequency; an academic year with its months, e.g.
+    ``("学年（9 月—次年 8 月）", "academic year (September–August)")``."""
+    if freq == "academic_year":
+        end = (start_month - 2) % 12 + 1
+        nxt = "次年 " if start_month != 1 else ""
+        return (
+            f"学年（{start_month} 月—{nxt}{end} 月）",
+            f"academic year ({_MONTHS_EN[start_month - 1]}–{_MONTHS_EN[end - 1]})",
+        )
+    names = {
+        "year": ("自然年", "calendar year"),
+        "half": ("半年（1—6 月、7—12 月）", "half-year (January–June, July–December)"),
+        "quarter": ("季度", "quarter"),
+        "month": ("月", "month"),
+    }
+    return names.get(freq, (freq, freq))
+
+
+def describe(cal: Calendars) -> tuple[str, str]:
+    """(Chinese, English) sentence: which calendar each kind of unit reports on and, for two
+    calendars, the alignment rule (data/README.md, "Mixed frequencies")."""
+    groups: dict[str, list[str]] = {}
+    for kind in PANEL_UNIT_TYPES:
+        groups.setdefault(cal.frequency_of(kind), []).append(kind)
+    if len(groups) == 1:
+        zh, en = frequency_text(cal.primary, cal.start_month)
+        return f"所有单位均按{zh}统计。", f"Every unit reports by {en}."
+    zh_parts, en_parts = [], []
+    for i, (freq, kinds) in enumerate(groups.items()):
+        fz, fe = frequency_text(freq, cal.start_month)
+        zh_parts.append(f"{'与'.join(_UNIT_ZH[k] for k in kinds)}按{fz}统计")
+        en_parts.append(f"{' and '.join(_UNIT_EN[k] for k in kinds)}{' report' if i == 0 else ''} by {fe}")
+    en_head = "; ".join(en_parts)
+    zh_rule = (
+        f"{'两' if len(groups) == 2 else '三'}种口径按同一重叠规则对齐：各统计期保留各自的起止日期，归入与其重叠天数最多的"
+        "窗口；流量按该口径自身的期数求和或折算年均，存量取该口径在窗口内的最后一期（见 data/README.md“Mixed frequencies”）。"
+    )
+    en_rule = (
+        "the calendars are aligned by one overlap rule: every period keeps its own dates and belongs to the window "
+        "it overlaps most; flows are summed or averaged per year by that calendar's own count of periods, stocks "
+        'are taken at that calendar\'s last period in the window (data/README.md, "Mixed frequencies").'
+    )
+    return "，".join(zh_parts) + "；" + zh_rule, en_head[0].upper() + en_head[1:] + "; " + en_rule
+
+
+def as_record(cal: Calendars) -> dict:
+    """The calendars as plain JSON types (results.json ``calendars``)."""
+    uses_academic = "academic_year" in cal.frequencies
+    return {
+        "frequency": cal.primary,
+        "by_unit_type": {k: cal.frequency_of(k) for k in PANEL_UNIT_TYPES},
+        "mixed": cal.mixed,
+        "academic_year_start_month": cal.start_month if uses_academic else None,
+    }
 
 
 def start_month(meta: dict) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import __version__
+from evalkit.data.calendars import as_record
 from evalkit.review import sections as s1
 from evalkit.review import sections_estimates as s2
 from evalkit.review import sections_summary as s3
@@ -261,6 +262,7 @@ class PhaseReview:
             "window": {"start": a.phase.start.isoformat(), "end": a.phase.end.isoformat()},
             "as_of": a.as_of.isoformat(),
             "baseline": {"start": a.baseline[0].isoformat(), "end": a.baseline[1].isoformat()},
+            "calendars": as_record(a.dataset.calendars),
             "methods": a.methods_ran(),
             "targets": targets,
             "framework": {

@@ -78,6 +78,7 @@ def appendix(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
             "统计期与阶段：一个统计期归入与其重叠的阶段窗口；与两个窗口重叠时归入重叠天数较多者（相同则归前者）。",
             "Periods and phases: a period belongs to the window it overlaps; when it overlaps two, to the one it overlaps most (ties: the earlier).",
         ),
+        calendars_item(a),
         (
             "目标口径：期末值（存量取窗口最后一期，流量取截至该期的 12 个月）、年均值或累计值，见各目标的“口径”列；比率的变化以百分点计；人数、个数取整。",
             "Target bases: end (stock at the window's last period, flow over the 12 months to it), annual or cumulative, as the basis column says; "
@@ -175,6 +176,15 @@ def appendix(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
         "Note: ratios are recomputed from aggregated numerators and denominators (flows summed, stocks "
         "at the window's end), never averaged.",
     )
+
+
+def calendars_item(a: PhaseAnalysis) -> tuple[str, str]:
+    """Which calendar each kind of unit's data are on (``dataset.yaml`` ``frequency``,
+    ``frequency_by_unit_type``, ``academic_year_start_month``) and, for two, the alignment rule."""
+    from evalkit.data.calendars import describe
+
+    zh, en = describe(a.dataset.calendars)
+    return f"统计口径：{zh}", f"Calendars: {en}"
 
 
 def truth_items() -> list[tuple[str, str]]:
