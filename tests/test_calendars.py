@@ -170,7 +170,7 @@ def test_one_number_on_two_calendars_is_refused(mixed):
 
 
 def test_mixed_dataset_reviews(mixed):
-    from conftest import render_review
+    from conftest import all_markup, render_review
 
     review = render_review(Path(__file__).parents[1] / "params" / "phase2.yaml", data_dir=mixed)
     a = review.analysis
@@ -179,3 +179,71 @@ def test_mixed_dataset_reviews(mixed):
     assert a.dataset.periods_by_frequency["year"][-1].label == "2024"
     results = review.results()
     assert results["tables"]["targets"]
+    # the review says which calendar each kind of unit is on, the academic year's months and the rule
+    markup = all_markup(review)
+    assert "院校按学年（9 月—次年 8 月）统计，企业与园区按自然年统计" in markup
+    assert "存量取该口径在窗口内的最后一期" in markup and "data/README.md" in markup
+    assert results["calendars"] == {
+        "frequency": "academic_year",
+        "by_unit_type": {"college": "academic_year", "enterprise": "year", "park": "year"},
+        "mixed": True,
+        "academic_year_start_month": 9,
+    }
+
+
+def test_the_calendars_sentence_follows_the_dataset(ay, mixed, tmp_path):
+    from types import SimpleNamespace
+
+    from evalkit.data.calendars import as_record, describe
+    from evalkit.review.sections_methods import calendars_item
+
+    three = load(_with_meta(mixed, tmp_path / "m3", academic_year_start_month=3), strict=False)
+    zh, en = calendars_item(SimpleNamespace(dataset=three))  # the methods appendix's line
+    assert zh.startswith("统计口径：院校按学年（3 月—次年 2 月）统计，企业与园区按自然年统计")
+    assert "Colleges report by academic year (March–February); enterprises and the park by calendar year" in en
+    assert as_record(three.calendars)["academic_year_start_month"] == 3
+    # one calendar: said briefly, no alignment rule
+    assert describe(load(ay).calendars) == (
+        "所有单位均按学年（9 月—次年 8 月）统计。",
+        "Every unit reports by academic year (September–August).",
+    )
+    plain = load(Path(__file__).parents[1] / "data" / "zhuzhou_synthetic")
+    assert describe(plain.calendars)[1].startswith("Every unit reports by half-year")
+    assert as_record(plain.calendars)["academic_year_start_month"] is None
+
+
+def test_the_codebook_names_each_calendar_and_the_start_month(mixed, tmp_path, monkeypatch):
+    from evalkit.data import codebook
+
+    monkeypatch.setattr(codebook, "_plot", lambda values: "")  # the text is tested, not the histograms
+    assert main(["codebook", str(mixed), "--out", str(tmp_path / "cb.html")]) == 0
+    page = (tmp_path / "cb.html").read_text(encoding="utf-8")
+    assert "院校按学年（9 月—次年 8 月）统计，企业与园区按自然年统计" in page
+    assert "学年（9 月—次年 8 月） / academic year (September–August)" in page and "自然年 / calendar year" in page
+    table = codebook.variables_table(load(mixed))[0].set_index("variable")
+    assert table.loc["students", "calendar"].startswith("学年（9 月")
+    assert table.loc["employees", "calendar"] == "自然年 / calendar year"
+    # the synthetic partnerships and evidence are dated after a March-start data's end: warnings
+    folder = _with_meta(mixed, tmp_path / "m3", academic_year_start_month=3)
+    three = codebook.calendars_table(load(folder, strict=False)).set_index("unit_type")
+    assert three.loc["college", "academic_year_start_month"] == 3
+    assert three.loc["college", "calendar"].startswith("学年（3 月—次年 2 月）")
+    assert pd.isna(three.loc["park", "academic_year_start_month"])
+    # one calendar: no calendar column per variable
+    assert "calendar" not in codebook.variables_table(load(Path(__file__).parents[1] / "data" / "zhuzhou_synthetic"))[0]
+
+
+def test_templates_say_where_the_academic_year_start_is_set(tmp_path):
+    from openpyxl import load_workbook
+
+    from evalkit.data.template import write_template
+    from evalkit.data.unit_template import write_unit_workbook
+
+    for path in (
+        write_template(tmp_path / "t.xlsx"),
+        write_unit_workbook(tmp_path / "c.xlsx", "college", unit={"unit_id": "C01", "unit_type": "college"}),
+    ):
+        ws = load_workbook(path)["说明 Instructions"]
+        text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+        assert "默认 9 月—次年 8 月" in text and "September–August by default" in text
+        assert text.count("academic_year_start_month") == 2  # in Chinese and in English

@@ -1,8 +1,10 @@
 """``evalkit codebook DATA --out codebook.html`` (or ``.xlsx``): every panel variable with its
 Chinese and English name, unit, type, flow/stock kind, rule, coverage by period and by unit, range
 and a small distribution plot (an embedded PNG, the bundled CJK font). The JRC COIN coverage rule
-is applied and shown: a variable, or a unit, below 65% data availability is flagged. The HTML
-page is self-contained (no CDN; every string escaped)."""
+is applied and shown: a variable, or a unit, below 65% data availability is flagged. The calendars
+are stated: each kind of unit's frequency, its periods and the academic year's first month (a
+``calendar`` column per variable when the dataset has two). The HTML page is self-contained (no
+CDN; every string escaped)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,42 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit.data import schema
+from evalkit.data.calendars import PANEL_UNIT_TYPES, describe, frequency_text
 
 COVERAGE_MIN = 0.65  # JRC COIN: indicators and units below 65% data availability are flagged
 
 
+def _calendar_text(dataset, freq: str) -> str:
+    zh, en = frequency_text(freq, dataset.start_month)
+    return f"{zh} / {en}"
+
+
+def calendars_table(dataset) -> pd.DataFrame:
+    """One row per kind of unit reporting panel figures: its frequency, calendar (an academic
+    year with its months), ``academic_year_start_month`` and first and last period."""
+    cal = dataset.calendars
+    rows = []
+    for kind in PANEL_UNIT_TYPES:
+        freq = cal.frequency_of(kind)
+        periods = dataset.periods_by_frequency.get(freq) or []
+        rows.append(
+            {
+                "unit_type": kind,
+                "frequency": freq,
+                "calendar": _calendar_text(dataset, freq),
+                "academic_year_start_month": dataset.start_month if freq == "academic_year" else None,
+                "first_period": periods[0].label if periods else None,
+                "last_period": periods[-1].label if periods else None,
+            }
+        )
+    return pd.DataFrame(rows).astype({"academic_year_start_month": "Int64"})
+
+
 def variables_table(dataset) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(one row per variable, coverage by variable × period, coverage by unit) over the units a
-    variable applies to."""
+    variable applies to; with a ``calendar`` column when the dataset has two calendars."""
     panel = dataset.panel.merge(dataset.units[["unit_id", "unit_type"]], on="unit_id", how="left")
+    cal = dataset.calendars
     rows, by_period, by_unit = [], {}, []
     for c in schema.PANEL_VARIABLES:
         if c.name not in panel:
@@ -42,6 +72,15 @@ def variables_table(dataset) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                 "kind": c.kind or "",
                 "rule": (f"≤ {c.le}; " if c.le else "") + "≥ 0",
                 "applies_to": ", ".join(c.applies_to),
+                **(
+                    {
+                        "calendar": "; ".join(
+                            dict.fromkeys(_calendar_text(dataset, cal.frequency_of(k)) for k in c.applies_to)
+                        )
+                    }
+                    if cal.mixed
+                    else {}
+                ),
                 "coverage": round(cov, 3),
                 "min": values.min() if len(values) else None,
                 "max": values.max() if len(values) else None,
@@ -94,11 +133,13 @@ def write_codebook(path: str | Path, out: str | Path, *, force: bool = False, la
     out = check_output(Path(out), force=force, kind="file")
     dataset = load(path)
     table, periods, units = variables_table(dataset)
+    calendars = calendars_table(dataset)
     if out.suffix.lower() == ".xlsx":
         return [
             write_excel(
                 {
                     "variables": table,
+                    "calendars": calendars,
                     "coverage_by_period": periods.reset_index(names="variable"),
                     "coverage_by_unit": units,
                 },
@@ -122,7 +163,8 @@ def write_codebook(path: str | Path, out: str | Path, *, force: bool = False, la
         "<style>body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse;margin:1em 0}"
         "td,th{border:1px solid #ccc;padding:2px 6px}tr.flag{background:#fff2cc}</style></head><body>"
         f"<h1>{e(title)} — {e(dataset.name)}</h1><p>{e(rule)}</p>"
-        f"<p>{e(dataset.frequency)}: {e(dataset.periods[0].label)}–{e(dataset.periods[-1].label)}</p>"
+        f"<h2>统计口径 Calendars</h2><p>{e(' / '.join(describe(dataset.calendars)))}</p>"
+        f"{_table_html(calendars)}"
         f"<h2>变量 Variables</h2>{_table_html(table, plots)}"
         f"<h2>按统计期的覆盖率 Coverage by period</h2>{_table_html(periods.reset_index(names='variable'))}"
         f"<h2>按单位的覆盖率 Coverage by unit</h2>{_table_html(units)}</body></html>"
