@@ -154,20 +154,8 @@ def reliability(normalised: pd.DataFrame, groups: Any) -> pd.DataFrame:
 
 def per_year(a: PhaseAnalysis) -> pd.DataFrame:
     """Members, each calendar year the data covers in full (flows per year, stocks at year end)."""
-    from evalkit.indicators.metrics import aggregate
-
     years = sorted({y for p in a.dataset.all_periods for y in (p.start.year, p.end.year)})
-    windows = {str(y): (date(y, 1, 1), date(y, 12, 31)) for y in years}
-    return aggregate(
-        a.table,
-        a.registry,
-        by="consortium",
-        windows=windows,
-        units=a.units,
-        members="ever",
-        flows="per_year",
-        start_month=a.dataset.start_month,
-    )
+    return a.consortium_values({str(y): (date(y, 1, 1), date(y, 12, 31)) for y in years})
 
 
 def ccd(a: PhaseAnalysis) -> pd.DataFrame:
