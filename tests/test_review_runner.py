@@ -153,3 +153,31 @@ def test_a_review_whose_inputs_have_not_changed_is_reused(tmp_path, monkeypatch)
     html.unlink()  # a report that is gone is made again
     remade = run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0]
     assert not remade.reused and html.exists()
+
+
+def test_a_status_file_is_data_reuse_never_follows_it_outside_the_review(tmp_path, monkeypatch):
+    """previous_outcome trusts a status.json only for the review's own files, present, with the key."""
+    import json
+
+    from evalkit.review.reuse import previous_outcome
+
+    out = tmp_path / "reports" / "p"
+    out.mkdir(parents=True)
+    (out / "review.html").write_text("<html></html>", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("x", encoding="utf-8")
+    job = _job(tmp_path, "p", tmp_path / "nb.ipynb").with_(inputs_key="k" * 64)
+    good = {"phase_id": "p", "status": "ok", "inputs_key": "k" * 64, "html": "review.html"}
+    cases = {
+        "outside": good | {"html": "../../secret.txt"},
+        "absolute": good | {"html": str(tmp_path / "secret.txt")},
+        "not a path": good | {"html": 5},
+        "fields missing": {"status": "ok", "inputs_key": "k" * 64, "html": "review.html"},
+        "other key": good | {"inputs_key": "z" * 64},
+        "failed": good | {"status": "failed"},
+    }
+    for name, rec in cases.items():
+        (out / "status.json").write_text(json.dumps(rec), encoding="utf-8")
+        assert previous_outcome(job) is None, name
+    (out / "status.json").write_text(json.dumps(good), encoding="utf-8")
+    found = previous_outcome(job)
+    assert found is not None and found.reused and found.html == str((out / "review.html").resolve())

@@ -71,18 +71,25 @@ def previous_outcome(job: Job) -> Outcome | None:
         return None
     names = {f.name for f in Outcome.__dataclass_fields__.values()}
     rec = {k: v for k, v in rec.items() if k in names}
+    inside = os.path.normpath(out.resolve())
     for name in ("notebook", "html", "log", "pdf"):
         if rec.get(name):
-            path = Path(os.path.normpath(rec[name] if os.path.isabs(rec[name]) else out / rec[name]))
-            if not path.is_file():
+            if not isinstance(rec[name], str):
                 return None
-            rec[name] = str(path)
+            path = os.path.normpath(os.path.join(inside, rec[name]))
+            # only the review's own files, still there (a status.json is data: never trusted further)
+            if os.path.commonpath([inside, path]) != inside or not Path(path).is_file():
+                return None
+            rec[name] = path
     if job.html and not rec.get("html"):
         return None
     if job.docx and not (out / "review.docx").is_file():
         return None
     rec.update(seconds=0.0, reused=True)
-    return Outcome(**rec)
+    try:
+        return Outcome(**rec)
+    except TypeError:  # fields missing: not a status this runner wrote
+        return None
 
 
 __all__ = ["inputs_key", "previous_outcome"]
