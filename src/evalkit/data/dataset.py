@@ -29,7 +29,7 @@ from evalkit.data.calendars import BY_TYPE_KEY, Calendars, start_month
 from evalkit.data.flows import graduate_flows
 from evalkit.data.limits import LIMITS, limit
 from evalkit.data.periods import Period
-from evalkit.data.raw import Collector, RawTable, make_raw
+from evalkit.data.raw import Collector, RawTable, arrow_system_pool, make_raw
 from evalkit.data.readers import META_FILES, META_KEYS, TABLE_ORDER, check_meta, read_source
 from evalkit.data.validation import check_tables
 from evalkit.errors import DataError, Problem
@@ -266,18 +266,20 @@ def load(path: str | Path, *, strict: bool = True) -> Dataset:
     ``member_since``) are kept in ``Dataset.warnings`` instead; structural errors (missing table
     or column, unreadable file, duplicate keys, mixed frequencies) still raise.
     """
-    source, raws, meta, files, c = read_source(Path(path))
-    return _build(raws, meta, c, source=source, files=files, strict=strict, label=str(source))
+    with arrow_system_pool():
+        source, raws, meta, files, c = read_source(Path(path))
+        return _build(raws, meta, c, source=source, files=files, strict=strict, label=str(source))
 
 
 def validate(path: str | Path) -> ValidationReport:
     """Check a dataset and report every problem; never raises for data problems (a missing path
     raises FileNotFoundError)."""
-    source, raws, meta, files, c = read_source(Path(path))
-    try:
-        dataset = _build(raws, meta, c, source=source, files=files, strict=True, label=str(source))
-    except DataError:
-        dataset = None
+    with arrow_system_pool():
+        source, raws, meta, files, c = read_source(Path(path))
+        try:
+            dataset = _build(raws, meta, c, source=source, files=files, strict=True, label=str(source))
+        except DataError:
+            dataset = None
     return ValidationReport(source, c.problems, dataset)
 
 

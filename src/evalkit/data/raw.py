@@ -5,13 +5,17 @@ the size checks made before a file is read."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from evalkit.data import schema
@@ -53,6 +57,12 @@ class RawTable:
         if column not in cache:
             cache[column] = as_text(self.data[column])
         return cache[column]
+
+    def release(self) -> None:
+        """Let the values go once the table is typed (a long panel is not held twice); the file,
+        the row numbers and the headers stay for the problems found later."""
+        self.data = pd.DataFrame(columns=self.data.columns)
+        self.__dict__.pop("_text", None)
 
     def label(self, column: str | None) -> str | None:
         """The column as the user knows it: the file's header, with the canonical name if different."""
@@ -179,15 +189,136 @@ def as_text(s: pd.Series) -> pd.Series:
         out = pd.Series([_cell_text(v) for v in s], index=s.index, dtype="str")
     else:
         out = s.astype("str")
+    if _stripped_text(out):
+        return out  # not held twice
     out = out.str.strip()
     return out.where(out != "", None)
 
 
+def _stripped_text(s: pd.Series) -> bool:
+    """Whether pyarrow-backed text has no empty cell and no space around a value: looked at a
+    slice at a time (a long column is not copied to be checked)."""
+    if not (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"):
+        return False
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(s.array)
+    for start in range(0, len(arr), 1 << 16):
+        piece = arr.slice(start, 1 << 16)
+        clean = pc.and_(pc.equal(pc.utf8_trim_whitespace(piece), piece), pc.not_equal(piece, ""))
+        if pc.all(clean).as_py() is not True:
+            return False
+    release_arrow_memory()
+    return True
+
+
+def text_of(found: np.ndarray, uniques: pd.Index) -> pd.Series:
+    """The text column whose codes (−1 = missing) are ``found`` among ``uniques`` (as
+    :func:`codes` gives them), made by pyarrow in pieces: no Python object per row, and pieces
+    that fit where a long column just let go was held."""
+    import pyarrow as pa
+
+    text = pa.array(uniques.array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    values = pa.concat_arrays([text.cast(pa.large_string()), pa.nulls(1, pa.large_string())])
+    at = np.where(found < 0, len(uniques), found)
+    step = 1 << 15
+    pieces = [values.take(pa.array(at[i : i + step])) for i in range(0, len(at), step)]
+    return pa.chunked_array(pieces or [values[:0]], type=pa.large_string()).to_pandas()
+
+
+def among(s: pd.Series, allowed) -> np.ndarray:
+    """``s.isin(allowed)`` as booleans (missing: False); for pyarrow-backed text without a
+    Python object per allowed value (pandas makes one pyarrow scalar each)."""
+    if not (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"):
+        return s.isin(allowed).to_numpy(dtype=bool)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(allowed, pd.Index) and isinstance(allowed.dtype, pd.StringDtype):
+        values, missing = pa.array(allowed.dropna().array), allowed.hasnans
+    else:
+        values = pa.array([v for v in allowed if isinstance(v, str)], type=pa.large_string())
+        missing = any(v is None or v is pd.NA or (isinstance(v, float) and v != v) for v in allowed)
+    out = pc.is_in(pa.array(s.array), value_set=values).to_numpy(zero_copy_only=False)
+    release_arrow_memory()
+    return out | s.isna().to_numpy() if missing else out
+
+
+_POOL_LOCK = threading.Lock()
+_POOL: dict = {"readers": 0, "default": None}  # readers inside arrow_system_pool(); the pool to restore
+
+
+@contextlib.contextmanager
+def arrow_system_pool() -> Iterator[None]:
+    """pyarrow allocates from the C library while a dataset is read. Its default allocator
+    (mimalloc) keeps what is freed for reuse: tens of MB held past their use by a long table's
+    text, and a few MB reserved at its first use. Buffers remember their pool, so what is made
+    here is freed rightly afterwards; the default comes back when the last reader leaves."""
+    import pyarrow as pa
+
+    with _POOL_LOCK:
+        if _POOL["readers"] == 0:
+            _POOL["default"] = pa.default_memory_pool()
+            pa.set_memory_pool(pa.system_memory_pool())
+        _POOL["readers"] += 1
+    try:
+        yield
+    finally:
+        with _POOL_LOCK:
+            _POOL["readers"] -= 1
+            if _POOL["readers"] == 0:
+                pa.set_memory_pool(_POOL["default"])
+                _POOL["default"] = None
+
+
+def release_arrow_memory() -> None:
+    """Hand the buffers pyarrow has freed back to the system now: its allocator keeps them for
+    reuse, and the text operations on a long table would otherwise leave tens of MB resident."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def codes(s: pd.Series, sort: bool = False) -> tuple[npt.NDArray[np.signedinteger], pd.Index]:
+    """Integer codes of a column's values (−1 = missing) and its distinct values, coded in the
+    values' sorted order when ``sort``: the keys of a long table compared and sorted without
+    their text (for pyarrow-backed text: int32 codes, no copy of the text, no Python strings)."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(s.array)
+        uniques = pc.drop_null(pc.unique(arr))
+        if sort:
+            uniques = pc.take(uniques, pc.array_sort_indices(uniques))
+        found = pc.index_in(arr, value_set=uniques)
+        if found.null_count:
+            found = pc.fill_null(found, -1)
+        out = found.to_numpy()
+        del found, arr
+        release_arrow_memory()
+        return out, pd.Index(uniques.to_pandas())
+    found, distinct = pd.factorize(s, sort=sort)
+    return found, pd.Index(distinct)
+
+
 def map_values(s: pd.Series, mapping: dict, dtype: str = "str") -> pd.Series:
-    """``s.map(mapping)`` through the distinct values (fast for long columns of few values)."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    looked = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(looked[codes], index=s.index, dtype=dtype)
+    """``s.map(mapping)`` through the distinct values (fast for long columns of few values; text
+    is taken by pyarrow, not made as a Python object per row)."""
+    found, uniques = codes(s)
+    values = [mapping.get(u) for u in uniques] + [None]
+    found = np.where(found < 0, len(uniques), found)
+    if dtype == "str" and all(v is None or isinstance(v, str) for v in values):
+        import pyarrow as pa
+
+        out = pa.array(values, type=pa.large_string()).take(pa.array(found)).to_pandas()
+        out.index = s.index
+        release_arrow_memory()
+        return out
+    return pd.Series(np.array(values, dtype=object)[found], index=s.index, dtype=dtype)
 
 
 # --------------------------------------------------------------------------- headers → columns
@@ -222,22 +353,28 @@ def make_raw(
     rows: np.ndarray,
     header_row: int | None,
     c: Collector,
+    nonblank: np.ndarray | None = None,
 ) -> RawTable:
     """Map headers to canonical names; unknown headers are kept aside as extras; fully blank records
-    are dropped (their row numbers are kept for the rest)."""
+    are dropped (their row numbers are kept for the rest). ``nonblank``: the records with a cell
+    that is not blank, when the reader knows them (its columns may be typed already). The columns
+    are not copied."""
     data: dict[str, pd.Series] = {}
     headers: dict[str, str] = {}
     extras: dict[str, pd.Series] = {}
     derived = set(DERIVED.get(table, ()))
     n = len(rows)
-    nonblank = np.zeros(n, dtype=bool)
+    known = nonblank is not None
+    if nonblank is None:
+        nonblank = np.zeros(n, dtype=bool)
     for j, (h, values) in enumerate(zip(header, columns)):
         values = values.reset_index(drop=True)
-        filled = _filled(values)
-        nonblank |= filled
         h_text = "" if h is None or (isinstance(h, float) and h != h) else str(h).strip()
+        filled = _filled(values) if not known or not h_text else None
+        if not known:
+            nonblank |= filled
         if not h_text:
-            if filled.any():
+            if filled is not None and filled.any():
                 c.add(
                     file,
                     header_row,
@@ -270,7 +407,7 @@ def make_raw(
         data = {k: v.iloc[keep].reset_index(drop=True) for k, v in data.items()}
         extras = {k: v.iloc[keep].reset_index(drop=True) for k, v in extras.items()}
         rows = rows[keep]
-    frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+    frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)), copy=False)
     return RawTable(table, file, frame, np.asarray(rows), headers, header_row, extras)
 
 

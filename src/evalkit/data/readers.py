@@ -18,6 +18,7 @@ import pandas as pd
 from evalkit.data import schema
 from evalkit.data.encodings import SEPARATORS, decode, nul_problem, separator
 from evalkit.data.calendars import check_calendar_meta
+from evalkit.data.limits import limit_rule
 from evalkit.data.periods import FREQUENCIES
 from evalkit.data.raw import (
     HEADER_SEARCH_ROWS,
@@ -27,6 +28,7 @@ from evalkit.data.raw import (
     find_header,
     make_raw,
     no_header_rule,
+    release_arrow_memory,
     over_limit,
     over_limit_bytes,
 )
@@ -53,6 +55,13 @@ META_KEYS = (
     "license",
     "max_abs_value",
 )
+_HEAD_BYTES = 1 << 16  # where the header row is looked for
+_SCAN_BYTES = 1 << 22  # the encoding, NUL and line-break checks of the typed path read 4 MB at a time
+_STREAM_BYTES = 1 << 20  # the typed path parses 1 MB of the file at a time
+# Cells the typed path turns into numbers itself (see _read_csv_typed); any other cell sends the
+# file to the whole-file path, where evalkit.data.cells types and reports it.
+_PLAIN_NUMBER = r"^(?:\d+(?:\.\d*)?|\.\d+)$"
+_PLAIN_MAX_CHARS = 15
 # Files beside the tables that are not tables (documentation, the synthetic truth file, ...).
 _IGNORED_SUFFIXES = (".md", ".json", ".txt", ".yaml", ".yml", ".html", ".pdf", ".png", ".ipynb")
 
@@ -122,7 +131,7 @@ def read_source(path: Path) -> tuple[Path, dict[str, RawTable], dict, list[tuple
             suffix = p.suffix.lower()
             one: RawTable | None
             if suffix == ".csv":
-                one = _read_csv(p, table, c)
+                one = _read_csv(p, table, c, typed=True)
             elif suffix in (".parquet", ".pq"):
                 one = _read_parquet(p, table, c)
             else:
@@ -185,9 +194,16 @@ def check_meta(meta: dict, file: str, c: Collector) -> dict:
     return meta
 
 
-def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
+def _read_csv(path: Path, table: str, c: Collector, typed: bool = False) -> RawTable | None:
+    """One CSV table. ``typed`` (the dataset's load): a clean file is streamed and its numeric
+    columns typed as read (:func:`_read_csv_typed`); anything else, and ``typed=False`` (the
+    collection of returned files, which keeps the text), is read whole as text."""
     if over_limit_bytes(path, c):
         return None
+    if typed:
+        fast = _read_csv_typed(path, table, c)
+        if fast is not None:
+            return fast
     data = path.read_bytes()
     if not data.strip():
         c.add(path.name, None, None, None, "the file is empty (no header, no data)", fatal=True)
@@ -198,15 +214,8 @@ def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
     if utf8 is None:
         return None
     data = utf8
-    head_text = data[: 1 << 16].decode("utf-8", errors="ignore")
-    head = []
-    for i, record in enumerate(csv.reader(io.StringIO(head_text, newline=""))):
-        if i >= HEADER_SEARCH_ROWS:
-            break
-        head.append(record)
-    lines = head_text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
-    sep = separator(lines[first]) if lines else None
+    head_text = data[:_HEAD_BYTES].decode("utf-8", errors="ignore")
+    head, lines, first, sep = _head(head_text)
     if sep is not None:
         c.add(
             path.name,
@@ -317,6 +326,148 @@ def _read_csv(path: Path, table: str, c: Collector) -> RawTable | None:
     columns = [frame[col] for col in frame.columns]
     del frame
     return make_raw(table, path.name, header, columns, rows, h + 1, c)
+
+
+def _head(head_text: str) -> tuple[list[list[str]], list[str], int, str | None]:
+    """The first records of a file's text (where the header is looked for), its lines, the first
+    non-blank line and the separator it uses when it is not a comma."""
+    head = []
+    for i, record in enumerate(csv.reader(io.StringIO(head_text, newline=""))):
+        if i >= HEADER_SEARCH_ROWS:
+            break
+        head.append(record)
+    lines = head_text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    return head, lines, first, separator(lines[first]) if lines else None
+
+
+def _scan(path: Path) -> tuple[int, int, bytes] | None:
+    """(length of the UTF-8 BOM, line breaks, the first 64 kB after the BOM) of a file of UTF-8
+    text with no NUL byte that ends with a line break, read in steps; None for any other file."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    bom, newlines, text, last, head = 0, 0, False, b"", b""
+    with open(path, "rb") as fh:
+        for step, chunk in enumerate(iter(lambda: fh.read(_SCAN_BYTES), b"")):
+            if step == 0:
+                bom = len(codecs.BOM_UTF8) if chunk.startswith(codecs.BOM_UTF8) else 0
+                head = chunk[bom : bom + _HEAD_BYTES]
+            if b"\x00" in chunk:
+                return None
+            text = text or bool(chunk.strip())
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+            try:
+                decoder.decode(chunk[bom:] if step == 0 else chunk)
+            except UnicodeDecodeError:
+                return None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    if not text or last not in (b"\n", b"\r"):
+        return None
+    return bom, newlines, head
+
+
+def _numeric(table: str, header: str) -> bool:
+    name = schema.canonical_header(table, str(header).strip()) if str(header).strip() else None
+    return name is not None and any(col.name == name and col.dtype in ("float", "int") for col in schema.TABLES[table])
+
+
+def _read_csv_typed(path: Path, table: str, c: Collector) -> RawTable | None:
+    """A clean CSV as the dataset's load reads it: streamed a block at a time (the file is never
+    held whole, nor its cells as text), every numeric column typed as it is read into one float
+    array. Typing here is exactly :func:`evalkit.data.cells.to_number`'s for the cells it
+    accepts: empty and missing markers are NaN, and plain numbers (digits with an optional
+    decimal point, at most 15 characters: an exact mantissa and an exact power of ten, which
+    pandas and pyarrow parse to the same double). Any other file or cell (another encoding, a
+    NUL byte, a separator, no header, a limit, a ragged or cut row, a quote left open, a sign,
+    an exponent, a thousands separator, text) gives None without a problem: the whole-file path
+    then reads the file again and reports what it finds, as it always has."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from evalkit.data.cells import MISSING_MARKERS
+
+    scan = _scan(path)
+    if scan is None:
+        return None
+    bom, newlines, head_bytes = scan
+    head, _, _, sep = _head(head_bytes.decode("utf-8", errors="ignore"))
+    h = find_header(table, head) if sep is None else None
+    if h is None or (len(head) <= h + 1 and newlines <= h + 1):
+        return None
+    header = head[h]
+    width = len(header)
+    if limit_rule("max_columns", width) is not None or limit_rule("max_rows", newlines) is not None:
+        return None
+    numbers = {j: np.empty(newlines + 1, dtype="float64") for j, name in enumerate(header) if _numeric(table, name)}
+    texts: dict[int, list] = {j: [] for j in range(width) if j not in numbers}
+    nonblank = np.zeros(newlines + 1, dtype=bool)
+    markers = pa.array(sorted(MISSING_MARKERS))
+    bad: list[int] = []
+
+    def on_bad_row(row) -> str:
+        bad.append(row.number)
+        return "skip"
+
+    names = [f"c{j}" for j in range(width)]
+    n = 0
+    try:
+        with pa.OSFile(str(path)) as source:
+            source.seek(bom)
+            reader = pacsv.open_csv(
+                source,
+                read_options=pacsv.ReadOptions(
+                    column_names=names, skip_rows=h + 1, use_threads=False, block_size=_STREAM_BYTES
+                ),
+                parse_options=pacsv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=on_bad_row, ignore_empty_lines=False
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            for batch in reader:
+                k = batch.num_rows
+                if bad or n + k > len(nonblank):
+                    return None
+                for j, column in enumerate(batch.columns):
+                    trimmed = pc.utf8_trim_whitespace(column)
+                    filled = pc.not_equal(trimmed, "")
+                    nonblank[n : n + k] |= filled.to_numpy(zero_copy_only=False)
+                    if j not in numbers:
+                        texts[j].append(column.cast(pa.large_string()))  # as pandas holds text: not copied again
+                        continue
+                    plain = pc.and_(
+                        pc.match_substring_regex(trimmed, _PLAIN_NUMBER),
+                        pc.less_equal(pc.utf8_length(trimmed), _PLAIN_MAX_CHARS),
+                    )
+                    if not pc.all(pc.or_(plain, pc.invert(filled))).as_py():
+                        missing = pc.is_in(pc.utf8_lower(trimmed), value_set=markers)
+                        if not pc.all(pc.or_(plain, missing)).as_py():
+                            return None
+                    number = pc.cast(pc.if_else(plain, trimmed, pa.scalar(None, pa.string())), pa.float64())
+                    numbers[j][n : n + k] = number.to_numpy(zero_copy_only=False)
+                n += k
+                release_arrow_memory()
+    except (pa.ArrowInvalid, ValueError, OSError):
+        return None
+    if bad:
+        return None
+    text_frame = pa.table({f"c{j}": pa.chunked_array(parts, type=pa.large_string()) for j, parts in texts.items()})
+    texts.clear()
+    frame = text_frame.to_pandas()
+    del text_frame
+    columns = [pd.Series(numbers[j][:n], copy=False) if j in numbers else frame[f"c{j}"] for j in range(width)]
+    del frame, numbers
+    rows = np.arange(h + 2, n + h + 2, dtype=np.int32 if n + h + 2 < 2**31 else np.int64)
+    return make_raw(table, path.name, header, columns, rows, h + 1, c, nonblank=nonblank[:n])
 
 
 def _read_parquet(path: Path, table: str, c: Collector) -> RawTable | None:
