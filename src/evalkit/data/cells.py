@@ -10,11 +10,12 @@ import re
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from evalkit.data import schema
 from evalkit.data.periods import PeriodError, parse_period
-from evalkit.data.raw import Collector, RawTable, as_text, map_values
+from evalkit.data.raw import Collector, RawTable, as_text, codes, map_values
 
 # Cells read as "not reported" in numeric, yes/no and date columns (common in Chinese exports).
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "—", "–", "/", "#n/a"})
@@ -128,8 +129,13 @@ def _period_objects(raw: RawTable, col: str, c: Collector) -> tuple[pd.Series, p
             labels[u], freqs[u] = p.label, p.freq
         except PeriodError as exc:
             errors[u] = str(exc)
-    label = map_values(text, labels)
-    freq = map_values(text, freqs)
+    # labels already written the canonical way (the usual case) are the text itself: not copied
+    label = text if not errors and all(labels[u] == u for u in labels) else map_values(text, labels)
+    found, uniques = codes(text)  # the frequency of each row as a category: a byte a row
+    names = sorted(set(freqs.values()))
+    lookup = np.array([names.index(freqs[u]) if u in freqs else -1 for u in uniques] + [-1], dtype=np.int8)
+    freq = pd.Series(pd.Categorical.from_codes(lookup[found], categories=names), index=text.index)
+    del found
     bad = (text.notna() & label.isna()).to_numpy()
     if bad.any():
         rules = np.array(
@@ -258,7 +264,13 @@ def _check_le(raw: RawTable, frame: pd.DataFrame, c: Collector) -> None:
             continue
         num = frame[spec.name].astype("float64")
         den = frame[spec.le].astype("float64")
-        over = (num > den + 1e-9 * np.maximum(1.0, den.abs())).fillna(False).to_numpy(dtype=bool)
+        with np.errstate(invalid="ignore", over="ignore"):  # as pandas: inf − inf is NaN, not over
+            bound = np.abs(den.to_numpy())  # den + 1e-9 · max(1, |den|), in one buffer
+            np.maximum(bound, 1.0, out=bound)
+            bound *= 1e-9
+            bound += den.to_numpy()
+            over = num.to_numpy() > bound
+        del bound
         rule: str | np.ndarray
         if spec.dtype == "bool":
             rule = f"{spec.name} = 1 needs {spec.le} = 1 in the same row"
@@ -304,6 +316,8 @@ def _check_rate_columns(raw: RawTable, c: Collector) -> None:
 
 def check_unique(raw: RawTable, frame: pd.DataFrame, keys: tuple[str, ...], c: Collector) -> None:
     """Duplicate keys are errors, never merged: each later copy is reported with the first one's row."""
+    if not _may_repeat(frame, keys):
+        return
     present = frame[list(keys)].notna().all(axis=1)
     if not present.any():
         return
@@ -334,3 +348,27 @@ def check_unique(raw: RawTable, frame: pd.DataFrame, keys: tuple[str, ...], c: C
         dtype=object,
     )
     c.rows(raw, mask, keys[-1] if len(keys) > 1 else keys[0], values, rules, fatal=True)
+
+
+def _may_repeat(frame: pd.DataFrame, keys: tuple[str, ...]) -> bool:
+    """Whether a key may appear twice, told from the keys' integer codes (a long panel's keys are
+    not copied as text); True when the codes cannot say (the rows are then looked at)."""
+    if not keys:
+        return True
+    found = [codes(frame[k])[0] for k in keys]
+    sizes = [int(f.max(initial=-1)) + 2 for f in found]  # codes −1 … max
+    if float(np.prod(sizes, dtype=np.float64)) >= 2**62:
+        return True
+    wide = float(np.prod(sizes, dtype=np.float64)) >= 2**31
+    combined: npt.NDArray[np.signedinteger] = found[0].astype(np.int64 if wide else np.int32)
+    missing = found[0] < 0
+    for f, size in zip(found[1:], sizes[1:]):
+        np.multiply(combined, size, out=combined)
+        np.add(combined, f, out=combined, casting="same_kind")
+        missing |= f < 0
+    del found
+    if missing.any():
+        combined = combined[~missing]
+    del missing
+    combined.sort()
+    return bool((combined[1:] == combined[:-1]).any())

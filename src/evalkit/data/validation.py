@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from evalkit.data import schema
@@ -50,7 +51,17 @@ from evalkit.data.periods import (
     period_containing,
     period_range,
 )
-from evalkit.data.raw import DERIVED, MAX_ROWS_PER_CHECK, Collector, RawTable, map_values
+from evalkit.data.raw import (
+    DERIVED,
+    MAX_ROWS_PER_CHECK,
+    Collector,
+    RawTable,
+    among,
+    codes,
+    map_values,
+    release_arrow_memory,
+    text_of,
+)
 
 __all__ = ["DERIVED", "Checked", "Collector", "RawTable", "available_frequency", "check_tables"]
 
@@ -143,12 +154,15 @@ def check_tables(
                 )
                 continue
         typed[name] = type_table(raw, c)
+        release_arrow_memory()
         check_unique(raw, typed[name], schema.KEYS[name], c)
+        release_arrow_memory()
     # Keep checking after fatal problems (every problem is reported); only the tables need to exist.
     if "units" not in typed or "panel" not in typed:
         return None
 
-    panel_raw, panel = raws["panel"], typed["panel"]
+    panel_raw, panel = raws["panel"], typed.pop("panel")
+    panel_raw.release()  # typed: the panel is held once from here on
     frequency = available_frequency(panel["__freq_period"], declared_frequency)
     if frequency is None:
         if "period" in panel_raw.data.columns:
@@ -156,10 +170,11 @@ def check_tables(
         return None
     units_raw, units = raws["units"], typed["units"]
     cal = Calendars(frequency, dict(by_unit_type or {}), start_month)
-    expected = row_frequencies(panel["unit_id"], units, cal)
+    # one frequency for every row unless unit types have their own (a long panel needs no array)
+    expected = row_frequencies(panel["unit_id"], units, cal) if cal.by_unit_type else frequency
     other = (panel["__freq_period"].notna() & (panel["__freq_period"] != expected)).to_numpy()
     if cal.by_unit_type:
-        rule: object = undeclared_rules(panel["__freq_period"], expected, panel["unit_id"], units, other)
+        rule: object = undeclared_rules(panel["__freq_period"], np.asarray(expected), panel["unit_id"], units, other)
     else:
         why = "the declared frequency (dataset.yaml)" if declared_frequency else "the panel's main frequency"
         rule = (
@@ -175,12 +190,14 @@ def check_tables(
             c.rows(panel_raw, outside[0], "period", panel["period"], outside[1], fatal=True)
             mask |= outside[0]
         keep = (panel["__freq_period"] == freq).to_numpy() & (expected == freq) & ~mask
-        found = panel.loc[keep, "period"].dropna().unique()
+        found = _labels_in(panel["period"], keep)
         if len(found):
             ordinals = sorted(parse_period(v).ordinal for v in found)
             periods_by[freq] = period_range(
                 Period(freq, ordinals[0], start_month), Period(freq, ordinals[-1], start_month)
             )
+    del expected, other  # a row each: not held while the rest is checked
+    panel = panel.drop(columns="__freq_period")
     if frequency not in periods_by:
         if "period" in panel_raw.data.columns:
             c.add(panel_raw.file, None, panel_raw.label("period"), None, "no readable period labels", fatal=True)
@@ -188,15 +205,17 @@ def check_tables(
     periods = periods_by[frequency]
     t_of = {p.label: i + 1 for ps in periods_by.values() for i, p in enumerate(ps)}
 
-    ids = set(units["unit_id"].dropna())
-    types = dict(zip(units["unit_id"], units["unit_type"]))
-    if not ids:  # an empty units table is reported already; every reference would fail with it
+    ids = pd.Index(units["unit_id"].dropna().unique())  # no Python object per unit: a long units table
+    # the unit types are looked up for the graduate records, partnerships and evidence only
+    linked = any(typed.get(name) is not None for name in ("graduates", "partnerships", "evidence"))
+    types = dict(zip(units["unit_id"], units["unit_type"])) if linked else {}
+    if ids.empty:  # an empty units table is reported already; every reference would fail with it
         return None
     _check_refs(panel_raw, panel, "unit_id", ids, c)
-    parent_known = units["parent_id"].isna() | units["parent_id"].isin(ids)
+    parent_known = units["parent_id"].isna().to_numpy() | among(units["parent_id"], ids)
     c.rows(
         units_raw,
-        (~parent_known).to_numpy(),
+        ~parent_known,
         "parent_id",
         units["parent_id"],
         "parent_id is not a unit_id in the units table",
@@ -299,12 +318,11 @@ def check_tables(
 
     if c.fatal:
         return None
-    panel = panel.drop(columns="__freq_period")
-    panel.insert(2, "t", panel["period"].map(t_of).astype("int64"))
-    freq_of_unit = dict(zip(units["unit_id"], unit_freq))
+    panel.insert(2, "t", _t(panel["period"], t_of))
+    release_arrow_memory()
     for freq, ps in periods_by.items():  # each calendar's units against its own periods
         on = (unit_freq == freq).to_numpy()
-        _coverage(units_raw, units, panel[panel["unit_id"].map(freq_of_unit) == freq], ps, c, on)
+        _coverage(units_raw, units, _rows_of(panel, units["unit_id"], on), ps, c, on)
     cohort = pd.Series(
         [
             None if pd.isna(d) else period_containing(date(d.year, d.month, d.day), f, start_month).label
@@ -318,11 +336,72 @@ def check_tables(
     units.loc[always, "cohort_t"] = 1
     units.loc[always, "cohort"] = unit_freq[always].map(lambda f: periods_by[f][0].label)
     units["member"] = since.notna()
-    panel = panel.sort_values(["unit_id", "t"], kind="stable").reset_index(drop=True)
+    del ids, types  # not held while the panel is sorted
+    panel = _sorted_by_unit_and_t(panel)
     if graduates is not None:
         graduates = graduates.drop(columns="__freq_cohort")
         _graduate_consistency(raws["graduates"], graduates, panel, c)
     return Checked(units, panel, graduates, partnerships, frequency, periods, evidence, cal, periods_by)
+
+
+def _labels_in(labels: pd.Series, rows: np.ndarray) -> list:
+    """The distinct labels of ``rows`` (told from integer codes: the labels are not copied)."""
+    found, uniques = codes(labels)
+    present = np.zeros(len(uniques) + 1, dtype=bool)
+    present[found[rows]] = True
+    return list(uniques[present[:-1]])
+
+
+def _t(periods: pd.Series, t_of: dict[str, int]) -> pd.Series:
+    """t of every panel row, looked up once per distinct period label."""
+    found, labels = codes(periods)
+    if len(found) and found.min() < 0:  # a missing period: as pandas does it
+        return periods.map(t_of).astype("int64")
+    return pd.Series(np.array([t_of[label] for label in labels], dtype="int64")[found], index=periods.index)
+
+
+def _rows_of(panel: pd.DataFrame, unit_ids: pd.Series, on: np.ndarray) -> pd.DataFrame:
+    """The unit and period of the panel rows of the units ``on`` (no copy when they are all)."""
+    keys = panel[["unit_id", "period"]]
+    rows = among(keys["unit_id"], pd.Index(unit_ids[on].dropna().unique()))
+    return keys if rows.all() else keys[rows]
+
+
+def _sorted_by_unit_and_t(panel: pd.DataFrame) -> pd.DataFrame:
+    """The panel sorted by unit and t (keys unique), a column at a time: each column is let go as
+    its sorted copy is made, so a long panel is never held twice; text is sorted through integer
+    codes. Already sorted: as it is."""
+    release_arrow_memory()
+    unit, units = codes(panel["unit_id"], sort=True)
+    if len(unit) and unit.min() < 0:  # no unit (only without strict checks): missing ids go last
+        return panel.sort_values(["unit_id", "t"], kind="stable").reset_index(drop=True)
+    width = int(panel["t"].max()) + 1 if len(panel) else 1
+    key: npt.NDArray[np.signedinteger] = unit.astype(np.int32 if len(units) * width < 2**31 else np.int64)
+    np.multiply(key, width, out=key)
+    np.add(key, panel["t"].to_numpy(), out=key, casting="same_kind")
+    if np.greater(key[1:], key[:-1]).all():
+        return panel.reset_index(drop=True)
+    order = np.argsort(key)  # keys unique: every sort gives this order
+    del key
+    if len(order) < 2**31:
+        order = order.astype(np.int32)
+    columns = {}
+    for name in list(panel.columns):
+        column = panel[name]
+        if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+            # text by its integer codes: the old column goes before the sorted one is made
+            found, uniques = (unit, units) if name == "unit_id" else codes(column)
+            unit = np.empty(0, dtype=np.int32)  # the unit codes are let go with the column
+            del column, panel[name]
+            release_arrow_memory()
+            taken = text_of(found[order], uniques)
+            del found
+        else:
+            taken = column.array.take(order)
+            del column, panel[name]
+        columns[name] = pd.Series(taken, name=name, copy=False)
+        release_arrow_memory()  # a text column's old buffers, at once
+    return pd.DataFrame(columns, copy=False)
 
 
 def _range_bounds(frequency: str, declared_range: tuple[object, object], today: date | None, start_month: int = 9):
@@ -355,18 +434,19 @@ def _range_bounds(frequency: str, declared_range: tuple[object, object], today: 
 def _outside_range(labels: pd.Series, freqs: pd.Series, frequency: str, declared_range, today, start_month: int = 9):
     """(mask, rules) of period labels outside the allowed range, or None when all are inside."""
     first, last, why = _range_bounds(frequency, declared_range, today, start_month)
-    ordinal = {}
-    for u in labels.dropna().unique():
+    found, uniques = codes(labels)  # each distinct label parsed once, rows judged by its code
+    ordinal = np.full(len(uniques) + 1, np.nan)
+    for i, u in enumerate(uniques):
         try:
-            ordinal[u] = parse_period(u).ordinal
+            ordinal[i] = parse_period(u).ordinal
         except PeriodError:
             continue
-    if not ordinal:
+    if np.isnan(ordinal).all():
         return None
     same = (freqs == frequency).fillna(False).to_numpy(dtype=bool)
-    o = map_values(labels, ordinal, dtype="float64").to_numpy(dtype="float64", na_value=np.nan)
-    after = same & (o > last.ordinal)
-    before = same & (o < first.ordinal) if first is not None else np.zeros(len(o), dtype=bool)
+    after = same & (ordinal > last.ordinal)[found]
+    before = same & (ordinal < first.ordinal)[found] if first is not None else np.zeros(len(found), dtype=bool)
+    del found
     if not (after.any() or before.any()):
         return None
     rules = np.where(
@@ -404,13 +484,13 @@ def _check_refs(
     raw: RawTable,
     frame: pd.DataFrame,
     col: str,
-    ids: set,
+    ids: pd.Index,
     c: Collector,
     types: dict | None = None,
     allowed: tuple[str, ...] = (),
 ) -> None:
     values = frame[col]
-    unknown = (values.notna() & ~values.isin(ids)).to_numpy()
+    unknown = values.notna().to_numpy() & ~among(values, ids)
     c.rows(
         raw,
         unknown,
@@ -444,37 +524,41 @@ def _coverage(
     on: np.ndarray | None = None,
 ) -> None:
     """Units without panel rows, and units missing some of ``periods`` (only the units ``on``)."""
-    counts = panel.groupby("unit_id").size()
-    absent = (units["unit_id"].notna() & ~units["unit_id"].isin(counts.index)).to_numpy()
+    found, ids = codes(panel["unit_id"])  # rows per unit, counted on integer codes
+    counts = pd.Series(np.bincount(found[found >= 0], minlength=len(ids)), index=ids)
+    del found
+    absent = units["unit_id"].notna().to_numpy() & ~among(units["unit_id"], counts.index)
     if on is not None:
         absent = absent & on
     c.rows(units_raw, absent, "unit_id", units["unit_id"], "unit has no rows in the panel", severity="warning")
     short = counts[counts < len(periods)]
     if short.empty:
         return
-    have = panel[panel["unit_id"].isin(short.index)].groupby("unit_id")["period"].agg(set)
-    row_of = dict(zip(units["unit_id"], units_raw.rows))
-    flagged = 0
+    # every short unit is flagged; the first ones (by unit id) are listed with their missing periods
+    listed = sorted(short.index)[:MAX_ROWS_PER_CHECK]
+    on_listed = among(panel["unit_id"], listed)
+    have: dict[str, set] = {uid: set() for uid in listed}
+    for uid, label in zip(panel["unit_id"][on_listed], panel["period"][on_listed]):
+        have[uid].add(label)
+    row_of = {u: r for u, r in zip(units["unit_id"], units_raw.rows) if u in have}
     for uid, got in have.items():
         missing = [p.label for p in periods if p.label not in got]
-        if flagged < MAX_ROWS_PER_CHECK:
-            shown = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
-            c.add(
-                units_raw.file,
-                int(row_of[uid]) if uid in row_of else None,
-                "unit_id",
-                uid,
-                f"coverage gap: no panel rows for {len(missing)} of {len(periods)} periods ({shown})",
-                severity="warning",
-            )
-        flagged += 1
-    if flagged > MAX_ROWS_PER_CHECK:
+        shown = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
+        c.add(
+            units_raw.file,
+            int(row_of[uid]) if uid in row_of else None,
+            "unit_id",
+            uid,
+            f"coverage gap: no panel rows for {len(missing)} of {len(periods)} periods ({shown})",
+            severity="warning",
+        )
+    if len(short) > MAX_ROWS_PER_CHECK:
         c.add(
             units_raw.file,
             None,
             "unit_id",
             None,
-            f"coverage gap — and {flagged - MAX_ROWS_PER_CHECK} more units with missing periods",
+            f"coverage gap — and {len(short) - MAX_ROWS_PER_CHECK} more units with missing periods",
             severity="warning",
         )
 
