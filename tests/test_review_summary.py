@@ -291,6 +291,7 @@ def test_the_word_version_matches_results(run):
     doc = docx.Document(str(out / "phase2" / "review.docx"))
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
     assert f"结论：{res['verdict']['zh']}" in headings
+    assert res["calendars"]["text_zh"] in [p.text for p in doc.paragraphs]  # the data's calendars, as the annex
     card = doc.tables[0]
     assert [r.cells[0].text for r in card.rows[1:]] == [r["name_zh"] for r in res["scorecard"]]
     scored = next(r for r in res["scorecard"] if r["score"] is not None)

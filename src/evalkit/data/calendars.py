@@ -120,11 +120,14 @@ def describe(cal: Calendars) -> tuple[str, str]:
 def as_record(cal: Calendars) -> dict:
     """The calendars as plain JSON types (results.json ``calendars``)."""
     uses_academic = "academic_year" in cal.frequencies
+    zh, en = describe(cal)
     return {
         "frequency": cal.primary,
         "by_unit_type": {k: cal.frequency_of(k) for k in PANEL_UNIT_TYPES},
         "mixed": cal.mixed,
         "academic_year_start_month": cal.start_month if uses_academic else None,
+        "text_zh": zh,
+        "text_en": en,
     }
 
 

@@ -64,6 +64,9 @@ def write_docx(
             f"Window {results['window']['start']} to {results['window']['end']}; as of {results['as_of']}.",
         )
     )
+    calendars = results.get("calendars") or {}
+    if calendars.get("text_zh"):  # which calendar the data are on (the methods appendix says the same)
+        doc.add_paragraph(t(calendars["text_zh"], calendars["text_en"]))
     doc.add_paragraph(results.get("framework", {}).get("label", ""))
 
     v = results["verdict"]
