@@ -138,3 +138,26 @@ def test_reviews_running_at_once_compute_a_shared_part_once(tmp_path):
     # nested: a part whose computation asks for itself again does not wait on its own lock
     c = ResultCache(tmp_path / "n")
     assert c.get_or_compute("a", {}, lambda: c.get_or_compute("a", {}, lambda: 5) + 1) in (5, 6)
+
+
+def test_the_full_dataset_is_read_back_from_the_cache_even_after_its_folder_moved(tmp_path):
+    """The preflight caches the validated full dataset; a kernel reads it back (same tables and
+    fingerprint as a fresh load), also when identical files sit in another folder and the first
+    folder is gone, and names the folder it was asked for."""
+    import pandas.testing as pdt
+
+    import evalkit
+    from evalkit.review.asof import load_full
+
+    c = ResultCache(tmp_path / "cache")
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(DATA, first)
+    shutil.copytree(DATA, second)
+    load_full(first, c)
+    shutil.rmtree(first)
+    again = load_full(second, c)
+    assert c.hits == ["fulldata"] and again.source == second
+    fresh = evalkit.load(DATA)
+    assert again.fingerprint == fresh.fingerprint
+    for name in ("units", "panel", "graduates"):
+        pdt.assert_frame_equal(getattr(again, name), getattr(fresh, name))

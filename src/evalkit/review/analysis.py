@@ -24,7 +24,7 @@ from evalkit.data.periods import Period, assign_windows
 from evalkit.errors import EvalkitError
 from evalkit.indicators.registry import Registry
 from evalkit.review import estimates as est
-from evalkit.review.asof import cut
+from evalkit.review.asof import cut, load_full
 from evalkit.review.cache import ResultCache, folder_fingerprint
 from evalkit.review.estimates import NotEstimable as NotEstimable  # re-exported: renderers catch it
 from evalkit.review.estimates import balanced_did_panel as balanced_did_panel
@@ -571,7 +571,6 @@ def open_analysis(
     folder's files are unchanged (a folder fingerprint over every file's name and bytes)."""
     from types import SimpleNamespace
 
-    from evalkit.data.dataset import load
     from evalkit.indicators.registry import load_registry
     from evalkit.review.phases import check_against, load_phase
 
@@ -580,7 +579,7 @@ def open_analysis(
     cache = ResultCache.default()
 
     def load_and_cut() -> tuple[str, list, Dataset]:
-        full = load(phase.data)
+        full = load_full(Path(phase.data), cache)
         return full.fingerprint, list(full.periods), cut(full, phase.as_of)
 
     fingerprint, periods, known = cache.get_or_compute(

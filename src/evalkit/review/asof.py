@@ -21,12 +21,30 @@ recomputed exactly as :func:`evalkit.load` computes them.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
 from evalkit.data.dataset import Dataset
 from evalkit.data.validation import DERIVED
 from evalkit.errors import ParamsError
+from evalkit.review.cache import ResultCache, folder_fingerprint
+
+
+def load_full(folder: Path, cache: ResultCache) -> Dataset:
+    """The validated dataset of ``folder`` (every period), from the result cache while the
+    folder's files are unchanged: the runner's preflight loads it once and every review's kernel
+    reads it back instead of loading and validating the files again."""
+    from evalkit.data.dataset import load
+
+    def fresh() -> Dataset:
+        full = load(folder)
+        _ = full.fingerprint  # computed now: a copy read back never opens the files (they may have moved)
+        return full
+
+    full = cache.get_or_compute("fulldata", {"folder": folder_fingerprint(Path(folder))}, fresh)
+    full.source = Path(folder)  # the same files may sit in another folder
+    return full
 
 
 def cut(dataset: Dataset, as_of: date) -> Dataset:

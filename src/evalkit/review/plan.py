@@ -143,7 +143,8 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
     ParamsError
         Listing every problem of every params file.
     """
-    from evalkit.data.dataset import load
+    from evalkit.review.asof import load_full
+    from evalkit.review.cache import ResultCache
     from evalkit.indicators.registry import load_registry
     from evalkit.review.phases import check_against, load_phase
 
@@ -160,7 +161,8 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
             if not phase.data.exists():
                 problems.append(f"{path}: data folder not found: {phase.data}")
                 continue
-            datasets[phase.data] = load(phase.data)
+            # into the result cache too: each review's kernel reads it back (review/asof.load_full)
+            datasets[phase.data] = load_full(Path(phase.data), ResultCache.default())
         ds = datasets[phase.data]
         try:
             registry = load_registry(phase.registry)
