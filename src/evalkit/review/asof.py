@@ -31,14 +31,16 @@ from evalkit.errors import ParamsError
 from evalkit.review.cache import ResultCache, folder_fingerprint
 
 
-def load_full(folder: Path, cache: ResultCache) -> Dataset:
+def load_full(folder: Path, cache: ResultCache, loaded: Dataset | None = None) -> Dataset:
     """The validated dataset of ``folder`` (every period), from the result cache while the
     folder's files are unchanged: the runner's preflight loads it once and every review's kernel
-    reads it back instead of loading and validating the files again."""
+    reads it back instead of loading and validating the files again. ``loaded``: the dataset
+    just loaded from ``folder`` (the preflight loads first, so size limits are checked before
+    any file is hashed), stored instead of loading again."""
     from evalkit.data.dataset import load
 
     def fresh() -> Dataset:
-        full = load(folder)
+        full = loaded if loaded is not None else load(folder)
         _ = full.fingerprint  # computed now: a copy read back never opens the files (they may have moved)
         return full
 

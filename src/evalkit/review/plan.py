@@ -143,6 +143,7 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
     ParamsError
         Listing every problem of every params file.
     """
+    from evalkit.data.dataset import load
     from evalkit.review.asof import load_full
     from evalkit.review.cache import ResultCache
     from evalkit.indicators.registry import load_registry
@@ -161,8 +162,9 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
             if not phase.data.exists():
                 problems.append(f"{path}: data folder not found: {phase.data}")
                 continue
-            # into the result cache too: each review's kernel reads it back (review/asof.load_full)
-            datasets[phase.data] = load_full(Path(phase.data), ResultCache.default())
+            # loaded here first (size limits before any hashing), then kept in the result cache:
+            # each review's kernel reads it back (review/asof.load_full)
+            datasets[phase.data] = load_full(Path(phase.data), ResultCache.default(), loaded=load(phase.data))
         ds = datasets[phase.data]
         try:
             registry = load_registry(phase.registry)
