@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -194,6 +195,24 @@ def check_meta(meta: dict, file: str, c: Collector) -> dict:
     return meta
 
 
+def _text_options(names: list[str], skip: int, block: int, on_bad_row: Any) -> dict[str, Any]:
+    """pyarrow CSV options shared by the whole-file and the streamed read: every cell as text
+    (never null), quoted line breaks kept, empty lines kept (their row numbers count), bad rows
+    reported to ``on_bad_row``."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    return {
+        "read_options": pacsv.ReadOptions(column_names=names, skip_rows=skip, use_threads=False, block_size=block),
+        "parse_options": pacsv.ParseOptions(
+            newlines_in_values=True, invalid_row_handler=on_bad_row, ignore_empty_lines=False
+        ),
+        "convert_options": pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    }
+
+
 def _read_csv(path: Path, table: str, c: Collector, typed: bool = False) -> RawTable | None:
     """One CSV table. ``typed`` (the dataset's load): a clean file is streamed and its numeric
     columns typed as read (:func:`_read_csv_typed`); anything else, and ``typed=False`` (the
@@ -259,18 +278,7 @@ def _read_csv(path: Path, table: str, c: Collector, typed: bool = False) -> RawT
             c,
         )
     try:
-        arrow = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=h + 1, use_threads=False, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=on_bad_row, ignore_empty_lines=False
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        arrow = pacsv.read_csv(io.BytesIO(data), **_text_options(names, h + 1, 1 << 24, on_bad_row))
     except (pa.ArrowInvalid, ValueError) as exc:
         message = str(exc).strip().splitlines()[0]
         m = re.search(r"Row #(\d+)", message)
@@ -419,20 +427,7 @@ def _read_csv_typed(path: Path, table: str, c: Collector) -> RawTable | None:
     try:
         with pa.OSFile(str(path)) as source:
             source.seek(bom)
-            reader = pacsv.open_csv(
-                source,
-                read_options=pacsv.ReadOptions(
-                    column_names=names, skip_rows=h + 1, use_threads=False, block_size=_STREAM_BYTES
-                ),
-                parse_options=pacsv.ParseOptions(
-                    newlines_in_values=True, invalid_row_handler=on_bad_row, ignore_empty_lines=False
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()),
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
+            reader = pacsv.open_csv(source, **_text_options(names, h + 1, _STREAM_BYTES, on_bad_row))
             for batch in reader:
                 k = batch.num_rows
                 if bad or n + k > len(nonblank):
