@@ -239,7 +239,14 @@ def test_randomization_and_leave_one_out_take_the_vectorised_path_with_identical
     from evalkit.models.did_batch import SimpleAtt
 
     d = make_panel({"a": 4, "b": 4, "c": 6, "d": 6}, n_never=6, T=8, effect=3.0, seed=8)
-    fast = SimpleAtt(y="y", unit="unit", time="t", cohort="cohort")
+    rows_evaluated: list[int] = []
+
+    class Counted(SimpleAtt):
+        def many(self, data, units, labels, keep=None):
+            rows_evaluated.append(len(labels))
+            return super().many(data, units, labels, keep)
+
+    fast = Counted(y="y", unit="unit", time="t", cohort="cohort")
 
     def slow(x):  # the same statistic without ``many``: the loop
         return fast(x)
@@ -251,3 +258,5 @@ def test_randomization_and_leave_one_out_take_the_vectorised_path_with_identical
     la = leave_one_out(d, estimator=fast, unit="unit", treated_units=["a", "b", "c", "d"]).tidy()
     lb = leave_one_out(d, estimator=slow, unit="unit", treated_units=["a", "b", "c", "d"]).tidy()
     np.testing.assert_allclose(la["estimate"], lb["estimate"], atol=1e-10)
+    # the fast path ran: the observed check (1 row) and every assignment / every drop at once
+    assert rows_evaluated == [1, 15, 1, 4]
