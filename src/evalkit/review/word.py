@@ -31,6 +31,15 @@ def _set_fonts(style_or_run, east_asian: str = EAST_ASIAN_FONT) -> None:
     fonts.set(qn("w:eastAsia"), east_asian)
 
 
+def _table(doc: Any, headers: Sequence[str]) -> Any:
+    """A bordered table whose first row is ``headers``."""
+    table = doc.add_table(rows=1, cols=len(headers))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, headers):
+        cell.text = text
+    return table
+
+
 def write_docx(
     results: dict[str, Any], path: Path, *, figures: Sequence[tuple[bytes, str]] = (), lang: str = "zh"
 ) -> Path:
@@ -91,13 +100,9 @@ def write_docx(
 
     doc.add_heading(t("评分卡", "Scorecard"), level=2)
     card = results["scorecard"]
-    table = doc.add_table(rows=1, cols=4)
-    table.style = "Table Grid"
-    for cell, text in zip(
-        table.rows[0].cells,
-        (t("维度", "dimension"), t("信号灯", "light"), t("得分", "score"), t("决定颜色的比较", "comparison")),
-    ):
-        cell.text = text
+    table = _table(
+        doc, (t("维度", "dimension"), t("信号灯", "light"), t("得分", "score"), t("决定颜色的比较", "comparison"))
+    )
     for row in card:
         cells = table.add_row().cells
         cells[0].text = t(row["name_zh"], row["name_en"])
@@ -118,13 +123,7 @@ def write_docx(
             continue
         doc.add_heading(t(row["name_zh"], row["name_en"]), level=1)
         sub = [p for p in points if p["dimension"] == row["dimension"]]
-        tb = doc.add_table(rows=1, cols=4)
-        tb.style = "Table Grid"
-        for cell, text in zip(
-            tb.rows[0].cells,
-            (t("观测点", "point"), t("判断依据", "rule"), t("比较", "comparison"), t("信号灯", "light")),
-        ):
-            cell.text = text
+        tb = _table(doc, (t("观测点", "point"), t("判断依据", "rule"), t("比较", "comparison"), t("信号灯", "light")))
         for p in sub:
             cells = tb.add_row().cells
             cells[0].text = t(p["name_zh"], p["name_en"])
@@ -135,18 +134,15 @@ def write_docx(
     fc = results.get("forecast") or []
     if fc:
         doc.add_heading(t("展望：建设期末目标预测", "Outlook: end-of-build forecast"), level=1)
-        tb = doc.add_table(rows=1, cols=4)
-        tb.style = "Table Grid"
-        for cell, text in zip(
-            tb.rows[0].cells,
+        tb = _table(
+            doc,
             (
                 t("指标", "indicator"),
                 t("期末目标", "end target"),
                 t("预测（95% 预测区间）", "forecast (95% PI)"),
                 t("判断", "status"),
             ),
-        ):
-            cell.text = text
+        )
         for r in fc:
             cells = tb.add_row().cells
             cells[0].text = t(r["name_zh"], r["name_en"])
