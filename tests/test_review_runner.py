@@ -124,12 +124,33 @@ def test_pdf_printing_with_headless_chromium(runs, tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
 
 
-def test_embedded_font_subset_covers_the_page():
-    from evalkit.review.render import embedded_font_css
+def test_embedded_font_subset_covers_the_page(tmp_path, monkeypatch):
+    """The subset maps every character of the page; it is kept in the result cache under the
+    font and the character set: the same characters are not subset again, other ones are."""
+    import base64
+    import io
 
-    css = embedded_font_css("<p>株洲市产教联合体 — review</p>")
+    from fontTools.ttLib import TTFont
+
+    from evalkit.review import render
+
+    monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "cache"))
+    page = "<p>株洲市产教联合体 — review</p>"
+    css = render.embedded_font_css(page)
     assert css.startswith("@font-face") and "data:font/otf;base64," in css
     assert len(css) < 200_000  # a subset, not the 8 MB font
+    data = re.search(r"base64,([A-Za-z0-9+/=]+)", css).group(1)
+    cmap = TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap()
+    assert {ord(c) for c in "株洲市产教联合体—review"} <= set(cmap)
+    assert ord("湘") not in cmap
+
+    def no_subsetting(*args):
+        raise AssertionError("subset again although the characters were cached")
+
+    monkeypatch.setattr(render, "_font_subset", no_subsetting)
+    assert render.embedded_font_css("<b>review — 联合体市教株洲产</b>") == css  # same characters, cached
+    with pytest.raises(AssertionError, match="subset again"):
+        render.embedded_font_css(page + "湘")
 
 
 def test_a_review_whose_inputs_have_not_changed_is_reused(tmp_path, monkeypatch):
@@ -181,3 +202,24 @@ def test_a_status_file_is_data_reuse_never_follows_it_outside_the_review(tmp_pat
     (out / "status.json").write_text(json.dumps(good), encoding="utf-8")
     found = previous_outcome(job)
     assert found is not None and found.reused and found.html == str((out / "review.html").resolve())
+
+
+def test_nbformat_imports_and_validates_without_the_iri_grammars():
+    """Workers import nbformat without rfc3987_syntax (its grammars cost ~1 s per process);
+    notebooks still read, validate and write."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from evalkit.review.render import lean_nbformat\n"
+        "lean_nbformat()\n"
+        "import nbformat, papermill\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1 + 1')])\n"
+        "nbformat.validate(nbformat.reads(nbformat.writes(nb), as_version=4))\n"
+        "assert sys.modules.get('rfc3987_syntax') is None\n"
+        "bad = nbformat.v4.new_notebook(); bad.cells.append({'cell_type': 'nonsense'})\n"
+        "try:\n    nbformat.validate(bad)\nexcept nbformat.ValidationError:\n    print('invalid refused')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "invalid refused"

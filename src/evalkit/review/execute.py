@@ -238,6 +238,9 @@ def keep_failed(staging: Path, out: Path, labels: dict[str | Path, str]) -> Path
 def _run_papermill(job: Job, nb_path: Path, log_path: Path) -> str:
     """Run the notebook; papermill's log and the kernel's stderr go to ``log_path``. Returns the
     exception's name (empty when papermill raised none)."""
+    from evalkit.review.render import lean_nbformat
+
+    lean_nbformat()
     import papermill as pm
 
     logger = logging.getLogger("papermill")
@@ -300,6 +303,9 @@ def execute_phase(job: Job | dict[str, Any]) -> Outcome:
         previous good report (if any) is untouched and this run's notebook and log are kept in
         ``out/failed/``.
     """
+    from evalkit.review.render import lean_nbformat
+
+    lean_nbformat()
     import nbformat
 
     job = Job.coerce(job)

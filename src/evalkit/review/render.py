@@ -4,6 +4,7 @@ Chromium, and the index page over every review under an output folder."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -11,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
@@ -54,6 +56,19 @@ CHROMIUM_FLAGS = [
 STATUS_ZH = {"ok": "成功", "failed": "失败", "timeout": "超时"}
 
 
+def lean_nbformat() -> None:
+    """Let ``nbformat`` (papermill, nbconvert) import without ``rfc3987_syntax``.
+
+    jsonschema's format checkers import ``rfc3987_syntax`` when it is installed (JupyterLab's
+    jupyter-events brings it), and that module compiles 38 Lark grammars at import: about 1 s of
+    every worker's start for the ``iri`` formats, which the notebook schema never uses. Call
+    before the first import of nbformat in a process that only runs reviews; once jsonschema's
+    format module is loaded it changes nothing.
+    """
+    if "jsonschema._format" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # import → ImportError
+
+
 def _write_text(path: Path, text: str) -> Path:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -83,6 +98,7 @@ def render_html(
     Path
         ``html_path``.
     """
+    lean_nbformat()
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -113,30 +129,45 @@ def render_html(
 
 def embedded_font_css(page: str) -> str:
     """An ``@font-face`` with Noto Sans SC subset to the characters of ``page``, embedded as data
-    (Chinese displays on a machine without a Chinese font; a few hundred KB per report)."""
+    (Chinese displays on a machine without a Chinese font; a few hundred KB per report).
+
+    Subsetting costs ~0.5 s, so the subset is kept in the result cache under its font file and
+    character set: a page re-rendered with the same characters reuses it."""
+    from evalkit.plotting import cjk_font_path
+    from evalkit.review.cache import ResultCache
+
+    text = re.sub(r"data:[a-z/+-]+;base64,[A-Za-z0-9+/=]+", "", page)
+    codepoints = sorted({ord(c) for c in text if ord(c) > 127} | set(range(32, 127)))
+    font_path = Path(cjk_font_path())
+    stat = font_path.stat()
+    depends_on = {
+        "font": [font_path.name, stat.st_size, stat.st_mtime_ns],
+        "codepoints": hashlib.sha256(",".join(map(str, codepoints)).encode()).hexdigest(),
+    }
+    data = ResultCache.default().get_or_compute("font", depends_on, lambda: _font_subset(font_path, codepoints))
+    return (
+        '@font-face { font-family: "evalkit CJK"; font-weight: 100 900; '
+        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n'
+    )
+
+
+def _font_subset(font_path: Path, codepoints: list[int]) -> str:
+    """The font cut to ``codepoints``, base64."""
     import base64
     import io
 
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    from evalkit.plotting import cjk_font_path
-
-    text = re.sub(r"data:[a-z/+-]+;base64,[A-Za-z0-9+/=]+", "", page)
-    codepoints = sorted({ord(c) for c in text if ord(c) > 127} | set(range(32, 127)))
     options = subset.Options()  # default layout features (kern, locl, …): "*" doubles size and time
     options.notdef_outline = True
-    font = TTFont(str(cjk_font_path()), lazy=True)
+    font = TTFont(str(font_path), lazy=True)
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=codepoints)
     subsetter.subset(font)
     buf = io.BytesIO()
     font.save(buf)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (
-        '@font-face { font-family: "evalkit CJK"; font-weight: 100 900; '
-        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}\n'
-    )
+    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def find_chromium() -> str | None:
