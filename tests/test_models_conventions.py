@@ -418,3 +418,20 @@ def test_event_study_vcov_vocabulary(panel):
     with pytest.warns(DeprecationWarning):
         old = M.event_study(panel, y="y", unit="unit", time="year", cohort="cohort", cluster="region")
     assert old.vcov == "CRV1(region)"
+
+
+def test_coefficient_tables_match_scipy_stats_distributions():
+    """coef_table and critical_value use scipy.special directly (no scipy.stats import on the
+    render path): the same numbers as scipy.stats's normal and Student t."""
+    from scipy import stats
+
+    from evalkit.models.results import coef_table, critical_value
+
+    rng = np.random.default_rng(7)
+    est, se = rng.normal(size=40), rng.uniform(0.05, 3, size=40)
+    for df in (None, 2, 9.5, 400):
+        dist = stats.norm if df is None else stats.t(df)
+        table = coef_table(est, se, df=df, alpha=0.1)
+        np.testing.assert_allclose(table["p"], 2 * dist.sf(np.abs(est / se)), rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(table["ci_high"], est + dist.ppf(0.95) * se, rtol=1e-13)
+        assert critical_value(0.99, df) == pytest.approx(dist.ppf(0.995), rel=1e-13)
