@@ -86,3 +86,36 @@ def test_unusual_panels_take_the_csdid_route(panels):
     dup = pd.concat([data.iloc[1:2], data.iloc[1:]])  # same size, one (unit, year) twice, one missing
     assert did_fast.fit(dup, control="never", est_method="dr", base_period="varying", anticipation=0,
                         min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None  # a repeated (unit, year)
+
+
+@pytest.mark.parametrize("route", ["numpy", "csdid"])
+def test_a_pickled_result_reads_back_without_csdid(tmp_path, monkeypatch, route):
+    """The result cache pickles DidResults: the standard aggregations come back without importing
+    csdid (a review kernel's ~1 s), and anything else (balance_e, event_vcov) still works, the
+    fitted model loaded on first use; every number equals the unpickled original's."""
+    import pickle
+    import subprocess
+    import sys
+
+    data = _synthetic(3)
+    if route == "csdid":
+        monkeypatch.setattr(did_fast, "fit", lambda *a, **k: None)
+    res = M.staggered_did(data, y="y", unit="u", time="t", cohort="g", control="notyet")
+    path = tmp_path / "did.pkl"
+    path.write_bytes(pickle.dumps(res))
+    expected = {k: (res.aggregate(k).overall, res.aggregate(k).overall_se) for k in ("simple", "group", "dynamic", "calendar")}
+    expected["balanced"] = res.aggregate("dynamic", balance_e=1).overall
+    code = (
+        "import pickle, sys\n"
+        f"res = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "out = {k: (res.aggregate(k).overall, res.aggregate(k).overall_se) for k in ('simple', 'group', 'dynamic', 'calendar')}\n"
+        "out['csdid_before'] = 'csdid' in sys.modules\n"
+        "out['balanced'] = res.aggregate('dynamic', balance_e=1).overall\n"
+        "from evalkit.models.events import event_vcov\n"
+        "out['vcov'] = event_vcov(res).to_numpy().tolist()\n"
+        "print(repr(out))\n"
+    )
+    got = eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert got.pop("csdid_before") is False
+    np.testing.assert_allclose(got.pop("vcov"), event_vcov(res).to_numpy(), rtol=0, atol=1e-15)
+    assert got == expected

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import pickle
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from evalkit.models.results import BaseResults, Results, Summary, coef_table, ev
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-AGG_KINDS = ("simple", "group", "dynamic", "calendar")
+AGG_KINDS: tuple[Literal["simple", "group", "dynamic", "calendar"], ...] = ("simple", "group", "dynamic", "calendar")
 
 
 class Pretest(NamedTuple):
@@ -115,6 +116,25 @@ _AGG_TITLES = {
 }
 
 
+class _PickledModel:
+    """A fitted model kept as pickle bytes and loaded on first use (see
+    :meth:`DidResults.__getstate__`)."""
+
+    def __init__(self, model: Any) -> None:
+        self._blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        self._loaded: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_blob": self._blob, "_loaded": None}
+
+    def __getattr__(self, name: str) -> Any:  # only for names not set in __init__
+        if name.startswith("__") or "_blob" not in self.__dict__:
+            raise AttributeError(name)
+        if self.__dict__["_loaded"] is None:
+            self.__dict__["_loaded"] = pickle.loads(self._blob)
+        return getattr(self.__dict__["_loaded"], name)
+
+
 @dataclass
 class DidResults(BaseResults):
     """Callaway–Sant'Anna group-time effects (the shared results protocol of
@@ -148,6 +168,19 @@ class DidResults(BaseResults):
     lang: Lang | None = None
     _model: Any = field(default=None, repr=False)
     _agg_cache: dict[Any, Results] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (the review's result cache) with the four standard aggregations computed and
+        the fitted model kept as bytes, unpickled only when something else is asked of it: a
+        cached result reads back without importing csdid, statsmodels and scipy.stats (~1 s of
+        a review kernel)."""
+        for kind in AGG_KINDS:
+            with contextlib.suppress(Exception):  # one that cannot be formed is formed (and fails) on request
+                self.aggregate(kind)
+        state = self.__dict__.copy()
+        if state.get("_model") is not None and not isinstance(state["_model"], _PickledModel):
+            state["_model"] = _PickledModel(state["_model"])
+        return state
 
     def aggregate(
         self,
