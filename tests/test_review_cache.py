@@ -14,7 +14,7 @@ from evalkit.review import cache as cache_module
 from evalkit.review.cache import ResultCache
 from evalkit.review.report import PhaseReview
 
-PARTS = {"composite", "ccd", "did", "ri", "loo", "twfe"}
+PARTS = {"table", "window_values", "per_period", "targets", "composite", "ccd", "did", "ri", "loo", "twfe"}
 
 
 def review(tmp_cache, *, data_dir=None, params=PARAMS / "phase3.yaml", **methods) -> PhaseReview:
@@ -107,6 +107,25 @@ def test_another_framework_recomputes_no_estimate(cold_and_warm, tmp_path):
     r = review(folder, params=tmp_path / "params" / "phase3.yaml")
     assert kinds(r.analysis.cache.hits) == PARTS and not r.analysis.cache.misses
     assert "组织与治理（试）" in json.dumps(r.results(), ensure_ascii=False)
+
+
+def test_a_changed_target_recomputes_only_the_targets(cold_and_warm, tmp_path):
+    """A target value or its basis is read by the target table alone; the new value is judged."""
+    import yaml
+
+    folder, _, _ = cold_and_warm
+    raw = yaml.safe_load((PARAMS / "phase3.yaml").read_text(encoding="utf-8"))
+    raw["data"] = str(DATA)
+    ind = next(iter(raw["targets"]))
+    spec = raw["targets"][ind]
+    raw["targets"][ind] = {**spec, "value": spec["value"] * 2} if isinstance(spec, dict) else spec * 2
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "phase3.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    r = review(folder, params=tmp_path / "params" / "phase3.yaml")
+    assert kinds(r.analysis.cache.misses) == {"targets"}
+    assert kinds(r.analysis.cache.hits) == PARTS - {"targets"}
+    t = r.analysis.targets.set_index("indicator")
+    assert t.at[ind, "target"] == r.analysis.phase.targets[ind].value
 
 
 

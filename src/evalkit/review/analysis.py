@@ -151,7 +151,7 @@ class PhaseAnalysis:
     def table(self) -> pd.DataFrame:
         from evalkit.indicators.metrics import compute
 
-        return compute(self.dataset, self.registry)
+        return self._part("table", (), lambda: compute(self.dataset, self.registry))
 
     @property
     def units(self) -> pd.DataFrame:
@@ -174,16 +174,10 @@ class PhaseAnalysis:
         from evalkit.indicators.metrics import aggregate
 
         windows = {"baseline": self.baseline, self.phase.phase_id: self.phase.window}
-        return aggregate(
-            self.table,
-            self.registry,
-            by=["consortium", "membership", "alliance", "unit"],
-            windows=windows,
-            units=self.units,
-            members="ever",
-            flows="per_year",
-            start_month=self.dataset.start_month,
-        )
+        by: Any = ["consortium", "membership", "alliance", "unit"]
+        compute = lambda: aggregate(self.table, self.registry, by=by, windows=windows, units=self.units,  # noqa: E731
+                                    members="ever", flows="per_year", start_month=self.dataset.start_month)  # fmt: skip
+        return self._part("window_values", (), compute, windows=self._windows_key)
 
     def consortium_values(self, windows: dict[str, tuple[date, date]]) -> pd.DataFrame:
         """Indicators of all members together over ``windows`` (flows per year)."""
@@ -225,6 +219,10 @@ class PhaseAnalysis:
     def targets(self) -> pd.DataFrame:
         """One row per target: indicator, basis, the data window judged, baseline, actual, target,
         direction, attained, completion, change and its unit (percentage points for rates)."""
+        on = {k: [t.value, t.basis] for k, t in self.phase.targets.items()}
+        return self._part("targets", (), self._judge_targets, windows=self._windows_key, targets=on)
+
+    def _judge_targets(self) -> pd.DataFrame:
         from evalkit.indicators.metrics import aggregate
 
         # one aggregation per distinct pair of judged windows (not one per target)
@@ -308,15 +306,9 @@ class PhaseAnalysis:
         """Members (as known at the as-of date) vs comparison, every period."""
         from evalkit.indicators.metrics import aggregate
 
-        return aggregate(
-            self.table,
-            self.registry,
-            by=["membership", "consortium"],
-            windows=None,
-            units=self.units,
-            members="ever",
-            start_month=self.dataset.start_month,
-        )
+        compute = lambda: aggregate(self.table, self.registry, by=["membership", "consortium"], windows=None,  # noqa: E731
+                                    units=self.units, members="ever", start_month=self.dataset.start_month)  # fmt: skip
+        return self._part("per_period", (), compute)
 
     @functools.cached_property
     def college_wide(self) -> pd.DataFrame:
