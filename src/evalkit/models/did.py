@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import pickle
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from evalkit.models.vcov import (
     vcov_note,
 )
 from evalkit.models.messages import from_library, msg
-from evalkit.models.results import BaseResults, Results, Summary, coef_table, event_plot
+from evalkit.models.results import BaseResults, PickledModel, Results, Summary, coef_table, event_plot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -116,25 +115,6 @@ _AGG_TITLES = {
 }
 
 
-class _PickledModel:
-    """A fitted model kept as pickle bytes and loaded on first use (see
-    :meth:`DidResults.__getstate__`)."""
-
-    def __init__(self, model: Any) -> None:
-        self._blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-        self._loaded: Any = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"_blob": self._blob, "_loaded": None}
-
-    def __getattr__(self, name: str) -> Any:  # only for names not set in __init__
-        if name.startswith("__") or "_blob" not in self.__dict__:
-            raise AttributeError(name)
-        if self.__dict__["_loaded"] is None:
-            self.__dict__["_loaded"] = pickle.loads(self._blob)
-        return getattr(self.__dict__["_loaded"], name)
-
-
 @dataclass
 class DidResults(BaseResults):
     """Callaway–Sant'Anna group-time effects (the shared results protocol of
@@ -178,8 +158,8 @@ class DidResults(BaseResults):
             with contextlib.suppress(Exception):  # one that cannot be formed is formed (and fails) on request
                 self.aggregate(kind)
         state = self.__dict__.copy()
-        if state.get("_model") is not None and not isinstance(state["_model"], _PickledModel):
-            state["_model"] = _PickledModel(state["_model"])
+        if state.get("_model") is not None and not isinstance(state["_model"], PickledModel):
+            state["_model"] = PickledModel(state["_model"])
         return state
 
     def aggregate(

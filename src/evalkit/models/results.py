@@ -24,6 +24,7 @@ error) it is NaN; each ``tidy()`` docstring says what ``term`` and ``estimate`` 
 from __future__ import annotations
 
 import html
+import pickle
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -147,6 +148,26 @@ def _upper_tail(x: Any, df: float | None) -> Any:
     from scipy import special
 
     return special.ndtr(-x) if df is None else special.stdtr(df, -x)
+
+
+class PickledModel:
+    """A fitted library model kept as pickle bytes and loaded on first use: a result read back
+    from the result cache does not import the library until it is asked for something only the
+    model knows (see :meth:`evalkit.models.did.DidResults.__getstate__`)."""
+
+    def __init__(self, model: Any) -> None:
+        self._blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        self._loaded: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_blob": self._blob, "_loaded": None}
+
+    def __getattr__(self, name: str) -> Any:  # only for names not set in __init__
+        if name.startswith("__") or "_blob" not in self.__dict__:
+            raise AttributeError(name)
+        if self.__dict__["_loaded"] is None:
+            self.__dict__["_loaded"] = pickle.loads(self._blob)
+        return getattr(self.__dict__["_loaded"], name)
 
 
 class BaseResults:
