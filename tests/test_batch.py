@@ -306,11 +306,22 @@ def peer():
 def test_a_scheduler_address_served_by_another_program_exits_2_quickly(world, peer, reply, capsys):
     address = peer(reply)
     t0 = time.monotonic()
-    code = main(["batch", str(world["manifest"]), "--scheduler", address, "--out", str(world["tmp"] / "peer")])
+    code = main(["batch", str(world["manifest"]), "--scheduler", address, "--out", str(world["tmp"] / "peer"),
+                 "--connect-timeout", "2"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2, err
     assert time.monotonic() - t0 < 30
     assert "is not a Dask scheduler" in err and "Traceback" not in err
+    if reply is None:  # silent: refused after the --connect-timeout, and the message says so
+        assert "within 2 s" in err
+
+
+def test_the_connect_timeout_must_be_a_positive_number(world, capsys):
+    for value in ("0", "-1", "nan", "inf"):
+        code = main(["batch", str(world["manifest"]), "--scheduler", "tcp://127.0.0.1:8786", "--connect-timeout",
+                     value, "--out", str(world["tmp"] / "ct")])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == 2 and "--connect-timeout must be a positive number of seconds" in err, (value, err)
 
 
 @pytest.mark.parametrize("address", ["tcp://", "http://127.0.0.1:8786", "tcp://host:99999", "tcp://a b:1",

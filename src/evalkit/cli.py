@@ -131,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("manifest", type=Path)
     s.add_argument("--jobs", type=int, default=2)
     s.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    s.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=30,
+        help="seconds to wait for the --scheduler (a peer silent for min(10, this) s is refused)",
+    )
     s.add_argument("--out", type=Path, default=Path("reports/batch"))
     s.add_argument("--timeout", type=int, default=900)
     s.add_argument("--no-html", action="store_true")

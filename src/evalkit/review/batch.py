@@ -312,6 +312,7 @@ def run_batch(
     progress: bool = True,
     notebook: Path | None = None,
     force: bool = False,
+    connect_timeout: float = 30,
 ) -> list[Outcome]:
     """Run every (consortium, phase) review of ``manifest``.
 
@@ -337,6 +338,9 @@ def run_batch(
         The review notebook (default ``notebooks/phase_review.ipynb``).
     force : bool
         Write into consortium folders holding reviews of other data (marked stale in the index).
+    connect_timeout : float
+        Seconds to wait for the scheduler (``scheduler`` given): a peer that has not answered as a
+        Dask scheduler within ``min(10, connect_timeout)`` s is refused before anything runs.
 
     Returns
     -------
@@ -345,6 +349,7 @@ def run_batch(
         failed or timeout.
     """
     check_options(jobs, timeout)
+    check_options(jobs, connect_timeout, name="--connect-timeout")
     if scheduler is not None and not hasattr(scheduler, "submit"):
         scheduler = check_scheduler_address(scheduler)
     out = Path(out).resolve()
@@ -365,7 +370,9 @@ def run_batch(
                 )
             results = run_jobs(planned, workers=workers, progress=progress)
         else:
-            results = run_on_dask(planned, scheduler, progress=progress, n_consortia=n_consortia)
+            results = run_on_dask(
+                planned, scheduler, progress=progress, n_consortia=n_consortia, connect_timeout=connect_timeout
+            )
         results = account(planned, results)
         sweep_stale(parents, all_=True)  # staging of reviews whose worker died; their retry used a fresh one
         if html or (out / "index.html").exists():
@@ -402,6 +409,7 @@ def run_from_cli(args) -> int:
         html=not args.no_html,
         notebook=getattr(args, "notebook", None),
         force=getattr(args, "force", False),
+        connect_timeout=getattr(args, "connect_timeout", 30),
     )
     failed = [r for r in results if r.status != "ok"]
     print(f"\nbatch: {len(results)} review(s), {len(results) - len(failed)} ok, {len(failed)} failed")

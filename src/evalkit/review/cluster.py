@@ -127,7 +127,7 @@ def probe_scheduler(address: str, timeout: float = 10.0) -> None:
     except (OSError, ValueError) as exc:
         reason = "sent nothing" if isinstance(exc, TimeoutError) else f"answered something else ({exc})"
         raise SchedulerError(
-            f"{address} is not a Dask scheduler: it {reason} within {timeout:.0f} s. "
+            f"{address} is not a Dask scheduler: it {reason} within {timeout:g} s. "
             "Check the host and port (dask scheduler listens on 8786 by default; "
             "8787 is its dashboard)"
         ) from None

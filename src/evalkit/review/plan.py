@@ -201,8 +201,9 @@ class OptionError(EvalkitError):
     hint = "What to do: see `evalkit review --help` and run again."
 
 
-def check_options(jobs: int, timeout: float) -> None:
-    """Refuse ``--jobs`` below 1 and a ``--timeout`` that is not a positive number of seconds.
+def check_options(jobs: int, timeout: float, *, name: str = "--timeout") -> None:
+    """Refuse ``--jobs`` below 1 and a ``--timeout`` (or the option ``name``) that is not a
+    positive number of seconds.
 
     Raises
     ------
@@ -217,4 +218,4 @@ def check_options(jobs: int, timeout: float) -> None:
         or timeout != timeout
         or timeout == float("inf")
     ):
-        raise OptionError(f"--timeout must be a positive number of seconds, got {timeout}")
+        raise OptionError(f"{name} must be a positive number of seconds, got {timeout}")
