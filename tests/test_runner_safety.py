@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -101,6 +102,13 @@ def _alive(procs: dict[int, str]) -> list[int]:
     return alive
 
 
+def _wait_until_gone(tree, seconds):
+    """Poll (the guards take the kernel's tree down within a moment) instead of sleeping blind."""
+    deadline = time.monotonic() + seconds
+    while _alive(tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def _start_sleepy(world, *extra):
     world["marker"].unlink(missing_ok=True)
     proc = subprocess.Popen(_cli(world, *extra, notebook="sleepy"), cwd=ROOT, start_new_session=True,
@@ -128,7 +136,7 @@ def test_sigkill_mid_run_leaves_no_process_and_the_good_report(world):
     assert time.monotonic() - t0 < 30
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
-    time.sleep(5)
+    _wait_until_gone(tree, 10)
     assert _alive(tree) == [], [Path(f"/proc/{p}/cmdline").read_bytes() for p in _alive(tree)]
     assert (out / "review.html").read_bytes() == html and (out / "review.log").read_bytes() == log
     # the dead run's staging folder is swept by the next run (which the lock now admits)
@@ -146,7 +154,7 @@ def test_sigint_cleans_staging_and_keeps_the_good_log(world):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
-    time.sleep(1)
+    _wait_until_gone(tree, 5)
     assert _alive(tree) == []
     assert not list(world["out"].glob(".*staging*"))
     assert (out / "review.html").read_bytes() == html and (out / "review.log").read_bytes() == log
@@ -250,3 +258,27 @@ def test_unexpected_error_is_one_line_with_the_traceback_in_a_file(monkeypatch, 
     log = Path(err.rsplit("the full traceback is in ", 1)[1])
     assert "Traceback" in log.read_text(encoding="utf-8")
     log.unlink()
+
+
+def test_a_staging_folder_of_an_exited_unreaped_process_is_swept(tmp_path):
+    """A review killed with its parent can stay a zombie (in a container nobody may reap it): its
+    staging folder is swept all the same; a live owner's folder is kept."""
+    from evalkit.review.outdir import sweep_stale
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)  # exits at once; not waited for below, so it stays a zombie
+    try:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        host = socket.gethostname().replace("-", "_") or "host"
+        dead = tmp_path / f".phase1.staging-{host}-{pid}-1"
+        live = tmp_path / f".phase2.staging-{host}-{os.getppid()}-1"
+        dead.mkdir()
+        live.mkdir()
+        assert sweep_stale([tmp_path]) == [dead]
+        assert live.exists() and not dead.exists()
+    finally:
+        os.waitpid(pid, 0)

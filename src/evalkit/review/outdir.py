@@ -156,7 +156,18 @@ def _owner_alive(folder: Path) -> bool:
         return False
     except PermissionError:
         return True
+    if _zombie(int(pid)):  # killed, not yet reaped (a container's PID 1 may never reap it)
+        return False
     return int(pid) != os.getpid()  # our own: left over by an earlier run in this process
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited and only waits to be reaped (Linux ``/proc``; elsewhere False)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in ("Z", "X")
 
 
 def sweep_stale(parents: Iterable[Path], *, all_: bool = False) -> list[Path]:
