@@ -435,3 +435,60 @@ def test_coefficient_tables_match_scipy_stats_distributions():
         np.testing.assert_allclose(table["p"], 2 * dist.sf(np.abs(est / se)), rtol=1e-13, atol=1e-300)
         np.testing.assert_allclose(table["ci_high"], est + dist.ppf(0.95) * se, rtol=1e-13)
         assert critical_value(0.99, df) == pytest.approx(dist.ppf(0.995), rel=1e-13)
+
+
+def _few_cluster_panel(seed: int, units: int = 11, periods: int = 9) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame({"u": np.repeat([f"c{i}" for i in range(units)], periods), "t": np.tile(np.arange(periods), units)})
+    fe_u = rng.normal(size=units)[np.repeat(np.arange(units), periods)]
+    d["x1"] = rng.normal(size=len(d)) + 0.5 * fe_u
+    d["x2"] = rng.gamma(2.0, size=len(d))
+    d["y"] = 0.7 * d["x1"] - 0.2 * d["x2"] + fe_u + 0.1 * d["t"] + rng.normal(size=len(d)) * (1 + fe_u**2)
+    return d
+
+
+@pytest.mark.parametrize("spec", ["twoways", "unit FE", "no FE", "rows dropped"])
+def test_few_cluster_crv3_by_least_squares_equals_pyfixest_refits(monkeypatch, spec):
+    """The few-cluster CRV3 jackknife solved in numpy (fixed effects as dummies) gives pyfixest's
+    refit-per-cluster numbers."""
+    from evalkit.models import linear
+
+    d = _few_cluster_panel(3)
+    fit = {
+        "twoways": lambda: M.twfe(d, y="y", x=["x1", "x2"], unit="u", time="t", wild_reps=99, seed=1),
+        "unit FE": lambda: M.ols("y ~ x1 + x2 | u", d, vcov={"CRV1": "u"}, wild_reps=99, seed=1),
+        "no FE": lambda: M.ols("y ~ x1 + x2", d, vcov={"CRV1": "u"}, wild_reps=99, seed=1),
+        "rows dropped": lambda: M.twfe(d.assign(x2=d["x2"].where(d.index % 7 != 3)), y="y", x=["x1", "x2"],
+                                       unit="u", time="t", wild_reps=99, seed=1),  # fmt: skip
+    }[spec]
+    calls = []
+    real = linear.jackknife_sum
+    monkeypatch.setattr(linear, "jackknife_sum", lambda *a: calls.append(real(*a)) or calls[-1])
+    fast = fit().table
+    assert calls and calls[-1] is not None, "the least-squares jackknife was not used"
+    monkeypatch.setattr(linear, "jackknife_sum", lambda *a: None)
+    slow = fit().table
+    assert {"se_crv3", "p_crv3"} <= set(fast.columns)
+    np.testing.assert_allclose(fast["se_crv3"], slow["se_crv3"], rtol=1e-6)
+    np.testing.assert_allclose(fast["p_crv3"], slow["p_crv3"], rtol=1e-6, atol=1e-12)
+
+
+def test_few_cluster_crv3_leaves_unusual_fits_to_pyfixest():
+    """Weights, a transformed regressor or a regressor unidentified without one cluster: no
+    shortcut (None), so pyfixest refits."""
+    import warnings as _w
+
+    import pyfixest as pf
+
+    from evalkit.models.vcov import jackknife_sum
+
+    d = _few_cluster_panel(4)
+    with _w.catch_warnings():
+        _w.simplefilter("ignore")
+        weighted = pf.feols("y ~ x1 | u + t", d.assign(w=1.0 + d["x2"]), weights="w", vcov={"CRV1": "u"})
+        logged = pf.feols("y ~ np.log(x2) | u + t", d, vcov={"CRV1": "u"})
+        only_in_c0 = d.assign(z=np.where(d["u"] == "c0", d["x1"], 0.0))
+        lone = pf.feols("y ~ x1 + z | u + t", only_in_c0, vcov={"CRV1": "u"})
+    assert jackknife_sum(weighted, d.assign(w=1.0 + d["x2"]), "u") is None
+    assert jackknife_sum(logged, d, "u") is None
+    assert jackknife_sum(lone, only_in_c0, "u") is None

@@ -40,6 +40,7 @@ from evalkit.models.vcov import (
     VcovSpec,
     cluster_sandwich,
     glm_vcov,
+    jackknife_sum,
     mnw_crv3,
     parse_vcov,
     pyfixest_vcov,
@@ -264,8 +265,16 @@ def _add_few_cluster_inference(
 ) -> pd.DataFrame:
     table = table.copy()
     try:
-        m3 = _fit_feols(pf, fml, sample, {"CRV3": cluster}, pf.ssc(k_adj=False, G_adj=False))
-        t3 = mnw_crv3(_table_from_fixest(m3, 0.05, []), int(sample[cluster].nunique()), 0.05)
+        jack = jackknife_sum(model, sample, cluster)
+        if jack is None:  # pyfixest refits each leave-one-cluster-out sample itself
+            m3 = _fit_feols(pf, fml, sample, {"CRV3": cluster}, pf.ssc(k_adj=False, G_adj=False))
+            raw = _table_from_fixest(m3, 0.05, [])
+        else:
+            coef = model.coef()
+            raw = pd.DataFrame(
+                {"estimate": coef.to_numpy(), "se": np.sqrt(np.diag(jack))}, index=coef.index.astype(str)
+            )
+        t3 = mnw_crv3(raw, int(sample[cluster].nunique()), 0.05)
         table["se_crv3"] = t3["se"].reindex(table.index).to_numpy()
         table["p_crv3"] = t3["p"].reindex(table.index).to_numpy()
     except ModelInputError as exc:
