@@ -42,6 +42,7 @@ class Job:
     consortium: str = ""
     consortium_name: str = ""
     referenced: tuple[str, ...] = ()  # files the params file names (registry, framework)
+    as_of: str = ""  # the date the review sees the data as of (reviews of one date share results)
     inputs_key: str | None = None  # review.reuse.inputs_key: what the output depends on
 
     @property
@@ -188,11 +189,27 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
                 synthetic=bool(ds.synthetic),
                 params_sha256=file_sha256(source),
                 referenced=tuple(str(Path(f).resolve()) for f in (phase.registry, phase.framework) if f),
+                as_of=phase.as_of.isoformat(),
             )
         )
     if problems:
         raise ParamsError("\n".join(problems))
     return jobs
+
+
+def shared_dates_last(jobs: list[Job]) -> list[Job]:
+    """The jobs in running order: the first review of each (data, as-of date) before any review
+    that repeats one. Reviews of the same data as of the same date (phase 3 and the final) share
+    their estimates through the result cache; run at once, the second would wait on the first's
+    locks with a worker idle, run later it reads them back."""
+    seen: set[tuple[str | None, str]] = set()
+    first: list[Job] = []
+    repeats: list[Job] = []
+    for job in jobs:
+        key = (job.fingerprint, job.as_of)
+        (repeats if job.as_of and key in seen else first).append(job)
+        seen.add(key)
+    return first + repeats
 
 
 class OptionError(EvalkitError):
