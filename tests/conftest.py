@@ -6,6 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from evalkit.review.render import lean_nbformat
+
+# The test processes import nbformat as the review workers do: without rfc3987_syntax, whose 38
+# grammars cost ~1 s of every process (each pytest-xdist worker, each CLI run in a subprocess
+# takes its own way through evalkit.review.execute).
+lean_nbformat()
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "zhuzhou_synthetic"
 PARAMS = ROOT / "params"
