@@ -11,6 +11,7 @@ denominator).
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Defined in their own modules, importable from here (``schema.Column``, ``schema.PANEL_VARIABLES``).
@@ -300,6 +301,12 @@ def _normalise(header: str) -> str:
 
 def header_lookup(table: str) -> dict[str, str]:
     """Normalised header → canonical column name, for every accepted spelling of ``table``'s columns."""
+    return dict(_lookup(table))
+
+
+@functools.cache
+def _lookup(table: str) -> dict[str, str]:
+    # built once per table: a workbook's header search asks for it once per cell it looks at
     out: dict[str, str] = {}
     for c in TABLES[table]:
         for spelling in (c.name, c.zh, *c.aliases):
@@ -311,7 +318,7 @@ def canonical_header(table: str, header: object) -> str | None:
     """Map a header as found in a file (``在校生数``, ``在校生数 (人)``, ``在校生数 students (人)``) to a
     canonical column name, or None when it is not a known column."""
     text = str(header).strip().lstrip("\ufeff")
-    lookup = header_lookup(table)
+    lookup = _lookup(table)
     while True:
         stripped = _UNIT_SUFFIX.sub("", text).strip()
         if stripped == text:
