@@ -6,6 +6,8 @@ PY     := $(VENV)/bin/python
 KERNEL := evalkit
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
+# pytest-xdist workers; a test file stays on one worker (--dist loadfile), so its module
+# fixtures (real reviews, synthetic returns) are built once, not once per worker
 TEST_JOBS ?= 2
 
 .PHONY: help setup review test test-slow lab bench clean-reports
@@ -36,7 +38,7 @@ test: setup
 	$(VENV)/bin/ruff check src
 	$(VENV)/bin/ruff format --check src
 	$(VENV)/bin/mypy src
-	$(PY) -m pytest -q -m "not slow" -n $(TEST_JOBS) $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)
