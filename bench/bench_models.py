@@ -178,9 +178,44 @@ def _did_rows(units: int, repeat: int = 3) -> list[dict]:
                 "≤ 1.2×", "MB", f"{units} units×20 periods, vs {fastest}, same runs")]
 
 
+# A review-sized panel (15 colleges × 15 periods, CRV1 by college: few clusters, so CRV3 and a
+# 999-draw wild bootstrap are added) in a fresh process: the first call pays pyfixest's import.
+FIRST_TWFE = """
+import sys, time
+sys.path.insert(0, {src!r})
+t0 = time.perf_counter()
+import numpy as np, pandas as pd
+import evalkit.models as M
+t_import = time.perf_counter() - t0
+rng = np.random.default_rng(1)
+d = pd.DataFrame({{"u": np.repeat(np.arange(15), 15), "t": np.tile(np.arange(15), 15)}})
+d["x1"], d["x2"] = rng.normal(size=len(d)), rng.normal(size=len(d))
+d["y"] = d["x1"] + rng.normal(size=len(d))
+def call():
+    t = time.perf_counter()
+    M.twfe(d, y="y", x=["x1", "x2"], unit="u", time="t")
+    return time.perf_counter() - t
+first = call()
+RESULT = {{"import": t_import, "first": first, "second": call()}}
+"""
+
+
+def _first_twfe_rows(repeat: int = 3) -> list[dict]:
+    import statistics
+
+    runs = [run_child(FIRST_TWFE.format(src=str(ROOT / "src"))) for _ in range(repeat)]
+    med = {k: statistics.median(r[k] for r in runs) for k in ("import", "first", "second")}
+    notes = (f"fresh process, 15×15 panel, CRV1 by unit (15 clusters: + CRV3 jackknife and 999-draw wild "
+             f"bootstrap), median of {repeat}: import evalkit.models {med['import']:.2f} s, first call "
+             f"{med['first']:.2f} s (incl. importing pyfixest and its dependencies), second call {med['second']:.3f} s")
+    return [row("models.twfe first call in a fresh process", med["first"], med["second"], "≤ 1 s (issue 15)", "s",
+                notes)]
+
+
 def run(quick: bool = False) -> list[dict]:
     tw_units, did_units = (2_000, 1_000) if quick else (50_000, 20_000)
     rows = _pair("models.twfe CRV1", TWFE, tw_units, 20, f"{tw_units}×20 rows, vs pyfixest.feols")
+    rows += _first_twfe_rows(1 if quick else 3)
     rows += _did_rows(did_units)
     return rows
 
@@ -188,5 +223,7 @@ def run(quick: bool = False) -> list[dict]:
 if __name__ == "__main__":
     if "--did" in sys.argv:  # only the staggered DiD rows
         print_rows(_did_rows(1_000 if "--quick" in sys.argv else 20_000))
+    elif "--first-twfe" in sys.argv:
+        print_rows(_first_twfe_rows())
     else:
         print_rows(run(quick="--quick" in sys.argv))
