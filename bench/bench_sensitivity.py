@@ -29,18 +29,18 @@ def main(quick: bool = False) -> None:
     did = staggered_did(d, y="lemp", unit="countyreal", time="year", cohort="first.treat", base_period="universal")
     est = event_estimates(did)
     b, V, K, T = est.beta, est.sigma, est.n_pre, est.n_post
-    l = np.eye(T)[0]
+    first = np.eye(T)[0]  # the on-impact effect
     Ms = [0.01, 0.02, 0.05]
     grid = 200 if quick else 1000
     Mbar = [1.0] if quick else [0.5, 1.0, 1.5, 2.0]
     raw = (b, V, K, T)
     cases = {
         "smoothness FLCI": (lambda: honest_did(raw, method="smoothness", Mbar=Ms),
-                            lambda: [_compute_optimal_flci(b[:K], b[K:], V, l, K, T, M) for M in Ms]),
+                            lambda: [_compute_optimal_flci(b[:K], b[K:], V, first, K, T, M) for M in Ms]),
         "relative magnitudes C-LF": (lambda: honest_did(raw, Mbar=Mbar, grid_points=grid),
                                      lambda: create_sensitivity_results_rm(betahat=b, sigma=V, num_pre_periods=K,
                                                                            num_post_periods=T, m_bar_vec=Mbar,
-                                                                           l_vec=l, grid_points=grid)),
+                                                                           l_vec=first, grid_points=grid)),
     }
     for name, (ours, direct) in cases.items():
         ours(), direct()  # warm-up (numba compilation, imports)
