@@ -17,6 +17,7 @@ consortium, aligned by the rule of :mod:`evalkit.data.calendars`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import pandas as pd
@@ -27,6 +28,7 @@ from evalkit.data.periods import Period, parse_period
 from evalkit.data.synth import SyntheticConsortium, generate
 
 
+@functools.cache  # mapped over every graduate's cohort: a few distinct labels, ~10⁵ rows
 def academic_label(half: str) -> str:
     """The academic year a half-year belongs to in the synthetic version (H2 of y → y-(y+1), H1 of y → (y-1)-y)."""
     p = parse_period(half)
