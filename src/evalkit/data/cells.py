@@ -355,6 +355,16 @@ def _may_repeat(frame: pd.DataFrame, keys: tuple[str, ...]) -> bool:
     not copied as text); True when the codes cannot say (the rows are then looked at)."""
     if not keys:
         return True
+    if (
+        len(keys) == 1
+        and isinstance(frame[keys[0]].dtype, pd.StringDtype)
+        and frame[keys[0]].dtype.storage == "pyarrow"
+    ):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(frame[keys[0]].array)  # one id column (graduate_id): count, don't code
+        return bool(pc.count_distinct(arr, mode="only_valid").as_py() < len(arr) - arr.null_count)
     found = [codes(frame[k])[0] for k in keys]
     sizes = [int(f.max(initial=-1)) + 2 for f in found]  # codes −1 … max
     if float(np.prod(sizes, dtype=np.float64)) >= 2**62:
