@@ -226,14 +226,16 @@ def test_nbformat_imports_and_validates_without_the_iri_grammars():
 
 
 def test_reviews_sharing_an_as_of_date_are_not_started_together():
-    """Phase 3 and the final see the data as of one date and share its estimates: the second is
-    scheduled after every first review, so it reads them back instead of waiting on locks."""
-    from evalkit.review.plan import discover_params, preflight, shared_dates_last
+    """Phase 3 and the final see the data as of one date and share its estimates: the first of
+    them starts before everything else, the other after everything else, so it reads them back
+    instead of waiting on locks."""
+    from evalkit.review.plan import discover_params, preflight, running_order
 
     jobs = preflight(discover_params(Path(__file__).resolve().parents[1] / "params", [], True))
     dates = {j.phase_id: j.as_of for j in jobs}
     assert dates["phase3"] == dates["final"] and len(set(dates.values())) == 3
-    order = [j.phase_id for j in shared_dates_last(sorted(jobs, key=lambda j: j.phase_id != "final"))]
-    assert order[-1] in ("phase3", "final") and {order[-1], order[0]} == {"phase3", "final"}
-    other = [j.with_(fingerprint="another dataset") for j in jobs if j.phase_id == "final"]
-    assert [j.phase_id for j in shared_dates_last([*jobs[:1], *other])] == [jobs[0].phase_id, "final"]
+    given = sorted(jobs, key=lambda j: ["phase1", "final", "phase2", "phase3"].index(j.phase_id))
+    assert [j.phase_id for j in running_order(given)] == ["final", "phase1", "phase2", "phase3"]
+    assert sorted(j.phase_id for j in running_order(jobs)) == sorted(dates)  # nothing lost or doubled
+    other = [j.with_(fingerprint="another dataset") if j.phase_id == "final" else j for j in given]
+    assert [j.phase_id for j in running_order(other)] == ["phase1", "final", "phase2", "phase3"]

@@ -197,19 +197,18 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
     return jobs
 
 
-def shared_dates_last(jobs: list[Job]) -> list[Job]:
-    """The jobs in running order: the first review of each (data, as-of date) before any review
-    that repeats one. Reviews of the same data as of the same date (phase 3 and the final) share
-    their estimates through the result cache; run at once, the second would wait on the first's
-    locks with a worker idle, run later it reads them back."""
-    seen: set[tuple[str | None, str]] = set()
-    first: list[Job] = []
-    repeats: list[Job] = []
-    for job in jobs:
-        key = (job.fingerprint, job.as_of)
-        (repeats if job.as_of and key in seen else first).append(job)
-        seen.add(key)
-    return first + repeats
+def running_order(jobs: list[Job]) -> list[Job]:
+    """The jobs in the order to start them. Reviews of the same data as of the same date (phase 3
+    and the final) share their estimates through the result cache: run at once, the second waits
+    on the first's locks with its worker idle. So the first review of each shared date starts
+    first, reviews that share nothing next, and the repeats last, when their estimates are (nearly)
+    ready to be read back."""
+    groups: dict[tuple[str | None, str], list[Job]] = {}
+    for i, job in enumerate(jobs):
+        groups.setdefault((job.fingerprint, job.as_of or f"#{i}"), []).append(job)
+    shared = [g[0] for g in groups.values() if len(g) > 1]
+    alone = [g[0] for g in groups.values() if len(g) == 1]
+    return shared + alone + [j for g in groups.values() for j in g[1:]]
 
 
 class OptionError(EvalkitError):

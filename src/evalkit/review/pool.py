@@ -26,7 +26,7 @@ from typing import Any, Iterable
 from evalkit.review.execute import Outcome, execute_phase, keep_failed, path_labels, write_status
 from evalkit.review.kernel_guard import die_with_parent
 from evalkit.review.outdir import staging_folders
-from evalkit.review.plan import Job, shared_dates_last
+from evalkit.review.plan import Job, running_order
 from evalkit.review.reuse import inputs_key, previous_outcome
 
 
@@ -178,7 +178,7 @@ def run_jobs(jobs: Iterable[Job | dict], *, workers: int = 2, progress: bool = T
                 prog.finished(reused)
     if not todo:
         return results
-    todo = shared_dates_last(todo)
+    todo = running_order(todo)
     before = set(multiprocessing.active_children())
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
