@@ -209,7 +209,7 @@ def _stripped_text(s: pd.Series) -> bool:
         clean = pc.and_(pc.equal(pc.utf8_trim_whitespace(piece), piece), pc.not_equal(piece, ""))
         if pc.all(clean).as_py() is not True:
             return False
-    release_arrow_memory()
+    release_arrow_memory(len(arr))
     return True
 
 
@@ -243,7 +243,7 @@ def among(s: pd.Series, allowed) -> np.ndarray:
         values = pa.array([v for v in allowed if isinstance(v, str)], type=pa.large_string())
         missing = any(v is None or v is pd.NA or (isinstance(v, float) and v != v) for v in allowed)
     out = pc.is_in(pa.array(s.array), value_set=values).to_numpy(zero_copy_only=False)
-    release_arrow_memory()
+    release_arrow_memory(len(s))
     return out | s.isna().to_numpy() if missing else out
 
 
@@ -274,9 +274,18 @@ def arrow_system_pool() -> Iterator[None]:
                 _POOL["default"] = None
 
 
-def release_arrow_memory() -> None:
+_RELEASE_FROM = 1_000_000  # values: what a shorter column's text operation frees is a few MB
+
+
+def release_arrow_memory(values: int | None = None) -> None:
     """Hand the buffers pyarrow has freed back to the system now: its allocator keeps them for
-    reuse, and the text operations on a long table would otherwise leave tens of MB resident."""
+    reuse, and the text operations on a long table would otherwise leave tens of MB resident.
+
+    ``values``: how many values the caller just worked through; below a million the release is
+    skipped (with the system allocator it is a ``malloc_trim`` over the whole heap, ~0.3 ms in a
+    large process, and a few small files make thousands of such calls)."""
+    if values is not None and values < _RELEASE_FROM:
+        return
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
@@ -299,7 +308,7 @@ def codes(s: pd.Series, sort: bool = False) -> tuple[npt.NDArray[np.signedintege
             found = pc.fill_null(found, -1)
         out = found.to_numpy()
         del found, arr
-        release_arrow_memory()
+        release_arrow_memory(len(out))
         return out, pd.Index(uniques.to_pandas())
     found, distinct = pd.factorize(s, sort=sort)
     return found, pd.Index(distinct)
@@ -316,7 +325,7 @@ def map_values(s: pd.Series, mapping: dict, dtype: str = "str") -> pd.Series:
 
         out = pa.array(values, type=pa.large_string()).take(pa.array(found)).to_pandas()
         out.index = s.index
-        release_arrow_memory()
+        release_arrow_memory(len(out))
         return out
     return pd.Series(np.array(values, dtype=object)[found], index=s.index, dtype=dtype)
 
