@@ -188,7 +188,8 @@ def jackknife_sum(model: Any, data: pd.DataFrame, cluster: str) -> np.ndarray | 
         keep = groups != g
         Zg = Z[keep][:, np.concatenate([np.ones(k, bool), dummies[keep].any(axis=0)])]
         sol, _, rank, _ = np.linalg.lstsq(Zg, y[keep], rcond=None)
-        if rank != np.linalg.matrix_rank(Zg[:, k:]) + k if Zg.shape[1] > k else rank != k:
+        fe_rank = np.linalg.matrix_rank(Zg[:, k:]) if Zg.shape[1] > k else 0
+        if rank != fe_rank + k:
             return None  # a regressor is collinear with the fixed effects without cluster g
         d = sol[:k] - beta
         total += np.outer(d, d)
