@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import evalkit.models as M
+from evalkit.errors import ModelInputError
 from evalkit.models import did_fast
 from evalkit.models.events import event_vcov
 
@@ -119,3 +120,42 @@ def test_a_pickled_result_reads_back_without_csdid(tmp_path, monkeypatch, route)
     assert got.pop("csdid_before") is False
     np.testing.assert_allclose(got.pop("vcov"), event_vcov(res).to_numpy(), rtol=0, atol=1e-15)
     assert got == expected
+
+
+def _small_groups(seed: int, sizes: dict, dtype: str) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    T = 7
+    g = np.repeat(list(sizes), list(sizes.values()))
+    U = len(g)
+    idx = np.repeat(np.arange(U), T)
+    t = np.tile(np.arange(1, T + 1), U)
+    y = 0.4 * ((t >= g[idx]) & (g[idx] > 0)) + rng.normal(size=U)[idx] + 0.2 * t + rng.normal(size=U * T)
+    return pd.DataFrame({"u": idx, "t": t, "g": g[idx].astype(dtype), "y": y})
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64"])
+@pytest.mark.parametrize("control", ["never", "notyet"])
+def test_small_groups_take_the_numpy_path_with_csdid_s_warning(monkeypatch, dtype, control):
+    """Cohorts of fewer than five units (a consortium's usual case): the same numbers as csdid and
+    the same warning, word for word, whatever the cohort column's dtype."""
+    data = _small_groups(5, {0: 7, 3: 2, 4: 6, 6: 3}, dtype)
+    a, b = _both(monkeypatch, data, y="y", unit="u", time="t", cohort="g", control=control)
+    pd.testing.assert_frame_equal(a.att_gt, b.att_gt, check_exact=False, rtol=0, atol=1e-12)
+    assert [str(m) for m in a.warnings] == [str(m) for m in b.warnings]
+    assert any(m.code == "models.did_small_groups" and m.params["groups"] == ("3,6" if dtype == "int64" else "3.0,6.0")
+               for m in a.warnings)  # fmt: skip
+    for kind in ("simple", "group", "dynamic", "calendar"):
+        assert a.aggregate(kind).overall == pytest.approx(b.aggregate(kind).overall, abs=1e-12)
+        assert a.aggregate(kind).overall_se == pytest.approx(b.aggregate(kind).overall_se, abs=1e-12)
+
+
+def test_a_small_never_treated_group_with_never_treated_controls_is_left_to_csdid():
+    data = _small_groups(6, {0: 3, 3: 6, 5: 6}, "int64")
+    assert did_fast.fit(data, y="y", unit="u", time="t", cohort="g", control="never", est_method="dr",
+                        base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000) is None
+    with pytest.raises(ModelInputError, match="too small"):
+        M.staggered_did(data, y="y", unit="u", time="t", cohort="g", control="never")
+    with pytest.warns(UserWarning, match="small groups"):
+        fast = did_fast.fit(data, y="y", unit="u", time="t", cohort="g", control="notyet", est_method="dr",
+                            base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000)
+    assert fast is not None  # with not-yet-treated controls the small never-treated group is only warned about

@@ -8,20 +8,23 @@ n/n₁·(ΔYᵢ − m₁) for treated units, −n/n₀·(ΔYᵢ − m₀) for co
 base periods and the control sets come from csdid's own ``plan_cell``; the pre-test and the
 aggregations are csdid's functions run on the same inputs, so the numbers are csdid's (to rounding).
 
-Anything unusual (duplicates, gaps, missing outcomes, cohorts that would be dropped or recoded,
-groups under five units, cells without treated or control units or with near-complete treatment)
-returns ``None`` and the caller takes the csdid route, which reports it as before.
+Groups under five units (R did's ``reqsize`` without covariates) get csdid's own warning, word for
+word. Anything unusual (duplicates, gaps, missing outcomes, cohorts that would be dropped or
+recoded, a small never-treated group with never-treated controls, cells without treated or control
+units or with near-complete treatment) returns ``None`` and the caller takes the csdid route, which
+reports it as before.
 """
 
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-_MIN_GROUP = 5  # R did's reqsize without covariates: smaller groups warn (csdid route)
+_MIN_GROUP = 5  # R did's reqsize without covariates: smaller groups are warned about
 _MAX_TREATED_SHARE = 0.99  # below csdid's propensity trimming (0.995) and overlap check (0.999)
 
 
@@ -118,12 +121,17 @@ def fit(
     if (
         len(glist) == 0
         or cohorts[0] != 0  # no never-treated units (or a negative cohort)
-        or sizes.min() < _MIN_GROUP
+        or (sizes[0] < _MIN_GROUP and control == "never")  # csdid refuses: never-treated group too small
         or glist.max() > tlist[-1]
         or (glist <= tlist[0] + anticipation).any()
         or any((tlist < g).sum() < max(1, min_pre_periods) for g in glist)
     ):
         return None
+    small = [c for c, k in zip(cohorts.tolist(), sizes.tolist()) if k < _MIN_GROUP]
+    if small:  # csdid's message (preprocess_did), so both routes report the same
+        warnings.warn(
+            f"Be aware that there are some small groups in your dataset.\n  Check groups: {','.join(map(str, small))}."
+        )
     tfac = 0 if base_period == "universal" else 1
     # Units sorted by cohort (stably: each cohort keeps the data's unit order, so its sums are
     # csdid's): every group of a 2×2 cell is a contiguous slice of one outcome-change row.
