@@ -4,6 +4,7 @@ synthetic panel with string unit ids, for each control group, estimator and base
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -159,3 +160,9 @@ def test_a_small_never_treated_group_with_never_treated_controls_is_left_to_csdi
         fast = did_fast.fit(data, y="y", unit="u", time="t", cohort="g", control="notyet", est_method="dr",
                             base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000)
     assert fast is not None  # with not-yet-treated controls the small never-treated group is only warned about
+    # a path that ends in the csdid route says nothing itself (csdid says it, once)
+    nearly_all = _small_groups(7, {0: 1, 3: 200}, "int64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert did_fast.fit(nearly_all, y="y", unit="u", time="t", cohort="g", control="notyet", est_method="dr",
+                            base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000) is None

@@ -127,11 +127,6 @@ def fit(
         or any((tlist < g).sum() < max(1, min_pre_periods) for g in glist)
     ):
         return None
-    small = [c for c, k in zip(cohorts.tolist(), sizes.tolist()) if k < _MIN_GROUP]
-    if small:  # csdid's message (preprocess_did), so both routes report the same
-        warnings.warn(
-            f"Be aware that there are some small groups in your dataset.\n  Check groups: {','.join(map(str, small))}."
-        )
     tfac = 0 if base_period == "universal" else 1
     # Units sorted by cohort (stably: each cohort keeps the data's unit order, so its sums are
     # csdid's): every group of a 2×2 cell is a contiguous slice of one outcome-change row.
@@ -170,6 +165,11 @@ def fit(
         for sl in ctrl:
             inf_sorted[j, sl] = -(n / n0) * (dy[sl] - m0)
         att.append(float(m1 - m0))
+    small = [c for c, k in zip(cohorts.tolist(), sizes.tolist()) if k < _MIN_GROUP]
+    if small:  # csdid's message (preprocess_did), once this path is sure to give the result
+        warnings.warn(
+            f"Be aware that there are some small groups in your dataset.\n  Check groups: {','.join(map(str, small))}."
+        )
     inffunc = np.empty_like(inf_sorted)
     inffunc[:, order] = inf_sorted  # back to the data's unit order (csdid's)
     rows = [(g, tn, a, post) for (g, tn, _, _, post), a in zip(cells, att)]
