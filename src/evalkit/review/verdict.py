@@ -520,7 +520,7 @@ def forecast(a: PhaseAnalysis, level: float = 0.95) -> pd.DataFrame:
     """End-of-build forecast per target: an OLS linear trend on the members' per-period series
     (baseline start to the as-of date; flows annualised), with a ``level`` prediction interval
     (Student t, n − 2 df). Empty for the final review."""
-    from scipy import special  # stats.t.ppf's own function, without importing scipy.stats
+    from evalkit.models.results import critical_value
 
     cols = ["indicator", "name_zh", "name_en", "target", "forecast", "pi_low", "pi_high", "n", "horizon", "status"]
     if a.phase.kind == "final" or not a.phase.targets:
@@ -547,7 +547,7 @@ def forecast(a: PhaseAnalysis, level: float = 0.95) -> pd.DataFrame:
         resid = y - (b * t + c)
         s2 = float(resid @ resid) / (len(y) - 2)
         se = np.sqrt(s2 * (1 + 1 / len(y) + (h - t.mean()) ** 2 / ((t - t.mean()) ** 2).sum()))
-        q = special.stdtrit(len(y) - 2, 0.5 + level / 2)
+        q = critical_value(level, len(y) - 2)  # Student t, n − 2 df
         yhat = b * h + c
         lo, hi = yhat - q * se, yhat + q * se
         good_lo, good_hat = (lo >= target, yhat >= target) if ind.direction == 1 else (hi <= target, yhat <= target)
