@@ -214,7 +214,7 @@ def running_order(jobs: list[Job]) -> list[Job]:
 class OptionError(EvalkitError):
     """A command-line option is out of range."""
 
-    hint = "What to do: see `evalkit review --help` and run again."
+    hint = "What to do: see the command's help (`evalkit review --help`, `evalkit batch --help`) and run again."
 
 
 def check_options(jobs: int, timeout: float, *, name: str = "--timeout") -> None:
