@@ -134,9 +134,21 @@ def test_embedded_font_subset_covers_the_page(tmp_path, monkeypatch):
 
     from evalkit.review import render
 
+    import os
+
+    from evalkit.plotting import cjk_font_path
+
+    def font_handles() -> int:  # this process's open descriptors on the font file (Linux)
+        fds = Path("/proc/self/fd")
+        if not fds.is_dir():
+            return 0
+        return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == os.path.realpath(cjk_font_path()))
+
     monkeypatch.setenv("EVALKIT_CACHE", str(tmp_path / "cache"))
     page = "<p>株洲市产教联合体 — review</p>"
+    before = font_handles()
     css = render.embedded_font_css(page)
+    assert font_handles() == before  # the 8 MB font file is closed again
     assert css.startswith("@font-face") and "data:font/otf;base64," in css
     assert len(css) < 200_000  # a subset, not the 8 MB font
     data = re.search(r"base64,([A-Za-z0-9+/=]+)", css).group(1)

@@ -161,12 +161,12 @@ def _font_subset(font_path: Path, codepoints: list[int]) -> str:
 
     options = subset.Options()  # default layout features (kern, locl, …): "*" doubles size and time
     options.notdef_outline = True
-    font = TTFont(str(font_path), lazy=True)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=codepoints)
-    subsetter.subset(font)
     buf = io.BytesIO()
-    font.save(buf)
+    with TTFont(str(font_path), lazy=True) as font:  # lazy: the file stays open until closed
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=codepoints)
+        subsetter.subset(font)
+        font.save(buf)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
