@@ -263,3 +263,56 @@ def test_results_api(convex):
     assert len(staggered.axes) >= 2
     with pytest.raises(ValueError):
         res.plot(kind="pie")
+
+
+def _r_sc_weight_fw(A, b, zeta, intercept, x, min_decrease, max_iter):
+    """synthdid's ``sc.weight.fw`` and ``fw.step`` (R, synthdid 0.0.9) line by line, one problem."""
+    A, b, x = A.astype(float), b.astype(float), x.astype(float)
+    if intercept:
+        A = A - A.mean(axis=0)
+        b = b - b.mean()
+    eta = A.shape[0] * zeta**2
+    vals = []
+    t = 0
+    while t < max_iter and (t < 2 or vals[t - 2] - vals[t - 1] > min_decrease**2):
+        t += 1
+        Ax = A @ x
+        half_grad = (Ax - b) @ A + eta * x
+        i = int(np.argmin(half_grad))
+        d_x = -x.copy()
+        d_x[i] = 1 - x[i]
+        if np.all(d_x == 0):
+            x = x
+        else:
+            d_err = A[:, i] - Ax
+            step = -(half_grad @ d_x) / (np.sum(d_err**2) + eta * np.sum(d_x**2))
+            x = x + min(1.0, max(0.0, step)) * d_x
+        err = A @ x - b
+        vals.append(zeta**2 * np.sum(x**2) + np.sum(err**2) / len(b))
+    return x
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_batched_frank_wolfe_equals_r_one_problem_at_a_time(intercept):
+    """The batched solver (padded problems of different sizes, A·x carried between iterations)
+    gives what R's loop gives for each problem alone."""
+    from evalkit.models.synthdid_solver import _fw
+
+    rng = np.random.default_rng(7)
+    shapes = [(12, 20), (9, 14), (12, 7), (5, 20)]  # (rows, columns) of each problem
+    m, n = max(s[0] for s in shapes), max(s[1] for s in shapes)
+    A = np.zeros((len(shapes), m, n))
+    b = np.zeros((len(shapes), m))
+    rmask = np.zeros((len(shapes), m), dtype=bool)
+    cmask = np.zeros((len(shapes), n), dtype=bool)
+    x0 = np.zeros((len(shapes), n))
+    for r, (mr, nr) in enumerate(shapes):
+        A[r, :mr, :nr] = rng.normal(size=(mr, nr)).cumsum(axis=0)
+        b[r, :mr] = A[r, :mr, :nr] @ rng.dirichlet(np.ones(nr)) + rng.normal(scale=0.3, size=mr)
+        rmask[r, :mr], cmask[r, :nr] = True, True
+        x0[r, :nr] = 1.0 / nr
+    got = _fw(A, b, rmask, cmask, 0.3, intercept, x0, 1e-5 * 0.5, 10_000)
+    for r, (mr, nr) in enumerate(shapes):
+        want = _r_sc_weight_fw(A[r, :mr, :nr], b[r, :mr], 0.3, intercept, x0[r, :nr], 1e-5 * 0.5, 10_000)
+        np.testing.assert_allclose(got[r, :nr], want, rtol=0, atol=1e-10)
+        assert np.all(got[r, nr:] == 0)

@@ -96,27 +96,31 @@ def _fw(
     Aw, bw, xw, ew, nw, blk = A, b, x.copy(), eta, nrows, blocked
     prev = np.full(len(x), np.nan)
     t = 0
+    Ax = np.matmul(Aw, xw[:, :, None])[:, :, 0]
     while idx.size and t < max_iter:
         t += 1
-        Ax = np.matmul(Aw, xw[:, :, None])[:, :, 0]
+        rows = np.arange(len(idx))
+        if t % 64 == 0:  # A·x is carried forward below; recomputed now and then so rounding cannot build up
+            Ax = np.matmul(Aw, xw[:, :, None])[:, :, 0]
         half_grad = np.matmul((Ax - bw)[:, None, :], Aw)[:, 0, :] + ew[:, None] * xw
         i = np.argmin(half_grad + blk, axis=1)
-        rows = np.arange(len(idx))
         dx = -xw
         dx[rows, i] += 1.0
-        d_err = Aw[rows, :, i] - Ax
+        d_err = Aw[rows, :, i] - Ax  # A·dx, as A·e_i − A·x
         num = -(half_grad * dx).sum(axis=1)
         den = (d_err**2).sum(axis=1) + ew * (dx**2).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(den > 0, num / den, 0.0)
         step = np.clip(np.nan_to_num(step, nan=0.0), 0.0, 1.0)
         xw = xw + step[:, None] * dx
-        err = np.matmul(Aw, xw[:, :, None])[:, :, 0] - bw
+        Ax = Ax + step[:, None] * d_err  # A·x_new = A·x + step·A·dx, without another product
+        err = Ax - bw
         val = zeta**2 * (xw**2).sum(axis=1) + (err**2).sum(axis=1) / nw
         going = np.ones(len(idx), dtype=bool) if t < 2 else (prev[idx] - val) > threshold
         prev[idx] = val
         if not going.all():  # finished problems leave the working set
             x[idx[~going]] = xw[~going]
+            Ax = Ax[going]
             idx, Aw, bw, xw, ew, nw, blk = (
                 idx[going],
                 Aw[going],
