@@ -165,7 +165,7 @@ def new_figure(width: float = 7.0, height: float = 4.0, **kwargs: Any) -> Figure
     width, height : float
         Size in inches.
     **kwargs
-        Passed to :class:`matplotlib.figure.Figure`.
+        Passed to :class:`matplotlib.figure.Figure` (``layout`` defaults to ``"constrained"``).
 
     Returns
     -------
@@ -175,5 +175,6 @@ def new_figure(width: float = 7.0, height: float = 4.0, **kwargs: Any) -> Figure
     """
     setup_fonts()
     cls = _figure_class()
-    fig: Figure = cls(figsize=(width, height), dpi=110, layout="constrained", **kwargs)
+    kwargs.setdefault("layout", "constrained")
+    fig: Figure = cls(figsize=(width, height), dpi=110, **kwargs)
     return fig

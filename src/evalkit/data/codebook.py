@@ -13,6 +13,7 @@ import html
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from evalkit.data import schema
@@ -102,12 +103,16 @@ def variables_table(dataset) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def _plot(values: pd.Series) -> str:
     from evalkit.plotting import new_figure
 
-    fig = new_figure(2.4, 1.2)
+    # Fixed margins (room for five-digit counts at 6 pt) instead of a layout engine and a tight
+    # box: each of those draws the figure once more (~40 % of the codebook's time).
+    fig = new_figure(2.4, 1.2, layout="none")
+    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.2, top=0.9)
     ax = fig.subplots()
-    ax.hist(values.dropna().to_numpy(), bins=20, color="#4472c4")
+    counts, edges = np.histogram(values.dropna().to_numpy(dtype=float), bins=20)
+    ax.stairs(counts, edges, fill=True, color="#4472c4")  # one artist, not twenty bars
     ax.tick_params(labelsize=6)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=80)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
