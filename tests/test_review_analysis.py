@@ -291,3 +291,29 @@ def test_secondary_and_technician_colleges_are_not_ranked_with_higher_vocational
     assert others, "the shipped data has a secondary school and a technician college"
     assert not others & set(a.composite["scores"].index)
     assert "只与同类院校比较" in all_markup(review)
+
+
+@pytest.mark.parametrize("as_of", [date(2024, 8, 31), date(2025, 2, 28), date(2026, 2, 28)])
+def test_the_cut_is_checked_as_from_frames_checks_it(as_of, monkeypatch):
+    """The as-of cut skips only the unique-key check (rows of unique keys cannot repeat one): its
+    tables, derived columns and warnings equal those of the public, fully checked path."""
+    import evalkit.data.validation as validation
+    from evalkit.data.dataset import Dataset, load
+    from evalkit.review.asof import cut
+
+    full = load(DATA)
+    looked = []
+    check_unique = validation.check_unique
+    monkeypatch.setattr(validation, "check_unique", lambda *a: looked.append(a[0].table) or check_unique(*a))
+    fast = cut(full, as_of)
+    assert looked == []
+    monkeypatch.setattr(
+        Dataset,
+        "_rows_of_validated",
+        classmethod(lambda cls, *frames, evidence: cls.from_frames(*frames, evidence=evidence, strict=False)),
+    )
+    slow = cut(full, as_of)
+    assert {"units", "panel", "graduates"} <= set(looked)
+    for name in ("units", "panel", "graduates", "partnerships", "evidence"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(slow, name), check_exact=True)
+    assert fast.warnings == slow.warnings and fast.periods == slow.periods

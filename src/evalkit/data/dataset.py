@@ -94,6 +94,40 @@ class Dataset:
     ) -> Dataset:
         """Build a dataset from DataFrames with the same validation as :func:`load` (problem rows
         are 0-based positions). Raises :class:`~evalkit.errors.DataError` listing every problem."""
+        return cls._from_frames(
+            units, panel, graduates, partnerships, meta, evidence=evidence, strict=strict, keys_checked=False
+        )
+
+    @classmethod
+    def _rows_of_validated(
+        cls,
+        units: pd.DataFrame,
+        panel: pd.DataFrame,
+        graduates: pd.DataFrame | None,
+        partnerships: pd.DataFrame | None,
+        meta: dict,
+        *,
+        evidence: pd.DataFrame | None,
+    ) -> Dataset:
+        """:meth:`from_frames` for tables that are rows of a validated dataset (the as-of cut):
+        everything is checked again except that no key repeats, which dropping rows cannot break."""
+        return cls._from_frames(
+            units, panel, graduates, partnerships, meta, evidence=evidence, strict=False, keys_checked=True
+        )
+
+    @classmethod
+    def _from_frames(
+        cls,
+        units: pd.DataFrame,
+        panel: pd.DataFrame,
+        graduates: pd.DataFrame | None,
+        partnerships: pd.DataFrame | None,
+        meta: dict | None,
+        *,
+        evidence: pd.DataFrame | None,
+        strict: bool,
+        keys_checked: bool,
+    ) -> Dataset:
         c = Collector()
         meta = check_meta(dict(meta or {}), "meta", c)
         raws = {}
@@ -118,7 +152,9 @@ class Dataset:
                 None,
                 c,
             )
-        return _build(raws, meta, c, source=None, files=None, strict=strict, label="the DataFrames")
+        return _build(
+            raws, meta, c, source=None, files=None, strict=strict, label="the DataFrames", keys_checked=keys_checked
+        )
 
     # ------------------------------------------------------------------ properties
     @property
@@ -283,7 +319,17 @@ def validate(path: str | Path) -> ValidationReport:
     return ValidationReport(source, c.problems, dataset)
 
 
-def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files, strict: bool, label: str) -> Dataset:
+def _build(
+    raws: dict[str, RawTable],
+    meta: dict,
+    c: Collector,
+    *,
+    source,
+    files,
+    strict: bool,
+    label: str,
+    keys_checked: bool = False,
+) -> Dataset:
     if "max_abs_value" in meta:
         try:
             c.max_abs_value = float(meta["max_abs_value"])
@@ -303,6 +349,7 @@ def _build(raws: dict[str, RawTable], meta: dict, c: Collector, *, source, files
         declared_range=(meta.get("first_period"), meta.get("last_period")),
         by_unit_type=meta.get(BY_TYPE_KEY),
         start_month=start_month(meta),
+        keys_checked=keys_checked,
     )
     errors = c.errors
     if checked is None or (errors and (strict or c.fatal)):

@@ -104,6 +104,7 @@ def check_tables(
     *,
     by_unit_type: dict[str, str] | None = None,
     start_month: int = ACADEMIC_START_MONTH,
+    keys_checked: bool = False,
 ) -> Checked | None:
     """Validate every table and the links between them; None when a fatal problem stops typing.
 
@@ -112,7 +113,9 @@ def check_tables(
     cohorts and partnership start dates outside it are errors; without a declared last period,
     periods that start after ``today`` (default: the date today) are errors. ``by_unit_type`` are
     the unit types declared on another frequency (``frequency_by_unit_type``; each calendar's
-    periods, ``t`` and cohorts are its own) and ``start_month`` the academic year's first month."""
+    periods, ``t`` and cohorts are its own) and ``start_month`` the academic year's first month.
+    ``keys_checked``: the tables are rows of a dataset already validated (an as-of cut), so no key
+    can repeat and duplicates are not looked for again."""
     unreadable = c.unreadable
     for name in schema.REQUIRED_TABLES:
         if name not in raws and name not in unreadable:
@@ -155,8 +158,9 @@ def check_tables(
                 continue
         typed[name] = type_table(raw, c)
         release_arrow_memory()
-        check_unique(raw, typed[name], schema.KEYS[name], c)
-        release_arrow_memory()
+        if not keys_checked:
+            check_unique(raw, typed[name], schema.KEYS[name], c)
+            release_arrow_memory()
     # Keep checking after fatal problems (every problem is reported); only the tables need to exist.
     if "units" not in typed or "panel" not in typed:
         return None

@@ -15,7 +15,8 @@ cutting the files by hand and loading them:
   contradict its own end, which the validator rightly warns about.)
 
 The cut dataset is validated again, so derived columns (``cohort``, ``member``, ``t``) are
-recomputed exactly as :func:`evalkit.load` computes them.
+recomputed exactly as :func:`evalkit.load` computes them (every rule but the unique keys: rows of a
+table whose keys were unique cannot repeat one).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def cut(dataset: Dataset, as_of: date) -> Dataset:
     meta = dict(dataset.meta)
     meta["last_period"] = known[-1].label
     meta.setdefault("first_period", known[0].label)
-    out = Dataset.from_frames(units, panel, graduates, partnerships, meta=meta, evidence=evidence, strict=False)
+    out = Dataset._rows_of_validated(units, panel, graduates, partnerships, meta, evidence=evidence)
     out.source = dataset.source
     out.as_of = as_of  # type: ignore[attr-defined]
     out.source_fingerprint = dataset.fingerprint  # type: ignore[attr-defined]
