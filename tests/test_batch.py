@@ -186,9 +186,14 @@ def test_cluster_check_refuses_paths_workers_cannot_see(world, cluster, tmp_path
 
 
 def test_dask_batch_runs_every_review_and_matches_the_local_pool(world, cluster, tmp_path, monkeypatch, capfd):
+    from evalkit.review import cluster as cluster_module
+
     monkeypatch.setattr(batch, "default_notebook", lambda: world["echo"])
     labels = {f"{cid}/{ph}" for cid in world["ids"] for ph in ("phase1", "phase2")}
     failing = f"{world['second']}/phase2"
+    submitted = []  # the tasks go to Dask in the local pool's running order
+    order = cluster_module.running_order
+    monkeypatch.setattr(cluster_module, "running_order", lambda jobs: submitted.extend(order(jobs)) or order(jobs))
 
     dask_out = tmp_path / "dask"
     code = main(["batch", str(world["manifest"]), "--scheduler", cluster.scheduler_address,
@@ -216,6 +221,7 @@ def test_dask_batch_runs_every_review_and_matches_the_local_pool(world, cluster,
         assert label in index
     assert index.count("<tr class='ok'>") == 3 and index.count("<tr class='failed'>") == 1
     assert not list(dask_out.glob("*/.*staging*"))
+    assert {job.label for job in submitted} == labels
 
     local_out = tmp_path / "local"
     assert main(["batch", str(world["manifest"]), "--jobs", "2", "--out", str(local_out), "--timeout", "120"]) == 1

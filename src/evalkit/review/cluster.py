@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from evalkit.errors import EvalkitError
 from evalkit.review.execute import Outcome, execute_phase
-from evalkit.review.plan import Job
+from evalkit.review.plan import Job, running_order
 from evalkit.review.pool import Progress, record_lost
 
 SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
@@ -220,7 +220,7 @@ def run_on_dask(
         prog = Progress(planned, stream=sys.stderr) if progress else None
         token = uuid.uuid4().hex[:8]  # unique keys: a rerun must not reuse an earlier result
         futures = {}
-        for job in planned:
+        for job in running_order(planned):  # Dask starts tasks in the order submitted, as the local pool does
             fut = client.submit(execute_phase, job, pure=False, retries=1, key=f"evalkit-review-{job.label}-{token}")
             futures[fut.key] = (fut, job)
         results: list[Outcome] = []
