@@ -99,23 +99,6 @@ class Dataset:
         )
 
     @classmethod
-    def _rows_of_validated(
-        cls,
-        units: pd.DataFrame,
-        panel: pd.DataFrame,
-        graduates: pd.DataFrame | None,
-        partnerships: pd.DataFrame | None,
-        meta: dict,
-        *,
-        evidence: pd.DataFrame | None,
-    ) -> Dataset:
-        """:meth:`from_frames` for tables that are rows of a validated dataset (the as-of cut):
-        everything is checked again except that no key repeats, which dropping rows cannot break."""
-        return cls._from_frames(
-            units, panel, graduates, partnerships, meta, evidence=evidence, strict=False, keys_checked=True
-        )
-
-    @classmethod
     def _from_frames(
         cls,
         units: pd.DataFrame,
@@ -128,6 +111,9 @@ class Dataset:
         strict: bool,
         keys_checked: bool,
     ) -> Dataset:
+        """:meth:`from_frames`; ``keys_checked=True`` for tables that are rows of a validated
+        dataset (the as-of cut): everything is checked again except that no key repeats, which
+        dropping rows cannot break."""
         c = Collector()
         meta = check_meta(dict(meta or {}), "meta", c)
         raws = {}

@@ -93,7 +93,9 @@ def cut(dataset: Dataset, as_of: date) -> Dataset:
     meta = dict(dataset.meta)
     meta["last_period"] = known[-1].label
     meta.setdefault("first_period", known[0].label)
-    out = Dataset._rows_of_validated(units, panel, graduates, partnerships, meta, evidence=evidence)
+    out = Dataset._from_frames(  # rows of a validated dataset: its keys are unique already
+        units, panel, graduates, partnerships, meta, evidence=evidence, strict=False, keys_checked=True
+    )
     out.source = dataset.source
     out.as_of = as_of  # type: ignore[attr-defined]
     out.source_fingerprint = dataset.fingerprint  # type: ignore[attr-defined]
