@@ -299,6 +299,7 @@ def test_the_cut_is_checked_as_from_frames_checks_it(as_of, monkeypatch):
     tables, derived columns and warnings equal those of the public, fully checked path."""
     import evalkit.data.validation as validation
     from evalkit.data.dataset import Dataset, load
+    from evalkit.review import asof
     from evalkit.review.asof import cut
 
     full = load(DATA)
@@ -307,8 +308,9 @@ def test_the_cut_is_checked_as_from_frames_checks_it(as_of, monkeypatch):
     monkeypatch.setattr(validation, "check_unique", lambda *a: looked.append(a[0].table) or check_unique(*a))
     fast = cut(full, as_of)
     assert looked == []
-    from_frames = Dataset._from_frames.__func__
-    monkeypatch.setattr(Dataset, "_from_frames", classmethod(lambda cls, *a, **k: from_frames(cls, *a, **{**k, "keys_checked": False})))
+    monkeypatch.setattr(  # the public, fully checked path instead
+        asof, "from_validated_rows", lambda *frames, evidence: Dataset.from_frames(*frames, evidence=evidence, strict=False)
+    )
     slow = cut(full, as_of)
     assert {"units", "panel", "graduates"} <= set(looked)
     for name in ("units", "panel", "graduates", "partnerships", "evidence"):

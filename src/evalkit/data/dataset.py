@@ -305,6 +305,25 @@ def validate(path: str | Path) -> ValidationReport:
     return ValidationReport(source, c.problems, dataset)
 
 
+def from_validated_rows(
+    units: pd.DataFrame,
+    panel: pd.DataFrame,
+    graduates: pd.DataFrame | None,
+    partnerships: pd.DataFrame | None,
+    meta: dict,
+    *,
+    evidence: pd.DataFrame | None,
+) -> Dataset:
+    """A dataset from tables that are rows of an already validated :class:`Dataset`'s tables (the
+    as-of cut of :mod:`evalkit.review.asof`), checked as :meth:`Dataset.from_frames` checks
+    (``strict=False``) except that no key repeats: dropping rows cannot repeat a unique key, and
+    hashing the graduates' ids again was most of the cut's time. Frames that are not such rows
+    belong in :meth:`Dataset.from_frames`."""
+    return Dataset._from_frames(
+        units, panel, graduates, partnerships, meta, evidence=evidence, strict=False, keys_checked=True
+    )
+
+
 def _build(
     raws: dict[str, RawTable],
     meta: dict,

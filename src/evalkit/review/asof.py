@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from evalkit.data.dataset import Dataset
+from evalkit.data.dataset import Dataset, from_validated_rows
 from evalkit.data.validation import DERIVED
 from evalkit.errors import ParamsError
 from evalkit.review.cache import ResultCache, folder_fingerprint
@@ -93,9 +93,7 @@ def cut(dataset: Dataset, as_of: date) -> Dataset:
     meta = dict(dataset.meta)
     meta["last_period"] = known[-1].label
     meta.setdefault("first_period", known[0].label)
-    out = Dataset._from_frames(  # rows of a validated dataset: its keys are unique already
-        units, panel, graduates, partnerships, meta, evidence=evidence, strict=False, keys_checked=True
-    )
+    out = from_validated_rows(units, panel, graduates, partnerships, meta, evidence=evidence)
     out.source = dataset.source
     out.as_of = as_of  # type: ignore[attr-defined]
     out.source_fingerprint = dataset.fingerprint  # type: ignore[attr-defined]
