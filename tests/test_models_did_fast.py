@@ -166,3 +166,83 @@ def test_a_small_never_treated_group_with_never_treated_controls_is_left_to_csdi
         warnings.simplefilter("error")
         assert did_fast.fit(nearly_all, y="y", unit="u", time="t", cohort="g", control="notyet", est_method="dr",
                             base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000) is None
+
+
+def test_cell_planning_is_csdid_s():
+    """did_fast's plan_cell (R did's base-period rules) equals csdid's on every cell of a grid of
+    cohorts, periods, anticipation and both base periods."""
+    from csdid.attgt_fnc.compute_att_gt_shared import BASE_ZERO, BREAK, ESTIMATE, plan_cell
+
+    names = {ESTIMATE: "estimate", BASE_ZERO: "base_zero", BREAK: "break"}
+    tlist = np.array([2001, 2002, 2004, 2005, 2007, 2008])  # uneven steps
+    seen = set()
+    for g, a, base in itertools.product([2001, 2002, 2003, 2004, 2006, 2008, 2009], [0, 1, 2], ["varying", "universal"]):
+        tfac = 0 if base == "universal" else 1
+        for t_i in range(len(tlist) - tfac):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # csdid warns before a break; did_fast leaves those panels to csdid
+                want = plan_cell(g, t_i, tlist, a, base, tfac)
+            got = did_fast.plan_cell(g, t_i, tlist, a, base, tfac)
+            assert (got[0], got[1]) == (want[0], names[want[1]]), (g, t_i, a, base)
+            seen.add(got[1])
+    assert seen == {"estimate", "base_zero", "break"}
+
+
+@pytest.mark.parametrize("case", ["random", "universal", "zero_variance", "singular", "no_pre", "anticipation"])
+def test_wald_pretest_is_csdid_s(case):
+    """did_fast's wald_pretest equals csdid's _wald_pretest (R did's test): statistic, p-value and
+    the warning when it gives none."""
+    from csdid.att_gt import _wald_pretest
+
+    rng = np.random.default_rng(len(case))
+    tlist = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    group = np.repeat([3.0, 5.0], 5)
+    year = np.tile([2.0, 3.0, 4.0, 5.0, 6.0], 2)
+    n, base, a = 40, "varying", 0
+    inf = rng.normal(size=(len(group), n))
+    att = rng.normal(scale=0.1, size=len(group))
+    if case == "universal":
+        base = "universal"
+        inf[group - 1 == year] = 0.0  # the base cells: zero influence
+        att[group - 1 == year] = 0.0
+    elif case == "zero_variance":
+        inf[(group > year)] = 0.0
+    elif case == "singular":
+        inf[5] = inf[6] = inf[7]  # cohort 5's pre cells (years 2, 3, 4) identical
+    elif case == "no_pre":
+        group, year = np.repeat([2.0], 5), np.array([2.0, 3.0, 4.0, 5.0, 6.0])
+        inf, att = inf[:5], att[:5]
+    elif case == "anticipation":
+        a = 1
+    dp = {"anticipation": a, "base_period": base, "tlist": tlist, "clustervars": None, "idname": "id", "bstrap": False}
+    with warnings.catch_warnings(record=True) as want_w:
+        warnings.simplefilter("always")
+        want = _wald_pretest(inf, att, group, year, dp)
+    with warnings.catch_warnings(record=True) as got_w:
+        warnings.simplefilter("always")
+        got = did_fast.wald_pretest(inf, att, group, year, tlist, a, base)
+    assert [str(w.message) for w in got_w] == [str(w.message) for w in want_w]
+    if want[0] is None:
+        assert got == (None, None) and case in ("zero_variance", "singular", "no_pre")
+    else:
+        assert got[0] == pytest.approx(want[0], rel=1e-12) and got[1] == want[1]
+
+
+def test_the_numpy_path_imports_no_statsmodels():
+    """Without covariates staggered_did runs without csdid's estimation modules (they import
+    statsmodels, patsy and drdid: ~0.3 s of a review kernel)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "import evalkit.models as M\n"
+        "rng = np.random.default_rng(0)\n"
+        "g = np.repeat([0, 3, 5], 20); u = np.repeat(np.arange(60), 6); t = np.tile(np.arange(1, 7), 60)\n"
+        "d = pd.DataFrame({'u': u, 't': t, 'g': g[u], 'y': rng.normal(size=360) + 0.3 * ((t >= g[u]) & (g[u] > 0))})\n"
+        "r = M.staggered_did(d, y='y', unit='u', time='t', cohort='g', control='notyet')\n"
+        "r.aggregate('simple')\n"
+        "print(sorted(m for m in ('statsmodels', 'patsy', 'drdid', 'csdid.att_gt') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -4,9 +4,11 @@
 Without covariates the doubly-robust, regression and IPW 2×2 estimators of R ``did`` / csdid are
 the same difference of mean outcome changes, ATT(g,t) = mean ΔY(treated) − mean ΔY(controls), and
 their influence function (rescaled to all n units, as ``did`` does) is
-n/n₁·(ΔYᵢ − m₁) for treated units, −n/n₀·(ΔYᵢ − m₀) for controls and 0 otherwise. The cells, their
-base periods and the control sets come from csdid's own ``plan_cell``; the pre-test and the
-aggregations are csdid's functions run on the same inputs, so the numbers are csdid's (to rounding).
+n/n₁·(ΔYᵢ − m₁) for treated units, −n/n₀·(ΔYᵢ − m₀) for controls and 0 otherwise. The cells and
+their base periods follow R did's rules (:func:`plan_cell`, as csdid's ``plan_cell``), the pre-test
+is R did's Wald test (:func:`wald_pretest`, as csdid's), and the aggregations are csdid's ``aggte``
+run on the same inputs, so the numbers are csdid's (to rounding; the tests compare both routes and
+both helpers). Only ``aggte`` is imported from csdid: its estimation modules import statsmodels.
 
 Groups under five units (R did's ``reqsize`` without covariates) get csdid's own warning, word for
 word. Anything unusual (duplicates, gaps, missing outcomes, cohorts that would be dropped or
@@ -48,6 +50,92 @@ class NativeATTgt:
 
         self.atte = aggte(self.MP, typec=typec, balance_e=balance_e, min_e=min_e, max_e=max_e)
         return self
+
+
+_ESTIMATE, _BASE_ZERO, _BREAK = "estimate", "base_zero", "break"
+
+
+def _last_pretreatment_index(g: Any, tlist: np.ndarray, anticipation: int) -> int | None:
+    """Index of the last period before ``g − anticipation`` (R: ``tail(which(tlist + a < g), 1)``)."""
+    idx = np.flatnonzero(tlist + anticipation < g)
+    return int(idx[-1]) if idx.size else None
+
+
+def plan_cell(g: Any, t_i: int, tlist: np.ndarray, anticipation: int, base_period: str, tfac: int) -> tuple[int, str]:
+    """The base period index of cell (g, period ``t_i + tfac``) and what to do with it, by R did's
+    ``att_gt`` rules: a varying base is the previous period before treatment and the last
+    pre-treatment period from the anticipation window on; a universal base is always the last
+    pre-treatment period, and its own cell is a zero. ``"break"`` when ``g`` has no pre-treatment
+    period (the caller leaves such data to csdid, which warns and drops the cohort)."""
+    pret = t_i
+    tn = tlist[t_i + tfac]
+    if base_period == "universal" or g - anticipation <= tn:
+        idx = _last_pretreatment_index(g, tlist, anticipation)
+        if idx is None:
+            return pret, _BREAK
+        pret = idx
+    if base_period == "universal" and tlist[pret] == tn:
+        return pret, _BASE_ZERO
+    return pret, _ESTIMATE
+
+
+def wald_pretest(
+    inffunc: np.ndarray,
+    att: np.ndarray,
+    group: np.ndarray,
+    year: np.ndarray,
+    tlist: np.ndarray,
+    anticipation: int,
+    base_period: str,
+) -> tuple[float | None, float | None]:
+    """R did's parallel-trends pre-test (``att_gt``, unit-level analytic variance): over the
+    pre-treatment cells (``g − anticipation > t``) with a positive, finite variance,
+    ``W = n · preatt' solve(preV) preatt`` and ``p = round(1 − χ²_q(W), 5)``; ``(None, None)`` with
+    R's (and csdid's) warning when there is no such cell, an NA, or ``rcond(preV) ≤ eps``."""
+    from scipy.special import chdtr
+
+    n = inffunc.shape[1]
+    V = inffunc @ inffunc.T / n
+    se = np.sqrt(np.clip(np.diag(V), 0.0, None) / n)
+    zero_na = (se <= 0) | ~np.isfinite(se)
+    pre = np.flatnonzero(group - anticipation > year)
+    n_pre_cells = pre.size
+    if base_period == "universal" and pre.size:
+        base = np.searchsorted(tlist, group[pre] - anticipation, side="left") - 1
+        n_pre_cells = int(np.count_nonzero(year[pre] != tlist[base]))
+    pre = pre[~zero_na[pre]]
+    if pre.size == 0:
+        msg = "No pre-treatment periods available for the Wald pre-test of parallel trends. "
+        if n_pre_cells:
+            msg += (
+                "Pre-treatment ATT(g,t) estimates exist, but all of them have "
+                "missing or zero variance, so they were dropped from the pre-test."
+            )
+        else:
+            msg += "No pre-treatment ATT(g,t) estimates exist."
+            if anticipation > 0:
+                msg += (
+                    f" Note: anticipation={anticipation} further reduces the number of available pre-treatment periods."
+                )
+        warnings.warn(msg)
+        return None, None
+    preatt = att[pre]
+    preV = V[np.ix_(pre, pre)]
+    if np.isnan(preV).any():
+        warnings.warn("Not returning pre-test Wald statistic due to NA pre-treatment values")
+        return None, None
+    try:
+        rcond = 1.0 / np.linalg.cond(preV, p=1)
+    except Exception:  # noqa: BLE001  (a failing condition number means singular, as in R)
+        rcond = 0.0
+    if not np.isfinite(rcond) or rcond <= np.finfo(float).eps:
+        warnings.warn("Not returning pre-test Wald statistic due to singular covariance matrix")
+        return None, None
+    try:
+        W = float(n * preatt @ np.linalg.solve(preV, preatt))
+    except np.linalg.LinAlgError:
+        return None, None
+    return W, round(float(1.0 - chdtr(pre.size, W)), 5)
 
 
 @functools.cache
@@ -108,9 +196,6 @@ def fit(
 ) -> NativeATTgt | None:
     """ATT(g,t), analytic SEs, influence functions and R did's pre-test, as csdid's ``ATTgt(...)
     .fit(bstrap=False)`` without covariates; ``None`` when the csdid route must decide."""
-    from csdid.att_gt import _wald_pretest
-    from csdid.attgt_fnc.compute_att_gt_shared import BASE_ZERO, BREAK, plan_cell
-
     wide = _wide(data, y, unit, time, cohort)
     if wide is None:
         return None
@@ -138,10 +223,10 @@ def fit(
     for g in glist:
         for t_i in range(len(tlist) - tfac):
             pret, action = plan_cell(g, t_i, tlist, anticipation, base_period, tfac)
-            if action == BREAK:
+            if action == _BREAK:
                 return None
             tn = tlist[t_i + tfac]
-            cells.append((g, tn, -1 if action == BASE_ZERO else t_i + tfac, pret, int(g <= tn)))
+            cells.append((g, tn, -1 if action == _BASE_ZERO else t_i + tfac, pret, int(g <= tn)))
     inf_sorted = np.zeros((len(cells), n))
     att: list[float] = []
     for j, (g, tn, cur, pret, _) in enumerate(cells):
@@ -208,7 +293,15 @@ def fit(
     # The pre-test's products are small (cells × units); OpenBLAS threads would only spin and take
     # the cores from the rest of the call on a busy machine.
     with _blas_controller().limit(limits=1, user_api="blas"):
-        W, Wpval = _wald_pretest(inffunc, att, group, year, dp)
+        W, Wpval = wald_pretest(
+            inffunc,
+            np.asarray(att, dtype=float),
+            np.asarray(group, dtype=float),
+            np.asarray(year, dtype=float),
+            np.asarray(tlist, dtype=float),
+            anticipation,
+            base_period,
+        )
     results = {"group": group, "year": year, "att": att, "post": [r[3] for r in rows], "se": se}
     mp = {
         "group": group,
