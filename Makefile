@@ -47,7 +47,7 @@ test: bytecode
 	$(VENV)/bin/ruff check src
 	$(VENV)/bin/ruff format --check src
 	@echo "$(VENV)/bin/mypy src  (beside the test suite; report below)"
-	@$(VENV)/bin/mypy src > $(VENV)/mypy.log 2>&1 & typing=$$!; \
+	@nice -n 19 $(VENV)/bin/mypy src > $(VENV)/mypy.log 2>&1 & typing=$$!; \
 	$(PY) -m pytest -q -m "not slow" -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS); tests=$$?; \
 	wait $$typing; typed=$$?; echo "mypy src:"; cat $(VENV)/mypy.log; \
 	test $$tests -eq 0 && test $$typed -eq 0
