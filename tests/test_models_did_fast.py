@@ -66,6 +66,7 @@ def test_numpy_path_equals_csdid(panels, monkeypatch, name, control, est_method,
     a, b = _both(monkeypatch, data, control=control, est_method=est_method, base_period=base_period, **kw)
     pd.testing.assert_frame_equal(a.att_gt, b.att_gt, check_exact=False, rtol=0, atol=1e-12)
     assert a.n == b.n and [str(m) for m in a.warnings] == [str(m) for m in b.warnings]
+    assert (a.settings["engine"], b.settings["engine"]) == ("evalkit", "csdid")  # what the report names
     assert a.pretest.df == b.pretest.df
     assert a.pretest.statistic == pytest.approx(b.pretest.statistic, rel=1e-10)
     assert a.pretest.p_value == pytest.approx(b.pretest.p_value, abs=1e-12)

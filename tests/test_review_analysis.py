@@ -5,6 +5,7 @@ shows is recorded for results.json, exactly as in the notebook.
 """
 from __future__ import annotations
 
+import html as htmllib
 import json
 import shutil
 import subprocess
@@ -184,6 +185,26 @@ def test_every_resampled_p_value_and_interval_states_its_monte_carlo_error(phase
 
 
 # ---------------------------------------------------------------------- says what ran
+def test_the_did_method_note_names_the_code_that_estimated_it(monkeypatch):
+    """Without covariates or bootstrap the review's DiD comes from evalkit's numpy path; forced
+    through csdid (the route for covariates, bootstrap, unusual panels) the note says csdid."""
+    from evalkit.models import did_fast
+
+    def note(a):
+        review = PhaseReview(a, sink=[])
+        review.appendix()  # the methods notes
+        text = htmllib.unescape("".join(review.page.sink))
+        return a.methods_ran()["did_engine"], text
+
+    ran, text = note(PhaseReview.open(ROOT / "params" / "phase3.yaml", methods=FAST).analysis)
+    assert ran == ["evalkit"]
+    assert "Callaway–Sant'Anna（evalkit 的实现" in text and "（csdid；" not in text
+    monkeypatch.setattr(did_fast, "fit", lambda *a, **k: None)
+    ran, text = note(PhaseReview.open(ROOT / "params" / "phase3.yaml", methods={**FAST, "seed": 7}).analysis)
+    assert ran == ["csdid"]
+    assert "Callaway–Sant'Anna（csdid；" in text and "evalkit 的实现" not in text
+
+
 @pytest.mark.parametrize("key", sorted(CHOICES))
 def test_every_method_option_is_named_as_it_ran(key):
     base = PhaseReview.open(ROOT / "params" / "phase3.yaml", methods=FAST).analysis

@@ -129,7 +129,8 @@ class DidResults(BaseResults):
     n : int
         Units.
     settings : dict
-        control, alpha, seed, inference, est_method, base_period, covariates.
+        control, alpha, seed, inference, est_method, base_period, covariates, engine (``"evalkit"``:
+        the numpy path of :mod:`evalkit.models.did_fast`; ``"csdid"``).
     warnings : list of evalkit.i18n.Message
     lang : optional
         Deprecated and ignored.
@@ -346,6 +347,7 @@ def staggered_did(
     covariates = list(covariates or [])
     notes: list[Message] = []
     model: Any = None
+    native: Any = None  # the numpy path's result, when it gave one
     if not covariates and not bootstrap:  # the numpy path; None → csdid's route decides (and reports)
         from evalkit.models import did_fast
 
@@ -357,6 +359,7 @@ def staggered_did(
                                  est_method=est_method, base_period=base_period, anticipation=anticipation,
                                  min_pre_periods=min_pre_periods, alpha=alpha, biters=biters)  # fmt: skip
         n_units = 0 if model is None else int(model.MP["n"])
+        native = model
     if model is None:
         from csdid.att_gt import ATTgt
 
@@ -436,6 +439,8 @@ def staggered_did(
         "est_method": est_method,
         "base_period": base_period,
         "covariates": covariates,
+        # which code estimated ATT(g,t): evalkit's numpy path (R did's rules, csdid's aggregation) or csdid
+        "engine": "csdid" if native is None else "evalkit",
     }
     return DidResults(att_gt=att, pretest=pre, n=n_units, settings=settings, warnings=notes, _model=model)
 

@@ -541,6 +541,13 @@ class PhaseAnalysis:
             out["weighting"] = comp["result"].pipeline.weighting
         except NotEstimable:
             pass
+        engines = set()
+        for y in m.did_outcomes:  # read back from the results (each is cached)
+            try:
+                engines.add(self.did(y).settings.get("engine", "csdid"))
+            except EvalkitError:
+                continue
+        out["did_engine"] = sorted(engines)
         for y in m.twfe_outcomes:
             try:
                 out["vcov"] = self.twfe(y).vcov

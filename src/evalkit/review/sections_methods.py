@@ -52,6 +52,25 @@ def _pair(table: dict[str, tuple[str, str]], key: Any) -> tuple[str, str]:
     return table.get(str(key), (str(key), str(key)))
 
 
+_DID_ENGINE = {
+    "evalkit": (
+        "evalkit 的实现：无协变量时双重稳健估计即处理组与对照组结果变化均值之差，聚合用 csdid 的 aggte",
+        "evalkit's implementation: without covariates the doubly robust estimate is the difference of mean "
+        "outcome changes; aggregated by csdid's aggte",
+    ),
+    "csdid": ("csdid", "csdid"),
+}
+
+
+def _did_engine(r: dict[str, Any], lang: int) -> str:
+    """The code that estimated the DiD (``methods_ran()['did_engine']``), in words."""
+    engines = r.get("did_engine") or []
+    if not engines:
+        return ("本期没有可估计的结果指标", "no outcome could be estimated this period")[lang]
+    names = ("；" if lang == 0 else "; ").join(_DID_ENGINE[e][lang] for e in engines)
+    return names + (("（视指标而定）", " (by outcome)")[lang] if len(engines) > 1 else "")
+
+
 def _vcov_kind(vcov: Any) -> str:
     text = str(vcov)
     for k in ("CRV3", "CRV1", "HC1", "iid"):
@@ -104,9 +123,9 @@ def appendix(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
             f"Coupling coordination: {r['ccd_form']} form; subsystem weights by entropy ({r['entropy_form']} form); ten bands of 0.1.",
         ),
         (
-            f"交错双重差分：Callaway–Sant'Anna（csdid，与 R did 包一致：双重稳健、变动基期、{'乘数自助法' if r['did_se'] != 'analytic' else '解析'}标准误），"
+            f"交错双重差分：Callaway–Sant'Anna（{_did_engine(r, 0)}；与 R did 包一致：双重稳健、变动基期、{'乘数自助法' if r['did_se'] != 'analytic' else '解析'}标准误），"
             f"对照组为{_pair(CONTROL, r['did_control'])[0]}；仅在部分统计期观测的指标（如毕业生指标只在上半年）使用其观测期构成平衡面板。",
-            f"Staggered DiD: Callaway–Sant'Anna (csdid, at parity with R did: doubly robust, varying base period, {r['did_se'].replace('_', ' ')} SEs), "
+            f"Staggered DiD: Callaway–Sant'Anna ({_did_engine(r, 1)}; at parity with R did: doubly robust, varying base period, {r['did_se'].replace('_', ' ')} SEs), "
             f"controls: {_pair(CONTROL, r['did_control'])[1]}; outcomes observed only in some periods use those periods as a balanced panel.",
         ),
         (
