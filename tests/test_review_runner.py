@@ -129,14 +129,12 @@ def test_embedded_font_subset_covers_the_page(tmp_path, monkeypatch):
     font and the character set: the same characters are not subset again, other ones are."""
     import base64
     import io
+    import os
 
     from fontTools.ttLib import TTFont
 
-    from evalkit.review import render
-
-    import os
-
     from evalkit.plotting import cjk_font_path
+    from evalkit.review import render
 
     def font_handles() -> int:  # this process's open descriptors on the font file (Linux)
         fds = Path("/proc/self/fd")
