@@ -450,23 +450,24 @@ def _few_cluster_panel(seed: int, units: int = 11, periods: int = 9) -> pd.DataF
 @pytest.mark.parametrize("spec", ["twoways", "unit FE", "no FE", "rows dropped"])
 def test_few_cluster_crv3_by_least_squares_equals_pyfixest_refits(monkeypatch, spec):
     """The few-cluster CRV3 jackknife solved in numpy (fixed effects as dummies) gives pyfixest's
-    refit-per-cluster numbers."""
-    from evalkit.models import linear
+    refit-per-cluster numbers (on the pyfixest route; evalkit's own route is in test_models_absorbed)."""
+    from evalkit.models import fixest_route
 
     d = _few_cluster_panel(3)
+    pf = {"engine": "pyfixest"}
     fit = {
-        "twoways": lambda: M.twfe(d, y="y", x=["x1", "x2"], unit="u", time="t", wild_reps=99, seed=1),
-        "unit FE": lambda: M.ols("y ~ x1 + x2 | u", d, vcov={"CRV1": "u"}, wild_reps=99, seed=1),
-        "no FE": lambda: M.ols("y ~ x1 + x2", d, vcov={"CRV1": "u"}, wild_reps=99, seed=1),
+        "twoways": lambda: M.twfe(d, y="y", x=["x1", "x2"], unit="u", time="t", wild_reps=99, seed=1, **pf),
+        "unit FE": lambda: M.ols("y ~ x1 + x2 | u", d, vcov={"CRV1": "u"}, wild_reps=99, seed=1, **pf),
+        "no FE": lambda: M.ols("y ~ x1 + x2", d, vcov={"CRV1": "u"}, wild_reps=99, seed=1, **pf),
         "rows dropped": lambda: M.twfe(d.assign(x2=d["x2"].where(d.index % 7 != 3)), y="y", x=["x1", "x2"],
-                                       unit="u", time="t", wild_reps=99, seed=1),  # fmt: skip
+                                       unit="u", time="t", wild_reps=99, seed=1, **pf),  # fmt: skip
     }[spec]
     calls = []
-    real = linear.jackknife_sum
-    monkeypatch.setattr(linear, "jackknife_sum", lambda *a: calls.append(real(*a)) or calls[-1])
+    real = fixest_route.jackknife_sum
+    monkeypatch.setattr(fixest_route, "jackknife_sum", lambda *a: calls.append(real(*a)) or calls[-1])
     fast = fit().table
     assert calls and calls[-1] is not None, "the least-squares jackknife was not used"
-    monkeypatch.setattr(linear, "jackknife_sum", lambda *a: None)
+    monkeypatch.setattr(fixest_route, "jackknife_sum", lambda *a: None)
     slow = fit().table
     assert {"se_crv3", "p_crv3"} <= set(fast.columns)
     np.testing.assert_allclose(fast["se_crv3"], slow["se_crv3"], rtol=1e-6)
@@ -480,7 +481,7 @@ def test_few_cluster_crv3_leaves_unusual_fits_to_pyfixest():
 
     import pyfixest as pf
 
-    from evalkit.models.vcov import jackknife_sum
+    from evalkit.models.fixest_route import jackknife_sum
 
     d = _few_cluster_panel(4)
     with _w.catch_warnings():

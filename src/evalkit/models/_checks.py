@@ -69,6 +69,8 @@ def not_constant(data: pd.DataFrame, columns: Iterable[str]) -> None:
 
 def unique_key(data: pd.DataFrame, keys: list[str], hint: str = "") -> None:
     """Refuse rows that repeat a combination of ``keys`` (ModelInputError naming examples)."""
+    if data.empty:
+        return
     codes = [pd.factorize(data[k])[0].astype(np.int64) for k in keys]
     combined = codes[0]
     for c in codes[1:]:

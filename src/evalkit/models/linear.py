@@ -1,6 +1,8 @@
-"""Linear and generalised linear models: ``ols`` (absorbed fixed effects via pyfixest), ``twfe``
-(a panel wrapper around ``ols``) and ``glm`` (Gaussian / logit / probit / Poisson by maximum
-likelihood via statsmodels, with evalkit's own sandwich so its variance conventions equal ``ols``).
+"""Linear and generalised linear models: ``ols`` (absorbed fixed effects; evalkit's own least
+squares, :mod:`evalkit.models.absorbed`, where the design allows, pyfixest otherwise,
+:mod:`evalkit.models.fixest_route`), ``twfe`` (a panel wrapper around ``ols``) and ``glm``
+(Gaussian / logit / probit / Poisson by maximum likelihood via statsmodels, with evalkit's own
+sandwich so its variance conventions equal ``ols``).
 
 One signature convention: every estimator takes ``vcov`` from one vocabulary — ``"iid"``,
 ``"HC0"``–``"HC3"``, ``{"CRV1": "col"}``, ``{"CRV1": "a+b"}`` (two-way), ``{"CRV3": "col"}`` — and
@@ -30,6 +32,7 @@ import pandas as pd
 from evalkit.errors import ModelInputError, check_choice
 from evalkit.i18n import Message
 from evalkit.models import _checks as ck
+from evalkit.models import absorbed, fixest_route
 from evalkit.models._checks import deprecated_lang
 from evalkit.models.messages import msg
 from evalkit.models.results import Results, coef_table
@@ -40,10 +43,7 @@ from evalkit.models.vcov import (
     VcovSpec,
     cluster_sandwich,
     glm_vcov,
-    jackknife_sum,
-    mnw_crv3,
     parse_vcov,
-    pyfixest_vcov,
     resolve_cluster_alias,
     vcov_label,
     vcov_note,
@@ -96,6 +96,7 @@ def ols(
     wild_reps: int = 999,
     seed: int = 0,
     unique_fe: bool = True,
+    engine: Literal["auto", "evalkit", "pyfixest"] = "auto",
     lang: object = None,
 ) -> Results:
     """Least squares with optional absorbed fixed effects, ``"y ~ x1 + x2 | unit + year"``.
@@ -120,6 +121,14 @@ def ols(
         With two or more absorbed fixed effects, refuse rows that repeat a combination of them
         (a duplicated (unit, time) key), as ``twfe`` does. Set False for data with several rows
         per cell by design (e.g. workers within firm × year).
+    engine : {"auto", "evalkit", "pyfixest"}, default "auto"
+        Who computes the fit. ``"auto"``: evalkit's numpy implementation
+        (:mod:`evalkit.models.absorbed`) when the design allows it — absorbed fixed effects,
+        plain numeric regressors, ``vcov`` iid/HC0/HC1/one-way CRV1/CRV3, no singleton
+        fixed-effect level, regressors of full rank, a design small enough to hold the fixed
+        effects as dummies — and pyfixest otherwise; the numbers are the same (tests compare
+        them). ``"evalkit"`` refuses a design it does not handle, saying why; ``"pyfixest"``
+        always uses pyfixest (and wildboottest for the few-cluster bootstrap).
     lang : optional
         Deprecated and ignored.
 
@@ -127,7 +136,10 @@ def ols(
     -------
     Results
         ``info``: ``formula``, ``dropped_rows``, ``clusters`` (G, the smaller for two-way),
-        ``collinear`` (list), ``vcov_note`` (Message), ``G_df``. ``dof``: t degrees of freedom.
+        ``collinear`` (list), ``vcov_note`` (Message), ``G_df``, ``engine`` (``"evalkit"`` or
+        ``"pyfixest"``); with the few-cluster bootstrap ``wild_reps`` (the draws made: 2^G
+        when every sign pattern is enumerated) and ``wild_enumerated``. ``dof``: t degrees of
+        freedom.
 
     Raises
     ------
@@ -141,10 +153,9 @@ def ols(
     Regressors collinear with others or with the fixed effects are dropped and named in
     ``warnings`` (code ``models.collinear``).
     """
-    pf = ck.import_pyfixest()
-
     deprecated_lang(lang, "ols")
     check_choice("G_df", G_df, G_DF)
+    check_choice("engine", engine, ENGINES)
     lhs, rhs, fes = _split_formula(formula)
     kind, clusters = parse_vcov(vcov)
     ck.require_columns(data, [c for c in [lhs] if _NAME.match(c)] + fes + clusters)
@@ -153,10 +164,17 @@ def ols(
     plain = [t for t in _plain_terms(rhs) if t in data.columns or t != "1"]
     ck.require_columns(data, [t for t in plain if t not in ("0", "1")])
     ck.numeric(data, [t for t in plain if t in data.columns], "regressor")
-    used = [c for c in dict.fromkeys([lhs, *plain, *fes, *clusters]) if c in data.columns]
+    # columns inside transformed terms (np.log(x2), I(x1 * x2)) are carried into the sample too
+    named = re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", rhs)
+    used = [c for c in dict.fromkeys([lhs, *plain, *named, *fes, *clusters]) if c in data.columns]
     sample = data[used]
     if sample.isna().to_numpy().any():
         sample = sample.dropna()
+    if sample.empty:
+        raise ModelInputError(
+            f"No row of the data has every column of {formula!r} observed ({len(data)} rows in all): "
+            "check that the outcome and the regressors are reported for the same rows."
+        )
     if unique_fe and len(fes) >= 2:
         ck.unique_key(
             sample,
@@ -168,29 +186,12 @@ def ols(
     if len(sample) < len(data):
         notes.append(msg("models.rows_dropped", n=len(data) - len(sample)))
 
-    fml = formula
-    hidden: list[str] = []
-    if kind in ("HC2", "HC3") and fes:
-        # pyfixest refuses HC2/HC3 with absorbed FE; the leverage needs the FE dummies, so
-        # estimate them explicitly and hide them from the table.
-        fml = f"{lhs} ~ {rhs} + " + " + ".join(f"C({f})" for f in fes)
-        hidden = [f"C({f})" for f in fes]
     counts = [ck.n_clusters(sample, c) for c in clusters]
     g_min = min(counts) if counts else None
-    pf_vcov, ssc = pyfixest_vcov(pf, kind, clusters, G_df)
-    model = _fit_feols(pf, fml, sample, pf_vcov, ssc)
-    table = _table_from_fixest(model, alpha, hidden)
-    dof = float(model._df_t)
-    if kind == "CRV3" and g_min is not None:
-        table = mnw_crv3(table, g_min, alpha)
-        dof = float(g_min - 1)
-    collin = [str(c) for c in (getattr(model, "_collin_vars", []) or [])]
-    if collin:
-        notes.append(msg("models.collinear", terms=", ".join(collin)))
     info: dict[str, Any] = {
         "formula": formula,
         "dropped_rows": len(data) - len(sample),
-        "collinear": collin,
+        "collinear": [],
         "vcov_note": vcov_note(kind, clusters, G_df, G=counts),
     }
     if clusters:
@@ -198,18 +199,57 @@ def ols(
         info["cluster_counts"] = dict(zip(clusters, counts))
         if len(clusters) == 2:
             info["G_df"] = G_df
-    if clusters and kind == "CRV1" and g_min is not None and g_min < few_clusters:
-        if len(clusters) == 1:
-            notes.append(msg("models.few_clusters", G=g_min, threshold=few_clusters))
-            table = _add_few_cluster_inference(pf, model, fml, sample, clusters[0], table, ssc, wild_reps, seed, notes)
-            info["wild_reps"] = wild_reps
+    few = bool(clusters and kind == "CRV1" and g_min is not None and g_min < few_clusters)
+    fitted = None
+    if engine != "pyfixest":
+        terms = [t.strip() for t in rhs.split("+") if t.strip()]
+        if lhs in sample.columns and all(t in plain and t in sample.columns for t in terms):
+            fitted, why = absorbed.estimate(
+                sample,
+                lhs,
+                terms,
+                fes,
+                kind=kind,
+                clusters=clusters,
+                alpha=alpha,
+                few=few,
+                few_clusters=few_clusters,
+                wild_reps=wild_reps,
+                seed=seed,
+                notes=notes,
+                info=info,
+            )
         else:
-            notes.append(msg("models.few_clusters_twoway", G=g_min, threshold=few_clusters))
+            why = "a formula term is not a plain column"
+        if fitted is None and engine == "evalkit":
+            raise ModelInputError(
+                f"engine='evalkit' cannot fit {formula!r} with vcov={vcov!r}: {why}. Use engine='auto' (pyfixest then "
+                "fits it) or engine='pyfixest'."
+            )
+    if fitted is None:
+        fitted = fixest_route.estimate(
+            formula,
+            sample,
+            lhs=lhs,
+            rhs=rhs,
+            fes=fes,
+            kind=kind,
+            clusters=clusters,
+            G_df=G_df,
+            alpha=alpha,
+            few=few,
+            few_clusters=few_clusters,
+            wild_reps=wild_reps,
+            seed=seed,
+            notes=notes,
+            info=info,
+        )
+    table, n, dof = fitted
     return Results(
         table=table,
         method=label_ols(fes),
         vcov=vcov_label(kind, clusters),
-        n=int(model._N),
+        n=n,
         alpha=alpha,
         warnings=notes,
         info=info,
@@ -217,83 +257,12 @@ def ols(
     )
 
 
+ENGINES = ("auto", "evalkit", "pyfixest")
+
+
 def label_ols(fes: list[str]) -> str:
     """The technical name of an OLS fit with absorbed fixed effects ``fes``."""
     return f"OLS, absorbed FE: {' + '.join(fes)}" if fes else "OLS"
-
-
-def _fit_feols(pf: Any, fml: str, sample: pd.DataFrame, vcov: Any, ssc: Any) -> Any:
-    kwargs: dict[str, Any] = {"vcov": vcov}
-    if ssc is not None:
-        kwargs["ssc"] = ssc
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return pf.feols(fml, sample, **kwargs)
-    except ModelInputError:
-        raise
-    except Exception as exc:  # a library message, re-raised as a user-facing error
-        raise ModelInputError(
-            f"The model {fml!r} could not be estimated: {exc}. Check the formula's "
-            f"column names and that every regressor varies in the sample."
-        ) from exc
-
-
-def _table_from_fixest(model: Any, alpha: float, hidden: list[str]) -> pd.DataFrame:
-    est, se, p = model.coef(), model.se(), model.pvalue()
-    ci = model.confint(alpha=alpha)
-    table = pd.DataFrame({"estimate": est, "se": se, "ci_low": ci.iloc[:, 0], "ci_high": ci.iloc[:, 1], "p": p})
-    if hidden:
-        # The dummies standing in for absorbed effects (and their intercept) are not reported.
-        keep = [t for t in table.index if t != "Intercept" and not any(str(t).startswith(h) for h in hidden)]
-        table = table.loc[keep]
-    table.index = pd.Index([str(i) for i in table.index], name="term")
-    return table
-
-
-def _add_few_cluster_inference(
-    pf: Any,
-    model: Any,
-    fml: str,
-    sample: pd.DataFrame,
-    cluster: str,
-    table: pd.DataFrame,
-    ssc: Any,
-    reps: int,
-    seed: int,
-    notes: list[Message],
-) -> pd.DataFrame:
-    table = table.copy()
-    try:
-        jack = jackknife_sum(model, sample, cluster)
-        if jack is None:  # pyfixest refits each leave-one-cluster-out sample itself
-            m3 = _fit_feols(pf, fml, sample, {"CRV3": cluster}, pf.ssc(k_adj=False, G_adj=False))
-            raw = _table_from_fixest(m3, 0.05, [])
-        else:
-            coef = model.coef()
-            raw = pd.DataFrame(
-                {"estimate": coef.to_numpy(), "se": np.sqrt(np.diag(jack))}, index=coef.index.astype(str)
-            )
-        t3 = mnw_crv3(raw, int(sample[cluster].nunique()), 0.05)
-        table["se_crv3"] = t3["se"].reindex(table.index).to_numpy()
-        table["p_crv3"] = t3["p"].reindex(table.index).to_numpy()
-    except ModelInputError as exc:
-        notes.append(msg("models.crv3_failed", error=str(exc)))
-    # wildboottest needs integer cluster codes.
-    coded = sample.assign(_wild_cluster=pd.factorize(sample[cluster])[0].astype(np.int64))
-    try:
-        ck.fast_wild_bootstrap()
-        mw = _fit_feols(pf, fml, coded, {"CRV1": "_wild_cluster"}, ssc)
-        p_wild = []
-        for term in table.index:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                out = mw.wildboottest(reps=reps, param=term, seed=seed)
-            p_wild.append(float(out["Pr(>|t|)"]))
-        table["p_wild"] = p_wild
-    except Exception as exc:  # noqa: BLE001  (wildboottest missing or failing is reported, not fatal)
-        notes.append(msg("models.wild_failed", error=str(exc)))
-    return table
 
 
 # -- twfe -------------------------------------------------------------------------------------
@@ -317,6 +286,7 @@ def twfe(
     wild_reps: int = 999,
     seed: int = 0,
     cluster: str | None = None,
+    engine: Literal["auto", "evalkit", "pyfixest"] = "auto",
     lang: object = None,
 ) -> Results:
     """Fixed-effects panel regression ``y ~ x | unit + time (+ fixed_effects)``.
@@ -355,6 +325,8 @@ def twfe(
         As :func:`ols`.
     cluster : str, optional
         Deprecated alias of ``vcov={"CRV1": cluster}`` (DeprecationWarning).
+    engine : {"auto", "evalkit", "pyfixest"}, default "auto"
+        As :func:`ols`.
     lang : optional
         Deprecated and ignored.
 
@@ -380,6 +352,11 @@ def twfe(
     ck.numeric(data, x, "regressor")
     ck.unique_key(data, [unit, time])
     df = data[list(dict.fromkeys(needed))]
+    if df.dropna().empty:
+        raise ModelInputError(
+            f"No row of the data has {', '.join(dict.fromkeys(needed))} all observed ({len(data)} rows in all): "
+            "check that the outcome and the inputs are reported for the same units and periods."
+        )
     notes: list[Message] = []
     if per_capita:
         ck.numeric(data, [per_capita], "per-capita denominator")
@@ -423,6 +400,7 @@ def twfe(
         wild_reps=wild_reps,
         seed=seed,
         unique_fe=False,
+        engine=engine,
     )
     back = {v: k for k, v in safe.items()}
     res.table.index = pd.Index([back.get(t, t) for t in res.table.index], name="term")

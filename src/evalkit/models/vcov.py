@@ -139,63 +139,6 @@ def pyfixest_vcov(pf: Any, kind: str, clusters: list[str], G_df: str) -> tuple[A
     return {kind: "+".join(clusters)}, pf.ssc(G_df=G_df)
 
 
-_JACKKNIFE_MAX_CELLS = 5_000_000  # rows × (regressors + fixed-effect levels) solved directly
-
-
-def jackknife_sum(model: Any, data: pd.DataFrame, cluster: str) -> np.ndarray | None:
-    """Σ_g (β̂₋g − β̂)(β̂₋g − β̂)ᵀ of a pyfixest OLS fit, each leave-one-cluster-out fit solved by
-    least squares on the regressors and the fixed effects as dummies — the refits pyfixest's own
-    CRV3 makes through its formula machinery (~30 ms each), in well under a millisecond on a
-    review's panel.
-
-    Returns None (the caller refits with pyfixest) whenever the shortcut could differ: weights,
-    instruments, a regressor that is not a plain numeric column, rows the fit dropped, a design
-    too large to hold as dummies, or a left-out cluster that leaves a regressor unidentified.
-    """
-    if getattr(model, "_has_weights", True) or getattr(model, "_is_iv", True) or model._method != "feols":
-        return None
-    if int(model._N) != len(data) or len(model._Y_untransformed) != len(data):
-        return None  # pyfixest dropped rows (missing values, singletons): no row-for-row design
-    names = [str(c) for c in model._coefnames]
-    cols = []
-    for name in names:
-        if name == "Intercept":
-            cols.append(np.ones(len(data)))
-        elif (
-            name in data.columns
-            and pd.api.types.is_numeric_dtype(data[name])
-            and not pd.api.types.is_bool_dtype(data[name])
-        ):
-            cols.append(data[name].to_numpy(dtype=float))
-        else:
-            return None
-    fe = model._fe.to_numpy() if model._fe is not None else np.empty((len(data), 0), dtype=int)
-    levels = [int(fe[:, j].max()) + 1 for j in range(fe.shape[1])]
-    k = len(names)
-    if len(data) * (k + sum(levels)) > _JACKKNIFE_MAX_CELLS:
-        return None
-    dummies = np.zeros((len(data), sum(levels)))
-    offset = 0
-    for j, n in enumerate(levels):
-        dummies[np.arange(len(data)), offset + fe[:, j].astype(int)] = 1.0
-        offset += n
-    Z = np.column_stack([*cols, dummies]) if cols else dummies
-    y = model._Y_untransformed.to_numpy(dtype=float).ravel()
-    beta = model.coef().to_numpy(dtype=float)
-    groups = pd.factorize(data[cluster])[0]
-    total = np.zeros((k, k))
-    for g in range(groups.max() + 1):
-        keep = groups != g
-        Zg = Z[keep][:, np.concatenate([np.ones(k, bool), dummies[keep].any(axis=0)])]
-        sol, _, rank, _ = np.linalg.lstsq(Zg, y[keep], rcond=None)
-        fe_rank = np.linalg.matrix_rank(Zg[:, k:]) if Zg.shape[1] > k else 0
-        if rank != fe_rank + k:
-            return None  # a regressor is collinear with the fixed effects without cluster g
-        d = sol[:k] - beta
-        total += np.outer(d, d)
-    return total
-
-
 def mnw_crv3(table: pd.DataFrame, G: int, alpha: float) -> pd.DataFrame:
     """Scale an unadjusted jackknife (Σ of squared deviations) to (G−1)/G · Σ; t(G−1) inference."""
     se = table["se"] * np.sqrt((G - 1) / G)

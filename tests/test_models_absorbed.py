@@ -1,0 +1,219 @@
+"""evalkit's own fixed-effects least squares (models.absorbed) against pyfixest + wildboottest, the
+implementation it replaces in a review: the same coefficients, standard errors, degrees of freedom,
+few-cluster jackknife and wild-bootstrap p on many designs, and pyfixest wherever evalkit declines."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evalkit.models as M
+from evalkit.errors import ModelInputError
+from evalkit.models import absorbed
+
+
+def _panel(seed: int, units: int = 11, periods: int = 9, drop: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame({"u": np.repeat([f"c{i}" for i in range(units)], periods), "t": np.tile(np.arange(periods), units)})
+    fe_u = rng.normal(size=units)[np.repeat(np.arange(units), periods)]
+    d["x1"] = rng.normal(size=len(d)) + 0.5 * fe_u
+    d["x2"] = rng.gamma(2.0, size=len(d))
+    d["y"] = 0.7 * d["x1"] - 0.2 * d["x2"] + fe_u + 0.1 * d["t"] + rng.normal(size=len(d)) * (1 + fe_u**2)
+    d["region"] = np.array(["east", "west", "north"])[np.repeat(np.arange(units) % 3, periods)]
+    d["shift"] = rng.integers(0, 4, size=len(d))  # a third effect, crossed with both
+    if drop:
+        d = d.sample(frac=1 - drop, random_state=seed).sort_index()
+    return d.reset_index(drop=True)
+
+
+DESIGNS = {
+    "balanced two-way": (lambda: _panel(1), "y ~ x1 + x2 | u + t"),
+    "unbalanced two-way": (lambda: _panel(2, drop=0.2), "y ~ x1 + x2 | u + t"),
+    "time first": (lambda: _panel(3, drop=0.1), "y ~ x1 + x2 | t + u"),
+    "one-way": (lambda: _panel(4), "y ~ x1 + x2 | u"),
+    "three-way": (lambda: _panel(5, units=14, drop=0.15), "y ~ x1 + x2 | u + t + shift"),
+    "one regressor": (lambda: _panel(6, units=20, periods=6, drop=0.1), "y ~ x1 | u + t"),
+}
+VCOVS = ["iid", "HC0", "HC1", {"CRV1": "u"}, {"CRV1": "region"}, {"CRV1": "t"}, {"CRV3": "u"}]
+
+
+def _both(fml, d, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = M.ols(fml, d, engine="evalkit", unique_fe=False, **kw)
+        theirs = M.ols(fml, d, engine="pyfixest", unique_fe=False, **kw)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("vcov", VCOVS, ids=str)
+@pytest.mark.parametrize("name", DESIGNS)
+def test_same_numbers_as_pyfixest(name, vcov):
+    make, fml = DESIGNS[name]
+    d = make()
+    ours, theirs = _both(fml, d, vcov=vcov, few_clusters=0)
+    assert ours.info["engine"] == "evalkit" and theirs.info["engine"] == "pyfixest"
+    assert ours.n == theirs.n and ours.dof == theirs.dof and ours.vcov == theirs.vcov
+    # pyfixest removes unbalanced fixed effects by alternating projections to 1e-8; evalkit exactly
+    cols = ["estimate", "se", "ci_low", "ci_high", "p"]
+    np.testing.assert_allclose(ours.table[cols], theirs.table[cols], rtol=1e-6, atol=1e-10)
+    assert list(ours.table.index) == list(theirs.table.index)
+
+
+def test_nested_fixed_effects_counted_as_fixest_does():
+    """CRV1 by unit with unit and period effects: k = slopes + (T − 1) + 1 (the unit effects nested
+    in the clusters count once) — the closed form, not pyfixest's result."""
+    d = _panel(7)
+    res = M.ols("y ~ x1 + x2 | u + t", d, vcov={"CRV1": "u"}, engine="evalkit", few_clusters=0)
+    f, _ = absorbed.fit(absorbed.design(d, "y", ["x1", "x2"], ["u", "t"])[0], "CRV1", pd.factorize(d["u"])[0], "u")
+    assert f is not None and f.df_k == 2 + (9 - 1) + 1
+    region = M.ols("y ~ x1 + x2 | u + t", d, vcov={"CRV1": "region"}, engine="evalkit", few_clusters=0)
+    f, _ = absorbed.fit(
+        absorbed.design(d, "y", ["x1", "x2"], ["u", "t"])[0], "CRV1", pd.factorize(d["region"])[0], "region"
+    )
+    assert f is not None and f.df_k == 2 + (9 - 1) + 1  # units nest in regions as well
+    assert res.se["x1"] != region.se["x1"]
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_absorber_equals_least_squares_on_dummies(seed):
+    d = _panel(seed, units=13, drop=0.25)
+    codes = np.column_stack([pd.factorize(d[c])[0] for c in ["u", "t", "shift"]])
+    dummies = np.column_stack([np.eye(codes[:, j].max() + 1)[codes[:, j]] for j in range(3)])
+    M_ = d[["y", "x1", "x2"]].to_numpy(float)
+    exact = M_ - dummies @ np.linalg.lstsq(dummies, M_, rcond=None)[0]
+    np.testing.assert_allclose(absorbed.Absorber(codes)(M_), exact, atol=1e-10)
+
+
+@pytest.mark.parametrize("units, reps", [(11, 999), (12, 199), (15, 999)])
+def test_few_cluster_columns_equal_pyfixest_and_wildboottest(units, reps):
+    d = _panel(units, units=units, drop=0.1)
+    ours, theirs = _both("y ~ x1 + x2 | u + t", d, vcov={"CRV1": "u"}, wild_reps=reps, seed=5)
+    assert ours.info["wild_reps"] == reps and not ours.info["wild_enumerated"]
+    np.testing.assert_allclose(ours.table[["se_crv3", "p_crv3"]], theirs.table[["se_crv3", "p_crv3"]], rtol=1e-6)
+    v = absorbed.rademacher_draws(units, reps, 5)
+    if not (v == v[:1]).all(axis=0).any():  # no draw ties with the sample: identical p
+        np.testing.assert_array_equal(ours.table["p_wild"], theirs.table["p_wild"])
+    assert ours.warning_codes == theirs.warning_codes
+
+
+def _pyfixest_boot(d, term, reps, seed):
+    import pyfixest as pf
+
+    from evalkit.models import _checks
+
+    _checks.fast_wild_bootstrap()
+    coded = d.assign(cl=pd.factorize(d["u"])[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = pf.feols("y ~ x1 + x2 | u + t", coded, vcov={"CRV1": "cl"})
+        out, t_boot = m.wildboottest(reps=reps, param=term, seed=seed, return_bootstrapped_t_stats=True)
+    return float(out["t value"]), np.asarray(t_boot, float), float(out["Pr(>|t|)"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_wild_bootstrap_t_by_t_with_ties(seed):
+    """Seven clusters: every one of the 2^7 sign patterns is drawn (wildboottest's full
+    enumeration), so two draws reproduce the sample (t* = ±t). Each t* equals wildboottest's; the
+    p differs from its only by the tied draws its rounding counted as exceeding."""
+    d = _panel(20 + seed, units=7, periods=8)
+    design, _ = absorbed.design(d, "y", ["x1", "x2"], ["u", "t"])
+    codes = pd.factorize(d["u"])[0]
+    f, _ = absorbed.fit(design, "CRV1", codes, "u")
+    v = absorbed.rademacher_draws(7, 999, seed)
+    assert v.shape == (7, 128)
+    tie = (v == v[:1]).all(axis=0)
+    assert tie.sum() == 2
+    for i, term in enumerate(["x1", "x2"]):
+        t_lib, boot_lib, p_lib = _pyfixest_boot(d, term, 999, seed)
+        t_ours, boot_ours = absorbed.wild_t(f, i, codes, v)
+        ssc = np.sqrt((len(d) - 1) / (len(d) - (2 + 7 + 7)) * 7 / 6)  # wildboottest's one-hot k; cancels in p
+        assert t_ours / ssc == pytest.approx(t_lib, rel=1e-9)
+        np.testing.assert_allclose(boot_ours / ssc, boot_lib, rtol=1e-8)
+        np.testing.assert_allclose(np.abs(boot_ours[tie]), abs(t_ours), rtol=1e-10)
+        counted_ties = int((np.abs(boot_lib[tie]) > abs(t_lib)).sum())
+        assert absorbed.wild_cluster_p(f, i, codes, v) == pytest.approx(p_lib - counted_ties / 128, abs=1e-15)
+
+
+def test_enumeration_is_reported():
+    d = _panel(30, units=7, periods=8)
+    res = M.twfe(d, y="y", x=["x1"], unit="u", time="t")
+    assert res.info["wild_reps"] == 128 and res.info["wild_enumerated"]
+    again = M.twfe(d, y="y", x=["x1"], unit="u", time="t", engine="pyfixest")
+    assert again.info["wild_reps"] == 128 and again.info["wild_enumerated"]
+
+
+def test_draws_are_wildboottest_s():
+    from wildboottest.weights import draw_weights
+
+    for G, reps, seed in [(15, 999, 0), (10, 199, 7), (5, 999, 3)]:
+        full = 2**G < reps
+        lib, B = draw_weights("rademacher", full, G, reps, np.random.default_rng(seed))
+        ours = absorbed.rademacher_draws(G, reps, seed)
+        assert ours.shape == (G, B)
+        np.testing.assert_array_equal(ours, lib)
+
+
+@pytest.mark.parametrize(
+    "case, why",
+    [
+        ("singleton", "seen once"),
+        ("collinear", "collinear"),
+        ("transformed", "plain column"),
+        ("HC3", "computed by pyfixest"),
+        ("two-way cluster", "two-way"),
+        ("no fixed effects", "no absorbed fixed effects"),
+        ("lone cluster", "unidentified"),
+    ],
+)
+def test_pyfixest_where_evalkit_declines(case, why):
+    d = _panel(40)
+    fml, kw = "y ~ x1 + x2 | u + t", {"vcov": {"CRV1": "u"}}
+    if case == "singleton":
+        d = pd.concat([d, d.iloc[[0]].assign(u="lonely", t=0)], ignore_index=True)
+        kw["unique_fe"] = False
+    elif case == "collinear":
+        d = d.assign(x3=d["x1"] * 2 + d["t"])
+        fml = "y ~ x1 + x2 + x3 | u + t"
+    elif case == "transformed":
+        fml = "y ~ x1 + np.log(x2) | u + t"
+    elif case == "HC3":
+        kw["vcov"] = "HC3"
+    elif case == "two-way cluster":
+        kw["vcov"] = {"CRV1": "u+t"}
+    elif case == "no fixed effects":
+        fml = "y ~ x1 + x2"
+    elif case == "lone cluster":  # few clusters: the jackknife drops the only cluster where z varies
+        d = d.assign(z=np.where(d["u"] == "c0", d["x1"], 0.0))
+        fml = "y ~ x1 + z | u + t"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = M.ols(fml, d, wild_reps=99, **kw)
+        assert auto.info["engine"] == "pyfixest"
+        with pytest.raises(ModelInputError, match=why):
+            M.ols(fml, d, engine="evalkit", wild_reps=99, **kw)
+
+
+def test_engine_is_checked():
+    with pytest.raises(ValueError, match="engine"):
+        M.ols("y ~ x1 | u", _panel(1), engine="fast")  # type: ignore[arg-type]
+
+
+def test_twfe_in_a_fresh_process_imports_no_pyfixest():
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "import evalkit.models as M\n"
+        "rng = np.random.default_rng(0)\n"
+        "d = pd.DataFrame({'u': np.repeat(np.arange(15), 15), 't': np.tile(np.arange(15), 15)})\n"
+        "d['x'] = rng.normal(size=len(d)); d['y'] = d['x'] + rng.normal(size=len(d))\n"
+        "r = M.twfe(d, y='y', x=['x'], unit='u', time='t')\n"
+        "assert r.info['engine'] == 'evalkit' and 'p_wild' in r.tidy().columns\n"
+        "heavy = [m for m in ('pyfixest', 'wildboottest', 'numba', 'formulaic', 'statsmodels') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
