@@ -178,7 +178,7 @@ def test_every_resampled_p_value_and_interval_states_its_monte_carlo_error(phase
 
     html = all_markup(phase3_and_final[0])
     assert "蒙特卡洛标准误" in html
-    wild = re.search(r"野聚类自助 p 值来自 (\d+) 次抽样.*?最大为 ([0-9.]+)", html)
+    wild = re.search(r"野聚类自助 p 值（WCR11，evalkit 的实现[^）]*）来自 (\d+) 次抽样.*?最大为 ([0-9.]+)", html)
     assert wild and int(wild.group(1)) == 999 and 0 < float(wild.group(2)) <= np.sqrt(0.25 / 999) + 5e-4
     runs = phase3_and_final[0].methods.uncertainty_runs
     assert f"√(0.05×0.95/{runs}) = {np.sqrt(0.0475 / runs):.3f}" in html
@@ -203,6 +203,27 @@ def test_the_did_method_note_names_the_code_that_estimated_it(monkeypatch):
     ran, text = note(PhaseReview.open(ROOT / "params" / "phase3.yaml", methods={**FAST, "seed": 7}).analysis)
     assert ran == ["csdid"]
     assert "Callaway–Sant'Anna（csdid；" in text and "evalkit 的实现" not in text
+
+
+def test_the_twfe_annex_names_the_code_that_estimated_it(monkeypatch):
+    """The annex's TWFE comes from evalkit's fixed-effects least squares (no pyfixest in the
+    kernel); when evalkit declines a design, pyfixest and wildboottest fit it and the note says so."""
+    from evalkit.models import absorbed
+
+    monkeypatch.setenv("EVALKIT_CACHE", "off")  # estimates from other tests' cache would hide the route
+
+    def annex(a):
+        review = PhaseReview(a, sink=[])
+        review.annex()
+        return a.methods_ran()["twfe_engine"], htmllib.unescape("".join(review.page.sink))
+
+    ran, text = annex(PhaseReview.open(ROOT / "params" / "phase3.yaml", methods=FAST).analysis)
+    assert ran == ["evalkit"]
+    assert "（WCR11，evalkit 的实现，抽样与 wildboottest 相同）" in text and "不计为超过" in text
+    monkeypatch.setattr(absorbed, "design", lambda *a, **k: (None, "declined for the test"))
+    ran, text = annex(PhaseReview.open(ROOT / "params" / "phase3.yaml", methods=FAST).analysis)
+    assert ran == ["pyfixest"]
+    assert "（WCR11，pyfixest 与 wildboottest）" in text and "evalkit 的实现" not in text
 
 
 @pytest.mark.parametrize("key", sorted(CHOICES))

@@ -548,12 +548,15 @@ class PhaseAnalysis:
             except EvalkitError:
                 continue
         out["did_engine"] = sorted(engines)
+        twfe_engines = set()
         for y in m.twfe_outcomes:
             try:
-                out["vcov"] = self.twfe(y).vcov
-                break
+                res = self.twfe(y)
             except EvalkitError:
                 continue
+            out["vcov"] = out["vcov"] or res.vcov
+            twfe_engines.add(res.info.get("engine", "pyfixest"))
+        out["twfe_engine"] = sorted(twfe_engines)
         return out
 
 

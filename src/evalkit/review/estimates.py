@@ -201,6 +201,8 @@ def twfe(a: PhaseAnalysis, y: str):
     if y not in a.college_wide.columns or not inputs:
         raise NotEstimable(f"{y}: the outcome or its inputs are not in the data")
     data = a.college_wide.dropna(subset=[y, *inputs])
+    if data.empty:
+        raise NotEstimable(f"{y}: no college-period reports the outcome and all its inputs")
     return twfe(data, y=y, x=inputs, unit="unit_id", time="t", vcov=a.methods.twfe_vcov("unit_id"), seed=a.methods.seed)
 
 

@@ -62,6 +62,12 @@ _DID_ENGINE = {
 }
 
 
+_TWFE_ENGINE = {
+    "evalkit": ("evalkit 的实现，抽样与 wildboottest 相同", "evalkit's implementation, drawing as wildboottest does"),
+    "pyfixest": ("pyfixest 与 wildboottest", "pyfixest and wildboottest"),
+}
+
+
 def _did_engine(r: dict[str, Any], lang: int) -> str:
     """The code that estimated the DiD (``methods_ran()['did_engine']``), in words."""
     engines = r.get("did_engine") or []
@@ -279,13 +285,28 @@ def annex(a: PhaseAnalysis, p: Page) -> None:
         reps = res.info.get("wild_reps")
         if reps and "p_wild" in tidy.columns and tidy["p_wild"].notna().any():
             pw = tidy["p_wild"].dropna().to_numpy(float)
-            mcse = float(np.sqrt(pw * (1 - pw) / reps).max())
-            p.note(
-                f"野聚类自助 p 值来自 {reps} 次抽样（Rademacher 权重，施加零假设，随机种子 {a.methods.seed}），"
-                f"其蒙特卡洛标准误 √(p(1−p)/{reps}) 最大为 {mcse:.3f}。",
-                f"Wild cluster bootstrap p-values from {reps} draws (Rademacher weights, null imposed, seed "
-                f"{a.methods.seed}); their Monte Carlo SE √(p(1−p)/{reps}) is at most {mcse:.3f}.",
+            by = _TWFE_ENGINE[res.info.get("engine", "pyfixest")]
+            rule = (
+                "p 为 |t*| 大于 |t| 的抽样比例；权重全部同号的抽样复现原样本（t* = ±t），不计为超过",
+                "p is the share of draws with |t*| above |t|; a draw with all weights equal reproduces the sample "
+                "(t* = ±t) and does not count",
             )
+            if res.info.get("wild_enumerated"):
+                p.note(
+                    f"野聚类自助 p 值（WCR11，{by[0]}）枚举全部 {reps} 种 Rademacher 符号组合（2^G 小于所设抽样次数），"
+                    f"施加零假设，没有蒙特卡洛误差；{rule[0]}。",
+                    f"Wild cluster bootstrap p-values (WCR11, {by[1]}) enumerate all {reps} Rademacher sign patterns "
+                    f"(2^G is below the draws asked for), null imposed, with no Monte Carlo error; {rule[1]}.",
+                )
+            else:
+                mcse = float(np.sqrt(pw * (1 - pw) / reps).max())
+                p.note(
+                    f"野聚类自助 p 值（WCR11，{by[0]}）来自 {reps} 次抽样（Rademacher 权重，施加零假设，随机种子 "
+                    f"{a.methods.seed}），其蒙特卡洛标准误 √(p(1−p)/{reps}) 最大为 {mcse:.3f}；{rule[0]}。",
+                    f"Wild cluster bootstrap p-values (WCR11, {by[1]}) from {reps} draws (Rademacher weights, null "
+                    f"imposed, seed {a.methods.seed}); their Monte Carlo SE √(p(1−p)/{reps}) is at most {mcse:.3f}; "
+                    f"{rule[1]}.",
+                )
     if a.methods.drivers:
         try:
             res = a.drivers_result
