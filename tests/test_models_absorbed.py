@@ -19,7 +19,9 @@ from evalkit.models import absorbed
 
 def _panel(seed: int, units: int = 11, periods: int = 9, drop: float = 0.0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    d = pd.DataFrame({"u": np.repeat([f"c{i}" for i in range(units)], periods), "t": np.tile(np.arange(periods), units)})
+    d = pd.DataFrame(
+        {"u": np.repeat([f"c{i}" for i in range(units)], periods), "t": np.tile(np.arange(periods), units)}
+    )
     fe_u = rng.normal(size=units)[np.repeat(np.arange(units), periods)]
     d["x1"] = rng.normal(size=len(d)) + 0.5 * fe_u
     d["x2"] = rng.gamma(2.0, size=len(d))
@@ -217,3 +219,27 @@ def test_twfe_in_a_fresh_process_imports_no_pyfixest():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_pyfixest_route_does_not_depend_on_string_hashing():
+    """pyfixest 0.60 counted fixed effects nested in the cluster by position against columns whose
+    order follows PYTHONHASHSEED: "| u+t" with CRV1 by u gave one of two SEs per process. The
+    pyfixest route writes the formula so that it cannot; both routes agree under every seed."""
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "import numpy as np, pandas as pd, evalkit.models as M\n"
+        "rng = np.random.default_rng(4)\n"
+        "d = pd.DataFrame({'u': np.repeat([f'c{i}' for i in range(11)], 9), 't': np.tile(np.arange(9), 11)})\n"
+        "d['x1'] = rng.normal(size=len(d)); d['x2'] = rng.gamma(2.0, size=len(d))\n"
+        "d['y'] = d['x1'] + d['t'] * 0.1 + rng.normal(size=len(d))\n"
+        "kw = dict(vcov={'CRV1': 'u'}, few_clusters=0)\n"
+        "a = M.ols('y ~ x1 + x2 | u+t', d, engine='pyfixest', **kw).se\n"
+        "b = M.ols('y ~ x1 + x2 | u+t', d, engine='evalkit', **kw).se\n"
+        "print(float((a / b - 1).abs().max()))\n"
+    )
+    import os
+
+    for seed in ("1", "2"):  # the two column orders (seed 2 flipped them under pyfixest 0.60 alone)
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        assert float(out.stdout) < 1e-9, (seed, out.stdout, out.stderr)

@@ -49,6 +49,14 @@ def estimate(
     pf = ck.import_pyfixest()
     info["engine"] = "pyfixest"
     fml = formula
+    if fes:
+        # pyfixest 0.60 pairs the fixed-effect names of the formula with its fixed-effect columns
+        # by position when it looks for effects nested in the cluster, and the columns' order
+        # follows Python's string hashing (PYTHONHASHSEED): with "| u+t" and {"CRV1": "u"} half of
+        # all processes counted the period effects as nested and shrank the CRV1 SEs. Names
+        # written " + "-spaced never equal a cluster's name, so only the positional check on the
+        # columns themselves runs, which is consistent.
+        fml = f"{lhs} ~ {rhs} | {' + '.join(fes)}"
     hidden: list[str] = []
     if kind in ("HC2", "HC3") and fes:
         # pyfixest refuses HC2/HC3 with absorbed FE; the leverage needs the FE dummies, so
