@@ -164,7 +164,8 @@ def aggregate(
         if key not in last or period_of[lab] > period_of[last[key]]:
             last[key] = lab
         years[key] = years.get(key, 0.0) + 1.0 / PERIODS_PER_YEAR[period_of[lab].freq]
-    ind_freq = pairs.drop_duplicates(["indicator", "window"]).set_index(["indicator", "window"])["_freq"]
+    # a dict: looked up once per result row below (a MultiIndex lookup per row cost ~0.1 s per call)
+    ind_freq = pairs.drop_duplicates(["indicator", "window"]).set_index(["indicator", "window"])["_freq"].to_dict()
     per_unit = _unit_windows(tbl, reg, last, years if flows == "per_year" else None, freq_of)
     frames = []
     for b in bys:

@@ -179,6 +179,16 @@ class PhaseAnalysis:
                                     members="ever", flows="per_year", start_month=self.dataset.start_month)  # fmt: skip
         return self._part("window_values", (), compute, windows=self._windows_key)
 
+    @functools.cached_property
+    def window_value_of(self) -> dict[tuple[str, str, str, str], float]:
+        """``window_values`` by (group_by, group, window, indicator) → value, for rules that look
+        values up one at a time (a filter over the table per lookup cost ~4 ms each)."""
+        v = self.window_values
+        keys = zip(
+            v["group_by"].astype(str), v["group"].astype(str), v["window"].astype(str), v["indicator"].astype(str)
+        )
+        return dict(zip(keys, v["value"].astype(float)))
+
     def consortium_values(self, windows: dict[str, tuple[date, date]]) -> pd.DataFrame:
         """Indicators of all members together over ``windows`` (flows per year)."""
         from evalkit.indicators.metrics import aggregate

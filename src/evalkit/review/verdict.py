@@ -184,9 +184,8 @@ def _judge_item(a: PhaseAnalysis, p: Point, ev: pd.DataFrame | None, scale: dict
 
 # ---------------------------------------------------------------------- indicator rules
 def _value(a: PhaseAnalysis, ind: str, group_by: str, group: str, window: str) -> float:
-    v = a.window_values
-    s = v[(v["group_by"] == group_by) & (v["group"] == group) & (v["window"] == window) & (v["indicator"] == ind)]
-    return float(s["value"].iloc[0]) if len(s) and pd.notna(s["value"].iloc[0]) else np.nan
+    value = a.window_value_of.get((group_by, group, window, ind), np.nan)
+    return float(value) if pd.notna(value) else np.nan
 
 
 def _indicator_of(p: Point) -> str:
