@@ -81,8 +81,11 @@ def test_nested_fixed_effects_counted_as_fixest_does():
     assert res.se["x1"] != region.se["x1"]
 
 
+@pytest.mark.parametrize("branch", ["gram", "svd"])
 @pytest.mark.parametrize("seed", [11, 12, 13])
-def test_absorber_equals_least_squares_on_dummies(seed):
+def test_absorber_equals_least_squares_on_dummies(seed, branch, monkeypatch):
+    if branch == "svd":  # the route an ill-conditioned design takes, forced
+        monkeypatch.setattr(absorbed, "_GRAM_AMBIGUOUS", (0.0, np.inf))
     d = _panel(seed, units=13, drop=0.25)
     codes = np.column_stack([pd.factorize(d[c])[0] for c in ["u", "t", "shift"]])
     dummies = np.column_stack([np.eye(codes[:, j].max() + 1)[codes[:, j]] for j in range(3)])
@@ -243,3 +246,16 @@ def test_pyfixest_route_does_not_depend_on_string_hashing():
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
         assert float(out.stdout) < 1e-9, (seed, out.stdout, out.stderr)
+
+
+def test_pyfixest_route_refuses_a_wild_bootstrap_that_would_not_fit(monkeypatch):
+    """wildboottest holds every fixed-effect level as a dense column (10,000 units × 200,000 rows
+    was 16 GB and killed the process); past the cap the bootstrap is reported as not computed."""
+    from evalkit.models import fixest_route
+
+    monkeypatch.setattr(fixest_route, "WILD_MAX_CELLS", 100)
+    d = _panel(50)
+    res = M.ols("y ~ x1 + x2 | u + t", d, vcov={"CRV1": "u"}, engine="pyfixest", wild_reps=99)
+    assert "p_wild" not in res.table.columns and {"se_crv3", "p_crv3"} <= set(res.table.columns)
+    assert "models.wild_failed" in res.warning_codes
+    assert any("dense columns" in w for w in res.warning_texts("en"))

@@ -38,6 +38,8 @@ from evalkit.models.vcov import mnw_crv3
 MAX_CELLS = 5_000_000  # rows × (regressors + levels of the smaller fixed effects) held densely
 KINDS = ("iid", "HC0", "HC1", "CRV1", "CRV3")
 _RANK_TOL = 1e-9  # smallest singular value of the residualised, column-scaled regressors
+# Gram eigenvalues (relative to the largest) that could be either tiny or null: SVD decides
+_GRAM_AMBIGUOUS = (1e-14, 1e-8)
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,20 @@ class Absorber:
             for j in others:
                 dummies[np.arange(self.n), offset + codes[:, j]] = 1.0
                 offset += levels[j]
-            u, sv, _ = np.linalg.svd(self._demean(dummies), full_matrices=False)
-            keep = sv > sv.max() * max(dummies.shape) * np.finfo(float).eps if sv.size and sv.max() > 0 else []
-            self.basis = u[:, keep]
+            # an orthonormal basis of the demeaned dummies' span from the eigenvectors of their
+            # small Gram matrix (rank-deficient by construction: each effect's dummies sum to one)
+            demeaned = self._demean(dummies)
+            lam, vec = np.linalg.eigh(demeaned.T @ demeaned)
+            top = max(float(lam.max()), 1.0)
+            low, high = _GRAM_AMBIGUOUS
+            if ((lam > top * low) & (lam < top * high)).any():
+                # an ill-conditioned design (a nearly disconnected effect): the Gram matrix cannot
+                # tell tiny directions from null ones, the SVD of the dummies can
+                u, sv, _ = np.linalg.svd(demeaned, full_matrices=False)
+                self.basis = u[:, sv > sv.max() * max(demeaned.shape) * np.finfo(float).eps]
+            else:
+                keep = lam > top * 1e-10
+                self.basis = (demeaned @ vec[:, keep]) / np.sqrt(lam[keep])
 
     def _demean(self, M: np.ndarray) -> np.ndarray:
         assert self.main is not None
@@ -217,8 +230,10 @@ def nested_in(fe_codes: np.ndarray, fe_names: list[str], cluster: np.ndarray, cl
         if name == cluster_name:
             out.append(True)
             continue
-        pairs = np.unique(np.column_stack([fe_codes[:, j], cluster]), axis=0)
-        out.append(len(pairs) == int(fe_codes[:, j].max()) + 1)
+        codes = fe_codes[:, j]
+        cluster_of = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+        cluster_of[codes] = cluster  # one cluster per level (any row's); nested iff every row agrees
+        out.append(bool((cluster_of[codes] == cluster).all()))
     return out
 
 

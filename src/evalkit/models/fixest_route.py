@@ -20,6 +20,9 @@ from evalkit.models import absorbed
 from evalkit.models.vcov import mnw_crv3, pyfixest_vcov
 
 
+WILD_MAX_CELLS = 25_000_000  # rows × (regressors + fixed-effect levels): 200 MB of float64
+
+
 def wild_draws(G: int, reps: int) -> tuple[int, bool]:
     """The draws wildboottest makes for G clusters: every sign pattern when 2^G < reps."""
     return (2**G, True) if 2**G < reps else (reps, False)
@@ -145,6 +148,18 @@ def _add_few_cluster_inference(
         table["p_crv3"] = t3["p"].reindex(table.index).to_numpy()
     except ModelInputError as exc:
         notes.append(msg("models.crv3_failed", error=str(exc)))
+    # wildboottest holds the fixed effects as dense one-hot columns: refuse what would not fit
+    levels = int(model._fe.nunique().sum()) if getattr(model, "_fe", None) is not None else 0
+    cells = len(sample) * (len(model._coefnames) + levels)
+    if cells > WILD_MAX_CELLS:
+        notes.append(
+            msg(
+                "models.wild_failed",
+                error=f"wildboottest would hold {len(sample)} rows × {len(model._coefnames) + levels} dense columns "
+                f"(more than {WILD_MAX_CELLS:,} cells)",
+            )
+        )
+        return table
     # wildboottest needs integer cluster codes.
     coded = sample.assign(_wild_cluster=pd.factorize(sample[cluster])[0].astype(np.int64))
     try:
