@@ -202,3 +202,21 @@ def test_result_plots_are_figures():
         u = c.uncertainty(X, pipe, n=10, seed=0)
         assert isinstance(u.plot(), Figure) and isinstance(u.plot_sensitivity(lang="en"), Figure)
     assert "<h4>" in res.summary()._repr_html_() and "runs" in str(u.summary("en"))
+
+
+def test_rank_desc_is_scipy_s_rankdata_min():
+    """rank_desc is scipy.stats.rankdata(-x, method="min", axis=-1) in numpy (a review kernel then
+    never imports scipy.stats): the same ranks and dtype with ties, NaN rows and 1–3 dimensions."""
+    from scipy.stats import rankdata
+
+    from evalkit.composite.pipeline import rank_desc
+
+    rng = np.random.default_rng(5)
+    cases = [rng.normal(size=(7,)), np.round(rng.normal(size=(60, 9))), np.round(rng.normal(size=(3, 20, 6)), 1)]
+    with_nan = np.round(rng.normal(size=(40, 8)))
+    with_nan[[3, 10], [2, 0]] = np.nan
+    cases += [with_nan, np.array([2.0, np.nan, 1.0])]
+    for a in cases:
+        ours, theirs = rank_desc(a), rankdata(-a, method="min", axis=-1)
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)

@@ -1,6 +1,7 @@
 """The numpy path of staggered_did (models/did_fast.py) gives csdid's numbers: ATT(g,t), analytic
 SEs, the pre-test, every aggregation and the event-study covariance, on mpdta and on a shuffled
 synthetic panel with string unit ids, for each control group, estimator and base period."""
+
 from __future__ import annotations
 
 import itertools
@@ -70,7 +71,13 @@ def test_numpy_path_equals_csdid(panels, monkeypatch, name, control, est_method,
     assert a.pretest.df == b.pretest.df
     assert a.pretest.statistic == pytest.approx(b.pretest.statistic, rel=1e-10)
     assert a.pretest.p_value == pytest.approx(b.pretest.p_value, abs=1e-12)
-    for kind, extra in [("simple", {}), ("group", {}), ("dynamic", {}), ("calendar", {}), ("dynamic", {"balance_e": 1})]:
+    for kind, extra in [
+        ("simple", {}),
+        ("group", {}),
+        ("dynamic", {}),
+        ("calendar", {}),
+        ("dynamic", {"balance_e": 1}),
+    ]:
         ra, rb = a.aggregate(kind, **extra), b.aggregate(kind, **extra)
         assert ra.overall == pytest.approx(rb.overall, abs=1e-12)
         assert ra.overall_se == pytest.approx(rb.overall_se, abs=1e-12)
@@ -82,13 +89,49 @@ def test_unusual_panels_take_the_csdid_route(panels):
     data, kw = panels["mpdta"]
     kw = dict(kw, cohort="first.treat")
     # anticipation makes the 2004 cohort treated in the first period: csdid drops it and says so
-    assert did_fast.fit(data, control="never", est_method="dr", base_period="varying", anticipation=1,
-                        min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None
-    assert did_fast.fit(data.iloc[1:], control="never", est_method="dr", base_period="varying", anticipation=0,
-                        min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None  # unbalanced
+    assert (
+        did_fast.fit(
+            data,
+            control="never",
+            est_method="dr",
+            base_period="varying",
+            anticipation=1,
+            min_pre_periods=1,
+            alpha=0.05,
+            biters=1000,
+            **kw,
+        )
+        is None
+    )
+    assert (
+        did_fast.fit(
+            data.iloc[1:],
+            control="never",
+            est_method="dr",
+            base_period="varying",
+            anticipation=0,
+            min_pre_periods=1,
+            alpha=0.05,
+            biters=1000,
+            **kw,
+        )
+        is None
+    )  # unbalanced
     dup = pd.concat([data.iloc[1:2], data.iloc[1:]])  # same size, one (unit, year) twice, one missing
-    assert did_fast.fit(dup, control="never", est_method="dr", base_period="varying", anticipation=0,
-                        min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None  # a repeated (unit, year)
+    assert (
+        did_fast.fit(
+            dup,
+            control="never",
+            est_method="dr",
+            base_period="varying",
+            anticipation=0,
+            min_pre_periods=1,
+            alpha=0.05,
+            biters=1000,
+            **kw,
+        )
+        is None
+    )  # a repeated (unit, year)
 
 
 @pytest.mark.parametrize("route", ["numpy", "csdid"])
@@ -106,7 +149,9 @@ def test_a_pickled_result_reads_back_without_csdid(tmp_path, monkeypatch, route)
     res = M.staggered_did(data, y="y", unit="u", time="t", cohort="g", control="notyet")
     path = tmp_path / "did.pkl"
     path.write_bytes(pickle.dumps(res))
-    expected = {k: (res.aggregate(k).overall, res.aggregate(k).overall_se) for k in ("simple", "group", "dynamic", "calendar")}
+    expected = {
+        k: (res.aggregate(k).overall, res.aggregate(k).overall_se) for k in ("simple", "group", "dynamic", "calendar")
+    }
     expected["balanced"] = res.aggregate("dynamic", balance_e=1).overall
     code = (
         "import pickle, sys\n"
@@ -153,20 +198,62 @@ def test_small_groups_take_the_numpy_path_with_csdid_s_warning(monkeypatch, dtyp
 
 def test_a_small_never_treated_group_with_never_treated_controls_is_left_to_csdid():
     data = _small_groups(6, {0: 3, 3: 6, 5: 6}, "int64")
-    assert did_fast.fit(data, y="y", unit="u", time="t", cohort="g", control="never", est_method="dr",
-                        base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000) is None
+    assert (
+        did_fast.fit(
+            data,
+            y="y",
+            unit="u",
+            time="t",
+            cohort="g",
+            control="never",
+            est_method="dr",
+            base_period="varying",
+            anticipation=0,
+            min_pre_periods=1,
+            alpha=0.05,
+            biters=1000,
+        )
+        is None
+    )
     with pytest.raises(ModelInputError, match="too small"):
         M.staggered_did(data, y="y", unit="u", time="t", cohort="g", control="never")
     with pytest.warns(UserWarning, match="small groups"):
-        fast = did_fast.fit(data, y="y", unit="u", time="t", cohort="g", control="notyet", est_method="dr",
-                            base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000)
+        fast = did_fast.fit(
+            data,
+            y="y",
+            unit="u",
+            time="t",
+            cohort="g",
+            control="notyet",
+            est_method="dr",
+            base_period="varying",
+            anticipation=0,
+            min_pre_periods=1,
+            alpha=0.05,
+            biters=1000,
+        )
     assert fast is not None  # with not-yet-treated controls the small never-treated group is only warned about
     # a path that ends in the csdid route says nothing itself (csdid says it, once)
     nearly_all = _small_groups(7, {0: 1, 3: 200}, "int64")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert did_fast.fit(nearly_all, y="y", unit="u", time="t", cohort="g", control="notyet", est_method="dr",
-                            base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000) is None
+        assert (
+            did_fast.fit(
+                nearly_all,
+                y="y",
+                unit="u",
+                time="t",
+                cohort="g",
+                control="notyet",
+                est_method="dr",
+                base_period="varying",
+                anticipation=0,
+                min_pre_periods=1,
+                alpha=0.05,
+                biters=1000,
+            )
+            is None
+        )
 
 
 def test_cell_planning_is_csdid_s():
@@ -177,7 +264,9 @@ def test_cell_planning_is_csdid_s():
     names = {ESTIMATE: "estimate", BASE_ZERO: "base_zero", BREAK: "break"}
     tlist = np.array([2001, 2002, 2004, 2005, 2007, 2008])  # uneven steps
     seen = set()
-    for g, a, base in itertools.product([2001, 2002, 2003, 2004, 2006, 2008, 2009], [0, 1, 2], ["varying", "universal"]):
+    for g, a, base in itertools.product(
+        [2001, 2002, 2003, 2004, 2006, 2008, 2009], [0, 1, 2], ["varying", "universal"]
+    ):
         tfac = 0 if base == "universal" else 1
         for t_i in range(len(tlist) - tfac):
             with warnings.catch_warnings():
@@ -230,8 +319,9 @@ def test_wald_pretest_is_csdid_s(case):
 
 
 def test_the_numpy_path_imports_no_statsmodels():
-    """Without covariates staggered_did runs without csdid's estimation modules (they import
-    statsmodels, patsy and drdid: ~0.3 s of a review kernel)."""
+    """Without covariates staggered_did and its four aggregations run without csdid (its
+    estimation modules import statsmodels, patsy and drdid; its aggregation scipy.stats: ~1 s of
+    a review kernel)."""
     import subprocess
     import sys
 
@@ -243,7 +333,52 @@ def test_the_numpy_path_imports_no_statsmodels():
         "d = pd.DataFrame({'u': u, 't': t, 'g': g[u], 'y': rng.normal(size=360) + 0.3 * ((t >= g[u]) & (g[u] > 0))})\n"
         "r = M.staggered_did(d, y='y', unit='u', time='t', cohort='g', control='notyet')\n"
         "r.aggregate('simple')\n"
-        "print(sorted(m for m in ('statsmodels', 'patsy', 'drdid', 'csdid.att_gt') if m in sys.modules))\n"
+        "for kind in ('simple', 'group', 'dynamic', 'calendar'): r.aggregate(kind)\n"
+        "print(sorted(m for m in ('statsmodels', 'patsy', 'drdid', 'csdid', 'scipy.stats') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+AGG_CASES = [
+    ("simple", {}), ("simple", {"min_e": 1}), ("simple", {"max_e": 0}), ("simple", {"balance_e": 1}),
+    ("group", {}), ("group", {"max_e": 1}), ("group", {"min_e": 2}),
+    ("dynamic", {}), ("dynamic", {"min_e": -2, "max_e": 2}), ("dynamic", {"balance_e": 0}),
+    ("dynamic", {"balance_e": 2}), ("dynamic", {"balance_e": 2, "max_e": 1}), ("dynamic", {"balance_e": 9}),
+    ("dynamic", {"min_e": 50}), ("calendar", {}), ("calendar", {"max_e": 1}),
+    ("dynamic", {"balance_e": -1}), ("dynamic", {"min_e": float("nan")}), ("sideways", {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind, kw", AGG_CASES, ids=[f"{k}-{v}" for k, v in AGG_CASES])
+@pytest.mark.parametrize("base_period", ["varying", "universal"])
+def test_aggte_is_csdid_s(kind, kw, base_period):
+    """did_fast.aggte (R did's aggte for the numpy path) equals csdid's compute_aggte on the same
+    ATT(g,t): overall effect and SE, each component, the influence functions — and the same error,
+    word for word, where the window keeps nothing or an argument is bad."""
+    from csdid.aggte_fnc.aggte import aggte as csdid_aggte
+
+    d = _synthetic(3)
+    g = d["g"].fillna(0)
+    model = did_fast.fit(d.assign(g=g), y="y", unit="u", time="t", cohort="g", control="notyet", est_method="dr",
+                         base_period=base_period, anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000)  # fmt: skip
+    assert model is not None
+    kw = {"typec": kind, **kw}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = csdid_aggte(model.MP, **kw)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as got:
+            did_fast.aggte(model.MP, **kw)
+        assert str(got.value) == str(exc)
+        return
+    got = did_fast.aggte(model.MP, **kw)
+    assert got["overall_att"] == pytest.approx(float(np.asarray(want["overall_att"]).reshape(-1)[0]), abs=1e-12)
+    assert got["overall_se"] == pytest.approx(float(np.asarray(want["overall_se"]).reshape(-1)[0]), abs=1e-12)
+    for key in ("egt", "att_egt", "se_egt"):
+        if kind != "simple":
+            np.testing.assert_allclose(np.asarray(got[key], float).reshape(-1), np.asarray(want[key], float).reshape(-1),
+                                       rtol=0, atol=1e-12)  # fmt: skip
+    for name, psi in got["inf_function"].items():
+        np.testing.assert_allclose(psi, np.asarray(want["inf_function"][name], float), rtol=0, atol=1e-12)

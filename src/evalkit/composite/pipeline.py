@@ -331,10 +331,26 @@ def compute_scores(norm: np.ndarray, w: np.ndarray, member: np.ndarray, gw: np.n
 
 
 def rank_desc(scores: np.ndarray) -> np.ndarray:
-    """Ranks along the last axis, 1 = highest score; ties share the best rank ("min")."""
-    from scipy.stats import rankdata
+    """Ranks along the last axis, 1 = highest score; ties share the best rank ("min").
 
-    return rankdata(-scores, method="min", axis=-1)
+    ``scipy.stats.rankdata(-scores, method="min", axis=-1)`` to the value and dtype (int64; float64
+    with a row of NaN wherever a row has a NaN), in numpy: importing scipy.stats costs a review
+    kernel ~0.8 s."""
+    neg = -np.asarray(scores, dtype=float)
+    order = np.argsort(neg, axis=-1, kind="stable")
+    ordered = np.take_along_axis(neg, order, axis=-1)
+    position = np.broadcast_to(np.arange(neg.shape[-1]), neg.shape)
+    new_value = np.ones(neg.shape, dtype=bool)
+    new_value[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
+    first_of_tie = np.maximum.accumulate(np.where(new_value, position, 0), axis=-1)
+    ranks = np.empty(neg.shape, dtype=np.int64)
+    np.put_along_axis(ranks, order, first_of_tie + 1, axis=-1)
+    missing = np.isnan(neg).any(axis=-1)
+    if missing.any():
+        out = ranks.astype(float)
+        out[missing] = np.nan
+        return out
+    return ranks
 
 
 @dataclass(repr=False)

@@ -10,6 +10,7 @@ The dataset is cut at the review's as-of date before anything is computed
 from __future__ import annotations
 
 import dataclasses
+import contextlib
 import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -180,14 +181,10 @@ class PhaseAnalysis:
         return self._part("window_values", (), compute, windows=self._windows_key)
 
     @functools.cached_property
-    def window_value_of(self) -> dict[tuple[str, str, str, str], float]:
-        """``window_values`` by (group_by, group, window, indicator) → value, for rules that look
-        values up one at a time (a filter over the table per lookup cost ~4 ms each)."""
-        v = self.window_values
-        keys = zip(
-            v["group_by"].astype(str), v["group"].astype(str), v["window"].astype(str), v["indicator"].astype(str)
-        )
-        return dict(zip(keys, v["value"].astype(float)))
+    def window_value_of(self) -> dict[tuple[str, ...], float]:
+        """``window_values`` as (group_by, group, window, indicator) → value, for one-at-a-time lookups."""
+        v = self.window_values.astype({c: str for c in ("group_by", "group", "window", "indicator")})
+        return dict(zip(zip(v["group_by"], v["group"], v["window"], v["indicator"]), v["value"].astype(float)))
 
     def consortium_values(self, windows: dict[str, tuple[date, date]]) -> pd.DataFrame:
         """Indicators of all members together over ``windows`` (flows per year)."""
@@ -523,6 +520,15 @@ class PhaseAnalysis:
             "city": city,
         }
 
+    @staticmethod
+    def _estimated(outcomes: Any, fit: Any) -> list[Any]:
+        """The results of ``fit`` for each outcome that could be estimated (each is cached)."""
+        out = []
+        for y in outcomes:
+            with contextlib.suppress(EvalkitError):
+                out.append(fit(y))
+        return out
+
     def methods_ran(self) -> dict[str, Any]:
         """What actually ran (read from the executed objects where they record it)."""
         m = self.methods
@@ -547,26 +553,13 @@ class PhaseAnalysis:
             "vcov": None,
         }
         try:
-            comp = self.composite
-            out["weighting"] = comp["result"].pipeline.weighting
+            out["weighting"] = self.composite["result"].pipeline.weighting
         except NotEstimable:
             pass
-        engines = set()
-        for y in m.did_outcomes:  # read back from the results (each is cached)
-            try:
-                engines.add(self.did(y).settings.get("engine", "csdid"))
-            except EvalkitError:
-                continue
-        out["did_engine"] = sorted(engines)
-        twfe_engines = set()
-        for y in m.twfe_outcomes:
-            try:
-                res = self.twfe(y)
-            except EvalkitError:
-                continue
-            out["vcov"] = out["vcov"] or res.vcov
-            twfe_engines.add(res.info.get("engine", "pyfixest"))
-        out["twfe_engine"] = sorted(twfe_engines)
+        dids, twfes = self._estimated(m.did_outcomes, self.did), self._estimated(m.twfe_outcomes, self.twfe)
+        out["did_engine"] = sorted({r.settings.get("engine", "csdid") for r in dids})
+        out["twfe_engine"] = sorted({r.info.get("engine", "pyfixest") for r in twfes})
+        out["vcov"] = twfes[0].vcov if twfes else None
         return out
 
 

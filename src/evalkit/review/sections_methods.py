@@ -54,9 +54,9 @@ def _pair(table: dict[str, tuple[str, str]], key: Any) -> tuple[str, str]:
 
 _DID_ENGINE = {
     "evalkit": (
-        "evalkit 的实现：无协变量时双重稳健估计即处理组与对照组结果变化均值之差，聚合用 csdid 的 aggte",
+        "evalkit 的实现：无协变量时双重稳健估计即处理组与对照组结果变化均值之差，聚合方式与 R did 的 aggte 相同",
         "evalkit's implementation: without covariates the doubly robust estimate is the difference of mean "
-        "outcome changes; aggregated by csdid's aggte",
+        "outcome changes; aggregated as R did's aggte",
     ),
     "csdid": ("csdid", "csdid"),
 }
