@@ -35,7 +35,7 @@ from evalkit.models.messages import msg
 from evalkit.models.results import coef_table
 from evalkit.models.vcov import mnw_crv3
 
-MAX_CELLS = 5_000_000  # rows × (regressors + levels of the smaller fixed effects) held densely
+MAX_CELLS = 5_000_000  # largest effect's levels × the others' (their crosstab), or a dense fallback's n × L
 KINDS = ("iid", "HC0", "HC1", "CRV1", "CRV3")
 _RANK_TOL = 1e-9  # smallest singular value of the residualised, column-scaled regressors
 # Gram eigenvalues (relative to the largest) that could be either tiny or null: SVD decides
@@ -74,10 +74,14 @@ class Design:
 class Absorber:
     """Residualises columns on the fixed-effect dummies exactly (no iteration).
 
-    The fixed effect with the most levels is removed by group means; the others enter as their
-    dummies, themselves demeaned by the first, through an orthonormal basis of their span
-    (Frisch–Waugh–Lovell: M_[D1, D2] = M_(M1·D2) · M1). The dense part has rows × (levels of the
-    smaller effects) cells — a panel's periods, not its units.
+    The fixed effect with the most levels (a panel's units) is removed by group means; the others
+    (its periods …) through their dummies demeaned by the first, D̃ (Frisch–Waugh–Lovell:
+    M_[D1, D2] = M_D̃ · M_D1), without forming D̃: its Gram matrix D̃ᵀD̃ = DᵀD − Cᵀ diag(1/n_u) C
+    comes from the units × levels crosstab C, and D̃ᵀM = Dᵀ(M demeaned), so a call costs a few
+    passes over M. The Gram matrix's pseudo-inverse drops its null directions (each effect's
+    dummies sum to one); when an eigenvalue is too small to tell tiny from null (a nearly
+    disconnected design) the dense dummies' SVD decides, or, past ``MAX_CELLS``,
+    ``ill_conditioned`` is set and the caller leaves the fit to pyfixest.
 
     Parameters
     ----------
@@ -89,51 +93,68 @@ class Absorber:
         self.n = codes.shape[0]
         levels = [int(codes[:, j].max()) + 1 if self.n else 0 for j in range(codes.shape[1])]
         self.main: np.ndarray | None = None
-        self.basis: np.ndarray | None = None
+        self.rest: np.ndarray | None = None  # (n, m − 1) codes of the other effects, offset into one range
+        self.basis: np.ndarray | None = None  # dense fallback: an orthonormal basis of D̃
+        self.ill_conditioned = False
         if not levels:
             return
         first = int(np.argmax(levels))
         self.main, self.main_levels = codes[:, first], levels[first]
         self.counts = np.maximum(np.bincount(self.main, minlength=self.main_levels), 1)
         others = [j for j in range(len(levels)) if j != first]
-        if others:
-            dummies = np.zeros((self.n, sum(levels[j] for j in others)))
-            offset = 0
-            for j in others:
-                dummies[np.arange(self.n), offset + codes[:, j]] = 1.0
-                offset += levels[j]
-            # an orthonormal basis of the demeaned dummies' span from the eigenvectors of their
-            # small Gram matrix (rank-deficient by construction: each effect's dummies sum to one)
-            demeaned = self._demean(dummies)
-            lam, vec = np.linalg.eigh(demeaned.T @ demeaned)
-            top = max(float(lam.max()), 1.0)
-            low, high = _GRAM_AMBIGUOUS
-            if ((lam > top * low) & (lam < top * high)).any():
-                # an ill-conditioned design (a nearly disconnected effect): the Gram matrix cannot
-                # tell tiny directions from null ones, the SVD of the dummies can
-                u, sv, _ = np.linalg.svd(demeaned, full_matrices=False)
-                self.basis = u[:, sv > sv.max() * max(demeaned.shape) * np.finfo(float).eps]
-            else:
-                keep = lam > top * 1e-10
-                self.basis = (demeaned @ vec[:, keep]) / np.sqrt(lam[keep])
+        if not others:
+            return
+        offsets = np.cumsum([0] + [levels[j] for j in others])
+        self.rest = np.column_stack([codes[:, j] + offsets[k] for k, j in enumerate(others)])
+        self.L = int(offsets[-1])
+        DtD = np.zeros((self.L, self.L))
+        for a in range(self.rest.shape[1]):
+            for b in range(self.rest.shape[1]):
+                cell = self.rest[:, a] * self.L + self.rest[:, b]
+                DtD += np.bincount(cell, minlength=self.L * self.L).reshape(self.L, self.L)
+        crosstab = np.zeros(self.main_levels * self.L)
+        for a in range(self.rest.shape[1]):
+            crosstab += np.bincount(self.main * self.L + self.rest[:, a], minlength=self.main_levels * self.L)
+        C = crosstab.reshape(self.main_levels, self.L)
+        lam, vec = np.linalg.eigh(DtD - C.T @ (C / self.counts[:, None]))
+        top = max(float(lam.max()), 1.0)
+        low, high = _GRAM_AMBIGUOUS
+        if ((lam > top * low) & (lam < top * high)).any():
+            if self.n * self.L > MAX_CELLS:
+                self.ill_conditioned = True
+                return
+            u, sv, _ = np.linalg.svd(self._demean(self._dummies(np.eye(self.L))), full_matrices=False)
+            self.basis = u[:, sv > sv.max() * max(self.n, self.L) * np.finfo(float).eps]
+        else:
+            keep = lam > top * 1e-10
+            self.pinv = (vec[:, keep] / lam[keep]) @ vec[:, keep].T  # (D̃ᵀD̃)⁺
 
     def _demean(self, M: np.ndarray) -> np.ndarray:
         assert self.main is not None
-        means = (
-            np.stack(
-                [np.bincount(self.main, weights=M[:, j], minlength=self.main_levels) for j in range(M.shape[1])], axis=1
-            )
-            / self.counts[:, None]
-        )
-        return M - means[self.main]
+        sums = [np.bincount(self.main, weights=M[:, j], minlength=self.main_levels) for j in range(M.shape[1])]
+        return M - (np.stack(sums, axis=1) / self.counts[:, None])[self.main]
+
+    def _dummies(self, coef: np.ndarray) -> np.ndarray:
+        """D · coef for the other effects' dummies D (n × L) and coef (L × c), without forming D."""
+        assert self.rest is not None
+        return sum(coef[self.rest[:, a]] for a in range(self.rest.shape[1]))
 
     def __call__(self, M: np.ndarray) -> np.ndarray:
         """``M`` (n × c) minus its projection on the fixed-effect dummies."""
         if self.main is None:
             return M.copy()
         out = self._demean(M)
-        if self.basis is not None and self.basis.shape[1]:
-            out -= self.basis @ (self.basis.T @ out)
+        if self.basis is not None:
+            return out - self.basis @ (self.basis.T @ out)
+        if self.rest is not None:
+            assert self.rest is not None
+            Dt_out = np.zeros((self.L, out.shape[1]))
+            for a in range(self.rest.shape[1]):
+                Dt_out += np.stack(
+                    [np.bincount(self.rest[:, a], weights=out[:, j], minlength=self.L) for j in range(out.shape[1])],
+                    axis=1,
+                )
+            out = out - self._demean(self._dummies(self.pinv @ Dt_out))
         return out
 
 
@@ -199,8 +220,8 @@ def design(sample: pd.DataFrame, y: str, terms: list[str], fes: list[str]) -> tu
     for j, f in enumerate(fes):
         if (np.bincount(codes[:, j], minlength=levels[j]) < 2).any():
             return None, f"fixed effect {f!r} has levels seen once (pyfixest removes singletons)"
-    if len(sample) * (len(terms) + sum(levels) - max(levels)) > MAX_CELLS:
-        return None, "too many rows × levels of the smaller fixed effects to hold densely"
+    if max(levels) * (sum(levels) - max(levels)) > MAX_CELLS:
+        return None, "too many levels in two fixed effects for their crosstab (pyfixest demeans iteratively)"
     X = np.column_stack([sample[c].to_numpy(dtype=float) for c in terms])
     return Design(list(terms), sample[y].to_numpy(dtype=float), X, codes, list(fes)), ""
 
@@ -258,6 +279,8 @@ def fit(
     if kind not in KINDS:
         return None, f"vcov {kind!r} is computed by pyfixest"
     absorber = Absorber(d.fe_codes)
+    if absorber.ill_conditioned:
+        return None, "the fixed effects are nearly disconnected and too large to decompose densely"
     resid = absorber(np.column_stack([d.y, d.X]))
     yt, Xt = resid[:, 0], resid[:, 1:]
     if not _full_rank(Xt, d.X):
@@ -319,7 +342,10 @@ def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray) -> np.ndarra
     total = np.zeros((k, k))
     for g in range(int(cluster.max()) + 1):
         keep = cluster != g
-        resid = Absorber(d.fe_codes[keep])(np.column_stack([d.y[keep], d.X[keep]]))
+        absorber = Absorber(d.fe_codes[keep])
+        if absorber.ill_conditioned:
+            return None
+        resid = absorber(np.column_stack([d.y[keep], d.X[keep]]))
         yt, Xt = resid[:, 0], resid[:, 1:]
         if not _full_rank(Xt, d.X[keep]):
             return None

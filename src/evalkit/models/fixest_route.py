@@ -206,7 +206,7 @@ def jackknife_sum(model: Any, data: pd.DataFrame, cluster: str) -> np.ndarray | 
             return None
     fe = model._fe.to_numpy().astype(int) if model._fe is not None else np.empty((len(data), 0), dtype=int)
     levels = [int(fe[:, j].max()) + 1 for j in range(fe.shape[1])]
-    if levels and len(data) * (len(names) + sum(levels) - max(levels)) > absorbed.MAX_CELLS:
+    if levels and max(levels) * (sum(levels) - max(levels)) > absorbed.MAX_CELLS:
         return None
     design = absorbed.Design(
         names=names,
