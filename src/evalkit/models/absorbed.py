@@ -2,8 +2,8 @@
 
 ``ols``/``twfe`` hand a fit here when its design is one a review fits — plain numeric regressors,
 fixed effects as plain columns, ``vcov`` iid, HC0, HC1, one-way CRV1 or CRV3, every fixed-effect
-level seen at least twice, regressors of full rank after the fixed effects, and few enough rows ×
-(regressors + fixed-effect levels) to hold the fixed effects as dummies — and to pyfixest
+level seen at least twice, regressors of full rank after the fixed effects, and a crosstab of the
+largest effect's levels with the others' under ``MAX_CELLS`` (:class:`Absorber`) — and to pyfixest
 otherwise. The numbers are pyfixest's (fixest's) for those designs; the tests compare the two on
 balanced, unbalanced, one-, two- and three-way designs:
 
