@@ -1,7 +1,6 @@
 """The numpy path of staggered_did (models/did_fast.py) gives csdid's numbers: ATT(g,t), analytic
 SEs, the pre-test, every aggregation and the event-study covariance, on mpdta and on a shuffled
 synthetic panel with string unit ids, for each control group, estimator and base period."""
-
 from __future__ import annotations
 
 import itertools
@@ -71,13 +70,7 @@ def test_numpy_path_equals_csdid(panels, monkeypatch, name, control, est_method,
     assert a.pretest.df == b.pretest.df
     assert a.pretest.statistic == pytest.approx(b.pretest.statistic, rel=1e-10)
     assert a.pretest.p_value == pytest.approx(b.pretest.p_value, abs=1e-12)
-    for kind, extra in [
-        ("simple", {}),
-        ("group", {}),
-        ("dynamic", {}),
-        ("calendar", {}),
-        ("dynamic", {"balance_e": 1}),
-    ]:
+    for kind, extra in [("simple", {}), ("group", {}), ("dynamic", {}), ("calendar", {}), ("dynamic", {"balance_e": 1})]:
         ra, rb = a.aggregate(kind, **extra), b.aggregate(kind, **extra)
         assert ra.overall == pytest.approx(rb.overall, abs=1e-12)
         assert ra.overall_se == pytest.approx(rb.overall_se, abs=1e-12)
@@ -89,49 +82,13 @@ def test_unusual_panels_take_the_csdid_route(panels):
     data, kw = panels["mpdta"]
     kw = dict(kw, cohort="first.treat")
     # anticipation makes the 2004 cohort treated in the first period: csdid drops it and says so
-    assert (
-        did_fast.fit(
-            data,
-            control="never",
-            est_method="dr",
-            base_period="varying",
-            anticipation=1,
-            min_pre_periods=1,
-            alpha=0.05,
-            biters=1000,
-            **kw,
-        )
-        is None
-    )
-    assert (
-        did_fast.fit(
-            data.iloc[1:],
-            control="never",
-            est_method="dr",
-            base_period="varying",
-            anticipation=0,
-            min_pre_periods=1,
-            alpha=0.05,
-            biters=1000,
-            **kw,
-        )
-        is None
-    )  # unbalanced
+    assert did_fast.fit(data, control="never", est_method="dr", base_period="varying", anticipation=1,
+                        min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None
+    assert did_fast.fit(data.iloc[1:], control="never", est_method="dr", base_period="varying", anticipation=0,
+                        min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None  # unbalanced
     dup = pd.concat([data.iloc[1:2], data.iloc[1:]])  # same size, one (unit, year) twice, one missing
-    assert (
-        did_fast.fit(
-            dup,
-            control="never",
-            est_method="dr",
-            base_period="varying",
-            anticipation=0,
-            min_pre_periods=1,
-            alpha=0.05,
-            biters=1000,
-            **kw,
-        )
-        is None
-    )  # a repeated (unit, year)
+    assert did_fast.fit(dup, control="never", est_method="dr", base_period="varying", anticipation=0,
+                        min_pre_periods=1, alpha=0.05, biters=1000, **kw) is None  # a repeated (unit, year)
 
 
 @pytest.mark.parametrize("route", ["numpy", "csdid"])
@@ -149,9 +106,7 @@ def test_a_pickled_result_reads_back_without_csdid(tmp_path, monkeypatch, route)
     res = M.staggered_did(data, y="y", unit="u", time="t", cohort="g", control="notyet")
     path = tmp_path / "did.pkl"
     path.write_bytes(pickle.dumps(res))
-    expected = {
-        k: (res.aggregate(k).overall, res.aggregate(k).overall_se) for k in ("simple", "group", "dynamic", "calendar")
-    }
+    expected = {k: (res.aggregate(k).overall, res.aggregate(k).overall_se) for k in ("simple", "group", "dynamic", "calendar")}
     expected["balanced"] = res.aggregate("dynamic", balance_e=1).overall
     code = (
         "import pickle, sys\n"
@@ -198,62 +153,20 @@ def test_small_groups_take_the_numpy_path_with_csdid_s_warning(monkeypatch, dtyp
 
 def test_a_small_never_treated_group_with_never_treated_controls_is_left_to_csdid():
     data = _small_groups(6, {0: 3, 3: 6, 5: 6}, "int64")
-    assert (
-        did_fast.fit(
-            data,
-            y="y",
-            unit="u",
-            time="t",
-            cohort="g",
-            control="never",
-            est_method="dr",
-            base_period="varying",
-            anticipation=0,
-            min_pre_periods=1,
-            alpha=0.05,
-            biters=1000,
-        )
-        is None
-    )
+    assert did_fast.fit(data, y="y", unit="u", time="t", cohort="g", control="never", est_method="dr",
+                        base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000) is None
     with pytest.raises(ModelInputError, match="too small"):
         M.staggered_did(data, y="y", unit="u", time="t", cohort="g", control="never")
     with pytest.warns(UserWarning, match="small groups"):
-        fast = did_fast.fit(
-            data,
-            y="y",
-            unit="u",
-            time="t",
-            cohort="g",
-            control="notyet",
-            est_method="dr",
-            base_period="varying",
-            anticipation=0,
-            min_pre_periods=1,
-            alpha=0.05,
-            biters=1000,
-        )
+        fast = did_fast.fit(data, y="y", unit="u", time="t", cohort="g", control="notyet", est_method="dr",
+                            base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000)
     assert fast is not None  # with not-yet-treated controls the small never-treated group is only warned about
     # a path that ends in the csdid route says nothing itself (csdid says it, once)
     nearly_all = _small_groups(7, {0: 1, 3: 200}, "int64")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert (
-            did_fast.fit(
-                nearly_all,
-                y="y",
-                unit="u",
-                time="t",
-                cohort="g",
-                control="notyet",
-                est_method="dr",
-                base_period="varying",
-                anticipation=0,
-                min_pre_periods=1,
-                alpha=0.05,
-                biters=1000,
-            )
-            is None
-        )
+        assert did_fast.fit(nearly_all, y="y", unit="u", time="t", cohort="g", control="notyet", est_method="dr",
+                            base_period="varying", anticipation=0, min_pre_periods=1, alpha=0.05, biters=1000) is None
 
 
 def test_cell_planning_is_csdid_s():
@@ -264,9 +177,7 @@ def test_cell_planning_is_csdid_s():
     names = {ESTIMATE: "estimate", BASE_ZERO: "base_zero", BREAK: "break"}
     tlist = np.array([2001, 2002, 2004, 2005, 2007, 2008])  # uneven steps
     seen = set()
-    for g, a, base in itertools.product(
-        [2001, 2002, 2003, 2004, 2006, 2008, 2009], [0, 1, 2], ["varying", "universal"]
-    ):
+    for g, a, base in itertools.product([2001, 2002, 2003, 2004, 2006, 2008, 2009], [0, 1, 2], ["varying", "universal"]):
         tfac = 0 if base == "universal" else 1
         for t_i in range(len(tlist) - tfac):
             with warnings.catch_warnings():
