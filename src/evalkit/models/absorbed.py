@@ -354,29 +354,38 @@ def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray) -> np.ndarra
     return total
 
 
+@dataclass(frozen=True)
+class Request:
+    """What ``ols`` asks of a route (:func:`estimate` here, pyfixest's in
+    :mod:`evalkit.models.fixest_route`): the variance, its clusters, the intervals' level and the
+    few-cluster extras (``few``: one-way CRV1 with fewer than ``few_clusters`` clusters)."""
+
+    kind: str
+    clusters: list[str]
+    alpha: float
+    few: bool
+    few_clusters: int
+    wild_reps: int
+    seed: int
+
+
 def estimate(
     sample: pd.DataFrame,
     y: str,
     terms: list[str],
     fes: list[str],
-    *,
-    kind: str,
-    clusters: list[str],
-    alpha: float,
-    few: bool,
-    few_clusters: int,
-    wild_reps: int,
-    seed: int,
+    req: Request,
     notes: list[Message],
     info: dict[str, Any],
 ) -> tuple[tuple[pd.DataFrame, int, float] | None, str]:
     """evalkit's route of ``ols``: the coefficient table, observations and t degrees of freedom,
     or (None, why not) — then nothing is added to ``notes`` or ``info``.
 
-    With ``few`` clusters (one-way CRV1 below ``few_clusters``) the table gains ``se_crv3`` and
-    ``p_crv3`` (the jackknife, MacKinnon–Nielsen–Webb scaling, t(G−1)) and ``p_wild``
-    (:func:`wild_cluster_p` with :func:`rademacher_draws` of ``wild_reps`` and ``seed``).
+    With ``req.few`` clusters the table gains ``se_crv3`` and ``p_crv3`` (the jackknife,
+    MacKinnon–Nielsen–Webb scaling, t(G−1)) and ``p_wild`` (:func:`wild_cluster_p` with
+    :func:`rademacher_draws` of ``req.wild_reps`` and ``req.seed``).
     """
+    kind, clusters, alpha, few = req.kind, req.clusters, req.alpha, req.few
     if len(clusters) > 1:
         return None, "two-way clustering is computed by pyfixest"
     d, why = design(sample, y, terms, fes)
@@ -400,13 +409,13 @@ def estimate(
     info["engine"] = "evalkit"
     if few and jack is not None:
         G = int(codes.max()) + 1
-        notes.append(msg("models.few_clusters", G=G, threshold=few_clusters))
+        notes.append(msg("models.few_clusters", G=G, threshold=req.few_clusters))
         t3 = mnw_crv3(pd.DataFrame({"estimate": f.beta, "se": np.sqrt(np.diag(jack))}, index=table.index), G, 0.05)
         table["se_crv3"] = t3["se"].to_numpy()
         table["p_crv3"] = t3["p"].to_numpy()
-        v = rademacher_draws(G, wild_reps, seed)
+        v = rademacher_draws(G, req.wild_reps, req.seed)
         table["p_wild"] = [wild_cluster_p(f, i, codes, v) for i in range(len(d.names))]
-        info["wild_reps"], info["wild_enumerated"] = v.shape[1], v.shape[1] != wild_reps
+        info["wild_reps"], info["wild_enumerated"] = v.shape[1], v.shape[1] != req.wild_reps
     return (table, len(d.y), f.dof), ""
 
 

@@ -31,24 +31,18 @@ def wild_draws(G: int, reps: int) -> tuple[int, bool]:
 def estimate(
     formula: str,
     sample: pd.DataFrame,
-    *,
     lhs: str,
     rhs: str,
     fes: list[str],
-    kind: str,
-    clusters: list[str],
+    req: absorbed.Request,
     G_df: str,
-    alpha: float,
-    few: bool,
-    few_clusters: int,
-    wild_reps: int,
-    seed: int,
     notes: list[Message],
     info: dict[str, Any],
 ) -> tuple[pd.DataFrame, int, float]:
     """Fit ``formula`` with pyfixest; the coefficient table, observations used and t degrees of
     freedom. Warnings go to ``notes`` and facts to ``info`` (as :func:`evalkit.models.ols` documents).
     """
+    kind, clusters, alpha = req.kind, req.clusters, req.alpha
     pf = ck.import_pyfixest()
     info["engine"] = "pyfixest"
     fml = formula
@@ -78,13 +72,15 @@ def estimate(
     if collin:
         notes.append(msg("models.collinear", terms=", ".join(collin)))
     info["collinear"] = collin
-    if few and g_min is not None:
+    if req.few and g_min is not None:
         if len(clusters) == 1:
-            notes.append(msg("models.few_clusters", G=g_min, threshold=few_clusters))
-            table = _add_few_cluster_inference(pf, model, fml, sample, clusters[0], table, ssc, wild_reps, seed, notes)
-            info["wild_reps"], info["wild_enumerated"] = wild_draws(g_min, wild_reps)
+            notes.append(msg("models.few_clusters", G=g_min, threshold=req.few_clusters))
+            table = _add_few_cluster_inference(
+                pf, model, fml, sample, clusters[0], table, ssc, req.wild_reps, req.seed, notes
+            )
+            info["wild_reps"], info["wild_enumerated"] = wild_draws(g_min, req.wild_reps)
         else:
-            notes.append(msg("models.few_clusters_twoway", G=g_min, threshold=few_clusters))
+            notes.append(msg("models.few_clusters_twoway", G=g_min, threshold=req.few_clusters))
     return table, int(model._N), dof
 
 

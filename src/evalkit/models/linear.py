@@ -200,25 +200,12 @@ def ols(
         if len(clusters) == 2:
             info["G_df"] = G_df
     few = bool(clusters and kind == "CRV1" and g_min is not None and g_min < few_clusters)
+    req = absorbed.Request(kind, clusters, alpha, few, few_clusters, wild_reps, seed)
     fitted = None
     if engine != "pyfixest":
         terms = [t.strip() for t in rhs.split("+") if t.strip()]
         if lhs in sample.columns and all(t in plain and t in sample.columns for t in terms):
-            fitted, why = absorbed.estimate(
-                sample,
-                lhs,
-                terms,
-                fes,
-                kind=kind,
-                clusters=clusters,
-                alpha=alpha,
-                few=few,
-                few_clusters=few_clusters,
-                wild_reps=wild_reps,
-                seed=seed,
-                notes=notes,
-                info=info,
-            )
+            fitted, why = absorbed.estimate(sample, lhs, terms, fes, req, notes, info)
         else:
             why = "a formula term is not a plain column"
         if fitted is None and engine == "evalkit":
@@ -227,23 +214,7 @@ def ols(
                 "fits it) or engine='pyfixest'."
             )
     if fitted is None:
-        fitted = fixest_route.estimate(
-            formula,
-            sample,
-            lhs=lhs,
-            rhs=rhs,
-            fes=fes,
-            kind=kind,
-            clusters=clusters,
-            G_df=G_df,
-            alpha=alpha,
-            few=few,
-            few_clusters=few_clusters,
-            wild_reps=wild_reps,
-            seed=seed,
-            notes=notes,
-            info=info,
-        )
+        fitted = fixest_route.estimate(formula, sample, lhs, rhs, fes, req, G_df, notes, info)
     table, n, dof = fitted
     return Results(
         table=table,
