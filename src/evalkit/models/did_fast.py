@@ -140,6 +140,11 @@ def aggte(
             psi = psi + _weight_influence(unit_g, group[which], pg[which]) @ att[which]
         return float(np.sum(att[which] * w)), psi
 
+    def components(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Each mask's cells combined: the estimates and their influence functions (n × parts)."""
+        parts = [combine(np.flatnonzero(m)) for m in masks]
+        return np.array([est for est, _ in parts]), np.column_stack([psi for _, psi in parts])
+
     out: dict[str, Any] = {"typec": typec}
     if typec == "simple":
         keepers = np.flatnonzero(in_window)
@@ -203,12 +208,7 @@ def aggte(
                 "No event times fall within the requested window. Adjust 'min_e'/'max_e' (and 'balance_e') so "
                 "at least one event time is included."
             )
-        att_e, psi_e = [], []
-        for e in eseq:
-            est, psi = combine(np.flatnonzero((event == e) & include))
-            att_e.append(est)
-            psi_e.append(psi)
-        att_e_arr, psi_mat = np.asarray(att_e), np.column_stack(psi_e)
+        att_e_arr, psi_mat = components([(event == e) & include for e in eseq])
         post = eseq >= 0
         with np.errstate(invalid="ignore", divide="ignore"):
             overall = float(np.mean(att_e_arr[post])) if post.any() else np.nan
@@ -231,12 +231,7 @@ def aggte(
             "No calendar periods have non-missing post-treatment att_gt() estimates. Cannot compute calendar "
             "aggregation. Check your att_gt() results."
         )
-    att_t, psi_t = [], []
-    for p in periods:
-        est, psi = combine(np.flatnonzero((t == p) & (group <= t)))
-        att_t.append(est)
-        psi_t.append(psi)
-    att_t_arr, psi_mat = np.asarray(att_t), np.column_stack(psi_t)
+    att_t_arr, psi_mat = components([(t == p) & (group <= t) for p in periods])
     psi = psi_mat @ np.repeat(1 / len(periods), len(periods))
     return out | {
         "overall_att": float(np.mean(att_t_arr)),
