@@ -125,9 +125,8 @@ def ols(
         Who computes the fit. ``"auto"``: evalkit's numpy implementation
         (:mod:`evalkit.models.absorbed`) when the design allows it — absorbed fixed effects,
         plain numeric regressors, ``vcov`` iid/HC0/HC1/one-way CRV1/CRV3, no singleton
-        fixed-effect level, regressors of full rank, a design small enough to hold the fixed
-        effects as dummies — and pyfixest otherwise; the numbers are the same (tests compare
-        them). ``"evalkit"`` refuses a design it does not handle, saying why; ``"pyfixest"``
+        fixed-effect level, regressors of full rank, a crosstab of the two largest effects that
+        fits in memory — and pyfixest otherwise; the numbers are the same (tests compare them). ``"evalkit"`` refuses a design it does not handle, saying why; ``"pyfixest"``
         always uses pyfixest (and wildboottest for the few-cluster bootstrap).
     lang : optional
         Deprecated and ignored.
