@@ -271,3 +271,18 @@ def test_a_nearly_disconnected_design_too_large_to_decompose_goes_to_pyfixest(mo
     assert auto.info["engine"] == "pyfixest"
     with pytest.raises(ModelInputError, match="nearly disconnected"):
         M.ols("y ~ x1 + x2 | u + t", d, vcov="iid", engine="evalkit")
+
+
+@pytest.mark.parametrize("engine", ["auto", "pyfixest"])
+def test_no_residual_degree_of_freedom_is_refused_before_any_route(engine):
+    """Regressors and fixed effects that use up every row leave no variance to estimate; on some
+    such designs pyfixest 0.60 aborted the whole process (a Rust panic in its demeaning). Refused
+    first, with the counts."""
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"u": np.repeat([0, 1], 3), "t": np.tile([0, 1, 2], 2)})
+    d["x1"], d["x2"], d["y"] = rng.normal(size=6), rng.normal(size=6), rng.normal(size=6)
+    with pytest.raises(
+        ModelInputError, match=r"6 rows leave no residual degree of freedom after 2 regressor\(s\) and 4"
+    ):
+        M.ols("y ~ x1 + x2 | u + t", d, vcov="iid", engine=engine)
+    assert M.ols("y ~ x1 | u + t", d, vcov="iid", engine=engine).dof == 1  # one row to spare

@@ -185,6 +185,7 @@ def ols(
     if len(sample) < len(data):
         notes.append(msg("models.rows_dropped", n=len(data) - len(sample)))
 
+    _check_residual_dof(sample, formula, rhs, fes)
     counts = [ck.n_clusters(sample, c) for c in clusters]
     g_min = min(counts) if counts else None
     info: dict[str, Any] = {
@@ -228,6 +229,23 @@ def ols(
 
 
 ENGINES = ("auto", "evalkit", "pyfixest")
+
+
+def _check_residual_dof(sample: pd.DataFrame, formula: str, rhs: str, fes: list[str]) -> None:
+    """Refuse a model whose plain regressors and fixed effects use up every row (no residual
+    degree of freedom: no variance can be estimated, and pyfixest 0.60 aborts the whole process
+    on some such designs instead of raising)."""
+    terms = [t.strip() for t in rhs.split("+") if t.strip() not in ("", "0", "1")]
+    if not all(t in sample.columns for t in terms):
+        return  # transformed or factor terms: their column count is pyfixest's to find
+    levels = [int(sample[f].nunique()) for f in fes]
+    params = len(terms) + (sum(levels) - max(len(levels) - 1, 0) if levels else 1)
+    if len(sample) <= params:
+        raise ModelInputError(
+            f"{formula!r}: {len(sample)} rows leave no residual degree of freedom after {len(terms)} regressor(s) "
+            f"and {params - len(terms)} fixed-effect parameter(s); use more rows (units or periods), fewer "
+            "regressors or fewer fixed effects."
+        )
 
 
 def label_ols(fes: list[str]) -> str:
