@@ -166,22 +166,17 @@ def test_draws_are_wildboottest_s():
 @pytest.mark.parametrize(
     "case, why",
     [
-        ("singleton", "seen once"),
         ("collinear", "collinear"),
         ("transformed", "plain column"),
         ("HC3", "computed by pyfixest"),
         ("two-way cluster", "two-way"),
         ("no fixed effects", "no absorbed fixed effects"),
-        ("lone cluster", "unidentified"),
     ],
 )
 def test_pyfixest_where_evalkit_declines(case, why):
     d = _panel(40)
     fml, kw = "y ~ x1 + x2 | u + t", {"vcov": {"CRV1": "u"}}
-    if case == "singleton":
-        d = pd.concat([d, d.iloc[[0]].assign(u="lonely", t=0)], ignore_index=True)
-        kw["unique_fe"] = False
-    elif case == "collinear":
+    if case == "collinear":
         d = d.assign(x3=d["x1"] * 2 + d["t"])
         fml = "y ~ x1 + x2 + x3 | u + t"
     elif case == "transformed":
@@ -192,9 +187,6 @@ def test_pyfixest_where_evalkit_declines(case, why):
         kw["vcov"] = {"CRV1": "u+t"}
     elif case == "no fixed effects":
         fml = "y ~ x1 + x2"
-    elif case == "lone cluster":  # few clusters: the jackknife drops the only cluster where z varies
-        d = d.assign(z=np.where(d["u"] == "c0", d["x1"], 0.0))
-        fml = "y ~ x1 + z | u + t"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         auto = M.ols(fml, d, wild_reps=99, **kw)
@@ -286,3 +278,40 @@ def test_no_residual_degree_of_freedom_is_refused_before_any_route(engine):
     ):
         M.ols("y ~ x1 + x2 | u + t", d, vcov="iid", engine=engine)
     assert M.ols("y ~ x1 | u + t", d, vcov="iid", engine=engine).dof == 1  # one row to spare
+
+
+@pytest.mark.parametrize("engine", ["evalkit", "pyfixest"])
+def test_crv3_when_a_left_out_cluster_leaves_a_regressor_unidentified(engine):
+    """z varies only in cluster c0: without c0 it is unidentified. Its leave-one-out estimate is
+    the minimum-norm one, 0 (the pseudo-inverse, as wildboottest's CRV3), by hand here from
+    pyfixest refits with z dropped; pyfixest 0.60's own CRV3 put x1's estimate into z's slot."""
+    import pyfixest as pf
+
+    d = _panel(40).assign(z=lambda f: np.where(f["u"] == "c0", f["x1"], 0.0))
+    res = M.ols("y ~ x1 + z | u + t", d, vcov={"CRV1": "u"}, wild_reps=99, engine=engine)
+    beta = res.params[["x1", "z"]].to_numpy()
+    total = np.zeros(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for g in d["u"].unique():
+            rest = d[d["u"] != g]
+            fml = "y ~ x1 + z | u + t" if (rest["z"] != 0).any() else "y ~ x1 | u + t"
+            coef = pf.feols(fml, rest).coef()
+            total += (np.array([coef["x1"], coef.get("z", 0.0)]) - beta) ** 2
+    G = d["u"].nunique()
+    np.testing.assert_allclose(res.table["se_crv3"].to_numpy(), np.sqrt(total * (G - 1) / G), rtol=1e-6)
+    assert res.info["engine"] == engine
+
+
+def test_singletons_are_dropped_once_for_both_routes():
+    """Rows whose fixed-effect level occurs once (again after each removal, as fixest does) are
+    dropped before either route, named in a note and counted in info: the same numbers from both."""
+    d = _panel(70)
+    lonely = d.iloc[[0, 1]].assign(u=["lonely", "alone"], t=[0, 0])  # two singleton units
+    chain = d.iloc[[2]].assign(u="c1", t=99)  # a period seen once: a singleton in t
+    data = pd.concat([d, lonely, chain], ignore_index=True)
+    ours, theirs = _both("y ~ x1 + x2 | u + t", data, vcov={"CRV1": "u"}, few_clusters=0)
+    assert ours.info["engine"] == "evalkit" and ours.n == theirs.n == len(d)
+    assert ours.info["singletons_dropped"] == theirs.info["singletons_dropped"] == 3
+    assert any("3 rows dropped whose fixed-effect level occurs once" in w for w in ours.warning_texts("en"))
+    np.testing.assert_allclose(ours.table.to_numpy(), theirs.table.to_numpy(), rtol=1e-6)

@@ -447,7 +447,7 @@ def _few_cluster_panel(seed: int, units: int = 11, periods: int = 9) -> pd.DataF
     return d
 
 
-@pytest.mark.parametrize("spec", ["twoways", "unit FE", "no FE", "rows dropped"])
+@pytest.mark.parametrize("spec", ["twoways", "unit FE", "no FE", "rows dropped", "transformed term"])
 def test_few_cluster_crv3_by_least_squares_equals_pyfixest_refits(monkeypatch, spec):
     """The few-cluster CRV3 jackknife solved in numpy (fixed effects as dummies) gives pyfixest's
     refit-per-cluster numbers (on the pyfixest route; evalkit's own route is in test_models_absorbed)."""
@@ -461,6 +461,8 @@ def test_few_cluster_crv3_by_least_squares_equals_pyfixest_refits(monkeypatch, s
         "no FE": lambda: M.ols("y ~ x1 + x2", d, vcov={"CRV1": "u"}, wild_reps=99, seed=1, **pf),
         "rows dropped": lambda: M.twfe(d.assign(x2=d["x2"].where(d.index % 7 != 3)), y="y", x=["x1", "x2"],
                                        unit="u", time="t", wild_reps=99, seed=1, **pf),  # fmt: skip
+        "transformed term": lambda: M.ols("y ~ x1 + I(x2 * 2) | u + t", d, vcov={"CRV1": "u"}, wild_reps=99, seed=1,
+                                          **pf),  # fmt: skip
     }[spec]
     calls = []
     real = fixest_route.jackknife_sum
@@ -475,8 +477,8 @@ def test_few_cluster_crv3_by_least_squares_equals_pyfixest_refits(monkeypatch, s
 
 
 def test_few_cluster_crv3_leaves_unusual_fits_to_pyfixest():
-    """Weights, a transformed regressor or a regressor unidentified without one cluster: no
-    shortcut (None), so pyfixest refits."""
+    """Weights or a transformed regressor: no shortcut (None), so pyfixest refits; a regressor
+    unidentified without one cluster is solved by minimum norm instead of pyfixest's refit."""
     import warnings as _w
 
     import pyfixest as pf
@@ -492,4 +494,4 @@ def test_few_cluster_crv3_leaves_unusual_fits_to_pyfixest():
         lone = pf.feols("y ~ x1 + z | u + t", only_in_c0, vcov={"CRV1": "u"})
     assert jackknife_sum(weighted, d.assign(w=1.0 + d["x2"]), "u") is None
     assert jackknife_sum(logged, d, "u") is None
-    assert jackknife_sum(lone, only_in_c0, "u") is None
+    assert jackknife_sum(lone, only_in_c0, "u") is not None  # minimum norm (test_models_absorbed)

@@ -188,6 +188,37 @@ class Fit:
     Xt: np.ndarray
 
 
+def drop_singletons(sample: pd.DataFrame, fes: list[str]) -> pd.DataFrame:
+    """``sample`` without the rows whose level of some fixed effect occurs once, repeated until
+    none does (fixest's and pyfixest's ``fixef_rm="singleton"``: such a row is fitted exactly by
+    its own effect and carries no information about the regressors).
+
+    Parameters
+    ----------
+    sample : pandas.DataFrame
+    fes : list of str
+        Fixed-effect columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept rows (``sample`` itself when none is dropped).
+    """
+    if not fes or sample.empty:
+        return sample
+    codes = np.column_stack([pd.factorize(sample[f])[0] for f in fes])
+    keep = np.ones(len(sample), dtype=bool)
+    while True:
+        single = np.zeros(len(sample), dtype=bool)
+        for j in range(codes.shape[1]):
+            counts = np.bincount(codes[keep, j], minlength=int(codes[:, j].max()) + 1)
+            single |= keep & (counts[codes[:, j]] == 1)
+        if not single.any():
+            break
+        keep &= ~single
+    return sample if keep.all() else sample.loc[keep]
+
+
 def design(sample: pd.DataFrame, y: str, terms: list[str], fes: list[str]) -> tuple[Design | None, str]:
     """The numeric design of a fit, or (None, why evalkit leaves it to pyfixest).
 
@@ -308,9 +339,9 @@ def fit(
         raise ValueError(f"vcov {kind!r} needs cluster codes and the cluster's name")
     G = int(cluster.max()) + 1
     if kind == "CRV3":
-        jack = jackknife_sum(d, beta, cluster)
-        if jack is None:
-            return None, "a regressor is unidentified without one cluster"
+        jack = jackknife_sum(d, beta, cluster, min_norm=True)
+        if jack is None:  # only when the absorber cannot decompose a left-out sample
+            return None, "a left-out cluster's sample cannot be decomposed"
         return done(jack, float(G - 1))
     nested = nested_in(d.fe_codes, d.fe_names, cluster, cluster_name)
     if any(nested):
@@ -321,10 +352,12 @@ def fit(
     return done(factor * bread @ (scores.T @ scores) @ bread, float(G - 1), df_k)
 
 
-def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray) -> np.ndarray | None:
+def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray, *, min_norm: bool = False) -> np.ndarray | None:
     """Σ_g (β̂₋g − β̂)(β̂₋g − β̂)ᵀ, each leave-one-cluster-out fit solved exactly with the fixed
-    effects absorbed in the remaining rows; None when a regressor is unidentified without some
-    cluster.
+    effects absorbed in the remaining rows. When a regressor is unidentified without some
+    cluster: None, or with ``min_norm`` that fit's minimum-norm least-squares solution (the
+    pseudo-inverse, as wildboottest's CRV3; a regressor that is zero once the cluster is left out
+    gets 0, as in pyfixest's refit, which drops it).
 
     Parameters
     ----------
@@ -333,6 +366,8 @@ def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray) -> np.ndarra
         The full-sample coefficients.
     cluster : ndarray of int
         Cluster codes.
+    min_norm : bool, default False
+        Solve rank-deficient leave-one-out fits by the pseudo-inverse instead of returning None.
 
     Returns
     -------
@@ -348,7 +383,8 @@ def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray) -> np.ndarra
         resid = absorber(np.column_stack([d.y[keep], d.X[keep]]))
         yt, Xt = resid[:, 0], resid[:, 1:]
         if not _full_rank(Xt, d.X[keep]):
-            return None
+            if not min_norm:
+                return None
         diff = np.linalg.lstsq(Xt, yt, rcond=None)[0] - beta
         total += np.outer(diff, diff)
     return total
@@ -397,9 +433,9 @@ def estimate(
         return None, why
     jack = None
     if few:
-        jack = jackknife_sum(d, f.beta, codes)
+        jack = jackknife_sum(d, f.beta, codes, min_norm=True)
         if jack is None:
-            return None, "a regressor is unidentified without one cluster (few-cluster CRV3)"
+            return None, "a left-out cluster's sample cannot be decomposed (few-cluster CRV3)"
     se = np.sqrt(np.diag(f.vcov))
     if kind == "CRV3":
         raw = pd.DataFrame({"estimate": f.beta, "se": se}, index=pd.Index(d.names, name="term"))

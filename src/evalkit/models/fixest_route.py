@@ -61,8 +61,20 @@ def estimate(
         fml = f"{lhs} ~ {rhs} + " + " + ".join(f"C({f})" for f in fes)
         hidden = [f"C({f})" for f in fes]
     pf_vcov, ssc = pyfixest_vcov(pf, kind, clusters, G_df)
-    model = fit_feols(pf, fml, sample, pf_vcov, ssc)
+    jack = None
+    if kind == "CRV3":
+        # the jackknife by least squares where it applies (pyfixest's CRV3 refits misalign the
+        # coefficients when a left-out cluster drops a regressor, and some degenerate refits abort
+        # the process); pyfixest's own CRV3 otherwise
+        model = fit_feols(pf, fml, sample, "iid", None)
+        jack = jackknife_sum(model, sample, clusters[0], rhs)
+        if jack is None:
+            model = fit_feols(pf, fml, sample, pf_vcov, ssc)
+    else:
+        model = fit_feols(pf, fml, sample, pf_vcov, ssc)
     table = table_from_fixest(model, alpha, hidden)
+    if jack is not None:
+        table = table.assign(se=np.sqrt(np.diag(jack)))
     dof = float(model._df_t)
     g_min = info.get("clusters")
     if kind == "CRV3" and g_min is not None:
@@ -76,7 +88,7 @@ def estimate(
         if len(clusters) == 1:
             notes.append(msg("models.few_clusters", G=g_min, threshold=req.few_clusters))
             table = _add_few_cluster_inference(
-                pf, model, fml, sample, clusters[0], table, ssc, req.wild_reps, req.seed, notes
+                pf, model, fml, sample, clusters[0], table, ssc, req.wild_reps, req.seed, notes, rhs
             )
             info["wild_reps"], info["wild_enumerated"] = wild_draws(g_min, req.wild_reps)
         else:
@@ -127,10 +139,11 @@ def _add_few_cluster_inference(
     reps: int,
     seed: int,
     notes: list[Message],
+    rhs: str | None = None,
 ) -> pd.DataFrame:
     table = table.copy()
     try:
-        jack = jackknife_sum(model, sample, cluster)
+        jack = jackknife_sum(model, sample, cluster, rhs)
         if jack is None:  # pyfixest refits each leave-one-cluster-out sample itself
             m3 = fit_feols(pf, fml, sample, {"CRV3": cluster}, pf.ssc(k_adj=False, G_adj=False))
             raw = table_from_fixest(m3, 0.05, [])
@@ -173,31 +186,41 @@ def _add_few_cluster_inference(
     return table
 
 
-def jackknife_sum(model: Any, data: pd.DataFrame, cluster: str) -> np.ndarray | None:
+def jackknife_sum(model: Any, data: pd.DataFrame, cluster: str, rhs: str | None = None) -> np.ndarray | None:
     """Σ_g (β̂₋g − β̂)(β̂₋g − β̂)ᵀ of a pyfixest OLS fit, each leave-one-cluster-out fit solved by
     least squares on the regressors and the fixed effects as dummies
     (:func:`evalkit.models.absorbed.jackknife_sum`) — the refits pyfixest's own CRV3 makes through
     its formula machinery (~30 ms each), in well under a millisecond on a review's panel.
 
-    Returns None (the caller refits with pyfixest) whenever the shortcut could differ: weights,
-    instruments, a regressor that is not a plain numeric column, rows the fit dropped, a design
-    too large to hold as dummies, or a left-out cluster that leaves a regressor unidentified.
+    Terms that are not plain columns (``I(x * 2)``, ``np.log(x)``) are evaluated from ``rhs`` by
+    formulaic, as pyfixest evaluates them. Returns None (the caller refits with pyfixest) whenever
+    the shortcut could differ: weights, instruments, a term that cannot be evaluated so, rows the
+    fit dropped or a crosstab of the fixed effects too large. A left-out cluster that leaves a regressor
+    unidentified gets the minimum-norm solution (as wildboottest's CRV3).
     """
     if getattr(model, "_has_weights", True) or getattr(model, "_is_iv", True) or model._method != "feols":
         return None
     if int(model._N) != len(data) or len(model._Y_untransformed) != len(data):
         return None  # pyfixest dropped rows (missing values, singletons): no row-for-row design
     names = [str(c) for c in model._coefnames]
+    terms: Any = data
+    if rhs is not None and not all(n == "Intercept" or n in data.columns for n in names):
+        from formulaic import model_matrix  # pyfixest's own formula engine, imported with it
+
+        try:
+            terms = model_matrix(rhs, data)
+        except Exception:  # noqa: BLE001 - anything formulaic cannot evaluate is left to pyfixest
+            return None
     cols = []
     for name in names:
         if name == "Intercept":
             cols.append(np.ones(len(data)))
         elif (
-            name in data.columns
-            and pd.api.types.is_numeric_dtype(data[name])
-            and not pd.api.types.is_bool_dtype(data[name])
+            name in terms.columns
+            and pd.api.types.is_numeric_dtype(terms[name])
+            and not pd.api.types.is_bool_dtype(terms[name])
         ):
-            cols.append(data[name].to_numpy(dtype=float))
+            cols.append(np.asarray(terms[name], dtype=float))
         else:
             return None
     fe = model._fe.to_numpy().astype(int) if model._fe is not None else np.empty((len(data), 0), dtype=int)
@@ -211,4 +234,8 @@ def jackknife_sum(model: Any, data: pd.DataFrame, cluster: str) -> np.ndarray | 
         fe_codes=fe,
         fe_names=[],
     )
-    return absorbed.jackknife_sum(design, model.coef().to_numpy(dtype=float), pd.factorize(data[cluster])[0])
+    # min_norm: a regressor left unidentified by a left-out cluster gets that fit's minimum-norm
+    # solution (0 when it vanishes); pyfixest's own refit drops it and shifts the next
+    # coefficient into its slot (pyfixest 0.60), a wrong CRV3.
+    beta = model.coef().to_numpy(dtype=float)
+    return absorbed.jackknife_sum(design, beta, pd.factorize(data[cluster])[0], min_norm=True)

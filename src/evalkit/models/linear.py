@@ -184,13 +184,20 @@ def ols(
     notes: list[Message] = []
     if len(sample) < len(data):
         notes.append(msg("models.rows_dropped", n=len(data) - len(sample)))
+    complete = len(sample)
+    sample = absorbed.drop_singletons(sample, fes)  # both routes then fit the same rows
+    if len(sample) < complete:
+        notes.append(msg("models.singletons_dropped", n=complete - len(sample)))
+    if sample.empty:
+        raise ModelInputError(f"{formula!r}: every row's fixed-effect level occurs once; nothing is left to fit.")
 
     _check_residual_dof(sample, formula, rhs, fes)
     counts = [ck.n_clusters(sample, c) for c in clusters]
     g_min = min(counts) if counts else None
     info: dict[str, Any] = {
         "formula": formula,
-        "dropped_rows": len(data) - len(sample),
+        "dropped_rows": len(data) - complete,
+        "singletons_dropped": complete - len(sample),
         "collinear": [],
         "vcov_note": vcov_note(kind, clusters, G_df, G=counts),
     }
@@ -232,12 +239,11 @@ ENGINES = ("auto", "evalkit", "pyfixest")
 
 
 def _check_residual_dof(sample: pd.DataFrame, formula: str, rhs: str, fes: list[str]) -> None:
-    """Refuse a model whose plain regressors and fixed effects use up every row (no residual
-    degree of freedom: no variance can be estimated, and pyfixest 0.60 aborts the whole process
-    on some such designs instead of raising)."""
+    """Refuse a model whose regressors and fixed effects use up every row (no residual degree of
+    freedom: no variance can be estimated, and pyfixest 0.60 aborts the whole process on some such
+    designs instead of raising)."""
+    # a transformed term is one column, a factor term at least one: a lower bound on the parameters
     terms = [t.strip() for t in rhs.split("+") if t.strip() not in ("", "0", "1")]
-    if not all(t in sample.columns for t in terms):
-        return  # transformed or factor terms: their column count is pyfixest's to find
     levels = [int(sample[f].nunique()) for f in fes]
     params = len(terms) + (sum(levels) - max(len(levels) - 1, 0) if levels else 1)
     if len(sample) <= params:

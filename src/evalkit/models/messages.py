@@ -15,6 +15,10 @@ from evalkit.i18n import Message, register
 MESSAGES: dict[str, tuple[str, str]] = {
     # -- warnings --------------------------------------------------------------------------
     "models.rows_dropped": ("已删除含缺失值的观测 {n} 行。", "{n} rows with missing values dropped."),
+    "models.singletons_dropped": (
+        "已删除固定效应中只出现一次的观测 {n} 行（单例不提供任何信息，与 fixest/pyfixest 相同）。",
+        "{n} rows dropped whose fixed-effect level occurs once (singletons carry no information; as fixest/pyfixest).",
+    ),
     "models.per_capita_dropped": (
         "已删除「{column}」为零或缺失的观测 {n} 行。",
         "{n} rows with zero or missing {column!r} dropped.",
