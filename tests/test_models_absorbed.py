@@ -315,3 +315,13 @@ def test_singletons_are_dropped_once_for_both_routes():
     assert ours.info["singletons_dropped"] == theirs.info["singletons_dropped"] == 3
     assert any("3 rows dropped whose fixed-effect level occurs once" in w for w in ours.warning_texts("en"))
     np.testing.assert_allclose(ours.table.to_numpy(), theirs.table.to_numpy(), rtol=1e-6)
+
+
+def test_twfe_errors_name_the_user_s_columns():
+    """twfe fits under internal names (v0, v1 …); its errors are said in the data's own names."""
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"学校": np.repeat(["a", "b"], 3), "t": np.tile([0, 1, 2], 2)})
+    d["x1"], d["x2"], d["就业率"] = rng.normal(size=6), rng.normal(size=6), rng.normal(size=6)
+    with pytest.raises(ModelInputError, match=r"'就业率 ~ x1 \+ x2 \| 学校 \+ t': 6 rows leave no residual") as err:
+        M.twfe(d, y="就业率", x=["x1", "x2"], unit="学校", time="t")
+    assert "v0" not in str(err.value)

@@ -383,20 +383,23 @@ def twfe(
     work = pd.DataFrame({v: df[c].to_numpy() for c, v in safe.items()})
     fml = f"{safe[y]} ~ {' + '.join(safe[t] for t in terms)} | " + " + ".join(safe[c] for c in absorbed)
     safe_vcov: VcovSpec = {kind: "+".join(safe[c] for c in clusters)} if clusters else kind
-    # (unit, time) was checked above; extra fixed effects may repeat within a cell.
-    res = ols(
-        fml,
-        work,
-        vcov=safe_vcov,
-        G_df=G_df,
-        alpha=alpha,
-        few_clusters=few_clusters,
-        wild_reps=wild_reps,
-        seed=seed,
-        unique_fe=False,
-        engine=engine,
-    )
     back = {v: k for k, v in safe.items()}
+    # (unit, time) was checked above; extra fixed effects may repeat within a cell.
+    try:
+        res = ols(
+            fml,
+            work,
+            vcov=safe_vcov,
+            G_df=G_df,
+            alpha=alpha,
+            few_clusters=few_clusters,
+            wild_reps=wild_reps,
+            seed=seed,
+            unique_fe=False,
+            engine=engine,
+        )
+    except ModelInputError as exc:  # say it in the user's column names, not the internal v0, v1 …
+        raise ModelInputError(re.sub(r"\bv\d+\b", lambda m: back.get(m.group(0), m.group(0)), str(exc))) from exc
     res.table.index = pd.Index([back.get(t, t) for t in res.table.index], name="term")
     collin = [back.get(t, t) for t in res.info.get("collinear", [])]
     res.info["collinear"] = collin
