@@ -95,6 +95,7 @@ class Absorber:
         self.main: np.ndarray | None = None
         self.rest: np.ndarray | None = None  # (n, m − 1) codes of the other effects, offset into one range
         self.basis: np.ndarray | None = None  # dense fallback: an orthonormal basis of D̃
+        self.pinv: np.ndarray | None = None  # (D̃ᵀD̃)⁺ otherwise
         self.ill_conditioned = False
         if not levels:
             return
@@ -127,7 +128,7 @@ class Absorber:
             self.basis = u[:, sv > sv.max() * max(self.n, self.L) * np.finfo(float).eps]
         else:
             keep = lam > top * 1e-10
-            self.pinv = (vec[:, keep] / lam[keep]) @ vec[:, keep].T  # (D̃ᵀD̃)⁺
+            self.pinv = (vec[:, keep] / lam[keep]) @ vec[:, keep].T
 
     def _demean(self, M: np.ndarray) -> np.ndarray:
         assert self.main is not None
@@ -146,8 +147,7 @@ class Absorber:
         out = self._demean(M)
         if self.basis is not None:
             return out - self.basis @ (self.basis.T @ out)
-        if self.rest is not None:
-            assert self.rest is not None
+        if self.rest is not None and self.pinv is not None:
             Dt_out = np.zeros((self.L, out.shape[1]))
             for a in range(self.rest.shape[1]):
                 Dt_out += np.stack(
@@ -451,8 +451,13 @@ def estimate(
         table["p_crv3"] = t3["p"].to_numpy()
         v = rademacher_draws(G, req.wild_reps, req.seed)
         table["p_wild"] = [wild_cluster_p(f, i, codes, v) for i in range(len(d.names))]
-        info["wild_reps"], info["wild_enumerated"] = v.shape[1], v.shape[1] != req.wild_reps
+        info["wild_reps"], info["wild_enumerated"] = wild_draws(G, req.wild_reps)
     return (table, len(d.y), f.dof), ""
+
+
+def wild_draws(G: int, reps: int) -> tuple[int, bool]:
+    """(draws, enumerated): wildboottest draws every sign pattern of G clusters when 2^G < reps."""
+    return (2**G, True) if 2**G < reps else (reps, False)
 
 
 def rademacher_draws(G: int, reps: int, seed: int) -> np.ndarray:
@@ -472,7 +477,7 @@ def rademacher_draws(G: int, reps: int, seed: int) -> np.ndarray:
     ndarray (G, B)
         B = 2^G under full enumeration, else ``reps``.
     """
-    if 2**G < reps:
+    if wild_draws(G, reps)[1]:
         return np.array(list(product([-1, 1], repeat=G)), dtype=float).T
     rng = np.random.default_rng(seed=seed)
     return rng.choice([-1, 1], size=G * reps, replace=True).reshape(G, reps).astype(float)

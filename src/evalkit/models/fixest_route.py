@@ -23,11 +23,6 @@ from evalkit.models.vcov import mnw_crv3, pyfixest_vcov
 WILD_MAX_CELLS = 25_000_000  # rows × (regressors + fixed-effect levels): 200 MB of float64
 
 
-def wild_draws(G: int, reps: int) -> tuple[int, bool]:
-    """The draws wildboottest makes for G clusters: every sign pattern when 2^G < reps."""
-    return (2**G, True) if 2**G < reps else (reps, False)
-
-
 def estimate(
     formula: str,
     sample: pd.DataFrame,
@@ -90,7 +85,7 @@ def estimate(
             table = _add_few_cluster_inference(
                 pf, model, fml, sample, clusters[0], table, ssc, req.wild_reps, req.seed, notes, rhs
             )
-            info["wild_reps"], info["wild_enumerated"] = wild_draws(g_min, req.wild_reps)
+            info["wild_reps"], info["wild_enumerated"] = absorbed.wild_draws(g_min, req.wild_reps)
         else:
             notes.append(msg("models.few_clusters_twoway", G=g_min, threshold=req.few_clusters))
     return table, int(model._N), dof
