@@ -225,6 +225,7 @@ def test_the_twfe_annex_names_the_code_that_estimated_it(monkeypatch):
     ran, text = annex(a.with_methods(seed=a.methods.seed + 1))  # a fresh analysis: its TWFE fitted again
     assert ran == ["pyfixest"]
     assert "（WCR11，pyfixest 与 wildboottest）" in text and "evalkit 的实现" not in text
+    assert "由 wildboottest 的浮点比较决定" in text and "不计为超过" not in text  # the tie rule that ran
 
 
 @pytest.mark.parametrize("key", sorted(CHOICES))

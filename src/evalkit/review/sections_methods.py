@@ -286,10 +286,19 @@ def annex(a: PhaseAnalysis, p: Page) -> None:
         if reps and "p_wild" in tidy.columns and tidy["p_wild"].notna().any():
             pw = tidy["p_wild"].dropna().to_numpy(float)
             by = _TWFE_ENGINE[res.info.get("engine", "pyfixest")]
+            # the tie rule is evalkit's; wildboottest leaves such a tie to its floating-point comparison
             rule = (
-                "p 为 |t*| 大于 |t| 的抽样比例；权重全部同号的抽样复现原样本（t* = ±t），不计为超过",
-                "p is the share of draws with |t*| above |t|; a draw with all weights equal reproduces the sample "
-                "(t* = ±t) and does not count",
+                (
+                    "p 为 |t*| 大于 |t| 的抽样比例；权重全部同号的抽样复现原样本（t* = ±t），不计为超过",
+                    "p is the share of draws with |t*| above |t|; a draw with all weights equal reproduces the "
+                    "sample (t* = ±t) and does not count",
+                )
+                if res.info.get("engine") == "evalkit"
+                else (
+                    "p 为 |t*| 大于 |t| 的抽样比例；复现原样本的抽样（t* = ±t）是否计入由 wildboottest 的浮点比较决定",
+                    "p is the share of draws with |t*| above |t|; whether a draw reproducing the sample (t* = ±t) "
+                    "counts is left to wildboottest's floating-point comparison",
+                )
             )
             if res.info.get("wild_enumerated"):
                 p.note(
