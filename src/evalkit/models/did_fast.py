@@ -132,17 +132,18 @@ def aggte(
     event = t - group
     in_window = (group <= t) & (event >= min_e) & (event <= max_e)
 
-    def combine(which: np.ndarray, weighted: bool = True) -> tuple[float, np.ndarray]:
-        """Cells ``which`` weighted by cohort share, with the weights' influence (R's wif)."""
+    def combine(which: np.ndarray, with_wif: bool = True) -> tuple[float, np.ndarray]:
+        """Cells ``which`` weighted by cohort share, with the weights' influence (R's wif) unless
+        ``with_wif`` is false (cells of one cohort: equal weights, no share to estimate)."""
         w = pg[which] / pg[which].sum()
         psi = inffunc[:, which] @ w
-        if weighted:
+        if with_wif:
             psi = psi + _weight_influence(unit_g, group[which], pg[which]) @ att[which]
         return float(np.sum(att[which] * w)), psi
 
-    def components(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def components(masks: list[np.ndarray], with_wif: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Each mask's cells combined: the estimates and their influence functions (n × parts)."""
-        parts = [combine(np.flatnonzero(m)) for m in masks]
+        parts = [combine(np.flatnonzero(m), with_wif) for m in masks]
         return np.array([est for est, _ in parts]), np.column_stack([psi for _, psi in parts])
 
     out: dict[str, Any] = {"typec": typec}
@@ -163,13 +164,7 @@ def aggte(
                 "No group-time average treatment effects fall within the requested window for group(s) "
                 f"{', '.join(map(str, empty))}. Adjust 'min_e'/'max_e', or set `na_rm = True` to drop those groups."
             )
-        att_g, psi_g = [], []
-        for g in glist:
-            which = np.flatnonzero((group == g) & in_window)
-            est, psi = combine(which, weighted=False)  # one cohort: equal weights, no share to estimate
-            att_g.append(float(np.mean(att[which])))
-            psi_g.append(psi)
-        att_g_arr, psi_mat = np.asarray(att_g), np.column_stack(psi_g)
+        att_g_arr, psi_mat = components([(group == g) & in_window for g in glist], with_wif=False)
         overall = float(np.sum(att_g_arr * pgg) / np.sum(pgg))
         psi = psi_mat @ (pgg / pgg.sum()) + _weight_influence(unit_g, glist, pgg) @ att_g_arr
         return out | {
