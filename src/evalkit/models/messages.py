@@ -29,8 +29,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "models.few_clusters": (
         (
-            "仅 {G} 个聚类（少于 {threshold}）：CRV1 标准误可能偏小，请同时参考 se_crv3 / p_crv3"
-            "（刀切法）与 p_wild（野聚类自助法）。"
+            "仅 {G} 个聚类（少于 {threshold}）：CRV1 标准误可能偏小，请同时参考 CRV3 标准误与 p 值"
+            "（刀切法，se_crv3 / p_crv3）及野聚类自助 p 值（p_wild）。"
         ),
         (
             "Only {G} clusters (< {threshold}): CRV1 standard errors may be too small; see "
