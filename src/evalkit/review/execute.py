@@ -275,6 +275,10 @@ def _run_papermill(job: Job, nb_path: Path, log_path: Path) -> str:
             cwd=str(project_root()),
             report_mode=False,
             kernel_manager_class=guarded_kernel_manager(),
+            # the last cell has returned and every file it wrote is closed: the kernel's group is
+            # killed instead of asked to exit (a graceful exit finalises pandas, matplotlib and
+            # scikit-learn, ~0.5 s of every review)
+            shutdown_kernel="immediate",
         )
         return ""
     except Exception as exc:  # the notebook's own failure; inspected by the caller
