@@ -2,6 +2,7 @@
 checks, the Results API (tidy / summary / plot) and the drivers view."""
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
@@ -232,6 +233,32 @@ def test_results_api_and_plots(panel):
     assert any("相对" in t for t in texts)
     assert "Wald" in str(did.summary()) or "预检验" in str(did.summary())
     assert did.pretest.df > 0 and 0 <= did.pretest.p_value <= 1
+
+
+@pytest.mark.parametrize("model", ["linear", "boosting"])
+def test_drivers_importance_and_dependence_equal_scikit_learns_own(panel, model):
+    """The batched permutation importance and partial dependence give scikit-learn's numbers:
+    the same shuffles, the same grid (percentile grid for x and size, unique values for a
+    column with few levels), the same predictions."""
+    from sklearn.inspection import partial_dependence, permutation_importance
+
+    D = importlib.import_module("evalkit.models.drivers")  # the module (evalkit.models.drivers is the function)
+
+    d = panel.assign(level=panel["unit"] % 4 * 1.5)  # 4 unique values: the unique-value grid
+    X, y = d[["x", "size", "level"]].astype(float), (d["y"] + 0.5 * d["level"]).to_numpy()
+    est = D._pipeline(model, seed=3).fit(X.iloc[:300], y[:300])
+    held_X, held_y = X.iloc[300:], y[300:]
+    for seed, repeats in ((0, 3), (11, 5)):
+        ours = D.permutation_importance(est, held_X, held_y, n_repeats=repeats, seed=seed)
+        theirs = permutation_importance(est, held_X, held_y, n_repeats=repeats, random_state=seed, scoring="r2")
+        np.testing.assert_allclose(ours, theirs.importances_mean, rtol=0, atol=1e-12)
+    assert ours[0] > 0 and ours[2] > 0  # x and level drive y: their shuffles cost R²
+    for j in range(3):
+        grid, average = D.partial_dependence(est, X, j, grid_resolution=10)
+        res = partial_dependence(est, X, [j], grid_resolution=10, kind="average")
+        np.testing.assert_array_equal(grid, res["grid_values"][0])
+        np.testing.assert_allclose(average, res["average"][0], rtol=0, atol=1e-12)
+        assert len(grid) == (4 if j == 2 else 10)
 
 
 def test_drivers_grouped_cv_and_label(panel):

@@ -7,6 +7,12 @@ periods of a unit fall in the same fold, so nothing leaks from a unit's other ye
 Permutation importance is computed on each held-out fold and averaged; partial dependence is
 computed on a model fitted to all rows. These are associations useful for finding what to
 study next — 探索性分析，非因果推断 (exploratory, not causal).
+
+Both are scikit-learn's definitions computed with one ``predict`` per fold (importance) or per
+input (partial dependence) on the stacked variants, instead of one call per shuffle or grid
+point: the same shuffles (``permutation_importance``'s random streams), the same grid
+(``partial_dependence``'s 5–95 % percentiles, or the unique values) and the same numbers, as the
+tests check against scikit-learn's own functions.
 """
 
 from __future__ import annotations
@@ -249,7 +255,6 @@ def drivers(
     # threadpoolctl limits only the OpenMP/BLAS libraries already loaded: load scikit-learn's
     # compiled modules first, or the first call's boosting runs unlimited (~10× slower when busy)
     import sklearn.ensemble  # noqa: F401
-    import sklearn.inspection  # noqa: F401
     import sklearn.linear_model  # noqa: F401
 
     with threadpool_limits(limits=n_threads):
@@ -278,7 +283,6 @@ def _drivers(
     grid_resolution: int,
     seed: int,
 ) -> DriversResults:
-    from sklearn.inspection import partial_dependence, permutation_importance
     from sklearn.metrics import mean_squared_error, r2_score
     from sklearn.model_selection import GroupKFold
 
@@ -312,15 +316,12 @@ def _drivers(
                     "rmse": float(np.sqrt(mean_squared_error(Y[te], pred))),
                 }
             )
-            pi = permutation_importance(est, X.iloc[te], Y[te], n_repeats=n_repeats, random_state=seed, scoring="r2")
-            imps += [{"model": name, "fold": fold, "term": t, "importance": v} for t, v in zip(x, pi.importances_mean)]
+            mean_drop = permutation_importance(est, X.iloc[te], Y[te], n_repeats=n_repeats, seed=seed)
+            imps += [{"model": name, "fold": fold, "term": t, "importance": v} for t, v in zip(x, mean_drop)]
         full = _pipeline(name, seed).fit(X, Y)
         for j, t in enumerate(x):
-            res = partial_dependence(full, X, [j], grid_resolution=grid_resolution, kind="average")
-            pds += [
-                {"model": name, "term": t, "value": v, "prediction": p}
-                for v, p in zip(res["grid_values"][0], res["average"][0])
-            ]
+            grid, average = partial_dependence(full, X, j, grid_resolution=grid_resolution)
+            pds += [{"model": name, "term": t, "value": v, "prediction": p} for v, p in zip(grid, average)]
     imp = pd.DataFrame(imps).groupby(["model", "term"], sort=False)["importance"].agg(["mean", "std", "count"])
     imp = imp.reset_index().rename(columns={"mean": "importance"})
     imp["se"] = imp["std"] / np.sqrt(imp["count"])
@@ -332,3 +333,87 @@ def _drivers(
         n=len(df),
         warnings=notes,
     )
+
+
+def permutation_importance(est: Any, X: pd.DataFrame, y: np.ndarray, *, n_repeats: int, seed: int) -> np.ndarray:
+    """Mean drop in R² when each column of ``X`` is shuffled: scikit-learn's
+    ``permutation_importance(est, X, y, n_repeats=, random_state=seed, scoring="r2")
+    .importances_mean``, with one ``predict`` on every shuffled copy stacked.
+
+    The shuffles are scikit-learn's: a seed drawn from ``RandomState(seed)``, and for each column a
+    fresh ``RandomState`` of that seed shuffling the row order ``n_repeats`` times, each shuffle
+    applied to the column as the previous one left it.
+
+    Parameters
+    ----------
+    est : fitted estimator
+    X : pandas.DataFrame
+        Held-out inputs.
+    y : numpy.ndarray
+        Held-out outcome.
+    n_repeats : int
+        Shuffles per column.
+    seed : int
+
+    Returns
+    -------
+    numpy.ndarray
+        One mean importance per column of ``X``.
+    """
+    from sklearn.metrics import r2_score
+
+    values = X.to_numpy(copy=True)
+    n, k = values.shape
+    column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
+    copies = []
+    for j in range(k):
+        stream = np.random.RandomState(column_seed)
+        shuffled, order = values.copy(), np.arange(n)
+        for _ in range(n_repeats):
+            stream.shuffle(order)
+            shuffled[:, j] = shuffled[order, j]
+            copies.append(shuffled.copy())
+    stacked = pd.DataFrame(np.vstack([values, *copies]), columns=X.columns)
+    pred = np.asarray(est.predict(stacked))
+    baseline = r2_score(y, pred[:n])
+    scores = np.array([r2_score(y, pred[n * (i + 1) : n * (i + 2)]) for i in range(k * n_repeats)])
+    return np.mean(baseline - scores.reshape(k, n_repeats), axis=1)
+
+
+def partial_dependence(est: Any, X: pd.DataFrame, j: int, *, grid_resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Average prediction with column ``j`` of ``X`` set to each grid value: scikit-learn's
+    ``partial_dependence(est, X, [j], grid_resolution=, kind="average")`` by its brute method
+    (as scikit-learn computes it for a pipeline), with one ``predict`` on the stacked copies.
+
+    The grid is scikit-learn's: the column's unique values when fewer than ``grid_resolution``,
+    else ``grid_resolution`` points evenly spaced between its 5 % and 95 % ``mquantiles``.
+
+    Parameters
+    ----------
+    est : fitted estimator
+    X : pandas.DataFrame
+    j : int
+        Column position.
+    grid_resolution : int
+
+    Returns
+    -------
+    grid, average : numpy.ndarray
+    """
+    from scipy.stats.mstats import mquantiles
+
+    values = X.to_numpy(copy=True)
+    column = values[:, j]
+    grid = np.unique(column)
+    if grid.shape[0] >= grid_resolution:
+        low, high = mquantiles(column, prob=(0.05, 0.95), axis=0)
+        if np.allclose(low, high):
+            raise ModelInputError(
+                f"{X.columns[j]}: its 5 % and 95 % percentiles are equal, so it has no partial-dependence grid."
+            )
+        grid = np.linspace(low, high, num=grid_resolution, endpoint=True)
+    copies = np.repeat(values[np.newaxis], len(grid), axis=0)
+    copies[:, :, j] = grid[:, np.newaxis]
+    pred = np.asarray(est.predict(pd.DataFrame(copies.reshape(-1, values.shape[1]), columns=X.columns)))
+    average = np.array([np.average(block, axis=0) for block in pred.reshape(len(grid), len(values))])
+    return grid, average
