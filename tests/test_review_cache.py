@@ -15,6 +15,9 @@ from evalkit.review.cache import ResultCache
 from evalkit.review.report import PhaseReview
 
 PARTS = {"table", "window_values", "per_period", "targets", "composite", "ccd", "did", "ri", "loo", "twfe"}
+# the figures' PNG, each kept under the keys of the parts it is drawn from (review/figures.py)
+FIGURES = {"figure:trends", "figure:attainment", "figure:rank_uncertainty", "figure:coupling", "figure:event_study"}
+ALL = PARTS | FIGURES
 
 
 def review(tmp_cache, *, data_dir=None, params=PARAMS / "phase3.yaml", **methods) -> PhaseReview:
@@ -26,7 +29,12 @@ def review(tmp_cache, *, data_dir=None, params=PARAMS / "phase3.yaml", **methods
 
 
 def kinds(names: list[str]) -> set[str]:
-    return {n.split(":")[0] for n in names}
+    """Parts by kind (did:<y> → did); figures by name."""
+    return {n if n.startswith("figure:") else n.split(":")[0] for n in names}
+
+
+def markup(r: PhaseReview) -> str:
+    return "".join(r.page.sink) + "".join(r.annex_page.sink or [])
 
 
 def comparable(r: PhaseReview) -> dict:
@@ -43,17 +51,20 @@ def cold_and_warm(tmp_path_factory):
 
 def test_a_cached_review_is_identical_to_an_uncached_one(cold_and_warm, tmp_path):
     folder, cold, warm = cold_and_warm
-    assert kinds(cold.analysis.cache.misses) == PARTS and not cold.analysis.cache.hits
-    assert kinds(warm.analysis.cache.hits) == PARTS and not warm.analysis.cache.misses
+    assert kinds(cold.analysis.cache.misses) == ALL and not cold.analysis.cache.hits
+    assert kinds(warm.analysis.cache.hits) == ALL and not warm.analysis.cache.misses
     uncached = review(None)
     assert comparable(cold) == comparable(warm) == comparable(uncached)
+    # every figure read back is the picture an uncached review draws, byte for byte
+    assert markup(warm).count("data:image/png") >= 6
+    assert markup(cold) == markup(warm) == markup(uncached)
 
 
 def test_one_method_setting_recomputes_only_what_reads_it(cold_and_warm):
     folder, _, _ = cold_and_warm
     r = review(folder, ccd_form="wang2021")
-    assert kinds(r.analysis.cache.misses) == {"ccd"}
-    assert kinds(r.analysis.cache.hits) == PARTS - {"ccd"}
+    assert kinds(r.analysis.cache.misses) == {"ccd", "figure:coupling"}  # the part and the figure drawn from it
+    assert kinds(r.analysis.cache.hits) == ALL - {"ccd", "figure:coupling"}
     r = review(folder, ri_reps=29)
     assert kinds(r.analysis.cache.misses) == {"ri"}
 
@@ -70,14 +81,23 @@ def test_one_data_cell_recomputes_everything_built_on_the_data(cold_and_warm, tm
     lines[1] = ",".join(row)
     (data / "panel.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     r = review(folder, data_dir=data)
-    assert kinds(r.analysis.cache.misses) == PARTS and not r.analysis.cache.hits
+    assert kinds(r.analysis.cache.misses) == ALL and not r.analysis.cache.hits
 
 
 def test_a_new_evalkit_recomputes_everything(cold_and_warm, monkeypatch):
     folder, _, _ = cold_and_warm
     monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "another version")
     r = review(folder)
-    assert kinds(r.analysis.cache.misses) == PARTS and not r.analysis.cache.hits
+    assert kinds(r.analysis.cache.misses) == ALL and not r.analysis.cache.hits
+
+
+def test_another_matplotlib_redraws_every_figure_and_recomputes_no_estimate(cold_and_warm, monkeypatch):
+    from evalkit.review import figures
+
+    folder, _, _ = cold_and_warm
+    monkeypatch.setattr(figures, "drawing_fingerprint", lambda: {"matplotlib": "another version"})
+    r = review(folder)
+    assert kinds(r.analysis.cache.misses) == FIGURES and kinds(r.analysis.cache.hits) == PARTS
 
 
 def test_a_damaged_entry_is_recomputed_not_trusted(tmp_path):
@@ -102,10 +122,10 @@ def test_another_framework_recomputes_no_estimate(cold_and_warm, tmp_path):
     raw = yaml.safe_load((PARAMS / "phase3.yaml").read_text(encoding="utf-8"))
     raw["data"] = str(DATA)
     raw["framework"] = str(framework)
-    (tmp_path / "params").mkdir()
-    (tmp_path / "params" / "phase3.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "params").mkdir()  # key order kept: the targets' order is the trend figure's panel order
+    (tmp_path / "params" / "phase3.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     r = review(folder, params=tmp_path / "params" / "phase3.yaml")
-    assert kinds(r.analysis.cache.hits) == PARTS and not r.analysis.cache.misses
+    assert kinds(r.analysis.cache.hits) == ALL and not r.analysis.cache.misses
     assert "组织与治理（试）" in json.dumps(r.results(), ensure_ascii=False)
 
 
@@ -120,10 +140,10 @@ def test_a_changed_target_recomputes_only_the_targets(cold_and_warm, tmp_path):
     spec = raw["targets"][ind]
     raw["targets"][ind] = {**spec, "value": spec["value"] * 2} if isinstance(spec, dict) else spec * 2
     (tmp_path / "params").mkdir()
-    (tmp_path / "params" / "phase3.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "params" / "phase3.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     r = review(folder, params=tmp_path / "params" / "phase3.yaml")
-    assert kinds(r.analysis.cache.misses) == {"targets"}
-    assert kinds(r.analysis.cache.hits) == PARTS - {"targets"}
+    assert kinds(r.analysis.cache.misses) == {"targets", "figure:attainment"}
+    assert kinds(r.analysis.cache.hits) == ALL - {"targets", "figure:attainment"}
     t = r.analysis.targets.set_index("indicator")
     assert t.at[ind, "target"] == r.analysis.phase.targets[ind].value
 

@@ -178,7 +178,7 @@ class PhaseAnalysis:
         by: Any = ["consortium", "membership", "alliance", "unit"]
         compute = lambda: aggregate(self.table, self.registry, by=by, windows=windows, units=self.units,  # noqa: E731
                                     members="ever", flows="per_year", start_month=self.dataset.start_month)  # fmt: skip
-        return self._part("window_values", (), compute, windows=self._windows_key)
+        return self._part("window_values", (), compute, windows=self.windows_key)
 
     @functools.cached_property
     def window_value_of(self) -> dict[tuple[str, ...], float]:
@@ -227,7 +227,7 @@ class PhaseAnalysis:
         """One row per target: indicator, basis, the data window judged, baseline, actual, target,
         direction, attained, completion, change and its unit (percentage points for rates)."""
         on = {k: [t.value, t.basis] for k, t in self.phase.targets.items()}
-        return self._part("targets", (), self._judge_targets, windows=self._windows_key, targets=on)
+        return self._part("targets", (), self._judge_targets, windows=self.windows_key, targets=on)
 
     def _judge_targets(self) -> pd.DataFrame:
         from evalkit.indicators.metrics import aggregate
@@ -358,6 +358,7 @@ class PhaseAnalysis:
                 "methods": {k: getattr(self.methods, k) for k in depends_on},
                 **extra,
             }
+            self.__dict__.setdefault("_keys", {})[key] = ResultCache.key(part, on)
             try:
                 memo[key] = (True, self.cache.get_or_compute(part, on, compute))
             except EvalkitError as exc:
@@ -366,6 +367,10 @@ class PhaseAnalysis:
         if not ok:
             raise value
         return value
+
+    def part_key(self, part: str) -> str:
+        """The content key of a part this analysis has resolved (a figure drawn from it is kept under it)."""
+        return self.__dict__["_keys"][part]
 
     @functools.cached_property
     def registry_fingerprint(self) -> str:
@@ -396,7 +401,7 @@ class PhaseAnalysis:
     @functools.cached_property
     def ccd(self) -> pd.DataFrame:
         """Education vs industry subsystem indices per year and their coupling coordination."""
-        return self._part("ccd", CCD_SETTINGS, lambda: est.ccd(self), windows=self._windows_key)
+        return self._part("ccd", CCD_SETTINGS, lambda: est.ccd(self), windows=self.windows_key)
 
     def twfe(self, y: str):
         """Outcome ``y`` on the integration inputs, college and period fixed effects (annex)."""
@@ -443,12 +448,8 @@ class PhaseAnalysis:
 
     def sensitivity(self, y: str) -> dict[str, Any]:
         """Rambachan–Roth smoothness bounds and pre-trend power (when methods.sensitivity)."""
-        return self._part(
-            f"sensitivity:{y}",
-            ("did_control", "bootstrap", "seed", "sensitivity"),
-            lambda: est.sensitivity(self, y),
-            y=y,
-        )
+        reads = ("did_control", "bootstrap", "seed", "sensitivity")
+        return self._part(f"sensitivity:{y}", reads, lambda: est.sensitivity(self, y), y=y)
 
     def pretest(self, y: str) -> tuple[float | None, float | None, int, int]:
         """R did's Wald pre-test (statistic, p; None when singular) and how many pre-joining
@@ -489,13 +490,10 @@ class PhaseAnalysis:
         return [self.phase.start.isoformat(), self.phase.end.isoformat()]
 
     @property
-    def _windows_key(self) -> dict[str, list[str]]:
-        wins = {k: [a.isoformat(), b.isoformat()] for k, (a, b) in self.windows.items()}
-        return {
-            **wins,
-            "baseline": [self.baseline[0].isoformat(), self.baseline[1].isoformat()],
-            "kind": [self.phase.kind],
-        }
+    def windows_key(self) -> dict[str, list[str]]:
+        """The windows, baseline and kind as JSON: the cache key of whatever reads the windows."""
+        wins = {k: [a.isoformat(), b.isoformat()] for k, (a, b) in {**self.windows, "baseline": self.baseline}.items()}
+        return {**wins, "kind": [self.phase.kind]}
 
     # ------------------------------------------------------------------ design
     @functools.cached_property

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from typing import Iterable
 
 import pandas as pd
@@ -96,10 +95,13 @@ class Page:
         )
 
     def figure(self, fig, zh: str, en: str) -> None:
-        """Embed a matplotlib Figure as a PNG with a caption (and alt text) in the report language."""
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        """Embed a figure (a matplotlib Figure, or its PNG from :func:`evalkit.review.figures.drawn`)
+        with a caption (and alt text) in the report language."""
+        if not isinstance(fig, bytes):
+            from evalkit.review.figures import png
+
+            fig = png(fig)
+        data = base64.b64encode(fig).decode("ascii")
         cap = self._caption(zh, en)
         self.show(
             f'<figure><img alt="{cap}" style="max-width:100%" src="data:image/png;base64,{data}">'

@@ -12,7 +12,6 @@ import contextlib
 import contextvars
 import string
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ import pandas as pd
 from evalkit.errors import EvalkitError
 from evalkit.i18n import label
 from evalkit.review.analysis import NotEstimable, PhaseAnalysis
+from evalkit.review.figures import attainment_png, trend_png
 from evalkit.review.html import Page
 
 BASIS = {
@@ -433,7 +433,11 @@ def dashboard(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
             "Targets of the phase (member colleges together)",
             table_id="targets",
         )
-        p.figure(_attainment_figure(a, p.lang), "目标完成度（1 = 恰好达成）", "Share of target (1 = exactly met)")
+        p.figure(
+            attainment_png(a, p.lang),
+            "目标完成度（1 = 恰好达成）",
+            "Share of target (1 = exactly met)",
+        )
     else:
         p.paragraph("本阶段参数文件未设定目标。", "The params file sets no targets for this phase.")
     rows = []
@@ -522,66 +526,10 @@ def trends(a: PhaseAnalysis, p: Page, indicators: list[str] | None = None) -> No
         wanted = list(dict.fromkeys([*a.methods.did_outcomes, *a.methods.twfe_inputs, *a.phase.targets]))
         indicators = [i for i in wanted if i in a.registry.ids][:6]
     p.figure(
-        _trend_figure(a, indicators, p.lang),
+        trend_png(a, indicators, p.lang),
         f"主要指标趋势（截至 {a.as_of}；阴影：各建设阶段）",
         f"Main indicators over time (as of {a.as_of}; shaded: build phases)",
     )
-
-
-def _attainment_figure(a: PhaseAnalysis, lang: str):
-    from evalkit.plotting import PALETTE, new_figure
-
-    t = a.targets[a.targets["attained"].notna()]
-    fig = new_figure(7, 0.45 * max(len(t), 2) + 1)
-    ax = fig.add_subplot()
-    names = [label(a.registry.get(i).name_zh, a.registry.get(i).name_en, lang) for i in t["indicator"]]  # type: ignore[arg-type]
-    ax.barh(names, t["completion"], color=[PALETTE[2] if x else PALETTE[3] for x in t["attained"]])
-    ax.axvline(1.0, color="black", lw=1)
-    ax.invert_yaxis()
-    ax.set_xlabel(label("目标完成度（实际 / 目标）", "share of target (actual / target)", lang))  # type: ignore[arg-type]
-    return fig
-
-
-def _trend_figure(a: PhaseAnalysis, indicators: list[str], lang: str):
-    from evalkit.plotting import COMPARISON_COLOUR, MEMBER_COLOUR, new_figure
-
-    per = a.per_period
-    n = max(len(indicators), 1)
-    cols = 2 if n > 1 else 1
-    rows = int(np.ceil(n / cols))
-    fig = new_figure(9, 2.6 * rows + 0.6)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    lg: Any = lang
-    for ax, ind_id in zip(axes, indicators):
-        ind = a.registry.get(ind_id)
-        own = a.dataset.periods_by_frequency.get(a.dataset.calendars.frequency_of(ind.unit_type), a.dataset.periods)
-        labels = [x.label for x in own]  # each indicator on its own calendar (a mixed dataset)
-        pos = {lab: i for i, lab in enumerate(labels)}
-        for group, colour, name in (
-            ("member", MEMBER_COLOUR, label("成员", "members", lg)),
-            ("comparison", COMPARISON_COLOUR, label("对照", "comparison", lg)),
-        ):
-            s = per[(per["group_by"] == "membership") & (per["group"] == group) & (per["indicator"] == ind_id)]
-            s = s.dropna(subset=["value"])
-            s = s[s["window"].isin(pos)]
-            ax.plot([pos[w] for w in s["window"]], s["value"], marker="o", ms=3, color=colour, label=name)
-        shades: dict[str, list[int]] = {}
-        for lab, w in a.period_windows.items():
-            if w and w != "baseline" and lab in pos:
-                shades.setdefault(w, []).append(pos[lab])
-        for i, (_, idx) in enumerate(sorted(shades.items(), key=lambda kv: min(kv[1]))):
-            ax.axvspan(min(idx) - 0.5, max(idx) + 0.5, color="grey", alpha=0.08 + 0.06 * (i % 2), lw=0)
-        ax.set_title(ind.name_en if lang == "en" else ind.name_zh, fontsize=10)
-        ax.set_ylabel(ind.unit if lang == "en" else (ind.unit_zh or ind.unit), fontsize=8)
-        step = max(1, len(labels) // 8)
-        ax.set_xticks(
-            range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)], fontsize=7, rotation=45
-        )
-    for ax in axes[len(indicators) :]:
-        ax.set_visible(False)
-    if indicators:
-        axes[0].legend(fontsize=8)
-    return fig
 
 
 def relative_name(path: Path | str | None, base: Path | None = None) -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 from evalkit.errors import EvalkitError
 from evalkit.review.analysis import NotEstimable, PhaseAnalysis
 from evalkit.review.estimates import other_level_colleges as est_other_levels
+from evalkit.review.figures import drawn
 from evalkit.review.html import Page
 from evalkit.review.sections import did_sentence, ind_name, unit_label
 from evalkit.review.sections_methods import AGGREGATION, CONTROL, NORMALISATION, WEIGHTING, _pair, _warning_texts
@@ -64,7 +65,7 @@ def composite_index(a: PhaseAnalysis, p: Page) -> None:
         floatfmt="{:.3f}",
     )
     p.figure(
-        comp["uncertainty"].plot(lang=p.lang),
+        drawn(a, "rank_uncertainty", lambda: comp["uncertainty"].plot(lang=p.lang), parts=("composite",), lang=p.lang),
         f"排名不确定性：名义排名与 5%–95% 区间（{ran['uncertainty_runs']} 次方法选择蒙特卡洛）",
         f"Rank uncertainty: nominal rank and 5–95% interval ({ran['uncertainty_runs']} Monte Carlo variants of the method choices)",
     )
@@ -137,7 +138,13 @@ def coupling(a: PhaseAnalysis, p: Page) -> None:
         p.unavailable(exc)
         return
     p.figure(
-        plot_coupling_coordination(ccd.set_index("period"), lang=p.lang),
+        drawn(
+            a,
+            "coupling",
+            lambda: plot_coupling_coordination(ccd.set_index("period"), lang=p.lang),
+            parts=("ccd",),
+            lang=p.lang,
+        ),
         f"耦合协调度 D 逐年变化（截至 {a.as_of}，含协调等级）",
         f"Coupling coordination D by year (as of {a.as_of}, with bands)",
     )
@@ -212,7 +219,11 @@ def membership_did(a: PhaseAnalysis, p: Page) -> None:
                     table_id=f"sdid_{y}",
                     floatfmt="{:.4g}",
                 )
-                p.figure(sd.plot(p.lang), "成员院校与其合成对照的轨迹", "The member college and its synthetic control")
+                p.figure(
+                    drawn(a, "synthetic", lambda: sd.plot(p.lang), parts=(f"sdid:{y}",), lang=p.lang),
+                    "成员院校与其合成对照的轨迹",
+                    "The member college and its synthetic control",
+                )
             except EvalkitError as exc:
                 p.fail_soft("合成双重差分无法估计：", "Synthetic DiD cannot be estimated:", exc)
         p.paragraph(
@@ -318,9 +329,16 @@ def membership_did(a: PhaseAnalysis, p: Page) -> None:
                 table_id=f"did_calendar_{y}",
                 floatfmt="{:.4g}",
             )
-        dyn = res.aggregate("dynamic")
+        title = ind_name(a, y, p.lang)
         p.figure(
-            dyn.plot(lang=p.lang, title=ind_name(a, y, p.lang)),
+            drawn(
+                a,
+                "event_study",
+                lambda: res.aggregate("dynamic").plot(lang=p.lang, title=title),
+                parts=(f"did:{y}",),
+                lang=p.lang,
+                title=title,
+            ),
             "事件研究：加入前后各期效应与 95% 置信带（竖线：加入）",
             "Event study: effects before and after joining with 95% bands (line: joining)",
         )

@@ -295,23 +295,22 @@ def scorecard_figure(ev: Evaluation, lang: str):
 
 def docx_figures(review) -> list[tuple[bytes, str]]:
     """The figures of the Word version: the scorecard and the main trends (PNG, caption)."""
-    import io
-
-    from evalkit.review.sections import _trend_figure
+    from evalkit.review.figures import drawn, trend_png
 
     lang = "en" if review.lang == "en" else "zh"
     a = review.analysis
+    ev = review.evaluation
     wanted = list(dict.fromkeys([*a.methods.did_outcomes, *a.phase.targets]))
-    figs = [
-        (scorecard_figure(review.evaluation, lang), "评分卡（按二级指标）" if lang == "zh" else "Scorecard"),
+    # the scorecard is drawn from the evaluation's card and thresholds alone: they are its key
+    card = ev.scorecard[["name_zh", "name_en", "score", "light"]].to_json(orient="split", double_precision=15)
+    on = {"card": card, "thresholds": ev.framework.thresholds, "lang": lang}
+    return [
         (
-            _trend_figure(a, [i for i in wanted if i in a.registry.ids][:4], lang),
+            drawn(a, "scorecard", lambda: scorecard_figure(ev, lang), **on),
+            "评分卡（按二级指标）" if lang == "zh" else "Scorecard",
+        ),
+        (
+            trend_png(a, [i for i in wanted if i in a.registry.ids][:4], lang),
             "主要指标趋势：成员与对照" if lang == "zh" else "Main indicators: members and comparison",
         ),
     ]
-    out = []
-    for fig, caption in figs:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        out.append((buf.getvalue(), caption))
-    return out
