@@ -441,19 +441,12 @@ def dashboard(a: PhaseAnalysis, p: Page, *, min_cell: int) -> None:
     else:
         p.paragraph("本阶段参数文件未设定目标。", "The params file sets no targets for this phase.")
     rows = []
-    v = a.window_values
     for ind in a.registry:
         if ind.role == "context" or ind.unit_type != "college":
             continue
 
         def val(group: str, window: str, ind_id: str = ind.id) -> str:
-            s = v[
-                (v["group_by"] == "membership")
-                & (v["group"] == group)
-                & (v["window"] == window)
-                & (v["indicator"] == ind_id)
-            ]["value"]
-            return fmt_value(a, ind_id, float(s.iloc[0]) if len(s) else np.nan)
+            return fmt_value(a, ind_id, a.window_value_of.get(("membership", group, window, ind_id), np.nan))
 
         rows.append(
             {
