@@ -364,7 +364,8 @@ def _may_repeat(frame: pd.DataFrame, keys: tuple[str, ...]) -> bool:
         import pyarrow.compute as pc
 
         arr = pa.array(frame[keys[0]].array)  # one id column (graduate_id): count, don't code
-        return bool(pc.count_distinct(arr, mode="only_valid").as_py() < len(arr) - arr.null_count)
+        distinct = len(pc.unique(arr)) - (arr.null_count > 0)  # unique counts a null once; half count_distinct's time
+        return bool(distinct < len(arr) - arr.null_count)
     found = [codes(frame[k])[0] for k in keys]
     sizes = [int(f.max(initial=-1)) + 2 for f in found]  # codes −1 … max
     if float(np.prod(sizes, dtype=np.float64)) >= 2**62:

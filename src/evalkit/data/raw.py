@@ -274,7 +274,7 @@ def arrow_system_pool() -> Iterator[None]:
                 _POOL["default"] = None
 
 
-_RELEASE_FROM = 1_000_000  # values: what a shorter column's text operation frees is a few MB
+RELEASE_FROM = 1_000_000  # values: what a shorter column's text operation frees is a few MB
 
 
 def release_arrow_memory(values: int | None = None) -> None:
@@ -284,7 +284,7 @@ def release_arrow_memory(values: int | None = None) -> None:
     ``values``: how many values the caller just worked through; below a million the release is
     skipped (with the system allocator it is a ``malloc_trim`` over the whole heap, ~0.3 ms in a
     large process, and a few small files make thousands of such calls)."""
-    if values is not None and values < _RELEASE_FROM:
+    if values is not None and values < RELEASE_FROM:
         return
     import pyarrow as pa
 

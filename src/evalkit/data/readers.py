@@ -29,6 +29,7 @@ from evalkit.data.raw import (
     find_header,
     make_raw,
     no_header_rule,
+    RELEASE_FROM,
     release_arrow_memory,
     over_limit,
     over_limit_bytes,
@@ -424,6 +425,7 @@ def _read_csv_typed(path: Path, table: str, c: Collector) -> RawTable | None:
 
     names = [f"c{j}" for j in range(width)]
     n = 0
+    large = (newlines + 1) * width >= RELEASE_FROM  # a small file's batches skip the heap-wide trim
     try:
         with pa.OSFile(str(path)) as source:
             source.seek(bom)
@@ -450,7 +452,8 @@ def _read_csv_typed(path: Path, table: str, c: Collector) -> RawTable | None:
                     number = pc.cast(pc.if_else(plain, trimmed, pa.scalar(None, pa.string())), pa.float64())
                     numbers[j][n : n + k] = number.to_numpy(zero_copy_only=False)
                 n += k
-                release_arrow_memory()
+                if large:
+                    release_arrow_memory()
     except (pa.ArrowInvalid, ValueError, OSError):
         return None
     if bad:

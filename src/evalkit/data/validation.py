@@ -157,10 +157,10 @@ def check_tables(
                 )
                 continue
         typed[name] = type_table(raw, c)
-        release_arrow_memory()
+        release_arrow_memory(typed[name].size)
         if not keys_checked:
             check_unique(raw, typed[name], schema.KEYS[name], c)
-            release_arrow_memory()
+            release_arrow_memory(typed[name].size)
     # Keep checking after fatal problems (every problem is reported); only the tables need to exist.
     if "units" not in typed or "panel" not in typed:
         return None
@@ -323,7 +323,7 @@ def check_tables(
     if c.fatal:
         return None
     panel.insert(2, "t", _t(panel["period"], t_of))
-    release_arrow_memory()
+    release_arrow_memory(panel.size)
     for freq, ps in periods_by.items():  # each calendar's units against its own periods
         on = (unit_freq == freq).to_numpy()
         _coverage(units_raw, units, _rows_of(panel, units["unit_id"], on), ps, c, on)
@@ -375,7 +375,7 @@ def _sorted_by_unit_and_t(panel: pd.DataFrame) -> pd.DataFrame:
     """The panel sorted by unit and t (keys unique), a column at a time: each column is let go as
     its sorted copy is made, so a long panel is never held twice; text is sorted through integer
     codes. Already sorted: as it is."""
-    release_arrow_memory()
+    release_arrow_memory(panel.size)
     unit, units = codes(panel["unit_id"], sort=True)
     if len(unit) and unit.min() < 0:  # no unit (only without strict checks): missing ids go last
         return panel.sort_values(["unit_id", "t"], kind="stable").reset_index(drop=True)
@@ -397,14 +397,14 @@ def _sorted_by_unit_and_t(panel: pd.DataFrame) -> pd.DataFrame:
             found, uniques = (unit, units) if name == "unit_id" else codes(column)
             unit = np.empty(0, dtype=np.int32)  # the unit codes are let go with the column
             del column, panel[name]
-            release_arrow_memory()
+            release_arrow_memory(len(order))
             taken = text_of(found[order], uniques)
             del found
         else:
             taken = column.array.take(order)
             del column, panel[name]
         columns[name] = pd.Series(taken, name=name, copy=False)
-        release_arrow_memory()  # a text column's old buffers, at once
+        release_arrow_memory(len(order))  # a long text column's old buffers, at once
     return pd.DataFrame(columns, copy=False)
 
 
