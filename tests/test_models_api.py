@@ -236,13 +236,17 @@ def test_results_api_and_plots(panel):
 
 
 @pytest.mark.parametrize("model", ["linear", "boosting"])
-def test_drivers_importance_and_dependence_equal_scikit_learns_own(panel, model):
+@pytest.mark.parametrize("stacked_rows", [None, 400, 100])
+def test_drivers_importance_and_dependence_equal_scikit_learns_own(panel, model, stacked_rows, monkeypatch):
     """The batched permutation importance and partial dependence give scikit-learn's numbers:
     the same shuffles, the same grid (percentile grid for x and size, unique values for a
-    column with few levels), the same predictions."""
+    column with few levels), the same predictions — whether the copies go to predict all at
+    once, two at a time (400 rows) or one by one (100 rows)."""
     from sklearn.inspection import partial_dependence, permutation_importance
 
     D = importlib.import_module("evalkit.models.drivers")  # the module (evalkit.models.drivers is the function)
+    if stacked_rows:
+        monkeypatch.setattr(D, "STACKED_ROWS", stacked_rows)
 
     d = panel.assign(level=panel["unit"] % 4 * 1.5)  # 4 unique values: the unique-value grid
     X, y = d[["x", "size", "level"]].astype(float), (d["y"] + 0.5 * d["level"]).to_numpy()
@@ -253,6 +257,11 @@ def test_drivers_importance_and_dependence_equal_scikit_learns_own(panel, model)
         theirs = permutation_importance(est, held_X, held_y, n_repeats=repeats, random_state=seed, scoring="r2")
         np.testing.assert_allclose(ours, theirs.importances_mean, rtol=0, atol=1e-12)
     assert ours[0] > 0 and ours[2] > 0  # x and level drive y: their shuffles cost R²
+    calls = []
+    predict = est.predict
+    monkeypatch.setattr(est, "predict", lambda frame: calls.append(len(frame)) or predict(frame))
+    D.permutation_importance(est, held_X, held_y, n_repeats=3, seed=0)  # 10 blocks of 180 rows
+    assert calls == {None: [1800], 400: [360] * 5, 100: [180] * 10}[stacked_rows]
     for j in range(3):
         grid, average = D.partial_dependence(est, X, j, grid_resolution=10)
         res = partial_dependence(est, X, [j], grid_resolution=10, kind="average")

@@ -8,9 +8,9 @@ Permutation importance is computed on each held-out fold and averaged; partial d
 computed on a model fitted to all rows. These are associations useful for finding what to
 study next — 探索性分析，非因果推断 (exploratory, not causal).
 
-Both are scikit-learn's definitions computed with one ``predict`` per fold (importance) or per
-input (partial dependence) on the stacked variants, instead of one call per shuffle or grid
-point: the same shuffles (``permutation_importance``'s random streams), the same grid
+Both are scikit-learn's definitions computed with the shuffled or gridded copies stacked into
+one ``predict`` call (up to a million rows) instead of one call per shuffle or grid point: the
+same shuffles (``permutation_importance``'s random streams), the same grid
 (``partial_dependence``'s 5–95 % percentiles, or the unique values) and the same numbers, as the
 tests check against scikit-learn's own functions.
 """
@@ -338,7 +338,7 @@ def _drivers(
 def permutation_importance(est: Any, X: pd.DataFrame, y: np.ndarray, *, n_repeats: int, seed: int) -> np.ndarray:
     """Mean drop in R² when each column of ``X`` is shuffled: scikit-learn's
     ``permutation_importance(est, X, y, n_repeats=, random_state=seed, scoring="r2")
-    .importances_mean``, with one ``predict`` on every shuffled copy stacked.
+    .importances_mean``, with the shuffled copies stacked into few ``predict`` calls.
 
     The shuffles are scikit-learn's: a seed drawn from ``RandomState(seed)``, and for each column a
     fresh ``RandomState`` of that seed shuffling the row order ``n_repeats`` times, each shuffle
@@ -373,17 +373,14 @@ def permutation_importance(est: Any, X: pd.DataFrame, y: np.ndarray, *, n_repeat
             stream.shuffle(order)
             shuffled[:, j] = shuffled[order, j]
             copies.append(shuffled.copy())
-    stacked = pd.DataFrame(np.vstack([values, *copies]), columns=X.columns)
-    pred = np.asarray(est.predict(stacked))
-    baseline = r2_score(y, pred[:n])
-    scores = np.array([r2_score(y, pred[n * (i + 1) : n * (i + 2)]) for i in range(k * n_repeats)])
-    return np.mean(baseline - scores.reshape(k, n_repeats), axis=1)
+    baseline, *shuffles = (r2_score(y, pred) for pred in _predict_stacked(est, [values, *copies], X.columns))
+    return np.mean(baseline - np.reshape(shuffles, (k, n_repeats)), axis=1)
 
 
 def partial_dependence(est: Any, X: pd.DataFrame, j: int, *, grid_resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """Average prediction with column ``j`` of ``X`` set to each grid value: scikit-learn's
     ``partial_dependence(est, X, [j], grid_resolution=, kind="average")`` by its brute method
-    (as scikit-learn computes it for a pipeline), with one ``predict`` on the stacked copies.
+    (as scikit-learn computes it for a pipeline), with the copies stacked into few ``predict`` calls.
 
     The grid is scikit-learn's: the column's unique values when fewer than ``grid_resolution``,
     else ``grid_resolution`` points evenly spaced between its 5 % and 95 % ``mquantiles``.
@@ -412,8 +409,27 @@ def partial_dependence(est: Any, X: pd.DataFrame, j: int, *, grid_resolution: in
                 f"{X.columns[j]}: its 5 % and 95 % percentiles are equal, so it has no partial-dependence grid."
             )
         grid = np.linspace(low, high, num=grid_resolution, endpoint=True)
-    copies = np.repeat(values[np.newaxis], len(grid), axis=0)
-    copies[:, :, j] = grid[:, np.newaxis]
-    pred = np.asarray(est.predict(pd.DataFrame(copies.reshape(-1, values.shape[1]), columns=X.columns)))
-    average = np.array([np.average(block, axis=0) for block in pred.reshape(len(grid), len(values))])
+    copies = []
+    for value in grid:
+        copy = values.copy()
+        copy[:, j] = value
+        copies.append(copy)
+    average = np.array([np.average(pred, axis=0) for pred in _predict_stacked(est, copies, X.columns)])
     return grid, average
+
+
+STACKED_ROWS = 1_000_000  # rows predicted in one call: a large input is not copied whole many times
+
+
+def _predict_stacked(est: Any, blocks: list[np.ndarray], columns: pd.Index) -> list[np.ndarray]:
+    """``est.predict`` of each block, as few calls as blocks fit in ``STACKED_ROWS`` rows (a
+    prediction of a row does not depend on the rows beside it)."""
+    out: list[np.ndarray] = []
+    batch: list[np.ndarray] = []
+    for i, block in enumerate(blocks):
+        batch.append(block)
+        if i + 1 == len(blocks) or sum(map(len, batch)) + len(blocks[i + 1]) > STACKED_ROWS:
+            pred = np.asarray(est.predict(pd.DataFrame(np.vstack(batch), columns=columns)))
+            out += np.split(pred, np.cumsum([len(b) for b in batch])[:-1])
+            batch = []
+    return out
