@@ -6,7 +6,9 @@ kept under the content keys of those parts (which hash the data as known at the 
 settings the parts read and evalkit's code), whatever else it is drawn from (language, title,
 indicators, windows) and the drawing itself (matplotlib's version, the CJK font file). A rerun, a
 rerender into another folder or another review with the same parts reuses the picture; a changed
-part, setting, language or library draws it again.
+part, setting, language or library draws it again. Style settings a session changes
+(``matplotlib.rcParams``) are not part of the key: a review's figures keep the report's style
+(``--no-cache`` or ``evalkit cache clear`` draws them afresh).
 """
 
 from __future__ import annotations
