@@ -81,6 +81,7 @@ def trend_png(a: PhaseAnalysis, indicators: list[str], lang: str) -> bytes:
 
 def attainment_png(a: PhaseAnalysis, lang: str) -> bytes:
     """The attainment figure's PNG (drawn once per judged targets and language)."""
+    a.targets  # noqa: B018 - resolved for its key
     return drawn(a, "attainment", lambda: attainment_figure(a, lang), parts=("targets",), lang=lang)
 
 
