@@ -339,7 +339,7 @@ def fit(
         raise ValueError(f"vcov {kind!r} needs cluster codes and the cluster's name")
     G = int(cluster.max()) + 1
     if kind == "CRV3":
-        jack = jackknife_sum(d, beta, cluster, min_norm=True)
+        jack = jackknife_sum(d, beta, cluster)
         if jack is None:  # only when the absorber cannot decompose a left-out sample
             return None, "a left-out cluster's sample cannot be decomposed"
         return done(jack, float(G - 1))
@@ -352,12 +352,12 @@ def fit(
     return done(factor * bread @ (scores.T @ scores) @ bread, float(G - 1), df_k)
 
 
-def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray, *, min_norm: bool = False) -> np.ndarray | None:
+def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray) -> np.ndarray | None:
     """Σ_g (β̂₋g − β̂)(β̂₋g − β̂)ᵀ, each leave-one-cluster-out fit solved exactly with the fixed
-    effects absorbed in the remaining rows. When a regressor is unidentified without some
-    cluster: None, or with ``min_norm`` that fit's minimum-norm least-squares solution (the
-    pseudo-inverse, as wildboottest's CRV3; a regressor that is zero once the cluster is left out
-    gets 0, as in pyfixest's refit, which drops it).
+    effects absorbed in the remaining rows. A regressor unidentified without some cluster gets
+    that fit's minimum-norm least-squares solution (the pseudo-inverse, as wildboottest's CRV3; a
+    regressor that is zero once the cluster is left out gets 0, as in pyfixest's refit, which
+    drops it).
 
     Parameters
     ----------
@@ -366,12 +366,11 @@ def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray, *, min_norm:
         The full-sample coefficients.
     cluster : ndarray of int
         Cluster codes.
-    min_norm : bool, default False
-        Solve rank-deficient leave-one-out fits by the pseudo-inverse instead of returning None.
 
     Returns
     -------
     ndarray (k, k) or None
+        None when a left-out sample's fixed effects cannot be decomposed (``Absorber.ill_conditioned``).
     """
     k = d.X.shape[1]
     total = np.zeros((k, k))
@@ -381,11 +380,7 @@ def jackknife_sum(d: Design, beta: np.ndarray, cluster: np.ndarray, *, min_norm:
         if absorber.ill_conditioned:
             return None
         resid = absorber(np.column_stack([d.y[keep], d.X[keep]]))
-        yt, Xt = resid[:, 0], resid[:, 1:]
-        if not _full_rank(Xt, d.X[keep]):
-            if not min_norm:
-                return None
-        diff = np.linalg.lstsq(Xt, yt, rcond=None)[0] - beta
+        diff = np.linalg.lstsq(resid[:, 1:], resid[:, 0], rcond=None)[0] - beta
         total += np.outer(diff, diff)
     return total
 
@@ -433,7 +428,7 @@ def estimate(
         return None, why
     jack = None
     if few:
-        jack = jackknife_sum(d, f.beta, codes, min_norm=True)
+        jack = jackknife_sum(d, f.beta, codes)
         if jack is None:
             return None, "a left-out cluster's sample cannot be decomposed (few-cluster CRV3)"
     se = np.sqrt(np.diag(f.vcov))
@@ -443,7 +438,7 @@ def estimate(
     else:
         table = coef_table(f.beta, se, df=f.dof, alpha=alpha, index=d.names)
     info["engine"] = "evalkit"
-    if few and jack is not None:
+    if jack is not None:  # few clusters
         G = int(codes.max()) + 1
         notes.append(msg("models.few_clusters", G=G, threshold=req.few_clusters))
         t3 = mnw_crv3(pd.DataFrame({"estimate": f.beta, "se": np.sqrt(np.diag(jack))}, index=table.index), G, 0.05)

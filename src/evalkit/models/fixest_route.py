@@ -1,6 +1,6 @@
 """The pyfixest route of ``ols``/``twfe``: every design evalkit's own least squares
 (:mod:`evalkit.models.absorbed`) does not take — no fixed effects, transformed or factor terms,
-HC2/HC3, two-way clustering, singleton levels, collinear regressors, very large designs — or
+HC2/HC3, two-way clustering, collinear regressors, very large designs — or
 every design with ``engine="pyfixest"``. The few-cluster bootstrap here is wildboottest's.
 """
 
@@ -229,8 +229,8 @@ def jackknife_sum(model: Any, data: pd.DataFrame, cluster: str, rhs: str | None 
         fe_codes=fe,
         fe_names=[],
     )
-    # min_norm: a regressor left unidentified by a left-out cluster gets that fit's minimum-norm
-    # solution (0 when it vanishes); pyfixest's own refit drops it and shifts the next
-    # coefficient into its slot (pyfixest 0.60), a wrong CRV3.
+    # a regressor left unidentified by a left-out cluster gets that fit's minimum-norm solution (0
+    # when it vanishes); pyfixest's own refit drops it and shifts the next coefficient into its
+    # slot (pyfixest 0.60), a wrong CRV3.
     beta = model.coef().to_numpy(dtype=float)
-    return absorbed.jackknife_sum(design, beta, pd.factorize(data[cluster])[0], min_norm=True)
+    return absorbed.jackknife_sum(design, beta, pd.factorize(data[cluster])[0])

@@ -124,10 +124,12 @@ def ols(
     engine : {"auto", "evalkit", "pyfixest"}, default "auto"
         Who computes the fit. ``"auto"``: evalkit's numpy implementation
         (:mod:`evalkit.models.absorbed`) when the design allows it — absorbed fixed effects,
-        plain numeric regressors, ``vcov`` iid/HC0/HC1/one-way CRV1/CRV3, no singleton
-        fixed-effect level, regressors of full rank, a crosstab of the two largest effects that
-        fits in memory — and pyfixest otherwise; the numbers are the same (tests compare them). ``"evalkit"`` refuses a design it does not handle, saying why; ``"pyfixest"``
-        always uses pyfixest (and wildboottest for the few-cluster bootstrap).
+        plain numeric regressors, ``vcov`` iid/HC0/HC1/one-way CRV1/CRV3, regressors of full
+        rank, a crosstab of the largest effect with the others that fits in memory — and
+        pyfixest otherwise; the numbers are the same (tests compare them). ``"evalkit"`` refuses
+        a design it does not handle, saying why; ``"pyfixest"`` always uses pyfixest (and
+        wildboottest for the few-cluster bootstrap). Either way, rows whose fixed-effect level
+        occurs once are dropped first (fixest's rule; code ``models.singletons_dropped``).
     lang : optional
         Deprecated and ignored.
 
