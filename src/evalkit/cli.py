@@ -52,19 +52,31 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from evalkit.review.cache import ResultCache
+    from evalkit.review.cache import LIMIT_VARIABLE, ResultCache, size_limit
 
     cache = ResultCache.default()
     if cache.folder is None:
         print("the result cache is off (EVALKIT_CACHE=off)")
         return 0
+    limit = size_limit(args.max_mb)  # a bad limit exits 2 whatever the action
     if args.action == "clear":
         n = cache.clear()
         print(f"removed {n} cached result{'s' if n != 1 else ''} from {cache.folder}")
+    elif args.action == "prune":
+        source = "--max-mb" if args.max_mb is not None else LIMIT_VARIABLE
+        pruned = cache.prune(limit)
+        print(
+            pruned.describe(source)
+            or f"result cache: nothing to remove ({pruned.size / 1e6:.1f} MB of its {limit / 1e6:.1f} MB limit)"
+        )
     else:
-        files = list(cache.folder.rglob("*.pkl")) if cache.folder.exists() else []
-        size = sum(f.stat().st_size for f in files)
-        print(f"{cache.folder}: {len(files)} cached results, {size / 1e6:.1f} MB")
+        n, size = cache.usage()
+        set_by = LIMIT_VARIABLE if os.environ.get(LIMIT_VARIABLE, "").strip() else "default"
+        print(
+            f"{cache.folder}: {n} cached results, {size / 1e6:.1f} MB (limit {limit / 1e6:.1f} MB, "
+            f"{'--max-mb' if args.max_mb is not None else set_by}; the least recently used are removed after "
+            "each review run)"
+        )
     return 0
 
 
@@ -122,9 +134,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_review)
 
     s = sub.add_parser(
-        "cache", help="the result cache of reviews ($EVALKIT_CACHE, default ~/.cache/evalkit): show or clear it"
+        "cache", help="the result cache of reviews ($EVALKIT_CACHE, default ~/.cache/evalkit): show, prune or clear it"
     )
-    s.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
+    s.add_argument(
+        "action",
+        choices=["info", "clear", "prune"],
+        nargs="?",
+        default="info",
+        help="info (default): size and limit; clear: remove everything; prune: remove the least recently used "
+        "results until the cache is within its limit",
+    )
+    s.add_argument(
+        "--max-mb",
+        default=None,
+        help="the size limit in MB for this command (default: $EVALKIT_CACHE_MAX_MB, else 2048)",
+    )
     s.set_defaults(func=_cmd_cache)
 
     s = sub.add_parser("batch", help="run every phase review of every consortium in a manifest")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from evalkit.review.cluster import check_scheduler_address as check_scheduler_ad
 from evalkit.review.cluster import check_worker as check_worker
 from evalkit.review.cluster import probe_scheduler as probe_scheduler
 from evalkit.review.cluster import run_on_dask
+from evalkit.review.cache import ResultCache, prune_after_run, size_limit
 from evalkit.review.execute import Outcome
 from evalkit.review.outdir import OutputLock, check_fingerprints, sweep_stale
 from evalkit.review.plan import Job, check_options, default_notebook, discover_params, preflight
@@ -348,8 +350,11 @@ def run_batch(
         One per review in manifest order, ``label`` ``"<consortium>/<phase>"``, ``status`` ok,
         failed or timeout.
     """
+    started = time.time()
     check_options(jobs, timeout)
     check_options(jobs, connect_timeout, name="--connect-timeout")
+    if ResultCache.default().folder is not None:
+        size_limit()  # a bad EVALKIT_CACHE_MAX_MB stops the batch here, not after it
     if scheduler is not None and not hasattr(scheduler, "submit"):
         scheduler = check_scheduler_address(scheduler)
     out = Path(out).resolve()
@@ -377,6 +382,7 @@ def run_batch(
         sweep_stale(parents, all_=True)  # staging of reviews whose worker died; their retry used a fresh one
         if html or (out / "index.html").exists():
             write_index(out, results, title=INDEX_TITLE, fingerprints={p.name: fp for p, fp in prints.items()})
+    prune_after_run(started, sys.stderr if progress else None)  # this machine's cache (a cluster's workers keep theirs)
     return results
 
 

@@ -12,6 +12,11 @@ file. ``EVALKIT_CACHE`` chooses the folder (``off`` switches the cache off); the
 ``$XDG_CACHE_HOME/evalkit`` (``~/.cache/evalkit``). Hits and misses go to the logger
 ``evalkit.cache``, written to the file ``EVALKIT_LOG`` names (the runner sets it to the
 phase's log).
+
+Every new data revision and every new evalkit makes new keys, so old entries are evicted least
+recently used first: a hit marks its entry used, and after each ``evalkit review`` (or
+``evalkit cache prune``) the oldest entries are removed until the folder is within
+``EVALKIT_CACHE_MAX_MB`` (default 2048 MB) — never one the run itself used.
 """
 
 from __future__ import annotations
@@ -25,11 +30,14 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from evalkit import __version__
+from evalkit.errors import EvalkitError
 
 T = TypeVar("T")
 log = logging.getLogger("evalkit.cache")
@@ -43,6 +51,8 @@ if not log.handlers:
     log.setLevel(logging.INFO)
     log.propagate = False
 OFF = ("off", "0", "false", "no", "none")
+LIMIT_VARIABLE, DEFAULT_LIMIT_MB = "EVALKIT_CACHE_MAX_MB", 2048.0
+STALE_TEMPORARY_S = 3600.0  # a temporary file this old belongs to a writer that died
 _MISSING = object()
 _HELD: set[Path] = set()  # keys this process is computing (a nested same key never waits on itself)
 
@@ -75,6 +85,34 @@ def _key_lock(path: Path) -> Iterator[bool]:
         if mine:
             _HELD.discard(path)
         os.close(fd)  # releases the lock
+
+
+def _unlink_free_lock(path: Path) -> None:
+    """Unlink a lock file nobody holds (taken without waiting, unlinked while held)."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink()
+    except BlockingIOError:  # held: a part is being computed right now
+        pass
+    finally:
+        os.close(fd)
+
+
+def prune_after_run(started: float, stream: Any = None) -> Pruned | None:
+    """Evict old results after a run that began at ``started`` (``time.time()``), keeping every
+    result it used, and say what was removed on ``stream`` (when given); None when the cache is off."""
+    cache = ResultCache.default()
+    if cache.folder is None:
+        return None
+    pruned = cache.prune(keep_since=started - 1.0)  # 1 s: file systems with coarse modification times
+    if stream is not None and pruned.describe():
+        print(pruned.describe(), file=stream, flush=True)
+    return pruned
 
 
 @functools.cache
@@ -110,6 +148,71 @@ def default_folder() -> Path | None:
         return Path(value)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "evalkit"
+
+
+class CacheLimitError(EvalkitError):
+    """``EVALKIT_CACHE_MAX_MB`` (or ``--max-mb``) is not a size."""
+
+    hint = (
+        f"What to do: give the limit as a number of megabytes, 0 or more (e.g. 2048): --max-mb for one "
+        f"command, {LIMIT_VARIABLE} for every run (unset, the limit is {DEFAULT_LIMIT_MB:.0f} MB)."
+    )
+
+
+def size_limit(megabytes: float | str | None = None) -> int:
+    """The result cache's size limit in bytes (1 MB = 10⁶ bytes).
+
+    Parameters
+    ----------
+    megabytes : float or str, optional
+        The limit; default ``EVALKIT_CACHE_MAX_MB``, else 2048 MB.
+
+    Raises
+    ------
+    CacheLimitError
+        When the limit is not a finite number of megabytes, 0 or more.
+    """
+    where = "--max-mb"
+    if megabytes is None:
+        where, megabytes = LIMIT_VARIABLE, os.environ.get(LIMIT_VARIABLE, "").strip() or DEFAULT_LIMIT_MB
+    try:
+        mb = float(megabytes)
+    except (TypeError, ValueError):
+        mb = float("nan")
+    if not 0 <= mb < float("inf"):
+        raise CacheLimitError(
+            f"{where}={megabytes!r}: the result cache's size limit must be a number of megabytes, 0 or more"
+        )
+    return int(mb * 1e6)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What :meth:`ResultCache.prune` did: results removed, bytes freed, bytes left, the limit, and
+    the bytes of results used since ``keep_since`` (never removed, even above the limit)."""
+
+    removed: int
+    freed: int
+    size: int
+    limit: int
+    recent: int
+
+    def describe(self, source: str = LIMIT_VARIABLE) -> str:
+        """A line for a person ("" when nothing was removed and the limit holds); ``source``
+        names where the limit was set."""
+        mb = lambda n: f"{n / 1e6:.1f} MB"  # noqa: E731
+        out = []
+        if self.removed:
+            out.append(
+                f"result cache: removed {self.removed} least recently used result{'s' if self.removed != 1 else ''} "
+                f"({mb(self.freed)}); {mb(self.size)} of its {mb(self.limit)} limit ({source})"
+            )
+        if self.size > self.limit:
+            out.append(
+                f"result cache: this run's results alone take {mb(self.recent)}, more than the {mb(self.limit)} "
+                f"limit ({source}); they are kept until a later run no longer uses them"
+            )
+        return "\n".join(out)
 
 
 class ResultCache:
@@ -175,14 +278,16 @@ class ResultCache:
         return value
 
     def _load(self, path: Path, part: str, key: str) -> object:
-        if not path.exists():
-            return _MISSING
         try:
             with path.open("rb") as fh:
                 value = pickle.load(fh)
+        except FileNotFoundError:  # never stored, or evicted by a prune meanwhile
+            return _MISSING
         except Exception:  # a damaged entry is recomputed, never trusted
             log.warning("cache entry %s unreadable: recomputing", path.name)
             return _MISSING
+        with contextlib.suppress(OSError):  # used now: the last to be evicted (a read-only cache keeps its times)
+            os.utime(path)
         self.hits.append(part)
         log.info("cache hit  %s %s", part, key[:12])
         return value
@@ -201,6 +306,73 @@ class ResultCache:
             os.replace(tmp, path)  # atomic: a parallel reader sees the old state or the whole file
         except OSError as exc:  # a read-only or full disk costs speed, never a review
             log.warning("cache: cannot write %s (%s)", path.parent, exc)
+
+    def usage(self) -> tuple[int, int]:
+        """(results stored, their bytes)."""
+        sizes = [st.st_size for _, st in self._entries()]
+        return len(sizes), sum(sizes)
+
+    def _entries(self) -> list[tuple[Path, os.stat_result]]:
+        out = []
+        if self.folder is not None and self.folder.exists():
+            for path in self.folder.rglob("*.pkl"):
+                if not path.name.startswith(".tmp-"):
+                    with contextlib.suppress(OSError):  # gone meanwhile, or unreadable
+                        out.append((path, path.stat()))
+        return out
+
+    def prune(self, limit: int | None = None, *, keep_since: float | None = None) -> Pruned:
+        """Remove the least recently used results until at most ``limit`` bytes are stored.
+
+        A result is used when it is stored or read (a hit marks it), so what reviews still read
+        survives and what only an old data revision or an old evalkit read goes first. Safe while
+        other processes use the cache: a reader whose entry was just removed computes it again.
+
+        Parameters
+        ----------
+        limit : int, optional
+            Bytes; default :func:`size_limit`.
+        keep_since : float, optional
+            A time (``time.time()``): results used since then are kept even above the limit
+            (the run that prunes never removes what it used).
+
+        Returns
+        -------
+        Pruned
+        """
+        limit = size_limit() if limit is None else int(limit)
+        entries = sorted(self._entries(), key=lambda e: e[1].st_mtime)
+        total = sum(st.st_size for _, st in entries)
+        removed = freed = 0
+        for path, st in entries:
+            if total <= limit or (keep_since is not None and st.st_mtime >= keep_since):
+                break  # oldest first: every later entry is at least as recent
+            try:
+                path.unlink()
+            except FileNotFoundError:  # another prune was first
+                pass
+            except OSError:  # a read-only cache: what cannot be removed stays
+                continue
+            else:
+                removed, freed = removed + 1, freed + st.st_size
+            total -= st.st_size
+        self._sweep(time.time())
+        recent = sum(st.st_size for _, st in entries if keep_since is not None and st.st_mtime >= keep_since)
+        return Pruned(removed, freed, total, limit, recent)
+
+    def _sweep(self, now: float) -> None:
+        """Remove what dead processes left: temporary files of writers that died, and locks of keys
+        with no result whose holder is gone (an hour old and free)."""
+        if self.folder is None or not self.folder.exists():
+            return
+        for path in [*self.folder.rglob(".tmp-*.pkl"), *self.folder.rglob("*.lock")]:
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime < STALE_TEMPORARY_S:
+                    continue
+                if path.suffix == ".pkl":
+                    path.unlink()
+                elif not path.with_suffix(".pkl").exists():
+                    _unlink_free_lock(path)
 
     def clear(self) -> int:
         """Delete every stored result; returns how many files were removed."""

@@ -15,10 +15,12 @@ Order of work, so that bad input costs nothing and nothing good is lost:
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Iterable
 
 from evalkit.provenance import git_commit, project_root  # noqa: F401  (re-export: report.py imports it here)
+from evalkit.review.cache import ResultCache, prune_after_run, size_limit
 from evalkit.review.execute import Outcome
 from evalkit.review.outdir import OutputLock, check_fingerprints, sweep_stale
 from evalkit.review.plan import OptionError, check_options, default_notebook, discover_params, preflight
@@ -85,7 +87,10 @@ def run_reviews(
         Bad params or data, options out of range, an output folder in use, unusable or holding
         reviews of other data — all before any kernel starts.
     """
+    started = time.time()
     check_options(jobs, timeout)
+    if ResultCache.default().folder is not None:
+        size_limit()  # a bad EVALKIT_CACHE_MAX_MB stops the run here, not after it
     planned = preflight(discover_params(Path(params), phases, all_), data)
     notebook = (Path(notebook) if notebook else default_notebook()).resolve()
     if not notebook.is_file():  # what the kernel will need is checked before any kernel starts
@@ -121,6 +126,7 @@ def run_reviews(
         results.sort(key=lambda r: order.get(r.phase_id, 0))
         if html or (out / "index.html").exists():  # never leave an index linking what --no-html replaced
             write_index(out, results, fingerprints={"": fingerprints})
+    prune_after_run(started, sys.stderr if progress else None)
     return results
 
 
