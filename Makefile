@@ -7,7 +7,8 @@ KERNEL := evalkit
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 # pytest-xdist workers; a test file stays on one worker (--dist loadfile), so its module
-# fixtures (real reviews, synthetic returns) are built once, not once per worker
+# fixtures (real reviews, synthetic returns) are built once, not once per worker; files are
+# handed out longest first (tests/conftest.py), not by their number of tests
 TEST_JOBS ?= 2
 
 .PHONY: help setup bytecode review test test-slow lab bench clean-reports
@@ -48,7 +49,7 @@ test: bytecode
 	$(VENV)/bin/ruff format --check src
 	@echo "$(VENV)/bin/mypy src  (beside the test suite; report below)"
 	@nice -n 19 $(VENV)/bin/mypy src > $(VENV)/mypy.log 2>&1 & typing=$$!; \
-	$(PY) -m pytest -q -m "not slow" -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS); tests=$$?; \
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS); tests=$$?; \
 	wait $$typing; typed=$$?; echo "mypy src:"; cat $(VENV)/mypy.log; \
 	test $$tests -eq 0 && test $$typed -eq 0
 

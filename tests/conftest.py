@@ -21,6 +21,34 @@ PARAMS = ROOT / "params"
 FAST_METHODS = {"uncertainty_runs": 20, "drivers": False, "ri_reps": 19}
 
 
+# The files that take longest (seconds per file, `pytest --durations=0` summed, 2026-11-30), run
+# first: pytest-xdist hands each worker whole files in this order (the Makefile turns off its own
+# reordering by test count), so the two workers end within a short file of each other instead
+# of one waiting on a long file started last. Order only: a file missing here runs after these.
+LONGEST_FIRST = [
+    "test_review_analysis.py",  # 26 s
+    "test_collect.py",  # 24
+    "test_batch.py",  # 22
+    "test_review_cache.py",  # 18
+    "test_calendars.py",  # 17
+    "test_jupyterlab_browser.py",  # 17
+    "test_review_e2e.py",  # 15
+    "test_review_runner.py",  # 15
+    "test_models_synthdid.py",  # 15
+    "test_review_summary.py",  # 14
+    "test_runner_safety.py",  # 13
+    "test_models_absorbed.py",  # 12
+    "test_input_cases.py",  # 12
+    "test_synth.py",  # 12
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), order[id(item)]))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_result_cache(tmp_path_factory):
     """Reviews in the tests share one result cache of their own (never the user's ~/.cache):
