@@ -15,6 +15,10 @@ measured in the same run. Each side runs in a fresh Python (``bench.common.run_c
 - ``review_one_phase_changed``: ``phase2``'s params file edited (its ``ri_reps``), the rest
   unchanged: phase 2 alone runs, and recomputes only what reads that setting.
 
+Each of the floor and the cold run also records the CPU time the whole machine spent during it
+(``/proc/stat``, every process: workers, kernels, renders), which bounds the cold ratio from
+below: ``workers`` cores cannot finish that work in less than CPU / ``workers`` seconds.
+
 ``quick=True``: only ``review_runner_vs_floor`` with two runs (phase1, phase2) on two workers.
 Default data: ``data/zhuzhou_synthetic`` of the checkout, else the seed's synthetic consortium
 written to a temporary folder. Run standalone: ``python bench/bench_review.py [--quick]``.
@@ -69,6 +73,36 @@ RESULT = {{"seconds": time.perf_counter() - t0, "statuses": [r.status for r in r
 """
 
 
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds the machine has spent busy since boot, every core and process (Linux), else None."""
+    import os
+
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(measure):
+    """``measure()``'s result with ``cpu_seconds``: the machine's busy CPU while it ran (None off Linux)."""
+    before = busy_cpu_seconds()
+    out = measure()
+    after = busy_cpu_seconds()
+    out["cpu_seconds"] = None if before is None or after is None else after - before
+    return out
+
+
+def _cpu_note(cold: dict, floor: dict, workers: int) -> str:
+    if cold.get("cpu_seconds") is None or not floor.get("cpu_seconds"):
+        return ""
+    bound = cold["cpu_seconds"] / workers
+    return (f"; CPU (whole machine, /proc/stat): {cold['cpu_seconds']:.1f} s busy vs the floor's "
+            f"{floor['cpu_seconds']:.1f} s ({cold['cpu_seconds'] / floor['cpu_seconds']:.1f}× its work), so "
+            f"{workers} cores need at least {bound:.1f} s = {bound / floor['seconds']:.1f}× the floor")
+
+
 def default_data(tmp: Path) -> Path:
     data = ROOT / "data" / "zhuzhou_synthetic"
     if (data / "dataset.yaml").exists():
@@ -102,7 +136,8 @@ def run(quick: bool = False) -> list[dict]:
         data = str(default_data(tmp))
         trivial = str(trivial_notebook(tmp / "trivial.ipynb"))
         kw = {"params_files": files, "data": data, "out": str(tmp), "workers": workers, "n": n}
-        floor = run_child(_FLOOR.format(notebook=trivial, **kw))["seconds"]
+        floor_run = with_cpu(lambda: run_child(_FLOOR.format(notebook=trivial, **kw)))
+        floor = floor_run["seconds"]
         runner = run_child(_RUNNER.format(notebook=trivial, **kw))["seconds"]
         rows = [row("review_runner_vs_floor", runner, floor, "≤ 1.5×",
                     notes=f"review.run_jobs (inspection, HTML, atomic swap) on the same trivial notebook, {n} run(s), "
@@ -112,7 +147,7 @@ def run(quick: bool = False) -> list[dict]:
         own = tmp / "params"
         shutil.copytree(params, own)
         cache = tmp / "cache"
-        cold = _reviews(kw, own, tmp / "out", cache)
+        cold = with_cpu(lambda: _reviews(kw, own, tmp / "out", cache))
         rerender = _reviews(kw, own, tmp / "out2", cache)
         warm = _reviews(kw, own, tmp / "out", cache)
         phase2 = own / "phase2.yaml"
@@ -124,7 +159,7 @@ def run(quick: bool = False) -> list[dict]:
     base = f"{n} reviews vs {n} bare papermill runs of a trivial parameterized notebook, {workers} workers each"
     rows += [
         row("review_all_cold", cold["seconds"], floor, "≤ 2× floor (issue 15)",
-            notes=f"empty result cache and output folder; {_note(cold, n)}; {base}"),
+            notes=f"empty result cache and output folder; {_note(cold, n)}; {base}{_cpu_note(cold, floor_run, workers)}"),
         row("review_all_rerender", rerender["seconds"], floor, "reported",
             notes=f"results cached, every review run and rendered again (new --out); {_note(rerender, n)}"),
         row("review_all_warm", warm["seconds"], floor, "≤ 1.2× floor (issue 15)",
