@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from evalkit.cli import main
-from evalkit.review.cache import STALE_TEMPORARY_S, CacheLimitError, ResultCache, prune_after_run, size_limit
+from evalkit.review.cache import (
+    STALE_TEMPORARY_S,
+    CacheLimitError,
+    ResultCache,
+    prune_after_run,
+    run_started,
+    size_limit,
+)
 
 DAY = 86400.0
 
@@ -182,4 +189,19 @@ def test_results_that_cannot_be_removed_stay_and_the_next_oldest_go(filled, monk
     monkeypatch.setattr(Path, "unlink", refuse_the_oldest)
     pruned = cache.prune(sum(sizes) - sizes[1])
     assert [p.exists() for p in paths] == [True, False, True, True, True]
-    assert (pruned.removed, pruned.size) == (1, sum(sizes) - sizes[1])
+    assert (pruned.removed, pruned.size, pruned.stuck) == (1, sum(sizes) - sizes[1], sizes[0])
+    assert "could not be removed" not in pruned.describe()  # the limit holds all the same
+    emptied = cache.prune(0)
+    assert [p.exists() for p in paths] == [True, False, False, False, False]
+    assert (emptied.size, emptied.stuck) == (sizes[0], sizes[0])
+    assert "0.1 MB could not be removed" in emptied.describe() and "this run" not in emptied.describe()
+
+
+def test_a_run_starts_on_the_cache_folders_clock_and_leaves_nothing_there(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("EVALKIT_CACHE", str(folder))
+    before = time.time()
+    started = run_started()
+    assert abs(started - before) < 5 and list(folder.iterdir()) == []
+    monkeypatch.setenv("EVALKIT_CACHE", "off")
+    assert abs(run_started() - time.time()) < 5

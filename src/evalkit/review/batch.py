@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ from evalkit.review.cluster import check_scheduler_address as check_scheduler_ad
 from evalkit.review.cluster import check_worker as check_worker
 from evalkit.review.cluster import probe_scheduler as probe_scheduler
 from evalkit.review.cluster import run_on_dask
-from evalkit.review.cache import ResultCache, prune_after_run, size_limit
+from evalkit.review.cache import check_limit, prune_after_run, run_started
 from evalkit.review.execute import Outcome
 from evalkit.review.outdir import OutputLock, check_fingerprints, sweep_stale
 from evalkit.review.plan import Job, check_options, default_notebook, discover_params, preflight
@@ -350,11 +349,10 @@ def run_batch(
         One per review in manifest order, ``label`` ``"<consortium>/<phase>"``, ``status`` ok,
         failed or timeout.
     """
-    started = time.time()
     check_options(jobs, timeout)
     check_options(jobs, connect_timeout, name="--connect-timeout")
-    if ResultCache.default().folder is not None:
-        size_limit()  # a bad EVALKIT_CACHE_MAX_MB stops the batch here, not after it
+    check_limit()  # a bad EVALKIT_CACHE_MAX_MB stops the batch here, not after it
+    started = run_started()
     if scheduler is not None and not hasattr(scheduler, "submit"):
         scheduler = check_scheduler_address(scheduler)
     out = Path(out).resolve()

@@ -54,6 +54,7 @@ OFF = ("off", "0", "false", "no", "none")
 LIMIT_VARIABLE, DEFAULT_LIMIT_MB = "EVALKIT_CACHE_MAX_MB", 2048.0
 STALE_TEMPORARY_S = 3600.0  # a temporary file this old belongs to a writer that died
 _MISSING = object()
+_Stat = tuple[Path, os.stat_result]
 _HELD: set[Path] = set()  # keys this process is computing (a nested same key never waits on itself)
 
 
@@ -103,9 +104,34 @@ def _unlink_free_lock(path: Path) -> None:
         os.close(fd)
 
 
+def check_limit() -> None:
+    """Refuse a bad ``EVALKIT_CACHE_MAX_MB`` before a run starts (nothing to check when the cache is off)."""
+    if default_folder() is not None:
+        size_limit()
+
+
+def run_started() -> float:
+    """The time a run starts, on the clock that stamps the cache's files (a shared folder's server
+    may not agree with this machine): the modification time of a file written there now; this
+    machine's clock when the folder cannot be written."""
+    folder = default_folder()
+    try:
+        if folder is None:
+            raise OSError
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".clock-")
+        os.close(fd)
+        try:
+            return os.stat(probe).st_mtime
+        finally:
+            os.unlink(probe)
+    except OSError:
+        return time.time()
+
+
 def prune_after_run(started: float, stream: Any = None) -> Pruned | None:
-    """Evict old results after a run that began at ``started`` (``time.time()``), keeping every
-    result it used, and say what was removed on ``stream`` (when given); None when the cache is off."""
+    """Evict old results after a run that began at ``started`` (:func:`run_started`), keeping every
+    result it used, and say what was done on ``stream`` (when given); None when the cache is off."""
     cache = ResultCache.default()
     if cache.folder is None:
         return None
@@ -188,18 +214,20 @@ def size_limit(megabytes: float | str | None = None) -> int:
 
 @dataclass(frozen=True)
 class Pruned:
-    """What :meth:`ResultCache.prune` did: results removed, bytes freed, bytes left, the limit, and
-    the bytes of results used since ``keep_since`` (never removed, even above the limit)."""
+    """What :meth:`ResultCache.prune` did: results removed, bytes freed, bytes left, the limit, the
+    bytes kept above it because the run used them (``keep_since``), and the bytes that could not
+    be removed (no permission)."""
 
     removed: int
     freed: int
     size: int
     limit: int
-    recent: int
+    recent: int = 0
+    stuck: int = 0
 
     def describe(self, source: str = LIMIT_VARIABLE) -> str:
-        """A line for a person ("" when nothing was removed and the limit holds); ``source``
-        names where the limit was set."""
+        """Lines for a person ("" when nothing was removed and the limit holds); ``source`` names
+        where the limit was set."""
         mb = lambda n: f"{n / 1e6:.1f} MB"  # noqa: E731
         out = []
         if self.removed:
@@ -207,11 +235,13 @@ class Pruned:
                 f"result cache: removed {self.removed} least recently used result{'s' if self.removed != 1 else ''} "
                 f"({mb(self.freed)}); {mb(self.size)} of its {mb(self.limit)} limit ({source})"
             )
-        if self.size > self.limit:
+        if self.size > self.limit and self.recent:
             out.append(
                 f"result cache: this run's results alone take {mb(self.recent)}, more than the {mb(self.limit)} "
                 f"limit ({source}); they are kept until a later run no longer uses them"
             )
+        if self.size > self.limit and self.stuck:
+            out.append(f"result cache: {mb(self.stuck)} could not be removed (no permission to delete in the folder)")
         return "\n".join(out)
 
 
@@ -309,17 +339,20 @@ class ResultCache:
 
     def usage(self) -> tuple[int, int]:
         """(results stored, their bytes)."""
-        sizes = [st.st_size for _, st in self._entries()]
+        sizes = [st.st_size for _, st in self._scan()[0]]
         return len(sizes), sum(sizes)
 
-    def _entries(self) -> list[tuple[Path, os.stat_result]]:
-        out = []
+    def _scan(self) -> tuple[list[_Stat], list[_Stat]]:
+        """(results, leftovers: temporary files and locks), each with its stat."""
+        results: list[_Stat] = []
+        leftovers: list[_Stat] = []
         if self.folder is not None and self.folder.exists():
-            for path in self.folder.rglob("*.pkl"):
-                if not path.name.startswith(".tmp-"):
+            for path in self.folder.rglob("*"):
+                kind = "tmp" if path.name.startswith(".tmp-") else path.suffix
+                if kind in ("tmp", ".pkl", ".lock"):
                     with contextlib.suppress(OSError):  # gone meanwhile, or unreadable
-                        out.append((path, path.stat()))
-        return out
+                        (results if kind == ".pkl" else leftovers).append((path, path.stat()))
+        return results, leftovers
 
     def prune(self, limit: int | None = None, *, keep_since: float | None = None) -> Pruned:
         """Remove the least recently used results until at most ``limit`` bytes are stored.
@@ -327,52 +360,49 @@ class ResultCache:
         A result is used when it is stored or read (a hit marks it), so what reviews still read
         survives and what only an old data revision or an old evalkit read goes first. Safe while
         other processes use the cache: a reader whose entry was just removed computes it again.
+        Also removes what dead processes left: temporary files of writers that died and locks of
+        keys with no result that nobody holds (both an hour old).
 
         Parameters
         ----------
         limit : int, optional
             Bytes; default :func:`size_limit`.
         keep_since : float, optional
-            A time (``time.time()``): results used since then are kept even above the limit
-            (the run that prunes never removes what it used).
+            A time on the cache's clock (:func:`run_started`): results used since then are kept
+            even above the limit (the run that prunes never removes what it used).
 
         Returns
         -------
         Pruned
         """
         limit = size_limit() if limit is None else int(limit)
-        entries = sorted(self._entries(), key=lambda e: e[1].st_mtime)
-        total = sum(st.st_size for _, st in entries)
-        removed = freed = 0
-        for path, st in entries:
-            if total <= limit or (keep_since is not None and st.st_mtime >= keep_since):
-                break  # oldest first: every later entry is at least as recent
-            try:
-                path.unlink()
-            except FileNotFoundError:  # another prune was first
-                pass
-            except OSError:  # a read-only cache: what cannot be removed stays
-                continue
-            else:
-                removed, freed = removed + 1, freed + st.st_size
-            total -= st.st_size
-        self._sweep(time.time())
-        recent = sum(st.st_size for _, st in entries if keep_since is not None and st.st_mtime >= keep_since)
-        return Pruned(removed, freed, total, limit, recent)
-
-    def _sweep(self, now: float) -> None:
-        """Remove what dead processes left: temporary files of writers that died, and locks of keys
-        with no result whose holder is gone (an hour old and free)."""
-        if self.folder is None or not self.folder.exists():
-            return
-        for path in [*self.folder.rglob(".tmp-*.pkl"), *self.folder.rglob("*.lock")]:
-            with contextlib.suppress(OSError):
-                if now - path.stat().st_mtime < STALE_TEMPORARY_S:
-                    continue
-                if path.suffix == ".pkl":
+        results, leftovers = self._scan()
+        results.sort(key=lambda e: e[1].st_mtime)
+        total = sum(st.st_size for _, st in results)
+        removed = freed = stuck = recent = 0
+        for path, st in results:
+            if keep_since is not None and st.st_mtime >= keep_since:
+                recent += st.st_size
+            elif total > limit:
+                try:
                     path.unlink()
-                elif not path.with_suffix(".pkl").exists():
-                    _unlink_free_lock(path)
+                except FileNotFoundError:  # another prune was first
+                    pass
+                except OSError:  # a read-only cache: what cannot be removed stays
+                    stuck += st.st_size
+                    continue
+                else:
+                    removed, freed = removed + 1, freed + st.st_size
+                total -= st.st_size
+        now = time.time()
+        for path, st in leftovers:
+            if now - st.st_mtime >= STALE_TEMPORARY_S:
+                with contextlib.suppress(OSError):
+                    if path.suffix != ".lock":
+                        path.unlink()
+                    elif not path.with_suffix(".pkl").exists():
+                        _unlink_free_lock(path)
+        return Pruned(removed, freed, total, limit, recent, stuck)
 
     def clear(self) -> int:
         """Delete every stored result; returns how many files were removed."""

@@ -15,12 +15,11 @@ Order of work, so that bad input costs nothing and nothing good is lost:
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Iterable
 
 from evalkit.provenance import git_commit, project_root  # noqa: F401  (re-export: report.py imports it here)
-from evalkit.review.cache import ResultCache, prune_after_run, size_limit
+from evalkit.review.cache import check_limit, prune_after_run, run_started
 from evalkit.review.execute import Outcome
 from evalkit.review.outdir import OutputLock, check_fingerprints, sweep_stale
 from evalkit.review.plan import OptionError, check_options, default_notebook, discover_params, preflight
@@ -87,10 +86,9 @@ def run_reviews(
         Bad params or data, options out of range, an output folder in use, unusable or holding
         reviews of other data — all before any kernel starts.
     """
-    started = time.time()
     check_options(jobs, timeout)
-    if ResultCache.default().folder is not None:
-        size_limit()  # a bad EVALKIT_CACHE_MAX_MB stops the run here, not after it
+    check_limit()  # a bad EVALKIT_CACHE_MAX_MB stops the run here, not after it
+    started = run_started()
     planned = preflight(discover_params(Path(params), phases, all_), data)
     notebook = (Path(notebook) if notebook else default_notebook()).resolve()
     if not notebook.is_file():  # what the kernel will need is checked before any kernel starts
