@@ -28,7 +28,7 @@ DAY = 86400.0
 def stored(cache: ResultCache, part: str, on: dict, nbytes: int, age_s: float) -> Path:
     """An entry of about ``nbytes`` stored through the cache, last used ``age_s`` seconds ago."""
     cache.get_or_compute(part, on, lambda: b"x" * nbytes)
-    path = cache.folder / part / f"{ResultCache.key(part, on)}.pkl"
+    path = cache.folder / part.split(":")[0] / f"{ResultCache.key(part, on)}.pkl"  # did:<y> → did/
     when = time.time() - age_s
     os.utime(path, (when, when))
     return path
@@ -133,12 +133,18 @@ def test_cache_command_shows_prunes_and_refuses_a_bad_limit(filled, monkeypatch,
     cache, paths = filled
     monkeypatch.setenv("EVALKIT_CACHE", str(cache.folder))
     total = sum(p.stat().st_size for p in paths)
+    stored(cache, "did:local_retention_rate", {"y": 1}, 10, DAY / 2)  # parts of one kind share a folder
+    did = (cache.folder / "did").glob("*.pkl")
+    total += sum(p.stat().st_size for p in did)
     assert main(["cache"]) == 0
-    assert f"5 cached results, {total / 1e6:.1f} MB" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"6 cached results, {total / 1e6:.1f} MB" in out
+    lines = [line.split() for line in out.splitlines()[1:]]
+    assert [(k, int(n)) for k, n, *_ in lines] == [("table", 5), ("did", 1)]  # largest first
     keep = paths[4].stat().st_size
     assert main(["cache", "prune", "--max-mb", str(keep / 1e6)]) == 0
     out = capsys.readouterr().out
-    assert "removed 4 least recently used results" in out and "(--max-mb)" in out
+    assert "removed 5 least recently used results" in out and "(--max-mb)" in out  # the did part too
     assert [p.exists() for p in paths] == [False, False, False, False, True]
     assert main(["cache", "prune", "--max-mb", "-5"]) == 2
     err = capsys.readouterr().err

@@ -77,6 +77,8 @@ def _cmd_cache(args: argparse.Namespace) -> int:
             f"{'--max-mb' if args.max_mb is not None else set_by}; the least recently used are removed after "
             "each review run)"
         )
+        for kind, (count, nbytes) in cache.usage_by_kind().items():
+            print(f"  {kind:<16} {count:>6} {nbytes / 1e6:>10.1f} MB")
     return 0
 
 

@@ -342,6 +342,16 @@ class ResultCache:
         sizes = [st.st_size for _, st in self._scan()[0]]
         return len(sizes), sum(sizes)
 
+    def usage_by_kind(self) -> dict[str, tuple[int, int]]:
+        """Kind of result (its folder: ``fulldata``, ``dataset``, ``did``, ``figure`` …) → (results,
+        bytes), largest first."""
+        out: dict[str, list[int]] = {}
+        for path, st in self._scan()[0]:
+            n_bytes = out.setdefault(path.parent.name, [0, 0])
+            n_bytes[0] += 1
+            n_bytes[1] += st.st_size
+        return {k: (v[0], v[1]) for k, v in sorted(out.items(), key=lambda kv: -kv[1][1])}
+
     def _scan(self) -> tuple[list[_Stat], list[_Stat]]:
         """(results, leftovers: temporary files and locks), each with its stat."""
         results: list[_Stat] = []
