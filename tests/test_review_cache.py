@@ -179,6 +179,35 @@ def test_reviews_running_at_once_compute_a_shared_part_once(tmp_path):
     assert c.get_or_compute("a", {}, lambda: c.get_or_compute("a", {}, lambda: 5) + 1) in (5, 6)
 
 
+def test_a_dataset_given_as_one_workbook_is_read_again_when_the_workbook_changes(tmp_path):
+    """A dataset can be one .xlsx workbook: its cache key is the workbook's bytes (it was the empty
+    folder hash, so an edited workbook was served from the cache as it first was)."""
+    from openpyxl import load_workbook
+    from test_validation_corpus import _base_workbook
+
+    from evalkit.data.dataset import load
+    from evalkit.review.asof import load_full
+    from evalkit.review.cache import folder_fingerprint
+
+    book_path = _base_workbook(tmp_path / "data.xlsx")
+    c = ResultCache(tmp_path / "cache")
+    first = load_full(book_path, c, loaded=load(book_path))
+    key = folder_fingerprint(book_path)
+    book = load_workbook(book_path)
+    assert book["面板"].cell(2, 3).value == 1000  # C01's students in 2022H1
+    book["面板"].cell(2, 3).value = 1234
+    book.save(book_path)
+    assert folder_fingerprint(book_path) != key
+    edited = load_full(book_path, c, loaded=load(book_path))
+    assert c.hits == [] and edited.fingerprint == load(book_path).fingerprint != first.fingerprint
+    students = edited.panel.set_index(["unit_id", "period"])["students"]
+    assert students[("C01", "2022H1")] == 1234
+    moved = tmp_path / "elsewhere" / "renamed.xlsx"
+    moved.parent.mkdir()
+    shutil.copy(book_path, moved)
+    assert folder_fingerprint(moved) == folder_fingerprint(book_path)  # the same bytes elsewhere: the same key
+
+
 def test_the_full_dataset_is_read_back_from_the_cache_even_after_its_folder_moved(tmp_path):
     """The preflight caches the validated full dataset; a kernel reads it back (same tables and
     fingerprint as a fresh load), also when identical files sit in another folder and the first

@@ -154,11 +154,17 @@ def code_fingerprint() -> str:
 
 
 def folder_fingerprint(folder: Path) -> str:
-    """SHA-256 over the names and bytes of every file in a data folder (a cache key: any change
-    to any file, including dataset.yaml, gives another key)."""
+    """SHA-256 over the names and bytes of every file in a data folder, or of the one workbook a
+    dataset can also be (a cache key: any change to any file, including dataset.yaml, gives
+    another key)."""
     h = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        h.update(path.relative_to(folder).as_posix().encode() + b"\0")
+    folder = Path(folder)
+    files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in files:
+        name = (
+            "<workbook>" if path == folder else path.relative_to(folder).as_posix()
+        )  # a moved or renamed copy: the same key
+        h.update(name.encode() + b"\0")
         with path.open("rb") as fh:  # in blocks: a large file is never held whole
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
