@@ -3,6 +3,7 @@
 These run tiny notebooks through the same `execute_phase` the phase reviews use, so they test the
 machinery without the cost of a full review (tests/test_review_e2e.py runs the real one)."""
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -184,6 +185,30 @@ def test_a_review_whose_inputs_have_not_changed_is_reused(tmp_path, monkeypatch)
     html.unlink()  # a report that is gone is made again
     remade = run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0]
     assert not remade.reused and html.exists()
+
+
+def test_the_final_review_is_not_reused_when_a_compared_phase_changes(tmp_path):
+    """The final review compares the phases by their params files' windows: editing phase 2's
+    window changes the final review's inputs (it was reused with the old comparison) and phase
+    2's own, and no other review's."""
+    from evalkit.review.plan import discover_params, preflight
+    from evalkit.review.reuse import inputs_key
+
+    root = Path(__file__).resolve().parents[1]
+    params = tmp_path / "params"
+    shutil.copytree(root / "params", params)
+
+    def keys() -> dict[str, str]:
+        jobs = preflight(discover_params(params, [], True), root / "data" / "zhuzhou_synthetic")
+        return {j.phase_id: inputs_key(j) for j in jobs}
+
+    before = keys()
+    text = (params / "phase2.yaml").read_text(encoding="utf-8")
+    old = 'window: {start: "2024-01-01", end: "2025-06-30"}'
+    assert old in text
+    (params / "phase2.yaml").write_text(text.replace(old, old.replace("2025-06-30", "2024-12-31")), encoding="utf-8")
+    after = keys()
+    assert {p for p in before if before[p] != after[p]} == {"phase2", "final"}
 
 
 def test_a_status_file_is_data_reuse_never_follows_it_outside_the_review(tmp_path, monkeypatch):

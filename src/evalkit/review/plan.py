@@ -41,7 +41,9 @@ class Job:
     label: str = ""
     consortium: str = ""
     consortium_name: str = ""
-    referenced: tuple[str, ...] = ()  # files the params file names (registry, framework)
+    referenced: tuple[
+        str, ...
+    ] = ()  # files the review reads besides params: registry, framework, compared phases' params
     as_of: str = ""  # the date the review sees the data as of (reviews of one date share results)
     inputs_key: str | None = None  # review.reuse.inputs_key: what the output depends on
 
@@ -178,6 +180,8 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
             problems.append(exc.args[0] if exc.args else str(exc))
             continue
         source = Path(phase.source or path).resolve()  # load_phase sets it to path
+        # a final review reads the compared phases' params (their windows): an edit there changes it
+        compared = [source.parent / f"{pid}.yaml" for pid in phase.compare_phases]
         jobs.append(
             Job(
                 phase_id=phase.phase_id,
@@ -188,7 +192,7 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
                 fingerprint=ds.fingerprint,
                 synthetic=bool(ds.synthetic),
                 params_sha256=file_sha256(source),
-                referenced=tuple(str(Path(f).resolve()) for f in (phase.registry, phase.framework) if f),
+                referenced=tuple(str(Path(f).resolve()) for f in (phase.registry, phase.framework, *compared) if f),
                 as_of=phase.as_of.isoformat(),
             )
         )

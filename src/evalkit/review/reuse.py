@@ -1,7 +1,8 @@
 """A review whose inputs have not changed is not run again.
 
 A rendered review is a function of its inputs: the data (its fingerprint), the params file and
-the files it names (registry, framework), the notebook, evalkit's code (version and source hash,
+the files it names (registry, framework; for the final review, the compared phases' params
+files), the notebook, evalkit's code (version and source hash,
 as the result cache keys it) and the output options. :func:`inputs_key` hashes them; the runner
 records the key in ``status.json`` and, when a later run's key is the same and the previous run
 succeeded with every file it listed still present, reports that review as reused instead of
@@ -40,7 +41,8 @@ def inputs_key(job: Job, referenced: Iterable[str | Path] = ()) -> str:
     job : Job
         The planned review (fingerprint, params hash, notebook and options set).
     referenced : iterable of path
-        Files the params file names (registry, framework).
+        Files the review reads besides its params file (registry, framework, the compared phases'
+        params files); default ``job.referenced``.
 
     Returns
     -------
