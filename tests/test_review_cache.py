@@ -91,6 +91,35 @@ def test_a_new_evalkit_recomputes_everything(cold_and_warm, monkeypatch):
     assert kinds(r.analysis.cache.misses) == ALL and not r.analysis.cache.hits
 
 
+def test_another_version_of_a_numeric_library_recomputes_everything(cold_and_warm, monkeypatch):
+    """A scikit-learn (or pandas, statsmodels …) upgraded under a kept cache: nothing computed by
+    the old one is served (the cache's key holds their versions, as the review's reuse key)."""
+    folder, _, _ = cold_and_warm
+    versions = cache_module.library_versions()
+    assert {"numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "pyfixest"} <= set(versions)
+    monkeypatch.setattr(cache_module, "library_versions", lambda: versions | {"scikit-learn": "0.0-another"})
+    cache_module.code_fingerprint.cache_clear()
+    try:
+        r = review(folder)
+    finally:
+        monkeypatch.undo()
+        cache_module.code_fingerprint.cache_clear()
+    assert kinds(r.analysis.cache.misses) == ALL and not r.analysis.cache.hits
+
+
+def test_every_file_of_the_package_but_bytecode_is_in_its_fingerprint(tmp_path):
+    package = Path(cache_module.__file__).resolve().parents[1]
+    copy = tmp_path / "evalkit"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert cache_module.tree_fingerprint(copy) == cache_module.tree_fingerprint(package)
+    (copy / "review" / "__pycache__").mkdir(exist_ok=True)
+    (copy / "review" / "__pycache__" / "cache.cpython-311.pyc").write_bytes(b"bytecode")
+    assert cache_module.tree_fingerprint(copy) == cache_module.tree_fingerprint(package)
+    table = copy / "review" / "truth_recovery.csv"  # shown in the reviews' methods appendix
+    table.write_text(table.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert cache_module.tree_fingerprint(copy) != cache_module.tree_fingerprint(package)
+
+
 def test_another_matplotlib_redraws_every_figure_and_recomputes_no_estimate(cold_and_warm, monkeypatch):
     from evalkit.review import figures
 

@@ -3,9 +3,11 @@
 Each cached part (the indicator table, the composite index, a DiD, a randomization test, …) is
 stored under a key that hashes exactly what it depends on: the data as known at the as-of date
 (the full data's fingerprint and the as-of date), the method settings that part reads, the
-registry, and evalkit itself (its version and a hash of its source code, so an edited estimator
-never serves an old result). Phase 3 and the final review share an as-of date, so they share
-their DiD and randomization results; a rerun with nothing changed computes nothing.
+registry, evalkit itself (its version and a hash of every file of the package, so an edited
+estimator never serves an old result) and the versions of the libraries that compute the numbers
+(an upgraded scikit-learn or pandas never serves results of the old one). Phase 3 and the
+final review share an as-of date, so they share their DiD and randomization results; a rerun
+with nothing changed computes nothing.
 
 Writes are atomic (a temporary file renamed into place), so parallel workers never read half a
 file. ``EVALKIT_CACHE`` chooses the folder (``off`` switches the cache off); the default is
@@ -141,16 +143,60 @@ def prune_after_run(started: float, stream: Any = None) -> Pruned | None:
     return pruned
 
 
-@functools.cache
-def code_fingerprint() -> str:
-    """SHA-256 over evalkit's version and every source file of the package (computed once)."""
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*")):
-        if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
-            h.update(path.relative_to(root).as_posix().encode())
+# The libraries that compute a review's numbers (reading the data, indicators, indices, estimators):
+# a result cached, or a review rendered, under another version of one of them is not reused.
+# matplotlib is not among them: a figure keys on it itself (review/figures.drawing_fingerprint).
+NUMERIC_LIBRARIES = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "scipy",
+    "statsmodels",
+    "scikit-learn",
+    "pyfixest",
+    "csdid",
+    "wildboottest",
+    "moderndid",
+    "diff-diff",
+    "cvxpy",
+)
+
+
+def library_versions() -> dict[str, str]:
+    """The installed version of each of :data:`NUMERIC_LIBRARIES` ("absent" when not installed)."""
+    from importlib import metadata
+
+    out = {}
+    for name in NUMERIC_LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def tree_fingerprint(root: Path) -> str:
+    """SHA-256 over the names and bytes of every file below ``root`` except bytecode."""
+    h = hashlib.sha256()
+    for path in sorted(Path(root).rglob("*")):
+        if path.is_file() and path.suffix != ".pyc" and "__pycache__" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode() + b"\0")
             h.update(path.read_bytes())
     return h.hexdigest()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 over evalkit's version, every file of the package (its source, YAML and CSV: the
+    bundled truth-recovery table is shown in reviews) and the versions of the libraries that
+    compute its numbers (computed once per process)."""
+    on = {
+        "version": __version__,
+        "package": tree_fingerprint(Path(__file__).resolve().parents[1]),
+        "libraries": library_versions(),
+    }
+    return hashlib.sha256(json.dumps(on, sort_keys=True).encode()).hexdigest()
 
 
 def folder_fingerprint(folder: Path) -> str:

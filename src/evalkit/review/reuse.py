@@ -2,8 +2,9 @@
 
 A rendered review is a function of its inputs: the data (its fingerprint), the params file and
 the files it names (registry, framework; for the final review, the compared phases' params
-files), the notebook, evalkit's code (version and source hash,
-as the result cache keys it) and the output options. :func:`inputs_key` hashes them; the runner
+files), the notebook, evalkit's code and the versions of the libraries that compute the numbers
+(:func:`~evalkit.review.cache.code_fingerprint`, as the result cache keys them) and the output
+options. :func:`inputs_key` hashes them; the runner
 records the key in ``status.json`` and, when a later run's key is the same and the previous run
 succeeded with every file it listed still present, reports that review as reused instead of
 starting a kernel. ``--no-cache`` (``EVALKIT_CACHE=off``) runs every review again.
