@@ -185,6 +185,11 @@ def test_a_review_whose_inputs_have_not_changed_is_reused(tmp_path, monkeypatch)
     html.unlink()  # a report that is gone is made again
     remade = run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0]
     assert not remade.reused and html.exists()
+    assert {"review.html", "review.ipynb", "review.log", "provenance.json"} <= set(remade.files)
+    (html.parent / "provenance.json").unlink()  # so is any other file the review wrote
+    restored = run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0]
+    assert not restored.reused and (html.parent / "provenance.json").is_file()
+    assert run_jobs([_job(tmp_path, "p", nb)], workers=1, progress=False)[0].reused
 
 
 def test_the_final_review_is_not_reused_when_a_compared_phase_changes(tmp_path):
@@ -230,6 +235,9 @@ def test_a_status_file_is_data_reuse_never_follows_it_outside_the_review(tmp_pat
         "fields missing": {"status": "ok", "inputs_key": "k" * 64, "html": "review.html"},
         "other key": good | {"inputs_key": "z" * 64},
         "failed": good | {"status": "failed"},
+        "listed file outside": good | {"files": ["../../secret.txt"]},
+        "listed file gone": good | {"files": ["review.html", "results.json"]},
+        "listed file not a name": good | {"files": [7]},
     }
     for name, rec in cases.items():
         (out / "status.json").write_text(json.dumps(rec), encoding="utf-8")

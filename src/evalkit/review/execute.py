@@ -47,6 +47,7 @@ class Outcome:
     label: str = ""
     inputs_key: str | None = None  # review.reuse: a rerun with the same key reuses this review
     reused: bool = False
+    files: list[str] = field(default_factory=list)  # every file a good run wrote (names in its folder)
 
     @property
     def key(self) -> str:
@@ -374,6 +375,7 @@ def execute_phase(job: Job | dict[str, Any]) -> Outcome:
         result.pdf = str(out / "review.pdf") if (staging / "review.pdf").exists() else None
         _scrub_file(log_path, labels)
         result.inputs_key = job.inputs_key
+        result.files = sorted(p.name for p in staging.iterdir() if p.is_file())  # reuse wants them all back
         write_status(staging, result)
         exchange(staging, out)  # the whole folder at once: no mix of old and new files
         shutil.rmtree(staging, ignore_errors=True)  # now the previous report

@@ -61,8 +61,9 @@ def inputs_key(job: Job, referenced: Iterable[str | Path] = ()) -> str:
 
 
 def previous_outcome(job: Job) -> Outcome | None:
-    """The previous run's outcome when it succeeded with the same inputs and its files are all
-    still there (None otherwise, or when the cache is off: run it)."""
+    """The previous run's outcome when it succeeded with the same inputs and every file it wrote
+    (the notebook, the pages, results.json, the annex, provenance …) is still there (None
+    otherwise, or when the cache is off: run it)."""
     if not job.inputs_key or default_folder() is None:
         return None
     out = Path(job.out)
@@ -84,6 +85,14 @@ def previous_outcome(job: Job) -> Outcome | None:
             if os.path.commonpath([inside, path]) != inside or not Path(path).is_file():
                 return None
             rec[name] = path
+    for name in rec.get("files") or []:  # results.json, annex.html, provenance.json … (names, nothing else)
+        if (
+            not isinstance(name, str)
+            or name != Path(name).name
+            or name in ("", ".", "..")
+            or not (out / name).is_file()
+        ):
+            return None
     if job.html and not rec.get("html"):
         return None
     if job.docx and not (out / "review.docx").is_file():
