@@ -42,7 +42,7 @@ def test_several_members_keep_the_staggered_did_and_randomization_inference(rend
 import pytest  # noqa: E402
 
 
-@pytest.mark.slow  # Rambachan–Roth bounds and pre-test power take minutes on two cores
+@pytest.mark.slow  # a phase review with Rambachan–Roth bounds and pre-test power: ~8 s (minutes before the power's integration tolerance)
 def test_sensitivity_bounds_when_asked_for():
     review = render_review(PARAMS / "phase3.yaml", sensitivity=True, did_outcomes=["tech_service_income_per_100_teachers"])
     y = "tech_service_income_per_100_teachers"

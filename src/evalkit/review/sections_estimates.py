@@ -442,6 +442,13 @@ def _sensitivity_tables(a: PhaseAnalysis, p: Page, y: str) -> None:
         p.fail_soft("预检验功效无法计算：", "Pre-test power cannot be computed:", power)
     else:
         pt = power.table
+        integrated_zh = integrated_en = ""
+        if len(power.event_times) > 1 and power.test == "individual":  # else the probabilities are exact
+            integrated_zh = f"；各期联合拒绝概率以 Genz 准蒙特卡洛积分计算，绝对误差不超过 {power.tolerance:g}"
+            integrated_en = (
+                f"; the joint rejection probability is integrated by Genz's quasi-Monte Carlo method to an "
+                f"absolute error of {power.tolerance:g}"
+            )
         p.table(
             pd.DataFrame(
                 {
@@ -449,8 +456,9 @@ def _sensitivity_tables(a: PhaseAnalysis, p: Page, y: str) -> None:
                     p.t("可检出的线性趋势斜率", "detectable linear slope"): pt["slope"].to_numpy(),
                 }
             ),
-            "预检验的功效（Roth 2022）：加入前各期检验以该功效能发现的线性预趋势斜率",
-            "Power of the pre-test (Roth 2022): the linear pre-trend slope the pre-period tests detect with this power",
+            "预检验的功效（Roth 2022）：加入前各期检验以该功效能发现的线性预趋势斜率" + integrated_zh,
+            "Power of the pre-test (Roth 2022): the linear pre-trend slope the pre-period tests detect with this power"
+            + integrated_en,
             table_id=f"pretrend_power_{y}",
             floatfmt="{:.4g}",
         )
