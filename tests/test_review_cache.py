@@ -12,6 +12,7 @@ from conftest import DATA, FAST_METHODS, PARAMS
 
 from evalkit.review import cache as cache_module
 from evalkit.review.cache import ResultCache
+from evalkit.errors import EvalkitError
 from evalkit.review.report import PhaseReview
 
 PARTS = {"table", "window_values", "per_period", "targets", "composite", "ccd", "did", "ri", "loo", "twfe"}
@@ -89,6 +90,73 @@ def test_a_new_evalkit_recomputes_everything(cold_and_warm, monkeypatch):
     monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "another version")
     r = review(folder)
     assert kinds(r.analysis.cache.misses) == ALL and not r.analysis.cache.hits
+
+
+class SettingsRead:
+    """A Methods stand-in that records which of its fields are read while ``on`` (properties and
+    methods run against it, so a field they read is recorded as read)."""
+
+    def __init__(self, methods):
+        object.__setattr__(self, "_methods", methods)
+        object.__setattr__(self, "on", False)
+        object.__setattr__(self, "fields", set())
+
+    def __getattr__(self, name):
+        import types
+
+        kind = getattr(type(self._methods), name, None)
+        if isinstance(kind, property):
+            return kind.fget(self)
+        if isinstance(kind, types.FunctionType):
+            return types.MethodType(kind, self)
+        if self.on:
+            self.fields.add(name)
+        return getattr(self._methods, name)
+
+
+@pytest.mark.parametrize("optional", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_every_method_setting_a_part_reads_is_in_its_key(monkeypatch, optional):
+    """A setting a part reads but does not name in its key would let a changed setting be served
+    the old result: each part is computed (nothing cached) with a recorder as its methods; the
+    optional estimates (synthetic DiD, sensitivity bounds: ~6 s) in `make test-slow`."""
+    from evalkit.review.analysis import PhaseAnalysis
+
+    reads: dict[str, tuple[set, set]] = {}
+    original = PhaseAnalysis._part
+
+    def recording_part(self, part, depends_on, compute, **extra):
+        def recorded():
+            self.methods.fields.clear()
+            object.__setattr__(self.methods, "on", True)
+            try:
+                return compute()
+            finally:
+                object.__setattr__(self.methods, "on", False)
+                got = reads.setdefault(part.split(":")[0], (set(), set(depends_on)))
+                got[0].update(self.methods.fields)
+
+        return original(self, part, depends_on, recorded, **extra)
+
+    monkeypatch.setattr(PhaseAnalysis, "_part", recording_part)
+    opened = PhaseReview.open(PARAMS / "final.yaml", methods={**FAST_METHODS, "drivers": True, "sensitivity": True})
+    a = dataclasses.replace(opened.analysis, cache=ResultCache(None))
+    a = dataclasses.replace(a, methods=SettingsRead(a.methods))
+    calls = [lambda: a.table, lambda: a.window_values, lambda: a.targets, lambda: a.per_period]
+    calls += [lambda: a.composite, lambda: a.ccd, lambda: a.drivers_result]
+    calls += [lambda y=y: a.twfe(y) for y in a.methods.twfe_outcomes[:1]]  # one outcome: the same code reads the same settings
+    for y in a.methods.did_outcomes[:1]:
+        calls += [lambda y=y, f=f: getattr(a, f)(y) for f in ("did", "randomization", "leave_one_out")]
+        calls += [lambda y=y: a.synthetic(y), lambda y=y: a.sensitivity(y)] if optional else []
+    for call in calls:
+        try:
+            call()
+        except EvalkitError:  # not estimable on these data: its reads are recorded all the same
+            pass
+    parts = {"table", "window_values", "targets", "per_period", "composite", "ccd", "twfe", "did", "ri", "loo"}
+    assert parts | {"drivers"} | ({"sdid", "sensitivity"} if optional else set()) == set(reads)
+    assert any(fields for fields, _ in reads.values())  # the recorder saw the settings being read
+    unkeyed = {part: sorted(fields - key) for part, (fields, key) in reads.items() if fields - key}
+    assert unkeyed == {}
 
 
 def test_another_version_of_a_numeric_library_recomputes_everything(cold_and_warm, monkeypatch):
