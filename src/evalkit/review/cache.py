@@ -177,13 +177,8 @@ def library_versions() -> dict[str, str]:
 
 
 def tree_fingerprint(root: Path) -> str:
-    """SHA-256 over the names and bytes of every file below ``root`` except bytecode."""
-    h = hashlib.sha256()
-    for path in sorted(Path(root).rglob("*")):
-        if path.is_file() and path.suffix != ".pyc" and "__pycache__" not in path.parts:
-            h.update(path.relative_to(root).as_posix().encode() + b"\0")
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    """:func:`folder_fingerprint` of every file below ``root`` except bytecode."""
+    return folder_fingerprint(root, keep=lambda path: path.suffix != ".pyc" and "__pycache__" not in path.parts)
 
 
 @functools.cache
@@ -199,17 +194,15 @@ def code_fingerprint() -> str:
     return hashlib.sha256(json.dumps(on, sort_keys=True).encode()).hexdigest()
 
 
-def folder_fingerprint(folder: Path) -> str:
-    """SHA-256 over the names and bytes of every file in a data folder, or of the one workbook a
-    dataset can also be (a cache key: any change to any file, including dataset.yaml, gives
-    another key)."""
+def folder_fingerprint(folder: Path, keep: Callable[[Path], bool] = lambda path: True) -> str:
+    """SHA-256 over the names and bytes of every file in a data folder (those ``keep`` accepts), or
+    of the one workbook a dataset can also be (a cache key: any change to any file, including
+    dataset.yaml, gives another key; a moved or renamed copy gives the same)."""
     h = hashlib.sha256()
     folder = Path(folder)
-    files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
+    files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file() and keep(p))
     for path in files:
-        name = (
-            "<workbook>" if path == folder else path.relative_to(folder).as_posix()
-        )  # a moved or renamed copy: the same key
+        name = "<workbook>" if path == folder else path.relative_to(folder).as_posix()
         h.update(name.encode() + b"\0")
         with path.open("rb") as fh:  # in blocks: a large file is never held whole
             for block in iter(lambda: fh.read(1 << 20), b""):
