@@ -241,6 +241,7 @@ def test_a_status_file_is_data_reuse_never_follows_it_outside_the_review(tmp_pat
         "listed file outside": good | {"files": ["../../secret.txt"]},
         "listed file gone": good | {"files": ["review.html", "results.json"]},
         "listed file not a name": good | {"files": [7]},
+        "listed files not a list": good | {"files": 7},
     }
     for name, rec in cases.items():
         (out / "status.json").write_text(json.dumps(rec), encoding="utf-8")

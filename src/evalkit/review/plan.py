@@ -41,9 +41,8 @@ class Job:
     label: str = ""
     consortium: str = ""
     consortium_name: str = ""
-    referenced: tuple[
-        str, ...
-    ] = ()  # files the review reads besides params: registry, framework, compared phases' params
+    # files the review reads besides its params: registry, framework, the compared phases' params
+    referenced: tuple[str, ...] = ()
     as_of: str = ""  # the date the review sees the data as of (reviews of one date share results)
     inputs_key: str | None = None  # review.reuse.inputs_key: what the output depends on
 

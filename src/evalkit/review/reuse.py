@@ -85,7 +85,10 @@ def previous_outcome(job: Job) -> Outcome | None:
             if os.path.commonpath([inside, path]) != inside or not Path(path).is_file():
                 return None
             rec[name] = path
-    for name in rec.get("files") or []:  # results.json, annex.html, provenance.json … (names, nothing else)
+    files = rec.get("files") or []
+    if not isinstance(files, list):
+        return None
+    for name in files:  # results.json, annex.html, provenance.json … (names, nothing else)
         if (
             not isinstance(name, str)
             or name != Path(name).name
