@@ -270,6 +270,22 @@ def test_drivers_importance_and_dependence_equal_scikit_learns_own(panel, model,
         assert len(grid) == (4 if j == 2 else 10)
 
 
+def test_partial_dependence_without_a_grid_is_a_clear_error_as_in_scikit_learn(panel):
+    """Ten distinct values but 5 % and 95 % percentiles equal: scikit-learn refuses the column
+    (ValueError); evalkit says which column and why (ModelInputError, a user's error)."""
+    from sklearn.inspection import partial_dependence
+
+    D = importlib.import_module("evalkit.models.drivers")
+    X = panel[["x", "size"]].astype(float).copy()
+    X["size"] = 1.0
+    X.iloc[:10, 1] = np.arange(10) + 2.0  # 10 of 480 rows differ: both percentiles are 1.0
+    est = D._pipeline("linear", seed=0).fit(X, panel["y"])
+    with pytest.raises(ValueError):
+        partial_dependence(est, X, [1], grid_resolution=10, kind="average")
+    with pytest.raises(ModelInputError, match="size: its 5 % and 95 % percentiles are equal"):
+        D.partial_dependence(est, X, 1, grid_resolution=10)
+
+
 def test_drivers_grouped_cv_and_label(panel):
     from matplotlib.figure import Figure
 
