@@ -6,7 +6,6 @@ import fcntl
 import io
 import logging
 import os
-import pickle
 import time
 from pathlib import Path
 
@@ -14,13 +13,17 @@ import pytest
 
 from evalkit.cli import main
 from evalkit.review.cache import (
+    RUN_VARIABLE,
     STALE_TEMPORARY_S,
     CacheLimitError,
     ResultCache,
+    evicting_run,
     prune_after_run,
+    prune_before_open,
     run_started,
     size_limit,
 )
+from evalkit.review.report import PhaseReview
 
 DAY = 86400.0
 
@@ -81,6 +84,44 @@ def test_after_a_run_the_limit_comes_from_the_environment(filled, monkeypatch):
     assert "removed 2 least recently used results" in said.getvalue() and "EVALKIT_CACHE_MAX_MB" in said.getvalue()
     monkeypatch.setenv("EVALKIT_CACHE", "off")
     assert prune_after_run(time.time()) is None
+
+
+def test_a_run_marks_itself_for_its_kernels_and_evicts_only_after_it_finished(filled, monkeypatch):
+    cache, paths = filled
+    monkeypatch.setenv("EVALKIT_CACHE", str(cache.folder))
+    monkeypatch.setenv("EVALKIT_CACHE_MAX_MB", "0")
+    monkeypatch.setenv(RUN_VARIABLE, "an outer run")
+    with pytest.raises(RuntimeError), evicting_run() as started:
+        assert os.environ[RUN_VARIABLE] == repr(started) and abs(started - time.time()) < 5
+        assert prune_before_open(cache) is None  # inside a run its kernels leave eviction to it
+        raise RuntimeError("a run that failed")
+    assert os.environ[RUN_VARIABLE] == "an outer run" and all(p.exists() for p in paths)  # nothing evicted
+    monkeypatch.delenv(RUN_VARIABLE)
+    os.utime(paths[4], (time.time() - 3600, time.time() - 3600))  # the newest, too, used before this run
+    with evicting_run():
+        pass
+    assert RUN_VARIABLE not in os.environ and not any(p.exists() for p in paths)
+
+
+def test_an_analysis_opened_outside_a_run_evicts_first(monkeypatch, tmp_path):
+    """JupyterLab, a script or a Dask worker's kernel: nothing runs `evalkit review` after them,
+    so opening an analysis keeps the cache to its limit (its own results are written after)."""
+    from conftest import PARAMS
+
+    cache = ResultCache(tmp_path / "cache")
+    old = stored(cache, "table", {"from": "an old data revision"}, 200_000, 2 * DAY)
+    recent = stored(cache, "table", {"from": "a review a moment ago"}, 100_000, 0)
+    monkeypatch.setenv("EVALKIT_CACHE", str(cache.folder))
+    monkeypatch.setenv("EVALKIT_CACHE_MAX_MB", str(recent.stat().st_size / 1e6))
+    monkeypatch.setenv(RUN_VARIABLE, repr(time.time()))  # inside a run: left to the run
+    opened = PhaseReview.open(PARAMS / "phase1.yaml").analysis
+    assert old.exists() and recent.exists() and opened.cache.folder == cache.folder
+    monkeypatch.delenv(RUN_VARIABLE)
+    PhaseReview.open(PARAMS / "phase1.yaml")  # the first open's data, now least recently used, goes too
+    assert not old.exists() and recent.exists()
+    assert {p.parent.name for p in cache.folder.rglob("*.pkl")} == {"table", "fulldata", "dataset"}
+    monkeypatch.setenv("EVALKIT_CACHE", "off")
+    assert prune_before_open(ResultCache.default()) is None
 
 
 def test_a_reader_whose_result_was_just_removed_computes_it_again(filled, caplog):
@@ -167,7 +208,11 @@ def test_a_review_run_evicts_old_results_and_keeps_its_own(monkeypatch, tmp_path
     cache = ResultCache(tmp_path / "cache")
     old = stored(cache, "table", {"from": "an old data revision"}, 200_000, 2 * DAY)
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('params_file = ""'), nbformat.v4.new_code_cell("print(1 + 1)")]
+    told = tmp_path / "run_started.txt"  # what the review's kernel is told: a run evicts after it
+    nb.cells = [
+        nbformat.v4.new_code_cell('params_file = ""'),
+        nbformat.v4.new_code_cell(f"import os, pathlib\npathlib.Path({str(told)!r}).write_text(os.environ['{RUN_VARIABLE}'])"),
+    ]
     nb.cells[0].metadata["tags"] = ["parameters"]
     nb.metadata["kernelspec"] = {"name": "evalkit", "display_name": "Python (evalkit)", "language": "python"}
     nbformat.write(nb, str(tmp_path / "trivial.ipynb"))
@@ -177,6 +222,7 @@ def test_a_review_run_evicts_old_results_and_keeps_its_own(monkeypatch, tmp_path
     assert main(args) == 0
     err = capsys.readouterr().err
     assert not old.exists() and "removed 1 least recently used result " in err
+    assert abs(float(told.read_text()) - time.time()) < 600 and RUN_VARIABLE not in os.environ
     # the full data the preflight stored for this run's kernels is this run's: kept, and said so
     assert list((cache.folder / "fulldata").glob("*.pkl")) and "this run's results alone take" in err
 

@@ -26,7 +26,7 @@ from evalkit.errors import EvalkitError
 from evalkit.indicators.registry import Registry
 from evalkit.review import estimates as est
 from evalkit.review.asof import cut, load_full
-from evalkit.review.cache import ResultCache, folder_fingerprint
+from evalkit.review.cache import ResultCache, folder_fingerprint, prune_before_open
 from evalkit.review.estimates import NotEstimable as NotEstimable  # re-exported: renderers catch it
 from evalkit.review.estimates import balanced_did_panel as balanced_did_panel
 from evalkit.review.methods import Methods
@@ -580,6 +580,7 @@ def open_analysis(
     phase = load_phase(params_file, data=data_dir)
     registry = load_registry(phase.registry)
     cache = ResultCache.default()
+    prune_before_open(cache)  # outside `evalkit review`/`batch` (JupyterLab, scripts) nothing else evicts
 
     def load_and_cut() -> tuple[str, list, Dataset]:
         full = load_full(Path(phase.data), cache)

@@ -42,7 +42,7 @@ from evalkit.review.cluster import check_scheduler_address as check_scheduler_ad
 from evalkit.review.cluster import check_worker as check_worker
 from evalkit.review.cluster import probe_scheduler as probe_scheduler
 from evalkit.review.cluster import run_on_dask
-from evalkit.review.cache import check_limit, prune_after_run, run_started
+from evalkit.review.cache import evicting_run
 from evalkit.review.execute import Outcome
 from evalkit.review.outdir import OutputLock, check_fingerprints, sweep_stale
 from evalkit.review.plan import Job, check_options, default_notebook, discover_params, preflight
@@ -351,36 +351,36 @@ def run_batch(
     """
     check_options(jobs, timeout)
     check_options(jobs, connect_timeout, name="--connect-timeout")
-    check_limit()  # a bad EVALKIT_CACHE_MAX_MB stops the batch here, not after it
-    started = run_started()
-    if scheduler is not None and not hasattr(scheduler, "submit"):
-        scheduler = check_scheduler_address(scheduler)
-    out = Path(out).resolve()
-    planned = plan_batch(manifest, out=out, notebook=notebook, timeout=timeout, html=html)
-    with OutputLock(out, "batch"):
-        parents = sorted({Path(j.out).parent for j in planned})
-        sweep_stale(parents)
-        prints = {p: {j.fingerprint for j in planned if Path(j.out).parent == p and j.fingerprint} for p in parents}
-        check_fingerprints(prints, force=force)
-        n_consortia = len({j.consortium for j in planned})
-        if scheduler is None:
-            workers = min(jobs, len(planned))
-            if progress:
-                print(
-                    f"evalkit batch: {len(planned)} review(s) of {n_consortia} consortia on {workers} local worker(s)",
-                    file=sys.stderr,
-                    flush=True,
+    # a bad EVALKIT_CACHE_MAX_MB stops the batch here, not after it; old results go after a good
+    # batch (this machine's cache; a Dask worker's kernels evict from theirs as they open)
+    with evicting_run(sys.stderr if progress else None):
+        if scheduler is not None and not hasattr(scheduler, "submit"):
+            scheduler = check_scheduler_address(scheduler)
+        out = Path(out).resolve()
+        planned = plan_batch(manifest, out=out, notebook=notebook, timeout=timeout, html=html)
+        with OutputLock(out, "batch"):
+            parents = sorted({Path(j.out).parent for j in planned})
+            sweep_stale(parents)
+            prints = {p: {j.fingerprint for j in planned if Path(j.out).parent == p and j.fingerprint} for p in parents}
+            check_fingerprints(prints, force=force)
+            n_consortia = len({j.consortium for j in planned})
+            if scheduler is None:
+                workers = min(jobs, len(planned))
+                if progress:
+                    print(
+                        f"evalkit batch: {len(planned)} review(s) of {n_consortia} consortia on {workers} local worker(s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                results = run_jobs(planned, workers=workers, progress=progress)
+            else:
+                results = run_on_dask(
+                    planned, scheduler, progress=progress, n_consortia=n_consortia, connect_timeout=connect_timeout
                 )
-            results = run_jobs(planned, workers=workers, progress=progress)
-        else:
-            results = run_on_dask(
-                planned, scheduler, progress=progress, n_consortia=n_consortia, connect_timeout=connect_timeout
-            )
-        results = account(planned, results)
-        sweep_stale(parents, all_=True)  # staging of reviews whose worker died; their retry used a fresh one
-        if html or (out / "index.html").exists():
-            write_index(out, results, title=INDEX_TITLE, fingerprints={p.name: fp for p, fp in prints.items()})
-    prune_after_run(started, sys.stderr if progress else None)  # this machine's cache (a cluster's workers keep theirs)
+            results = account(planned, results)
+            sweep_stale(parents, all_=True)  # staging of reviews whose worker died; their retry used a fresh one
+            if html or (out / "index.html").exists():
+                write_index(out, results, title=INDEX_TITLE, fingerprints={p.name: fp for p, fp in prints.items()})
     return results
 
 

@@ -16,9 +16,10 @@ file. ``EVALKIT_CACHE`` chooses the folder (``off`` switches the cache off); the
 phase's log).
 
 Every new data revision and every new evalkit makes new keys, so old entries are evicted least
-recently used first: a hit marks its entry used, and after each ``evalkit review`` (or
-``evalkit cache prune``) the oldest entries are removed until the folder is within
-``EVALKIT_CACHE_MAX_MB`` (default 2048 MB) — never one the run itself used.
+recently used first: a hit marks its entry used, and after each ``evalkit review`` and
+``evalkit batch`` (or ``evalkit cache prune``) the oldest entries are removed until the folder
+is within ``EVALKIT_CACHE_MAX_MB`` (default 2048 MB) — never one the run itself used. Outside
+such a run (JupyterLab, a script, a Dask worker's review) each analysis opened evicts first.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ if not log.handlers:
     log.propagate = False
 OFF = ("off", "0", "false", "no", "none")
 LIMIT_VARIABLE, DEFAULT_LIMIT_MB = "EVALKIT_CACHE_MAX_MB", 2048.0
+RUN_VARIABLE = "EVALKIT_RUN_STARTED"  # set while `evalkit review`/`batch` runs: it evicts after itself
 STALE_TEMPORARY_S = 3600.0  # a temporary file this old belongs to a writer that died
 _MISSING = object()
 _Stat = tuple[Path, os.stat_result]
@@ -112,11 +114,11 @@ def check_limit() -> None:
         size_limit()
 
 
-def run_started() -> float:
+def run_started(folder: Path | None = None) -> float:
     """The time a run starts, on the clock that stamps the cache's files (a shared folder's server
     may not agree with this machine): the modification time of a file written there now; this
-    machine's clock when the folder cannot be written."""
-    folder = default_folder()
+    machine's clock when the folder cannot be written. ``folder`` defaults to the default cache."""
+    folder = default_folder() if folder is None else folder
     try:
         if folder is None:
             raise OSError
@@ -140,6 +142,39 @@ def prune_after_run(started: float, stream: Any = None) -> Pruned | None:
     pruned = cache.prune(keep_since=started - 1.0)  # 1 s: file systems with coarse modification times
     if stream is not None and pruned.describe():
         print(pruned.describe(), file=stream, flush=True)
+    return pruned
+
+
+@contextlib.contextmanager
+def evicting_run(stream: Any = None) -> Iterator[float]:
+    """A run of reviews (``evalkit review``, ``evalkit batch``): refuse a bad limit before it starts,
+    tell its kernels that the run evicts (``EVALKIT_RUN_STARTED``, inherited by the workers and
+    their kernels, so an analysis they open leaves eviction to the run), and evict after a run
+    that finished, keeping what it used. Yields the run's start on the cache's clock."""
+    check_limit()
+    started = run_started()
+    before = os.environ.get(RUN_VARIABLE)
+    os.environ[RUN_VARIABLE] = repr(started)
+    try:
+        yield started
+    finally:
+        if before is None:
+            os.environ.pop(RUN_VARIABLE, None)
+        else:
+            os.environ[RUN_VARIABLE] = before
+    prune_after_run(started, stream)
+
+
+def prune_before_open(cache: ResultCache) -> Pruned | None:
+    """Keep the cache to its limit where no run evicts for it: an analysis opened in JupyterLab, a
+    script, or a Dask worker's kernel (``EVALKIT_RUN_STARTED`` unset) first evicts the least
+    recently used results (what was used in the last second stays). The outcome goes to the log;
+    None when the cache is off or a run evicts after itself."""
+    if cache.folder is None or os.environ.get(RUN_VARIABLE):
+        return None
+    pruned = cache.prune(keep_since=run_started(cache.folder) - 1.0)
+    if pruned.describe():
+        log.info("%s", pruned.describe())
     return pruned
 
 

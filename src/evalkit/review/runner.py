@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from evalkit.provenance import git_commit, project_root  # noqa: F401  (re-export: report.py imports it here)
-from evalkit.review.cache import check_limit, prune_after_run, run_started
+from evalkit.review.cache import evicting_run
 from evalkit.review.execute import Outcome
 from evalkit.review.outdir import OutputLock, check_fingerprints, sweep_stale
 from evalkit.review.plan import OptionError, check_options, default_notebook, discover_params, preflight
@@ -87,44 +87,43 @@ def run_reviews(
         reviews of other data — all before any kernel starts.
     """
     check_options(jobs, timeout)
-    check_limit()  # a bad EVALKIT_CACHE_MAX_MB stops the run here, not after it
-    started = run_started()
-    planned = preflight(discover_params(Path(params), phases, all_), data)
-    notebook = (Path(notebook) if notebook else default_notebook()).resolve()
-    if not notebook.is_file():  # what the kernel will need is checked before any kernel starts
-        raise OptionError(f"--notebook: {notebook} is not a notebook file (not found)")
-    out = Path(out)
-    with OutputLock(out, "review"):
-        sweep_stale([out])
-        fingerprints = {j.fingerprint for j in planned if j.fingerprint}
-        check_fingerprints({out.resolve(): fingerprints}, force=force)
-        root = str(Path.cwd())
-        planned = [
-            j.with_(
-                out=str((out / j.phase_id).resolve()),
-                notebook=str(notebook),
-                timeout=timeout,
-                html=html,
-                pdf=pdf,
-                docx=docx,
-                name_comparisons=name_comparisons,
-                root=root,
-            )
-            for j in planned
-        ]
-        if progress:
-            print(
-                f"evalkit review: {len(planned)} phase(s) on {min(jobs, len(planned))} worker(s): "
-                + ", ".join(j.phase_id for j in planned),
-                file=sys.stderr,
-                flush=True,
-            )
-        results = run_jobs(planned, workers=min(jobs, len(planned)), progress=progress)
-        order = {j.phase_id: i for i, j in enumerate(planned)}
-        results.sort(key=lambda r: order.get(r.phase_id, 0))
-        if html or (out / "index.html").exists():  # never leave an index linking what --no-html replaced
-            write_index(out, results, fingerprints={"": fingerprints})
-    prune_after_run(started, sys.stderr if progress else None)
+    # a bad EVALKIT_CACHE_MAX_MB stops the run here, not after it; old results go after a good run
+    with evicting_run(sys.stderr if progress else None):
+        planned = preflight(discover_params(Path(params), phases, all_), data)
+        notebook = (Path(notebook) if notebook else default_notebook()).resolve()
+        if not notebook.is_file():  # what the kernel will need is checked before any kernel starts
+            raise OptionError(f"--notebook: {notebook} is not a notebook file (not found)")
+        out = Path(out)
+        with OutputLock(out, "review"):
+            sweep_stale([out])
+            fingerprints = {j.fingerprint for j in planned if j.fingerprint}
+            check_fingerprints({out.resolve(): fingerprints}, force=force)
+            root = str(Path.cwd())
+            planned = [
+                j.with_(
+                    out=str((out / j.phase_id).resolve()),
+                    notebook=str(notebook),
+                    timeout=timeout,
+                    html=html,
+                    pdf=pdf,
+                    docx=docx,
+                    name_comparisons=name_comparisons,
+                    root=root,
+                )
+                for j in planned
+            ]
+            if progress:
+                print(
+                    f"evalkit review: {len(planned)} phase(s) on {min(jobs, len(planned))} worker(s): "
+                    + ", ".join(j.phase_id for j in planned),
+                    file=sys.stderr,
+                    flush=True,
+                )
+            results = run_jobs(planned, workers=min(jobs, len(planned)), progress=progress)
+            order = {j.phase_id: i for i, j in enumerate(planned)}
+            results.sort(key=lambda r: order.get(r.phase_id, 0))
+            if html or (out / "index.html").exists():  # never leave an index linking what --no-html replaced
+                write_index(out, results, fingerprints={"": fingerprints})
     return results
 
 
