@@ -118,6 +118,30 @@ def test_phase3_and_final_agree_on_every_shared_quantity(phase3_and_final):
         assert p3["tables"][table] == fin["tables"][table], table
 
 
+def test_a_review_aggregates_the_same_indicators_over_the_same_windows_once(monkeypatch):
+    """Compute once per review (issue 15): no section aggregates what another already did (the
+    final review's phase table and its verdict ask for the same windows)."""
+    import dataclasses
+
+    import evalkit.indicators.metrics as metrics
+    from evalkit.review.cache import ResultCache
+
+    calls: list[tuple] = []
+    aggregate = metrics.aggregate
+
+    def recorded(table, registry=None, **kw):
+        inds = tuple(sorted(pd.unique(table["indicator"].astype(str))))
+        calls.append((inds, repr(sorted(kw.items(), key=lambda kv: kv[0]))))
+        return aggregate(table, registry, **kw)
+
+    monkeypatch.setattr(metrics, "aggregate", recorded)
+    opened = PhaseReview.open(ROOT / "params" / "final.yaml", methods=FAST)
+    review = PhaseReview(dataclasses.replace(opened.analysis, cache=ResultCache(None)), sink=[])
+    review.render_all()
+    assert len(calls) >= 4  # window values, targets, per-period series, the phases compared
+    assert len(set(calls)) == len(calls), [c for c in set(calls) if calls.count(c) > 1]
+
+
 def test_status_and_completion_never_disagree(phase3_and_final):
     for review in phase3_and_final:
         for t in review.results()["targets"]:

@@ -187,19 +187,27 @@ class PhaseAnalysis:
         return dict(zip(zip(v["group_by"], v["group"], v["window"], v["indicator"]), v["value"].astype(float)))
 
     def consortium_values(self, windows: dict[str, tuple[date, date]]) -> pd.DataFrame:
-        """Indicators of all members together over ``windows`` (flows per year)."""
+        """Indicators of all members together over ``windows`` (flows per year); computed once per
+        set of windows (the final review's phase table and its verdict ask for the same)."""
         from evalkit.indicators.metrics import aggregate
 
-        return aggregate(
-            self.table,
-            self.registry,
-            by="consortium",
-            windows=windows,
-            units=self.units,
-            members="ever",
-            flows="per_year",
-            start_month=self.dataset.start_month,
-        )
+        key = tuple(windows.items())
+        if key not in self._consortium_values:
+            self._consortium_values[key] = aggregate(
+                self.table,
+                self.registry,
+                by="consortium",
+                windows=windows,
+                units=self.units,
+                members="ever",
+                flows="per_year",
+                start_month=self.dataset.start_month,
+            )
+        return self._consortium_values[key].copy()
+
+    @functools.cached_property
+    def _consortium_values(self) -> dict[tuple, pd.DataFrame]:
+        return {}
 
     def group_values(self, group_by: str, window: str) -> pd.DataFrame:
         v = self.window_values
