@@ -191,23 +191,12 @@ class PhaseAnalysis:
         set of windows (the final review's phase table and its verdict ask for the same)."""
         from evalkit.indicators.metrics import aggregate
 
+        memo = self.__dict__.setdefault("_consortium_values", {})  # frozen: as _part's memo
         key = tuple(windows.items())
-        if key not in self._consortium_values:
-            self._consortium_values[key] = aggregate(
-                self.table,
-                self.registry,
-                by="consortium",
-                windows=windows,
-                units=self.units,
-                members="ever",
-                flows="per_year",
-                start_month=self.dataset.start_month,
-            )
-        return self._consortium_values[key].copy()
-
-    @functools.cached_property
-    def _consortium_values(self) -> dict[tuple, pd.DataFrame]:
-        return {}
+        if key not in memo:
+            memo[key] = aggregate(self.table, self.registry, by="consortium", windows=windows, units=self.units,
+                                  members="ever", flows="per_year", start_month=self.dataset.start_month)  # fmt: skip
+        return memo[key].copy()
 
     def group_values(self, group_by: str, window: str) -> pd.DataFrame:
         v = self.window_values
