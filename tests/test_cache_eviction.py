@@ -117,8 +117,14 @@ def test_an_analysis_opened_outside_a_run_evicts_first(monkeypatch, tmp_path):
     opened = PhaseReview.open(PARAMS / "phase1.yaml").analysis
     assert old.exists() and recent.exists() and opened.cache.folder == cache.folder
     monkeypatch.delenv(RUN_VARIABLE)
-    PhaseReview.open(PARAMS / "phase1.yaml")  # the first open's data, now least recently used, goes too
+    # the first open's data last used an hour ago, `recent` just now (stamped ahead: only what was
+    # used in the second before an open is sure to stay, and a busy machine may take longer)
+    for path in [*cache.folder.glob("fulldata/*.pkl"), *cache.folder.glob("dataset/*.pkl")]:
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    os.utime(recent, (time.time() + 30, time.time() + 30))
+    again = PhaseReview.open(PARAMS / "phase1.yaml").analysis
     assert not old.exists() and recent.exists()
+    assert set(again.cache.misses) == {"fulldata", "dataset"}  # evicted, so read and cut again
     assert {p.parent.name for p in cache.folder.rglob("*.pkl")} == {"table", "fulldata", "dataset"}
     monkeypatch.setenv("EVALKIT_CACHE", "off")
     assert prune_before_open(ResultCache.default()) is None
