@@ -118,28 +118,42 @@ def test_phase3_and_final_agree_on_every_shared_quantity(phase3_and_final):
         assert p3["tables"][table] == fin["tables"][table], table
 
 
-def test_a_review_aggregates_the_same_indicators_over_the_same_windows_once(monkeypatch):
-    """Compute once per review (issue 15): no section aggregates what another already did (the
-    final review's phase table and its verdict ask for the same windows)."""
+ESTIMATORS = ("composite", "ccd", "per_year", "twfe", "did", "randomization", "leave_one_out", "synthetic", "sensitivity")
+
+
+def test_a_review_computes_each_estimate_and_aggregation_once(monkeypatch):
+    """Compute once per review (issue 15): no section estimates or aggregates what another
+    already did (the final review's phase table and its verdict once aggregated the same
+    windows twice)."""
     import dataclasses
 
     import evalkit.indicators.metrics as metrics
+    import evalkit.review.estimates as est
     from evalkit.review.cache import ResultCache
 
     calls: list[tuple] = []
-    aggregate = metrics.aggregate
 
-    def recorded(table, registry=None, **kw):
-        inds = tuple(sorted(pd.unique(table["indicator"].astype(str))))
-        calls.append((inds, repr(sorted(kw.items(), key=lambda kv: kv[0]))))
-        return aggregate(table, registry, **kw)
+    def recorded(name, func):
+        def call(*args, **kw):
+            if name == "aggregate":  # the indicators aggregated and every setting
+                inds = tuple(sorted(pd.unique(args[0]["indicator"].astype(str))))
+                calls.append((name, inds, repr(sorted(kw.items(), key=lambda kv: kv[0]))))
+            else:  # an estimate of one analysis: its name and outcome
+                calls.append((name, *[x for x in args[1:] if isinstance(x, str)]))
+            return func(*args, **kw)
 
-    monkeypatch.setattr(metrics, "aggregate", recorded)
+        return call
+
+    monkeypatch.setattr(metrics, "aggregate", recorded("aggregate", metrics.aggregate))
+    for name in ESTIMATORS:
+        monkeypatch.setattr(est, name, recorded(name, getattr(est, name)))
     opened = PhaseReview.open(ROOT / "params" / "final.yaml", methods=FAST)
     review = PhaseReview(dataclasses.replace(opened.analysis, cache=ResultCache(None)), sink=[])
     review.render_all()
-    assert len(calls) >= 4  # window values, targets, per-period series, the phases compared
-    assert len(set(calls)) == len(calls), [c for c in set(calls) if calls.count(c) > 1]
+    kinds = {c[0] for c in calls}
+    assert {"aggregate", "composite", "ccd", "per_year", "twfe", "did", "randomization"} <= kinds
+    assert len([c for c in calls if c[0] == "aggregate"]) >= 4  # window values, targets, series, phases
+    assert len(set(calls)) == len(calls), sorted(c for c in set(calls) if calls.count(c) > 1)
 
 
 def test_status_and_completion_never_disagree(phase3_and_final):

@@ -111,7 +111,8 @@ def composite(a: PhaseAnalysis) -> dict[str, Any]:
     if len(X) < 3 or X.shape[1] < 2:
         raise NotEstimable(f"{len(X)} colleges × {X.shape[1]} indicators: too few for a composite index")
     m = a.methods
-    result = pipeline(a).run(X)
+    pipe = a.pipeline
+    result = pipe.run(X)
     wt = result.weights_table()
     weights = pd.Series(wt["effective_weight"].to_numpy(), index=wt["indicator"])
     return {
@@ -121,8 +122,8 @@ def composite(a: PhaseAnalysis) -> dict[str, Any]:
         "scores": result.index,
         "topsis": cp.topsis(X, weights, directions=directions, normalisation=m.topsis_normalisation),
         "obstacles": cp.obstacle_degree(X, weights, directions=directions),
-        "uncertainty": cp.uncertainty(X, pipeline(a), n=m.uncertainty_runs, seed=m.seed),
-        "reliability": reliability(result.normalised, pipeline(a).groups),
+        "uncertainty": cp.uncertainty(X, pipe, n=m.uncertainty_runs, seed=m.seed),
+        "reliability": reliability(result.normalised, pipe.groups),
     }
 
 
