@@ -121,10 +121,10 @@ def test_phase3_and_final_agree_on_every_shared_quantity(phase3_and_final):
 ESTIMATORS = ("composite", "ccd", "per_year", "twfe", "did", "randomization", "leave_one_out", "synthetic", "sensitivity")
 
 
-def test_a_review_computes_each_estimate_and_aggregation_once(monkeypatch):
-    """Compute once per review (issue 15): no section estimates or aggregates what another
-    already did (the final review's phase table and its verdict once aggregated the same
-    windows twice)."""
+@pytest.fixture(scope="module")
+def cold_final():
+    """A final review rendered with nothing cached, recording every call to ``aggregate`` and to
+    each estimator, and every attribute it reads of the phases it compares."""
     import dataclasses
 
     import evalkit.indicators.metrics as metrics
@@ -132,6 +132,7 @@ def test_a_review_computes_each_estimate_and_aggregation_once(monkeypatch):
     from evalkit.review.cache import ResultCache
 
     calls: list[tuple] = []
+    read: set[str] = set()
 
     def recorded(name, func):
         def call(*args, **kw):
@@ -144,16 +145,43 @@ def test_a_review_computes_each_estimate_and_aggregation_once(monkeypatch):
 
         return call
 
-    monkeypatch.setattr(metrics, "aggregate", recorded("aggregate", metrics.aggregate))
-    for name in ESTIMATORS:
-        monkeypatch.setattr(est, name, recorded(name, getattr(est, name)))
-    opened = PhaseReview.open(ROOT / "params" / "final.yaml", methods=FAST)
-    review = PhaseReview(dataclasses.replace(opened.analysis, cache=ResultCache(None)), sink=[])
-    review.render_all()
+    class ReadRecorder:
+        def __init__(self, phase):
+            self._phase = phase
+
+        def __getattr__(self, name):
+            read.add(name)
+            return getattr(self._phase, name)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(metrics, "aggregate", recorded("aggregate", metrics.aggregate))
+        for name in ESTIMATORS:
+            mp.setattr(est, name, recorded(name, getattr(est, name)))
+        a = PhaseReview.open(ROOT / "params" / "final.yaml", methods=FAST).analysis
+        compared = {pid: ReadRecorder(ph) for pid, ph in a.compared.items()}
+        review = PhaseReview(dataclasses.replace(a, cache=ResultCache(None), compared=compared), sink=[])
+        review.render_all()
+    return calls, read
+
+
+def test_a_review_computes_each_estimate_and_aggregation_once(cold_final):
+    """Compute once per review (issue 15): no section estimates or aggregates what another
+    already did (the final review's phase table and its verdict once aggregated the same
+    windows twice)."""
+    calls, _ = cold_final
     kinds = {c[0] for c in calls}
     assert {"aggregate", "composite", "ccd", "per_year", "twfe", "did", "randomization"} <= kinds
     assert len([c for c in calls if c[0] == "aggregate"]) >= 4  # window values, targets, series, phases
     assert len(set(calls)) == len(calls), sorted(c for c in set(calls) if calls.count(c) > 1)
+
+
+def test_a_final_review_reads_of_the_compared_phases_only_what_its_reuse_key_holds(cold_final):
+    """Its reuse key holds the compared phases' ``COMPARED_READS`` (review/plan.py), not their
+    params files: reading anything else of them would let a review be reused after it changed."""
+    from evalkit.review.plan import COMPARED_READS
+
+    _, read = cold_final
+    assert "window" in read and read <= set(COMPARED_READS), read - set(COMPARED_READS)
 
 
 def test_status_and_completion_never_disagree(phase3_and_final):
@@ -340,6 +368,23 @@ def test_bad_params_exit_2_before_any_kernel(tmp_path):
     for key in ("methods.weighting", "methods.se", "privacy.min_cell"):
         assert key in out
     assert not (tmp_path / "reports" / "phase3" / "review.html").exists()
+
+
+def test_a_broken_compared_phase_stops_the_final_review_before_any_kernel(tmp_path, capsys):
+    """The final review reads the compared phases' params: one that cannot be read is a params
+    error of the run (exit 2, nothing written), not a kernel that fails on it (exit 1)."""
+    from evalkit.cli import main
+
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    text = (params / "phase1.yaml").read_text(encoding="utf-8")
+    window = 'window: {start: "2023-08-01", end: "2023-12-31"}'
+    assert window in text
+    (params / "phase1.yaml").write_text(text.replace(window, window.replace("2023-12-31", "2023-07-01")), encoding="utf-8")
+    code = main(["review", "final", "--params", str(params), "--data", str(DATA), "--out", str(tmp_path / "reports")])
+    err = capsys.readouterr().err
+    assert code == 2 and "phase1.yaml, column window" in err and "end is before start" in err, err
+    assert "Traceback" not in err and not (tmp_path / "reports").exists()
 
 
 def test_analysis_is_immutable():

@@ -196,9 +196,9 @@ def test_a_review_whose_inputs_have_not_changed_is_reused(tmp_path, monkeypatch)
 
 
 def test_the_final_review_is_not_reused_when_a_compared_phase_changes(tmp_path):
-    """The final review compares the phases by their params files' windows: editing phase 2's
-    window changes the final review's inputs (it was reused with the old comparison) and phase
-    2's own, and no other review's."""
+    """The final review compares the phases by their windows and titles: editing phase 2's window
+    changes the final review's inputs (it was reused with the old comparison) and phase 2's own,
+    and no other review's; editing phase 2's methods or targets changes phase 2's alone."""
     from evalkit.review.plan import discover_params, preflight
     from evalkit.review.reuse import inputs_key
 
@@ -217,6 +217,13 @@ def test_the_final_review_is_not_reused_when_a_compared_phase_changes(tmp_path):
     (params / "phase2.yaml").write_text(text.replace(old, old.replace("2025-06-30", "2024-12-31")), encoding="utf-8")
     after = keys()
     assert {p for p in before if before[p] != after[p]} == {"phase2", "final"}
+    (params / "phase2.yaml").write_text(text.replace("methods:", "methods:\n  ri_reps: 199", 1), encoding="utf-8")
+    assert "ri_reps: 199" in (params / "phase2.yaml").read_text(encoding="utf-8")
+    edited = keys()  # phase 2 back on its window, with another number of permutations
+    assert {p for p in before if before[p] != edited[p]} == {"phase2"}
+    assert "  apprentices: 6500\n" in text
+    (params / "phase2.yaml").write_text(text.replace("  apprentices: 6500\n", "  apprentices: 7000\n"), encoding="utf-8")
+    assert {p for p, k in keys().items() if k != before[p]} == {"phase2"}
 
 
 def test_a_status_file_is_data_reuse_never_follows_it_outside_the_review(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ starts*, become which :class:`Job` (one papermill execution each)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -41,8 +42,9 @@ class Job:
     label: str = ""
     consortium: str = ""
     consortium_name: str = ""
-    # files the review reads besides its params: registry, framework, the compared phases' params
+    # files the review reads besides its params: registry, framework
     referenced: tuple[str, ...] = ()
+    compared: tuple[str, ...] = ()  # a final review: what it reads of each compared phase (compared_reads)
     as_of: str = ""  # the date the review sees the data as of (reviews of one date share results)
     inputs_key: str | None = None  # review.reuse.inputs_key: what the output depends on
 
@@ -125,6 +127,24 @@ def discover_params(params_dir: Path, phases: Iterable[str] = (), all_: bool = F
     return sorted(paths, key=lambda p: (p.stem == "final", p.stem))
 
 
+# What a final review reads of each phase it compares (review/analysis.py: the windows and
+# their titles). Its reuse key holds exactly these, so an edit to a compared phase's targets or
+# methods does not rerun the final review; a test records that it reads nothing else.
+COMPARED_READS = ("phase_id", "window", "title_zh", "title_en")
+
+
+def compared_reads(source: Path, phase_ids: Iterable[str], data: Path | None = None) -> tuple[str, ...]:
+    """``COMPARED_READS`` of each compared phase (params files beside ``source``, loaded with the
+    final review's ``data`` as the analysis loads them), as JSON text."""
+    from evalkit.review.phases import load_phase
+
+    out = []
+    for pid in phase_ids:
+        ph = load_phase(source.parent / f"{pid}.yaml", data=data)
+        out.append(json.dumps({name: getattr(ph, name) for name in COMPARED_READS}, default=str, ensure_ascii=False))
+    return tuple(out)
+
+
 def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
     """Validate every params file and its data before any kernel starts.
 
@@ -179,8 +199,11 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
             problems.append(exc.args[0] if exc.args else str(exc))
             continue
         source = Path(phase.source or path).resolve()  # load_phase sets it to path
-        # a final review reads the compared phases' params (their windows): an edit there changes it
-        compared = [source.parent / f"{pid}.yaml" for pid in phase.compare_phases]
+        try:
+            compared = compared_reads(source, phase.compare_phases, phase.data)
+        except ParamsError as exc:  # the final review could not load it: said now, not in a kernel
+            problems.append(exc.args[0] if exc.args else str(exc))
+            continue
         jobs.append(
             Job(
                 phase_id=phase.phase_id,
@@ -191,7 +214,8 @@ def preflight(paths: list[Path], data: Path | None = None) -> list[Job]:
                 fingerprint=ds.fingerprint,
                 synthetic=bool(ds.synthetic),
                 params_sha256=file_sha256(source),
-                referenced=tuple(str(Path(f).resolve()) for f in (phase.registry, phase.framework, *compared) if f),
+                referenced=tuple(str(Path(f).resolve()) for f in (phase.registry, phase.framework) if f),
+                compared=compared,
                 as_of=phase.as_of.isoformat(),
             )
         )

@@ -42,8 +42,9 @@ def inputs_key(job: Job, referenced: Iterable[str | Path] = ()) -> str:
     job : Job
         The planned review (fingerprint, params hash, notebook and options set).
     referenced : iterable of path
-        Files the review reads besides its params file (registry, framework, the compared phases'
-        params files); default ``job.referenced``.
+        Files the review reads besides its params file (registry, framework); default
+        ``job.referenced``. A final review's key also holds what it reads of the phases it
+        compares (``job.compared``).
 
     Returns
     -------
@@ -55,6 +56,7 @@ def inputs_key(job: Job, referenced: Iterable[str | Path] = ()) -> str:
         "params": job.params_sha256,
         "notebook": _sha256(job.notebook),
         "referenced": [_sha256(p) for p in referenced or job.referenced],
+        "compared": list(job.compared),  # a final review: the compared phases' windows and titles
         "code": code_fingerprint(),
     }
     return hashlib.sha256(json.dumps(on, sort_keys=True, default=str).encode()).hexdigest()
