@@ -55,10 +55,15 @@ def world(tmp_path_factory):
         "print('PARAMS', params_file, 'DATA', data_dir, 'CWD', os.getcwd(), 'HOME', os.path.expanduser('~'))"))
     marker = tmp / "kernel-running"
     # a kernel that starts a child of its own and then waits: what must not survive the run
+    # (it also says how the runner talks to it: its transport, socket path and connection file)
     sleepy = _notebook(tmp / "sleepy.ipynb", (
-        "import pathlib, subprocess, time\n"
+        "import json, os, pathlib, subprocess, time\n"
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "app = IPKernelApp.instance()\n"
         "child = subprocess.Popen(['sleep', '300'])\n"
-        f"pathlib.Path({str(marker)!r}).write_text(str(child.pid))\n"
+        "said = {'pid': child.pid, 'transport': app.transport, 'ip': app.ip, 'connection': app.connection_file,\n"
+        "        'mode': os.stat(os.path.dirname(app.ip)).st_mode & 0o777 if app.transport == 'ipc' else None}\n"
+        f"pathlib.Path({str(marker)!r}).write_text(json.dumps(said))\n"
         "time.sleep(300)"))
     out = tmp / "reports"
     code = main(["review", "phase1", "--params", str(params), "--data", str(DATA), "--out", str(out),
@@ -122,6 +127,23 @@ def _start_sleepy(world, *extra):
     return proc
 
 
+def test_a_review_kernel_talks_over_private_sockets_removed_after_the_run(world, tmp_path):
+    """Not loopback TCP (any local user may subscribe to a TCP kernel's output while a review
+    runs): IPC sockets in a folder only this user may open, gone when the review is done."""
+    said = tmp_path / "kernel.json"
+    nb = _notebook(tmp_path / "ipc.ipynb", (
+        "import json, os, pathlib\n"
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "app = IPKernelApp.instance()\n"
+        "mode = os.stat(os.path.dirname(app.ip)).st_mode & 0o777 if app.transport == 'ipc' else None\n"
+        f"pathlib.Path({str(said)!r}).write_text(json.dumps({{'transport': app.transport, 'ip': app.ip, 'mode': mode}}))"))
+    code = main(["review", "phase1", "--params", str(world["params"]), "--data", str(DATA), "--out",
+                 str(tmp_path / "out"), "--notebook", str(nb), "--jobs", "1"])
+    kernel = json.loads(said.read_text())
+    assert code == 0 and kernel["transport"] == "ipc" and kernel["mode"] == 0o700
+    assert Path(kernel["ip"]).parent.name.startswith("evalkit-kernel-") and not Path(kernel["ip"]).parent.exists()
+
+
 def test_sigkill_mid_run_leaves_no_process_and_the_good_report(world):
     out = world["out"] / "phase1"
     html, log = (out / "review.html").read_bytes(), (out / "review.log").read_bytes()
@@ -134,11 +156,18 @@ def test_sigkill_mid_run_leaves_no_process_and_the_good_report(world):
     assert second.returncode == 2, second.stderr
     assert f"another evalkit review is writing to {world['out']}/ (pid {proc.pid})" in second.stderr
     assert time.monotonic() - t0 < 30
+    # the kernel talks over sockets in a folder only this user may open, not loopback TCP ports
+    kernel = json.loads(world["marker"].read_text())
+    sockets = Path(kernel["ip"]).parent
+    assert kernel["transport"] == "ipc" and kernel["mode"] == 0o700 and sockets.name.startswith("evalkit-kernel-")
+    assert Path(kernel["connection"]).is_file() and list(sockets.iterdir())
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
     _wait_until_gone(tree, 10)
     assert _alive(tree) == [], [Path(f"/proc/{p}/cmdline").read_bytes() for p in _alive(tree)]
     assert (out / "review.html").read_bytes() == html and (out / "review.log").read_bytes() == log
+    # the guard removed what the dead worker's kernel manager would have: sockets, connection file
+    assert not sockets.exists() and not Path(kernel["connection"]).exists()
     # the dead run's staging folder is swept by the next run (which the lock now admits)
     assert list(world["out"].glob(".phase1.staging-*"))
     assert subprocess.run(_cli(world), cwd=ROOT, capture_output=True, text=True, timeout=120).returncode == 0

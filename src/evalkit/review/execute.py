@@ -15,12 +15,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evalkit.provenance import project_root, provenance, relative, scrub
+from evalkit.review.kernel_guard import SOCKETS_PREFIX
 from evalkit.review.outdir import STATUS_NAME, staging_name
 from evalkit.review.plan import Job
 
@@ -140,9 +142,25 @@ def guarded_kernel_manager() -> type:
         from jupyter_client.manager import AsyncKernelManager
 
         class GuardedKernelManager(AsyncKernelManager):
+            # The kernel's sockets are files in a folder only this user may open (mkdtemp: 0700),
+            # not loopback TCP ports: any local user can subscribe to a TCP kernel's output while
+            # a review runs (its messages are signed, not encrypted). A short path: a socket's
+            # name may not exceed 107 bytes.
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                base = tempfile.gettempdir()
+                base = "/tmp" if len(base) > 64 and os.path.isdir("/tmp") else base
+                self.sockets = tempfile.mkdtemp(prefix=SOCKETS_PREFIX, dir=base)
+                self.transport, self.ip = "ipc", os.path.join(self.sockets, "k")
+
             def format_kernel_cmd(self, extra_arguments=None):
                 cmd = super().format_kernel_cmd(extra_arguments)
                 return [sys.executable, "-m", "evalkit.review.kernel_guard", *cmd]
+
+            async def _async_cleanup_resources(self, restart: bool = False) -> None:
+                await super()._async_cleanup_resources(restart=restart)
+                if not restart:
+                    shutil.rmtree(self.sockets, ignore_errors=True)
 
         _GUARDED = GuardedKernelManager
     return _GUARDED

@@ -3,14 +3,17 @@
 ``python -m evalkit.review.kernel_guard CMD…`` runs the Jupyter kernel command ``CMD`` as its
 child in its own process group (jupyter_client starts it in a new session) and asks Linux to
 send it SIGTERM when its parent — the review's worker — dies, however it dies (SIGKILL
-included); it then kills the whole group: the kernel and whatever the kernel started.
+included); it then removes the kernel's connection file and socket folder (whose manager died
+with the worker) and kills the whole group: the kernel and whatever the kernel started.
 
 Kept free of heavy imports: it starts once per review.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,6 +40,26 @@ def die_with_parent(sig: int = signal.SIGKILL) -> bool:
         return False
 
 
+SOCKETS_PREFIX = "evalkit-kernel-"  # review/execute.py: the folder of a kernel's IPC sockets
+
+
+def remove_connection(argv: list[str]) -> None:
+    """Remove the kernel's connection file (``-f``) and its socket folder: the kernel manager
+    that would have removed them died with the worker."""
+    if "-f" not in argv[:-1]:
+        return
+    connection = argv[argv.index("-f") + 1]
+    try:
+        with open(connection, encoding="utf-8") as fh:
+            info = json.load(fh)
+        os.unlink(connection)
+    except (OSError, ValueError):
+        return
+    sockets = os.path.dirname(str(info.get("ip", "")))
+    if info.get("transport") == "ipc" and os.path.basename(sockets).startswith(SOCKETS_PREFIX):
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
 def main(argv: list[str]) -> int:
     """Run the kernel command ``argv``; kill its process group when the parent dies or on SIGTERM."""
     parent = int(os.environ.get("EVALKIT_GUARD_PARENT") or os.getppid())
@@ -45,6 +68,13 @@ def main(argv: list[str]) -> int:
         return 1
 
     def kill_group(signum, frame):  # noqa: ARG001
+        # once: a second signal (the worker's death and its cleanup both send one) must not
+        # re-enter the handler halfway, and nothing may stand between it and the kill
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
+        try:
+            remove_connection(argv)  # first: killing the group kills this guard too
+        except Exception:  # noqa: BLE001, S110 - the kill matters more than the tidying
+            pass
         os.killpg(os.getpgrp(), signal.SIGKILL)  # the kernel, its children and this guard
         os._exit(128 + signum)
 
