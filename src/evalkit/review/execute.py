@@ -145,13 +145,15 @@ def guarded_kernel_manager() -> type:
             # The kernel's sockets are files in a folder only this user may open (mkdtemp: 0700),
             # not loopback TCP ports: any local user can subscribe to a TCP kernel's output while
             # a review runs (its messages are signed, not encrypted). A short path: a socket's
-            # name may not exceed 107 bytes.
+            # name may not exceed 107 bytes. Where there are no such sockets (Windows): TCP.
             def __init__(self, **kwargs):
                 super().__init__(**kwargs)
-                base = tempfile.gettempdir()
-                base = "/tmp" if len(base) > 64 and os.path.isdir("/tmp") else base
-                self.sockets = tempfile.mkdtemp(prefix=SOCKETS_PREFIX, dir=base)
-                self.transport, self.ip = "ipc", os.path.join(self.sockets, "k")
+                self.sockets = ""
+                if os.name == "posix":
+                    base = tempfile.gettempdir()
+                    base = "/tmp" if len(base) > 64 and os.path.isdir("/tmp") else base
+                    self.sockets = tempfile.mkdtemp(prefix=SOCKETS_PREFIX, dir=base)
+                    self.transport, self.ip = "ipc", os.path.join(self.sockets, "k")
 
             def format_kernel_cmd(self, extra_arguments=None):
                 cmd = super().format_kernel_cmd(extra_arguments)
@@ -159,7 +161,7 @@ def guarded_kernel_manager() -> type:
 
             async def _async_cleanup_resources(self, restart: bool = False) -> None:
                 await super()._async_cleanup_resources(restart=restart)
-                if not restart:
+                if not restart and self.sockets:
                     shutil.rmtree(self.sockets, ignore_errors=True)
 
         _GUARDED = GuardedKernelManager
