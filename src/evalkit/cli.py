@@ -75,7 +75,7 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         print(
             f"{cache.folder}: {n} cached results, {size / 1e6:.1f} MB (limit {limit / 1e6:.1f} MB, "
             f"{'--max-mb' if args.max_mb is not None else set_by}; the least recently used are removed after "
-            "each review run)"
+            "each review run, and when a review is opened outside one)"
         )
         for kind, (count, nbytes) in cache.usage_by_kind().items():
             print(f"  {kind:<16} {count:>6} {nbytes / 1e6:>10.1f} MB")

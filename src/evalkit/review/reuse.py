@@ -1,10 +1,10 @@
 """A review whose inputs have not changed is not run again.
 
 A rendered review is a function of its inputs: the data (its fingerprint), the params file and
-the files it names (registry, framework; for the final review, the compared phases' params
-files), the notebook, evalkit's code and the versions of the libraries that compute the numbers
-(:func:`~evalkit.review.cache.code_fingerprint`, as the result cache keys them) and the output
-options. :func:`inputs_key` hashes them; the runner
+the files it names (registry, framework; for the final review, what it reads of the compared
+phases: their windows and titles, ``plan.COMPARED_READS``), the notebook, evalkit's code and the
+versions of the libraries that compute the numbers (:func:`~evalkit.review.cache.code_fingerprint`,
+as the result cache keys them) and the output options. :func:`inputs_key` hashes them; the runner
 records the key in ``status.json`` and, when a later run's key is the same and the previous run
 succeeded with every file it listed still present, reports that review as reused instead of
 starting a kernel. ``--no-cache`` (``EVALKIT_CACHE=off``) runs every review again.
